@@ -1,0 +1,50 @@
+"""The ``convalg`` command line: one small module per sub-command.
+
+Each module in :data:`COMMANDS` defines ``register(subparsers)``, which adds
+its parser and sets ``func(args) -> int`` as the handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from ..errors import SpecError
+
+__all__ = ["main", "COMMANDS"]
+
+#: Sub-command modules, in help order.
+COMMANDS = ("demo", "shape", "rf", "matrix", "check", "bench", "prove")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="convalg", description="Convolution algebra you can trust.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as e:  # a command whose module is not installed (optional extra)
+            if e.name != f"{__name__}.{name}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except SpecError as e:
+        print(f"convalg {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

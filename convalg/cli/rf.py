@@ -1,0 +1,40 @@
+"""``convalg rf``: receptive field, effective stride and padding of a layer list."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ..shapes.simplify import format_size, latex_size
+from ..spec.sequential import Sequential
+from .syntax import parse_input, parse_layers
+
+__all__ = ["register", "run"]
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("rf", help="receptive field, effective stride and padding (Araujo et al. 2019)",
+                       description="e.g.  convalg rf --input 224,224 'conv(k=3,p=1)*2 maxpool(k=2)'")
+    p.add_argument("layers", nargs="+", help="layer list (Conv / MaxPool / AvgPool)")
+    p.add_argument("--input", default=None, help="spatial input sizes (needed for size-dependent padding)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--latex", action="store_true")
+    out.add_argument("--json", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    net = Sequential(*parse_layers(args.layers))
+    spatial = parse_input(args.input) if args.input else None
+    fields = net.receptive_field(spatial)
+    if args.json:
+        print(json.dumps([{"axis": a, "size": format_size(f.size), "stride": format_size(f.stride),
+                           "padding": format_size(f.padding)} for a, f in enumerate(fields)], indent=2))
+        return 0
+    fmt = latex_size if args.latex else format_size
+    for a, f in enumerate(fields):
+        print(f"axis {a}: receptive field {fmt(f.size)}, effective stride {fmt(f.stride)}, "
+              f"effective padding {fmt(f.padding)}; output y sees inputs "
+              f"[{fmt(f.region(0)[0])} + {fmt(f.stride)}*y, {fmt(f.region(0)[1])} + {fmt(f.stride)}*y]")
+    return 0

@@ -1,0 +1,139 @@
+"""A compact layer-list syntax for the command line.
+
+::
+
+    conv(k=3,s=2,p=1) maxpool(k=2) convt(k=2,s=2) conv(k=3,p=same)*2
+
+=========================  ====================================================
+layer names                ``conv``, ``convt`` (transposed), ``maxpool``,
+                           ``avgpool``, ``adaptiveavgpool``, ``adaptivemaxpool``,
+                           ``gap`` (global average), ``gmp`` (global max)
+keys                       ``k`` kernel, ``s`` stride, ``p`` padding, ``d``
+                           dilation, ``g`` groups, ``op`` output_padding,
+                           ``ceil`` ceil_mode (0/1), ``mode`` padding_mode,
+                           ``cin``/``cout`` channels, ``o`` adaptive output size,
+                           ``flip`` true convolution (0/1), ``cip``
+                           count_include_pad, ``div`` divisor_override
+values                     ``3``; per axis ``3x5``; a padding pair ``lo:hi``
+                           (per axis ``1:2x0:1``); ``same`` / ``valid``
+repetition                 ``layer*N``
+=========================  ====================================================
+
+>>> parse_layers("conv(k=3,s=2,p=1)*2 maxpool(k=2)")
+[Conv(kernel_size=3, stride=2, padding=1), Conv(kernel_size=3, stride=2, padding=1), MaxPool(kernel_size=2, stride=2)]
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sympy as sp
+
+from ..errors import SpecError
+from ..spec import (
+    AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, Conv, ConvTranspose, GlobalAvgPool, GlobalMaxPool, Layer, MaxPool,
+)
+
+__all__ = ["parse_layers", "parse_input"]
+
+_NAMES: dict[str, type] = {
+    "conv": Conv, "convt": ConvTranspose, "convtranspose": ConvTranspose, "deconv": ConvTranspose,
+    "maxpool": MaxPool, "avgpool": AvgPool, "adaptiveavgpool": AdaptiveAvgPool, "aap": AdaptiveAvgPool,
+    "adaptivemaxpool": AdaptiveMaxPool, "amp": AdaptiveMaxPool, "gap": GlobalAvgPool, "gmp": GlobalMaxPool,
+}
+_KEYS = {
+    "k": "kernel_size", "s": "stride", "p": "padding", "d": "dilation", "g": "groups", "op": "output_padding",
+    "ceil": "ceil_mode", "mode": "padding_mode", "cin": "in_channels", "cout": "out_channels", "o": "output_size",
+    "flip": "flip_kernel", "cip": "count_include_pad", "div": "divisor_override",
+}
+_BOOL_KEYS = {"ceil_mode", "flip_kernel", "count_include_pad", "bias"}
+_TOKEN = re.compile(r"\s*([A-Za-z_]\w*)\s*(?:\(([^()]*)\))?\s*(?:\*\s*(\d+))?\s*")
+
+
+def _scalar(text: str) -> Any:
+    if ":" in text:
+        lo, hi = text.split(":", 1)
+        return (_scalar(lo), _scalar(hi))
+    try:
+        return int(text)
+    except ValueError:
+        raise SpecError(f"value {text!r}: must be an integer (or lo:hi, or AxB for per-axis values)") from None
+
+
+def _value(key: str, text: str) -> Any:
+    text = text.strip()
+    if key in _BOOL_KEYS:
+        if text.lower() in ("1", "true", "yes"):
+            return True
+        if text.lower() in ("0", "false", "no"):
+            return False
+        raise SpecError(f"{key}={text!r}: must be 0/1 or true/false")
+    if key == "padding_mode" or text in ("same", "valid"):
+        return text
+    if key == "output_size" and text.lower() == "none":
+        return None
+    if "x" in text:
+        return tuple(None if key == "output_size" and t.lower() == "none" else _scalar(t) for t in text.split("x"))
+    value = _scalar(text)
+    if key == "padding" and isinstance(value, tuple):
+        return (value,)
+    return value
+
+
+def parse_layers(text: str | list[str]) -> list[Layer]:
+    """Parse a layer list (see the module docstring) into layer specifications."""
+    if isinstance(text, list):
+        text = " ".join(text)
+    layers: list[Layer] = []
+    pos = 0
+    text = text.strip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise SpecError(f"layers: cannot parse {text[pos:]!r} (expected e.g. conv(k=3,s=2,p=1))")
+        name, args, times = m.group(1).lower(), m.group(2) or "", m.group(3)
+        if name not in _NAMES:
+            raise SpecError(f"layer {name!r}: unknown; use one of {', '.join(sorted(_NAMES))}")
+        kwargs: dict[str, Any] = {}
+        for item in filter(None, (a.strip() for a in args.split(","))):
+            if "=" not in item:
+                raise SpecError(f"{name}({args}): argument {item!r} must be key=value")
+            key, val = (t.strip() for t in item.split("=", 1))
+            full = _KEYS.get(key, key)
+            kwargs[full] = _value(full, val)
+        cls = _NAMES[name]
+        if cls in (GlobalAvgPool, GlobalMaxPool):
+            layer = cls(**kwargs)
+        elif cls in (AdaptiveAvgPool, AdaptiveMaxPool):
+            if "output_size" not in kwargs:
+                raise SpecError(f"{name}: needs o=<output size>")
+            layer = cls(**kwargs)
+        else:
+            if "kernel_size" not in kwargs:
+                raise SpecError(f"{name}: needs k=<kernel size>")
+            try:
+                layer = cls(**kwargs)
+            except TypeError as e:
+                raise SpecError(f"{name}({args}): {e}") from None
+        layers.extend([layer] * (int(times) if times else 1))
+        pos = m.end()
+    if not layers:
+        raise SpecError("layers: empty layer list")
+    return layers
+
+
+def parse_input(text: str) -> tuple[Any, ...]:
+    """``'H,W'`` or ``'224,224'`` or ``'H,64'``: ints stay ints, names become positive integer symbols."""
+    out: list[Any] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            raise SpecError(f"--input {text!r}: empty entry")
+        if re.fullmatch(r"-?\d+", part):
+            out.append(int(part))
+        elif re.fullmatch(r"[A-Za-z_]\w*", part):
+            out.append(sp.Symbol(part, integer=True, positive=True))
+        else:
+            raise SpecError(f"--input {text!r}: entry {part!r} must be an integer or a name")
+    return tuple(out)

@@ -1,0 +1,100 @@
+"""Simplification and printing of nested floor / ceiling size expressions.
+
+Composing layer formulas nests floors.  For real ``y``, integer ``c`` and a
+positive integer ``m``::
+
+    floor((floor(y) + c) / m) = floor((y + c) / m)
+    ceiling((ceiling(y) + c) / m) = ceiling((y + c) / m)
+
+(``proofs/`` proves both), so a stack of four ``k=3, s=2, p=1`` convs
+collapses to ``floor((H - 1)/16) + 1``.
+
+>>> import sympy as sp
+>>> H = sp.Symbol("H", integer=True, positive=True)
+>>> e = sp.floor((sp.floor((H - 1) / 2) + 1 - 1) / 2) + 1
+>>> format_size(collapse_floors(e))
+'floor((H - 1)/4) + 1'
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+__all__ = ["collapse_floors", "format_size", "latex_size"]
+
+
+def _collapse_one(e: sp.Expr) -> sp.Expr:
+    func = type(e)
+    num, den = _split(e.args[0])
+    if not (den.is_Integer and den > 0):
+        return e
+    terms = sp.Add.make_args(sp.expand(num))
+    inner = [t for t in terms if isinstance(t, func)]
+    if len(inner) != 1:
+        return e
+    rest = sp.Add(*[t for t in terms if t is not inner[0]])
+    if rest.is_integer is not True:
+        return e
+    return func(sp.expand((inner[0].args[0] + rest) / den))
+
+
+def collapse_floors(expr: sp.Expr) -> sp.Expr:
+    """Collapse ``floor((floor(y) + c)/m)`` and the ceiling analogue, bottom-up, to a fixed point.
+
+    Only rewrites when ``c`` is known to be an integer and ``m`` is a positive
+    integer literal, so the result is always equal to the input.
+    """
+    expr = sp.sympify(expr)
+    for _ in range(100):
+        new = expr.replace(lambda e: isinstance(e, (sp.floor, sp.ceiling)), _collapse_one)
+        if new == expr:
+            return new
+        expr = new
+    return expr
+
+
+def _split(arg: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    num, den = sp.expand(arg).as_numer_denom()
+    return sp.expand(num), den
+
+
+class _SizeStrPrinter(StrPrinter):
+    def _print_floor(self, e: sp.Expr) -> str:
+        return self._round("floor", e)
+
+    def _print_ceiling(self, e: sp.Expr) -> str:
+        return self._round("ceiling", e)
+
+    def _round(self, name: str, e: sp.Expr) -> str:
+        num, den = _split(e.args[0])
+        if den == 1:
+            return f"{name}({self._print(num)})"
+        n = self._print(num)
+        if len(sp.Add.make_args(num)) > 1:
+            n = f"({n})"
+        return f"{name}({n}/{self._print(den)})"
+
+
+class _SizeLatexPrinter(LatexPrinter):
+    def _print_floor(self, e: sp.Expr, exp: object = None) -> str:
+        return self._round(r"\left\lfloor", r"\right\rfloor", e)
+
+    def _print_ceiling(self, e: sp.Expr, exp: object = None) -> str:
+        return self._round(r"\left\lceil", r"\right\rceil", e)
+
+    def _round(self, left: str, right: str, e: sp.Expr) -> str:
+        num, den = _split(e.args[0])
+        body = self._print(num) if den == 1 else rf"\frac{{{self._print(num)}}}{{{self._print(den)}}}"
+        return f"{left}{{{body}}}{right}"
+
+
+def format_size(expr: object) -> str:
+    """A size expression as text, floors printed as ``floor((a + b)/m)``."""
+    return _SizeStrPrinter().doprint(sp.sympify(expr))
+
+
+def latex_size(expr: object) -> str:
+    r"""A size expression as LaTeX, floors printed as ``\left\lfloor{\frac{a}{m}}\right\rfloor``."""
+    return _SizeLatexPrinter().doprint(sp.sympify(expr))

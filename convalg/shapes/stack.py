@@ -1,0 +1,261 @@
+"""Analysis of layer stacks: receptive fields and admissible input sizes.
+
+Receptive field, effective stride and effective padding follow Araujo, Norris
+& Sim, "Computing Receptive Fields of CNNs", Distill 2019 (per axis, dilation
+folded into the kernel as ``d*(k-1)+1``)::
+
+    r = 1 + sum_l (k_l - 1) * prod_{i<l} s_i,   S = prod_l s_l,
+    P = sum_l lo_l * prod_{i<l} s_i,            centre(y) = y*S - P + (r - 1)/2
+
+Input-size sets use the fact that every size rule is *quasi-affine*: with
+``D`` the product of the down-sampling strides and ``U`` the product of the
+up-sampling strides, ``out(n + D) = out(n) + U`` for every valid ``n`` (a
+constant for stacks containing adaptive pooling).  Conditions that only
+depend on sizes are therefore periodic in ``n`` with period ``D`` and are
+computed exactly from one representative per residue class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import sympy as sp
+
+from ..errors import SpecError
+from .formulas import Size, as_size, effective_kernel
+
+__all__ = ["ReceptiveField", "SizeSet", "receptive_field", "exact_sizes", "size_preserving_sizes"]
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """Receptive field of a stack on one axis (Araujo et al. 2019).
+
+    ``size`` r, effective ``stride`` S and effective ``padding`` P: output
+    ``y`` sees inputs ``[y*S - P, y*S - P + r - 1]``, centred at
+    ``y*S - P + (r-1)/2``.
+    """
+
+    size: Size
+    stride: Size
+    padding: Size
+
+    def region(self, y: Size) -> tuple[Size, Size]:
+        """First and last input index (inclusive, may be negative = padding) seen by output ``y``."""
+        u = as_size(sp.sympify(y) * self.stride - self.padding)
+        return u, as_size(u + self.size - 1)
+
+    def center(self, y: Size) -> sp.Expr:
+        """Centre of the receptive field of output ``y`` (may be a half-integer)."""
+        return sp.nsimplify(sp.sympify(y) * self.stride - self.padding + sp.Rational(1, 2) * (self.size - 1))
+
+
+def _flatten(layers: Iterable[object]) -> list[object]:
+    from ..spec.sequential import Sequential
+
+    out: list[object] = []
+    for layer in layers:
+        out.extend(_flatten(layer.layers) if isinstance(layer, Sequential) else [layer])
+    return out
+
+
+def _windowed(layer: object) -> bool:
+    from ..spec.conv import Conv
+    from ..spec.pooling import AvgPool, MaxPool
+
+    return isinstance(layer, (Conv, MaxPool, AvgPool))
+
+
+def receptive_field(layers: Sequence[object], spatial: Sequence[Size]) -> tuple[ReceptiveField, ...]:
+    """Per-axis receptive fields of ``layers`` applied to input sizes ``spatial``.
+
+    Sizes may be symbols; they matter only for size-dependent padding (TF
+    ``'SAME'``), which is evaluated at each layer's own input size.
+    """
+    layers = _flatten(layers)
+    sizes = tuple(spatial)
+    r: list[Size] = [1] * len(sizes)
+    jump: list[Size] = [1] * len(sizes)
+    pad: list[Size] = [0] * len(sizes)
+    for i, layer in enumerate(layers):
+        if not _windowed(layer):
+            raise SpecError(
+                f"layers[{i}]={layer!r}: the receptive field is defined for Conv, MaxPool and AvgPool only "
+                "(a transposed conv up-samples; adaptive pooling's window depends on the input size)"
+            )
+        specs = layer.axis_specs(sizes)  # type: ignore[attr-defined]
+        for a, spec in enumerate(specs):
+            r[a] = as_size(r[a] + (effective_kernel(spec.kernel, spec.dilation) - 1) * jump[a])
+            pad[a] = as_size(pad[a] + spec.lo * jump[a])
+            jump[a] = as_size(jump[a] * spec.stride)
+        sizes = layer.output_shape(sizes)  # type: ignore[attr-defined]
+    return tuple(ReceptiveField(*t) for t in zip(r, jump, pad))
+
+
+@dataclass(frozen=True)
+class SizeSet:
+    """A set of admissible input sizes on one axis.
+
+    Either periodic (``n >= minimum`` and ``n mod modulus in residues``) or
+    finite (``values``).  ``condition`` is the same set as a SymPy boolean in
+    ``symbol``.
+    """
+
+    symbol: sp.Symbol
+    minimum: int
+    modulus: int
+    residues: tuple[int, ...] | None = None
+    values: tuple[int, ...] | None = None
+
+    @property
+    def condition(self) -> sp.Basic:
+        n = self.symbol
+        if self.values is not None:
+            return sp.Or(*[sp.Eq(n, v) for v in self.values]) if self.values else sp.false
+        if not self.residues:
+            return sp.false
+        if len(self.residues) == self.modulus:
+            return sp.Ge(n, self.minimum)
+        return sp.And(sp.Ge(n, self.minimum), sp.Or(*[sp.Eq(sp.Mod(n, self.modulus), r) for r in self.residues]))
+
+    def __contains__(self, n: object) -> bool:
+        if not isinstance(n, int) or n < self.minimum:
+            return False
+        if self.values is not None:
+            return n in self.values
+        return n % self.modulus in (self.residues or ())
+
+    def smallest(self, at_least: int = 1) -> int | None:
+        """The smallest admissible size ``>= at_least`` (None if there is none)."""
+        start = max(at_least, self.minimum)
+        if self.values is not None:
+            bigger = [v for v in self.values if v >= start]
+            return min(bigger) if bigger else None
+        if not self.residues:
+            return None
+        return min(start + (r - start) % self.modulus for r in self.residues)
+
+
+def _axis_chain(layers: Sequence[object], axis: int, ndim: int) -> list[Callable[[int], tuple[int, bool]]]:
+    from ..spec.conv import ConvTranspose
+
+    steps = []
+    for layer in _flatten(layers):
+        bound = layer.bind(ndim)  # type: ignore[attr-defined]
+
+        def step(n: int, bound: object = bound) -> tuple[int, bool]:
+            spec = bound._axis_spec(axis, n)  # type: ignore[attr-defined]
+            out = bound._output_size(axis, spec, n)  # type: ignore[attr-defined]
+            if not isinstance(out, int) or out < 1:
+                raise SpecError(f"input size {n} too small")
+            exact = True
+            if _windowed(bound):
+                rem = n + spec.lo + spec.hi - effective_kernel(spec.kernel, spec.dilation)
+                exact = rem % spec.stride == 0
+            return out, exact
+
+        steps.append(step)
+        _ = ConvTranspose
+    return steps
+
+
+def _run(chain: Sequence[Callable[[int], tuple[int, bool]]], n: int) -> tuple[int, bool] | None:
+    exact = True
+    try:
+        for step in chain:
+            n, ok = step(n)
+            exact = exact and ok
+    except SpecError:
+        return None
+    return n, exact
+
+
+def _down_strides(layers: Sequence[object], axis: int, ndim: int) -> int:
+    period = 1
+    for layer in _flatten(layers):
+        if _windowed(layer):
+            period *= layer.bind(ndim).stride[axis]  # type: ignore[attr-defined]
+    return period
+
+
+def _minimum(chain: Sequence[Callable[[int], tuple[int, bool]]]) -> int:
+    hi = 1
+    while _run(chain, hi) is None:
+        hi *= 2
+        if hi > 2**40:
+            raise SpecError("the stack has no valid input size")
+    lo = hi // 2 + 1 if hi > 1 else 1
+    while lo < hi:  # sizes are monotone in n, so validity is too
+        mid = (lo + hi) // 2
+        if _run(chain, mid) is None:
+            lo = mid + 1
+        else:
+            hi = mid
+    return hi
+
+
+def _symbol(symbol: sp.Symbol | str) -> sp.Symbol:
+    return sp.Symbol(symbol, integer=True, positive=True) if isinstance(symbol, str) else symbol
+
+
+def exact_sizes(layers: Sequence[object], axis: int = 0, ndim: int = 1, symbol: sp.Symbol | str = "n") -> SizeSet:
+    """Input sizes on ``axis`` for which no stride drops pixels.
+
+    A stride drops pixels when a layer's size division is inexact, i.e.
+    ``(n + lo + hi - d*(k-1) - 1) mod s != 0``: the last window does not end on
+    the last (padded) element.
+
+    >>> from convalg import Conv
+    >>> s = exact_sizes([Conv(3, stride=2, padding=1)] * 4)
+    >>> s.condition, s.smallest(224)
+    (Eq(Mod(n, 16), 1), 225)
+    """
+    chain = _axis_chain(layers, axis, ndim)
+    low, period = _minimum(chain), _down_strides(layers, axis, ndim)
+    residues = []
+    for r in range(period):
+        rep = low + (r - low) % period
+        result = _run(chain, rep)
+        if result is not None and result[1]:
+            residues.append(r)
+    return SizeSet(_symbol(symbol), low, period, residues=tuple(residues))
+
+
+def size_preserving_sizes(
+    layers: Sequence[object], axis: int = 0, ndim: int = 1, symbol: sp.Symbol | str = "n"
+) -> SizeSet:
+    """Input sizes on ``axis`` for which the stack's output size equals its input size (e.g. a U-Net).
+
+    >>> from convalg import Conv, ConvTranspose, MaxPool
+    >>> down = [Conv(3, padding=1), MaxPool(2)]
+    >>> up = [ConvTranspose(2, stride=2), Conv(3, padding=1)]
+    >>> s = size_preserving_sizes(down * 4 + up * 4)
+    >>> s.condition, s.smallest(100)
+    ((n >= 16) & Eq(Mod(n, 16), 0), 112)
+    """
+    chain = _axis_chain(layers, axis, ndim)
+    low, period = _minimum(chain), _down_strides(layers, axis, ndim)
+
+    def gap(n: int) -> int:
+        result = _run(chain, n)
+        assert result is not None
+        return result[0] - n
+
+    residues, values = [], []
+    drifting = False
+    for r in range(period):
+        rep = low + (r - low) % period
+        g0, g1 = gap(rep), gap(rep + period)
+        drift = g1 - g0
+        if drift == 0:
+            if g0 == 0:
+                residues.append(r)
+        else:
+            drifting = True
+            m, rem = divmod(-g0, drift)
+            if rem == 0 and m >= 0:
+                values.append(rep + m * period)
+    if drifting:
+        return SizeSet(_symbol(symbol), low, period, values=tuple(sorted(values)))
+    return SizeSet(_symbol(symbol), low, period, residues=tuple(residues))

@@ -1,0 +1,96 @@
+"""Argument validation shared by every layer specification.
+
+Each checker either returns the normalised value or raises :class:`SpecError`
+naming the parameter, the value and the rule.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import sympy as sp
+
+from ..errors import SpecError
+
+__all__ = ["check_int", "per_axis", "infer_ndim", "check_choice", "check_bool"]
+
+
+def check_int(name: str, value: Any, *, minimum: int | None = None) -> int:
+    """Return ``value`` as an ``int`` or raise ``SpecError``.
+
+    Accepts Python / NumPy / SymPy integers; rejects bools, floats (even
+    integral ones), NaN, strings and everything else.
+    """
+    if isinstance(value, bool) or value is None:
+        raise SpecError(f"{name}={value!r}: must be an integer")
+    if isinstance(value, sp.Basic):
+        if not value.is_Integer:
+            raise SpecError(f"{name}={value!r}: must be a concrete integer")
+        value = int(value)
+    elif isinstance(value, numbers.Integral):
+        value = int(value)
+    else:
+        if isinstance(value, float) and math.isnan(value):
+            raise SpecError(f"{name}=nan: must be an integer")
+        raise SpecError(f"{name}={value!r}: must be an integer, got {type(value).__name__}")
+    if minimum is not None and value < minimum:
+        rule = {1: "a positive integer (>= 1)", 0: "a non-negative integer (>= 0)"}.get(
+            minimum, f"an integer >= {minimum}"
+        )
+        raise SpecError(f"{name}={value}: must be {rule}")
+    return value
+
+
+def _is_seq(value: Any) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+
+
+def infer_ndim(ndim: Any, **tuple_args: Any) -> int | None:
+    """Infer the number of spatial dims from tuple arguments and/or ``ndim``.
+
+    Returns ``None`` when every argument is a scalar and ``ndim`` is not given
+    (the layer then applies to any number of dimensions).
+    """
+    found: dict[str, int] = {k: len(v) for k, v in tuple_args.items() if _is_seq(v)}
+    if ndim is not None:
+        ndim = check_int("ndim", ndim, minimum=1)
+    lengths = set(found.values())
+    if ndim is not None:
+        for k, n in found.items():
+            if n != ndim:
+                raise SpecError(f"{k}={tuple_args[k]!r}: has {n} entries but ndim={ndim}")
+        return ndim
+    if len(lengths) > 1:
+        desc = ", ".join(f"{k} has {n}" for k, n in found.items())
+        raise SpecError(f"tuple arguments disagree on the number of spatial dims ({desc})")
+    if lengths:
+        n = lengths.pop()
+        if n == 0:
+            raise SpecError(f"{next(iter(found))}=(): needs at least one spatial dim")
+        return n
+    return None
+
+
+def per_axis(name: str, value: Any, ndim: int | None, *, minimum: int | None = None) -> tuple[int, ...]:
+    """Expand a scalar or tuple argument to one int per axis (one entry if ``ndim`` is None)."""
+    count = 1 if ndim is None else ndim
+    if _is_seq(value):
+        if len(value) != count:
+            raise SpecError(f"{name}={tuple(value)!r}: has {len(value)} entries but ndim={ndim}")
+        return tuple(check_int(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(value))
+    return (check_int(name, value, minimum=minimum),) * count
+
+
+def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise SpecError(f"{name}={value!r}: must be one of {', '.join(map(repr, choices))}")
+    return value
+
+
+def check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool,)) and not (hasattr(value, "dtype") and value.dtype == bool):
+        raise SpecError(f"{name}={value!r}: must be True or False")
+    return bool(value)

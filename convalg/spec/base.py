@@ -1,0 +1,176 @@
+"""The immutable, hashable, N-dimensional base of every layer specification."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, NamedTuple
+
+import sympy as sp
+
+from ..errors import SpecError
+from ..shapes.formulas import Size
+from .padding import Pad, pad_at
+
+__all__ = ["Layer", "AxisSpec", "check_spatial"]
+
+
+class AxisSpec(NamedTuple):
+    """The parameters of a layer on one spatial axis, padding evaluated at the input size."""
+
+    kernel: int
+    stride: int
+    dilation: int
+    lo: Size
+    hi: Size
+    output_padding: int = 0
+
+
+def check_spatial(spatial: Any, ndim: int | None, name: str = "input") -> tuple[Size, ...]:
+    """Validate a spatial size tuple: positive ints or SymPy expressions."""
+    if isinstance(spatial, (int, sp.Basic)) and not isinstance(spatial, bool):
+        spatial = (spatial,)
+    if not isinstance(spatial, Sequence) or isinstance(spatial, str):
+        raise SpecError(f"{name}={spatial!r}: must be a tuple of spatial sizes (ints or SymPy expressions)")
+    out: list[Size] = []
+    for i, n in enumerate(spatial):
+        if isinstance(n, bool):
+            raise SpecError(f"{name}[{i}]={n!r}: a size must be an integer or a SymPy expression")
+        if isinstance(n, sp.Basic):
+            if n.is_Integer:
+                n = int(n)
+            elif n.is_integer is False or n.is_positive is False:
+                raise SpecError(f"{name}[{i}]={n}: a symbolic size must be a positive integer expression")
+        elif hasattr(n, "__index__"):
+            n = int(n)
+        else:
+            raise SpecError(f"{name}[{i}]={n!r}: a size must be an integer or a SymPy expression")
+        if isinstance(n, int) and n < 1:
+            raise SpecError(f"{name}[{i}]={n}: a size must be >= 1")
+        out.append(n)
+    if not out:
+        raise SpecError(f"{name}=(): needs at least one spatial size")
+    if ndim is not None and len(out) != ndim:
+        raise SpecError(f"{name}={tuple(spatial)!r}: has {len(out)} spatial sizes but the layer has ndim={ndim}")
+    return tuple(out)
+
+
+class Layer:
+    """Base class of layer specifications.
+
+    Subclasses set ``_axis_fields`` (constructor arguments holding one entry
+    per axis) and implement ``_params`` (the normalised constructor keyword
+    arguments) and ``_output_size(axis_spec, n)``.  Specs are immutable and
+    hashable, so they key caches; ``ndim=None`` means the layer applies to any
+    number of spatial dims (scalars broadcast when it is applied).
+    """
+
+    _axis_fields: ClassVar[tuple[str, ...]] = ()
+    ndim: int | None
+
+    # -- immutability, equality, repr ------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable; use .replace({name}=...)")
+
+    def _set(self, **values: Any) -> None:
+        for k, v in values.items():
+            object.__setattr__(self, k, v)
+
+    def _params(self) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _key(self) -> tuple[Any, ...]:
+        return (type(self).__name__, tuple(sorted(self._params().items(), key=lambda kv: kv[0])))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Layer) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        shown = []
+        axis_defaults = {"stride": 1, "dilation": 1, "padding": (0, 0), "output_padding": 0}
+        for k, v in self._params().items():
+            if v is None or k == "ndim" or (k in self._defaults and self._defaults[k] == v):
+                continue
+            if k in self._axis_fields and isinstance(v, tuple):
+                if k in axis_defaults and all(e == axis_defaults[k] for e in v):
+                    continue
+                if k == "padding" and all(lo == hi for lo, hi in v):
+                    v = tuple(lo for lo, _ in v)
+                if len(set(v)) == 1 and (self.ndim is None or k != "padding" or isinstance(v[0], int)):
+                    v = v[0] if self.ndim is None or len(v) == 1 else v
+            shown.append(f"{k}={v!r}")
+        if self.ndim is not None:
+            shown.append(f"ndim={self.ndim}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+    _defaults: ClassVar[dict[str, Any]] = {}
+
+    def replace(self, **changes: Any) -> Layer:
+        """A copy with some constructor arguments changed (re-validated)."""
+        return type(self)(**{**self._params(), **changes})
+
+    def bind(self, ndim: int) -> Layer:
+        """This layer with its number of spatial dims fixed to ``ndim``."""
+        if self.ndim == ndim:
+            return self
+        if self.ndim is not None:
+            raise SpecError(f"input: has {ndim} spatial dims but the layer has ndim={self.ndim}")
+        params = self._params()
+        for f in self._axis_fields:
+            if params.get(f) is not None:
+                params[f] = tuple(params[f]) * ndim
+        params["ndim"] = ndim
+        return type(self)(**params)
+
+    # -- geometry ------------------------------------------------------------------------
+    def _axis_spec(self, axis: int, n: Size) -> AxisSpec:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _pads(self) -> tuple[tuple[Pad, Pad], ...]:
+        return self._params().get("padding", ((0, 0),) * (self.ndim or 1))
+
+    def axis_specs(self, spatial: Sequence[Size]) -> tuple[AxisSpec, ...]:
+        """Per-axis parameters with padding evaluated at the input sizes ``spatial``."""
+        spatial = check_spatial(spatial, self.ndim)
+        layer = self.bind(len(spatial))
+        return tuple(layer._axis_spec(a, n) for a, n in enumerate(spatial))
+
+    def _output_size(self, axis: int, spec: AxisSpec, n: Size) -> Size:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def output_shape(self, spatial: Sequence[Size]) -> tuple[Size, ...]:
+        """Exact output spatial sizes for input spatial sizes ``spatial``.
+
+        Ints give ints; SymPy expressions give simplified SymPy expressions.
+        """
+        spatial = check_spatial(spatial, self.ndim)
+        layer = self.bind(len(spatial))
+        out = []
+        for a, n in enumerate(spatial):
+            size = layer._output_size(a, layer._axis_spec(a, n), n)
+            if isinstance(size, int) and size < 1:
+                raise SpecError(
+                    f"input[{a}]={n}: {type(self).__name__} gives output size {size} on axis {a}; "
+                    "the (dilated) kernel is larger than the padded input"
+                )
+            out.append(size)
+        return tuple(out)
+
+    def output_channels(self, in_channels: int | None) -> int | None:
+        """Number of output channels given ``in_channels`` (None if unknown)."""
+        return in_channels
+
+    # -- operators (implemented in convalg.index_map / convalg.operators) ----------------
+    def index_map(self, spatial: Sequence[Size]) -> Any:
+        """The symbolic index map of this layer at input sizes ``spatial`` (see :mod:`convalg.index_map`)."""
+        from ..index_map import index_map
+
+        return index_map(self, spatial)
+
+    def matrix(self, spatial: Sequence[int], in_channels: int | None = None, **kwargs: Any) -> Any:
+        """The operator as a SymPy ``SparseMatrix`` (see :func:`convalg.operators.matrix`)."""
+        from ..operators import matrix
+
+        return matrix(self, spatial, in_channels=in_channels, **kwargs)

@@ -1,0 +1,100 @@
+"""A stack of layers with composed, simplified shape formulas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import sympy as sp
+
+from ..errors import SpecError
+from ..shapes.formulas import Size
+from ..shapes.simplify import collapse_floors
+from ..shapes.stack import ReceptiveField, SizeSet, exact_sizes, receptive_field, size_preserving_sizes
+from .base import Layer, check_spatial
+
+__all__ = ["Sequential"]
+
+
+class Sequential(Layer):
+    """Layers applied in order; shapes compose and nested floors collapse.
+
+    >>> import sympy as sp
+    >>> from convalg import Conv, MaxPool
+    >>> H = sp.Symbol("H", integer=True, positive=True)
+    >>> net = Sequential(*[Conv(3, stride=2, padding=1)] * 4)
+    >>> net.output_shape((H,))
+    (floor(H/16 - 1/16) + 1,)
+    >>> net.receptive_field((224,))[0]
+    ReceptiveField(size=31, stride=16, padding=15)
+    """
+
+    layers: tuple[Layer, ...]
+
+    def __init__(self, *layers: Layer) -> None:
+        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+            layers = tuple(layers[0])
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise SpecError(f"layers[{i}]={layer!r}: must be a convalg layer specification")
+        ndims = {layer.ndim for layer in layers if layer.ndim is not None}
+        if len(ndims) > 1:
+            raise SpecError(f"layers: disagree on ndim ({sorted(ndims)})")
+        self._set(layers=tuple(layers), ndim=ndims.pop() if ndims else None)
+
+    def _params(self) -> dict[str, Any]:
+        return {"layers": self.layers}
+
+    def __repr__(self) -> str:
+        return "Sequential(" + ", ".join(map(repr, self.layers)) + ")"
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    def __getitem__(self, i: int) -> Layer:
+        return self.layers[i]
+
+    def bind(self, ndim: int) -> Sequential:
+        return Sequential(*[layer.bind(ndim) for layer in self.layers])
+
+    def shapes(self, spatial: Sequence[Size]) -> list[tuple[Size, ...]]:
+        """Input shape followed by the output shape of every layer (nested floors collapsed)."""
+        current = check_spatial(spatial, self.ndim)
+        out = [current]
+        for layer in self.layers:
+            current = tuple(
+                n if isinstance(n, int) else collapse_floors(n) for n in layer.output_shape(current)
+            )
+            out.append(current)
+        return out
+
+    def output_shape(self, spatial: Sequence[Size]) -> tuple[Size, ...]:
+        return self.shapes(spatial)[-1]
+
+    def output_channels(self, in_channels: int | None) -> int | None:
+        c = in_channels
+        for layer in self.layers:
+            c = layer.output_channels(c)
+        return c
+
+    def receptive_field(self, spatial: Sequence[Size] | None = None) -> tuple[ReceptiveField, ...]:
+        """Per-axis receptive field, effective stride and effective padding (Araujo et al. 2019).
+
+        ``spatial`` defaults to one symbolic size per axis (needed only for
+        size-dependent padding such as TF ``'SAME'``).
+        """
+        if spatial is None:
+            ndim = self.ndim or 1
+            spatial = tuple(sp.Symbol(f"n{a}", integer=True, positive=True) for a in range(ndim))
+        return receptive_field(self.layers, check_spatial(spatial, self.ndim))
+
+    def exact_sizes(self, axis: int = 0, symbol: sp.Symbol | str = "n") -> SizeSet:
+        """Input sizes on ``axis`` for which no stride drops pixels (see :func:`convalg.shapes.exact_sizes`)."""
+        return exact_sizes(self.layers, axis, self.ndim or 1, symbol)
+
+    def size_preserving_sizes(self, axis: int = 0, symbol: sp.Symbol | str = "n") -> SizeSet:
+        """Input sizes on ``axis`` whose output size equals the input size (e.g. ``n = 0 mod 16`` for a U-Net)."""
+        return size_preserving_sizes(self.layers, axis, self.ndim or 1, symbol)
