@@ -12,10 +12,19 @@ maps, and float64 references / property tests to verify any kernel.
 
 from .errors import SpecError
 from .spec import (
-    INPUT_SIZE, AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, Conv, ConvTranspose, GlobalAvgPool, GlobalMaxPool,
-    Layer, MaxPool, Sequential,
+    INPUT_SIZE,
+    AdaptiveAvgPool,
+    AdaptiveMaxPool,
+    AvgPool,
+    Conv,
+    ConvTranspose,
+    GlobalAvgPool,
+    GlobalMaxPool,
+    Layer,
+    MaxPool,
+    Sequential,
+    conventions,
 )
-from .spec import conventions
 
 __version__ = "0.1.0"
 

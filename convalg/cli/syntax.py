@@ -32,7 +32,15 @@ import sympy as sp
 
 from ..errors import SpecError
 from ..spec import (
-    AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, Conv, ConvTranspose, GlobalAvgPool, GlobalMaxPool, Layer, MaxPool,
+    AdaptiveAvgPool,
+    AdaptiveMaxPool,
+    AvgPool,
+    Conv,
+    ConvTranspose,
+    GlobalAvgPool,
+    GlobalMaxPool,
+    Layer,
+    MaxPool,
 )
 
 __all__ = ["parse_layers", "parse_input"]

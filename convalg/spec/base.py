@@ -9,7 +9,7 @@ import sympy as sp
 
 from ..errors import SpecError
 from ..shapes.formulas import Size
-from .padding import Pad, pad_at
+from .padding import Pad
 
 __all__ = ["Layer", "AxisSpec", "check_spatial"]
 

@@ -59,6 +59,13 @@ class _ConvBase(Layer):
         return 0
 
     @property
+    def weight_symbols(self) -> Any:
+        """SymPy symbols shaped like the PyTorch weight (see :func:`convalg.operators.weight_symbols`)."""
+        from ..operators import weight_symbols
+
+        return weight_symbols(self)
+
+    @property
     def weight_shape(self) -> tuple[int, ...]:
         """PyTorch weight shape (needs ``in_channels`` and ``out_channels``)."""
         if self.in_channels is None or self.out_channels is None or self.ndim is None:

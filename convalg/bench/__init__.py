@@ -1,0 +1,16 @@
+"""Benchmarks (never timed tests): one module per suite, run with ``convalg bench SUITE``.
+
+=========  =====================================================================
+suite      what it measures
+=========  =====================================================================
+shapes     symbolic output shape of a deep stack (core issue)
+matrix     building symbolic operator matrices (operator issue)
+cpu        generated NumPy kernels vs PyTorch CPU and scipy.signal (anchor cases)
+=========  =====================================================================
+
+Each suite module defines ``main(argv: list[str] | None) -> int``.
+"""
+
+SUITES = ("shapes", "matrix", "cpu")
+
+__all__ = ["SUITES"]
