@@ -15,7 +15,10 @@ import sympy as sp
 
 from ..errors import SpecError
 
-__all__ = ["check_int", "per_axis", "infer_ndim", "check_choice", "check_bool"]
+__all__ = ["check_int", "per_axis", "infer_ndim", "check_choice", "check_bool", "check_ndim", "is_sequence", "MAX_NDIM"]
+
+#: Largest number of spatial dims a layer accepts (a guard against absurd ``ndim`` values).
+MAX_NDIM = 64
 
 
 def check_int(name: str, value: Any, *, minimum: int | None = None) -> int:
@@ -44,8 +47,12 @@ def check_int(name: str, value: Any, *, minimum: int | None = None) -> int:
     return value
 
 
-def _is_seq(value: Any) -> bool:
+def is_sequence(value: Any) -> bool:
+    """True for tuples / lists (per-axis arguments); False for strings, scalars, arrays and junk."""
     return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+
+
+_is_seq = is_sequence
 
 
 def infer_ndim(ndim: Any, **tuple_args: Any) -> int | None:
@@ -56,7 +63,7 @@ def infer_ndim(ndim: Any, **tuple_args: Any) -> int | None:
     """
     found: dict[str, int] = {k: len(v) for k, v in tuple_args.items() if _is_seq(v)}
     if ndim is not None:
-        ndim = check_int("ndim", ndim, minimum=1)
+        ndim = check_ndim(ndim)
     lengths = set(found.values())
     if ndim is not None:
         for k, n in found.items():
@@ -74,6 +81,14 @@ def infer_ndim(ndim: Any, **tuple_args: Any) -> int | None:
     return None
 
 
+def check_ndim(ndim: Any) -> int:
+    """``ndim`` as an int in ``[1, MAX_NDIM]``."""
+    ndim = check_int("ndim", ndim, minimum=1)
+    if ndim > MAX_NDIM:
+        raise SpecError(f"ndim={ndim}: must be at most {MAX_NDIM} spatial dims")
+    return ndim
+
+
 def per_axis(name: str, value: Any, ndim: int | None, *, minimum: int | None = None) -> tuple[int, ...]:
     """Expand a scalar or tuple argument to one int per axis (one entry if ``ndim`` is None)."""
     count = 1 if ndim is None else ndim
@@ -85,12 +100,16 @@ def per_axis(name: str, value: Any, ndim: int | None, *, minimum: int | None = N
 
 
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+    """``value`` if it is one of the strings ``choices``, else ``SpecError``."""
     if not isinstance(value, str) or value not in choices:
         raise SpecError(f"{name}={value!r}: must be one of {', '.join(map(repr, choices))}")
     return value
 
 
 def check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool,)) and not (hasattr(value, "dtype") and value.dtype == bool):
-        raise SpecError(f"{name}={value!r}: must be True or False")
-    return bool(value)
+    """``value`` as a ``bool``: accepts ``True``/``False`` and NumPy booleans only (not 0/1)."""
+    if isinstance(value, bool):
+        return value
+    if type(value).__name__ == "bool_" and getattr(value, "shape", None) == ():  # NumPy scalar bool
+        return bool(value)
+    raise SpecError(f"{name}={value!r}: must be True or False")

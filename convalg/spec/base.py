@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any, ClassVar, NamedTuple
 
@@ -26,24 +27,35 @@ class AxisSpec(NamedTuple):
 
 
 def check_spatial(spatial: Any, ndim: int | None, name: str = "input") -> tuple[Size, ...]:
-    """Validate a spatial size tuple: positive ints or SymPy expressions."""
-    if isinstance(spatial, (int, sp.Basic)) and not isinstance(spatial, bool):
+    """Validate a spatial size tuple: positive ints or positive-integer SymPy expressions.
+
+    >>> check_spatial((4, 5), 2)
+    (4, 5)
+    >>> check_spatial((0,), None)
+    Traceback (most recent call last):
+    ...
+    convalg.errors.SpecError: input[0]=0: a size must be >= 1
+    """
+    if isinstance(spatial, (int, sp.Expr)) and not isinstance(spatial, bool):
         spatial = (spatial,)
-    if not isinstance(spatial, Sequence) or isinstance(spatial, str):
+    if not isinstance(spatial, Sequence) or isinstance(spatial, (str, bytes)):
         raise SpecError(f"{name}={spatial!r}: must be a tuple of spatial sizes (ints or SymPy expressions)")
     out: list[Size] = []
     for i, n in enumerate(spatial):
         if isinstance(n, bool):
-            raise SpecError(f"{name}[{i}]={n!r}: a size must be an integer or a SymPy expression")
+            raise SpecError(f"{name}[{i}]={n!r}: a size must be an integer or a SymPy expression, not a bool")
         if isinstance(n, sp.Basic):
+            if not isinstance(n, sp.Expr) or n.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+                raise SpecError(f"{name}[{i}]={n}: a symbolic size must be a finite integer expression")
             if n.is_Integer:
                 n = int(n)
-            elif n.is_integer is False or n.is_positive is False:
+            elif n.is_integer is False or n.is_positive is False or n.is_finite is False:
                 raise SpecError(f"{name}[{i}]={n}: a symbolic size must be a positive integer expression")
-        elif hasattr(n, "__index__"):
+        elif isinstance(n, numbers.Integral):
             n = int(n)
         else:
-            raise SpecError(f"{name}[{i}]={n!r}: a size must be an integer or a SymPy expression")
+            raise SpecError(f"{name}[{i}]={n!r}: a size must be an integer or a SymPy expression, "
+                            f"got {type(n).__name__}")
         if isinstance(n, int) and n < 1:
             raise SpecError(f"{name}[{i}]={n}: a size must be >= 1")
         out.append(n)

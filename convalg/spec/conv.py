@@ -238,9 +238,9 @@ class ConvTranspose(_ConvBase):
                 raise SpecError(
                     f"output_padding[{a}]={o}: must be smaller than either stride ({si}) or dilation ({di})"
                 )
-        if padding_mode != "zeros":
+        if not isinstance(padding_mode, str) or padding_mode != "zeros":
             raise SpecError(f"padding_mode={padding_mode!r}: ConvTranspose supports only 'zeros' (as PyTorch)")
-        if padding == "same":
+        if isinstance(padding, str) and padding == "same":
             raise SpecError("padding='same': not supported for ConvTranspose (as PyTorch); use output_size "
                             "with output_padding_for() or explicit padding")
         groups = check_int("groups", groups, minimum=1)

@@ -32,7 +32,8 @@ import sympy as sp
 
 from ..errors import SpecError
 from ..shapes.formulas import Size, as_size, effective_kernel, same_padding
-from ._checks import check_int, infer_ndim, per_axis
+from ._checks import check_choice, check_int, infer_ndim, is_sequence, per_axis
+from .base import check_spatial
 from .padding import INPUT_SIZE, Pad
 
 __all__ = ["CONVENTIONS", "explicit_padding", "onnx_pads", "torch_pad_tuple", "tf_output_size"]
@@ -60,25 +61,22 @@ def explicit_padding(
     SymPy expressions in :data:`convalg.spec.padding.INPUT_SIZE` that a layer
     substitutes with each axis' size when applied.
     """
-    if convention not in CONVENTIONS:
-        raise SpecError(f"convention={convention!r}: must be one of {', '.join(map(repr, CONVENTIONS))}")
+    check_choice("convention", convention, CONVENTIONS)
     sizes = n
     ndim = infer_ndim(ndim, kernel_size=kernel_size, stride=stride, dilation=dilation,
-                      n=sizes if isinstance(sizes, Sequence) else None)
+                      n=sizes if is_sequence(sizes) else None)
     k = per_axis("kernel_size", kernel_size, ndim, minimum=1)
     s = per_axis("stride", stride, ndim, minimum=1)
     d = per_axis("dilation", dilation, ndim, minimum=1)
     count = len(k)
     if sizes is None:
         ns: tuple[Size, ...] = (INPUT_SIZE,) * count
-    elif isinstance(sizes, Sequence):
-        ns = tuple(sizes)
+    elif is_sequence(sizes):
+        ns = check_spatial(sizes, count, name="n")
     else:
-        ns = (sizes,) * count
+        ns = check_spatial((sizes,), 1, name="n") * count
     pairs: list[tuple[Pad, Pad]] = []
     for ka, sa, da, na in zip(k, s, d, ns):
-        if isinstance(na, int):
-            check_int("n", na, minimum=1)
         if convention == "VALID":
             pairs.append((0, 0))
             continue
@@ -101,6 +99,8 @@ def onnx_pads(pads: Sequence[int]) -> tuple[tuple[int, int], ...]:
     >>> onnx_pads([1, 2, 3, 4])
     ((1, 3), (2, 4))
     """
+    if not is_sequence(pads):
+        raise SpecError(f"pads={pads!r}: ONNX pads must be a list of 2*ndim integers")
     values = [check_int(f"pads[{i}]", p, minimum=0) for i, p in enumerate(pads)]
     if len(values) % 2 or not values:
         raise SpecError(f"pads={list(pads)!r}: ONNX pads need 2*ndim entries")
@@ -114,6 +114,8 @@ def torch_pad_tuple(pad: Sequence[int]) -> tuple[tuple[int, int], ...]:
     >>> torch_pad_tuple((1, 2, 3, 4))
     ((3, 4), (1, 2))
     """
+    if not is_sequence(pad):
+        raise SpecError(f"pad={pad!r}: an F.pad tuple must be a tuple of 2*ndim integers")
     values = [check_int(f"pad[{i}]", p) for i, p in enumerate(pad)]
     if len(values) % 2 or not values:
         raise SpecError(f"pad={tuple(pad)!r}: F.pad needs an even number of entries")
@@ -127,9 +129,13 @@ def tf_output_size(n: Size, kernel_size: int, stride: int = 1, dilation: int = 1
     >>> tf_output_size(224, 7, 2), tf_output_size(224, 7, 2, padding="VALID")
     (112, 109)
     """
-    keff = effective_kernel(kernel_size, dilation)
+    (n,) = check_spatial((n,), 1, name="n")
+    keff = effective_kernel(check_int("kernel_size", kernel_size, minimum=1), check_int("dilation", dilation, minimum=1))
+    stride = check_int("stride", stride, minimum=1)
+    check_choice("padding", padding, ("SAME", "SAME_UPPER", "SAME_LOWER", "VALID"))
     if padding in ("SAME", "SAME_UPPER", "SAME_LOWER"):
         return as_size(sp.ceiling(sp.sympify(n) / stride))
-    if padding == "VALID":
-        return as_size(sp.floor(sp.sympify(n - keff + stride) / stride))
-    raise SpecError(f"padding={padding!r}: must be 'SAME' or 'VALID'")
+    out = as_size(sp.floor(sp.sympify(n - keff + stride) / stride))
+    if isinstance(out, int) and out < 1:
+        raise SpecError(f"n={n}: 'VALID' output size {out} < 1; the dilated kernel {keff} is larger than the input")
+    return out

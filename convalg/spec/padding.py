@@ -26,7 +26,7 @@ import sympy as sp
 
 from ..errors import SpecError
 from ..shapes.formulas import Size, as_size, same_padding
-from ._checks import check_int
+from ._checks import check_int, is_sequence
 
 __all__ = ["INPUT_SIZE", "Pad", "PaddingArg", "normalize_padding", "pad_at", "padding_depends_on_size"]
 
@@ -40,12 +40,18 @@ PaddingArg = Union[int, str, Sequence[Any]]
 
 def _check_pad(name: str, value: Any, allow_negative: bool) -> Pad:
     if isinstance(value, sp.Basic) and not value.is_Integer:
+        if not isinstance(value, sp.Expr) or value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+            raise SpecError(f"{name}={value}: a padding must be an integer or an integer expression in INPUT_SIZE")
         extra = value.free_symbols - {INPUT_SIZE}
         if extra:
             raise SpecError(
                 f"{name}={value}: a symbolic pad may depend only on convalg.spec.padding.INPUT_SIZE, "
                 f"not on {sorted(map(str, extra))}"
             )
+        if INPUT_SIZE not in value.free_symbols:
+            raise SpecError(f"{name}={value}: must be an integer")
+        if value.is_integer is False:
+            raise SpecError(f"{name}={value}: a symbolic pad must be integer-valued")
         return value
     return check_int(name, value, minimum=None if allow_negative else 0)
 
@@ -80,13 +86,13 @@ def normalize_padding(
                 )
             return tuple(same_padding(k, d) for k, d in zip(kernel, dilation))
         raise SpecError(f"padding={value!r}: a string padding must be 'same' or 'valid'")
-    if isinstance(value, Sequence):
+    if is_sequence(value):
         items = list(value)
         if len(items) != count:
             raise SpecError(f"padding={tuple(items)!r}: has {len(items)} entries but ndim={ndim}")
         pairs: list[tuple[Pad, Pad]] = []
         for i, item in enumerate(items):
-            if isinstance(item, Sequence) and not isinstance(item, str):
+            if is_sequence(item):
                 if len(item) != 2:
                     raise SpecError(f"padding[{i}]={tuple(item)!r}: a padding pair must be (lo, hi)")
                 lo = _check_pad(f"padding[{i}][0]", item[0], allow_negative_pairs)
@@ -104,7 +110,10 @@ def pad_at(pad: Pad, n: Size) -> Size:
     """Evaluate one padding entry at input size ``n``."""
     if isinstance(pad, int):
         return pad
-    return as_size(pad.subs(INPUT_SIZE, n))
+    value = as_size(pad.subs(INPUT_SIZE, n))
+    if isinstance(n, int) and not isinstance(value, int):
+        raise SpecError(f"padding={pad} at input size {n} gives {value}: a padding must evaluate to an integer")
+    return value
 
 
 def padding_depends_on_size(pairs: tuple[tuple[Pad, Pad], ...]) -> bool:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from ..errors import SpecError
 from ..shapes.formulas import Size, pool_output_size
-from ._checks import check_bool, check_int, infer_ndim, per_axis
+from ._checks import check_bool, check_int, check_ndim, infer_ndim, is_sequence, per_axis
 from .base import AxisSpec, Layer, check_spatial
 from .padding import PaddingArg, normalize_padding, pad_at
 
@@ -24,14 +25,14 @@ class _WindowPool(Layer):
 
     def _init_window(self, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: Any,
                      ndim: Any) -> None:
-        if stride is None or (isinstance(stride, Sequence) and len(stride) == 0):
+        if stride is None or (is_sequence(stride) and len(stride) == 0):
             stride = kernel_size
         ndim = infer_ndim(ndim, kernel_size=kernel_size, stride=stride, dilation=dilation,
                           padding=padding if not isinstance(padding, str) else 0)
         k = per_axis("kernel_size", kernel_size, ndim, minimum=1)
         s = per_axis("stride", stride, ndim, minimum=1)
         d = per_axis("dilation", dilation, ndim, minimum=1)
-        if padding == "same":
+        if isinstance(padding, str) and padding == "same":
             raise SpecError("padding='same': not supported for pooling (as PyTorch); give explicit padding")
         pads = normalize_padding(padding, ndim, kernel=k, dilation=d, stride=s, allow_same=False)
         for a, ((lo, hi), ka) in enumerate(zip(pads, k)):
@@ -137,7 +138,7 @@ class _AdaptivePool(Layer):
     def __init__(self, output_size: int | Sequence[int | None], *, ndim: int | None = None) -> None:
         ndim = infer_ndim(ndim, output_size=output_size)
         count = 1 if ndim is None else ndim
-        if isinstance(output_size, Sequence) and not isinstance(output_size, str):
+        if is_sequence(output_size):
             sizes = tuple(None if v is None else check_int(f"output_size[{i}]", v, minimum=1)
                           for i, v in enumerate(output_size))
         else:
@@ -183,9 +184,12 @@ class _Global(_AdaptivePool):
     """Adaptive pooling to size 1 on every axis."""
 
     def __init__(self, *, ndim: int | None = None, output_size: Any = 1) -> None:
-        if output_size != 1 and output_size != (1,) * len(output_size if isinstance(output_size, tuple) else ()):
+        entries = list(output_size) if is_sequence(output_size) else [output_size]
+        if not entries or any(isinstance(e, bool) or not isinstance(e, numbers.Integral) or e != 1 for e in entries):
             raise SpecError(f"output_size={output_size!r}: global pooling always has output size 1")
-        super().__init__(1 if ndim is None else (1,) * check_int("ndim", ndim, minimum=1), ndim=ndim)
+        if ndim is not None:
+            ndim = check_ndim(ndim)
+        super().__init__(1 if ndim is None else (1,) * ndim, ndim=ndim)
 
     def _params(self) -> dict[str, Any]:
         return dict(ndim=self.ndim)
