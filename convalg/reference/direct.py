@@ -1,0 +1,165 @@
+"""Brute-force references, written from the window semantics (small sizes only).
+
+Every operator loops over kernel taps and is vectorised over batch, channels
+and output positions with NumPy.  The per-axis index ``i = s*o - lo + d*k``,
+its validity and its padding-mode fold are evaluated from the layer's index
+map (:mod:`convalg.index_map`), so this module shares no arithmetic with the
+FFT reference (:mod:`convalg.reference.fft`, which pads with ``numpy.pad``
+and crops): agreement of the two checks both.
+
+=====================  ==================================================
+operator               loop body (per tap ``k``)
+=====================  ==================================================
+``conv``               gather ``x[fold(i)]`` (masked by ``valid`` for
+                       zeros), contract channels with ``w[.., tap(k)]``
+``conv_transpose``     scatter ``x[o] * w[.., tap(k)]`` to ``y[i]``
+``conv_grad_input``    the same scatter with the conv's own map
+``conv_grad_weight``   gather as ``conv``, contract batch and outputs
+pooling                see :mod:`convalg.reference.pooling`
+=====================  ==================================================
+
+>>> import numpy as np
+>>> x = np.arange(5.0).reshape(1, 1, 5); w = np.array([[[1.0, 0.0, -1.0]]])
+>>> conv(x, w, padding=1)
+array([[[-1., -2., -2., -2.,  3.]]])
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from ..errors import SpecError
+from ..index_map import IndexMap
+from ..spec import Conv
+from ._layers import as_float64, conv_layer, conv_transpose_layer, spatial_of
+from .fft import conv_grad_bias
+from .pooling import (
+    adaptive_avg_pool,
+    adaptive_max_pool,
+    avg_pool,
+    avg_pool_grad,
+    axis_taps,
+    max_pool,
+    max_pool_grad,
+)
+
+__all__ = ["conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "conv_grad_bias", "max_pool",
+           "max_pool_grad", "avg_pool", "avg_pool_grad", "adaptive_avg_pool", "adaptive_max_pool"]
+
+
+@lru_cache(maxsize=256)
+def _tap_index(imap_axis: Any, flip: bool) -> tuple[int, ...]:
+    return tuple(int(imap_axis.tap(flip).subs(imap_axis.k, k)) for k in range(imap_axis.kernel))
+
+
+def _gather(imap: IndexMap, xg: np.ndarray, tap: Sequence[int], mode: str) -> np.ndarray:
+    """``x[..., fold(i(o, tap))]`` over all outputs ``o``, zero where invalid (zeros mode)."""
+    per_axis = [axis_taps(a, mode)[k] for a, k in zip(imap.axes, tap)]
+    idx = np.ix_(*[np.clip(i, 0, a.n - 1) for (i, _), a in zip(per_axis, imap.axes)])
+    sub = xg[(Ellipsis, *idx)]
+    mask = np.ones((), dtype=bool)
+    for ax, (_, valid) in enumerate(per_axis):
+        mask = mask[..., None] & valid.reshape((1,) * ax + (-1,)) if ax else valid
+    return np.where(mask, sub, 0.0)
+
+
+def _taps(imap: IndexMap) -> Any:
+    return itertools.product(*[range(a.kernel) for a in imap.axes])
+
+
+def _weight_tap(imap: IndexMap, w: np.ndarray, tap: Sequence[int]) -> np.ndarray:
+    return w[(Ellipsis, *[_tap_index(a, imap.flip_kernel)[k] for a, k in zip(imap.axes, tap)])]
+
+
+def _bias(y: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+    return y if b is None else y + b.reshape((-1,) + (1,) * (y.ndim - 2))
+
+
+def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+         groups: int = 1, padding_mode: str = "zeros", flip_kernel: bool = False) -> np.ndarray:
+    """Brute-force :func:`convalg.reference.conv` (same signature and result)."""
+    x, w = as_float64("x", x), as_float64("weight", weight)
+    b = None if bias is None else as_float64("bias", bias, 1)
+    layer, imap = conv_layer(x, w, b, stride, padding, dilation, groups, padding_mode, flip_kernel)
+    g, (n, cin), cout = layer.groups, x.shape[:2], w.shape[0]
+    xg = x.reshape(n, g, cin // g, *spatial_of(x))
+    wg = w.reshape(g, cout // g, cin // g, *w.shape[2:])
+    y = np.zeros((n, g, cout // g, *imap.output_shape))
+    for tap in _taps(imap):
+        y += np.einsum("goi,ngi...->ngo...", _weight_tap(imap, wg, tap), _gather(imap, xg, tap, layer.padding_mode))
+    return _bias(y.reshape(n, cout, *imap.output_shape), b)
+
+
+def _scatter(imap: IndexMap, xg: np.ndarray, wg: np.ndarray, out_shape: tuple[int, ...]) -> np.ndarray:
+    """``y[i(o, k)] += sum_ci w[g, ci, co, tap(k)] * x[o]`` for valid ``i`` (``xg`` indexed by ``o``)."""
+    y = np.zeros(out_shape)
+    for tap in _taps(imap):
+        per_axis = [axis_taps(a, "zeros")[k] for a, k in zip(imap.axes, tap)]
+        if not all(valid.any() for _, valid in per_axis):
+            continue
+        src = np.ix_(*[np.flatnonzero(valid) for _, valid in per_axis])
+        dst = np.ix_(*[i[valid] for i, valid in per_axis])
+        y[(Ellipsis, *dst)] += np.einsum("gio,ngi...->ngo...", _weight_tap(imap, wg, tap), xg[(Ellipsis, *src)])
+    return y
+
+
+def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
+                   output_padding: Any = 0, groups: int = 1, dilation: Any = 1,
+                   flip_kernel: bool = False) -> np.ndarray:
+    """Brute-force :func:`convalg.reference.conv_transpose` (scatter form)."""
+    x, w = as_float64("x", x), as_float64("weight", weight)
+    b = None if bias is None else as_float64("bias", bias, 1)
+    layer, imap = conv_transpose_layer(x, w, b, stride, padding, output_padding, groups, dilation, flip_kernel)
+    g, (n, cin), cout_g = layer.groups, x.shape[:2], w.shape[1]
+    xg = x.reshape(n, g, cin // g, *spatial_of(x))
+    wg = w.reshape(g, cin // g, cout_g, *w.shape[2:])
+    y = _scatter(imap, xg, wg, (n, g, cout_g, *imap.output_shape))
+    return _bias(y.reshape(n, g * cout_g, *imap.output_shape), b)
+
+
+def _grad_map(input_shape: Sequence[int], w: np.ndarray, stride: Any, padding: Any, dilation: Any,
+              groups: int) -> tuple[Conv, IndexMap, tuple[int, ...]]:
+    shape = tuple(int(v) for v in input_shape)
+    layer, imap = conv_layer(np.broadcast_to(np.empty(()), shape), w, None, stride, padding, dilation, groups)
+    return layer, imap, shape
+
+
+def _check_grad_out(g: np.ndarray, expected: tuple[int, ...]) -> None:
+    if g.shape != expected:
+        raise SpecError(f"grad_out.shape={g.shape}: must be the conv output shape {expected}")
+
+
+def conv_grad_input(grad_out: Any, weight: Any, input_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
+                    dilation: Any = 1, groups: int = 1) -> np.ndarray:
+    """Brute-force gradient of :func:`conv` w.r.t. its input: ``dx[i(o, k)] += w[k] * g[o]``."""
+    g_out, w = as_float64("grad_out", grad_out), as_float64("weight", weight)
+    layer, imap, shape = _grad_map(input_shape, w, stride, padding, dilation, groups)
+    G, (n, cin), cout = layer.groups, shape[:2], w.shape[0]
+    _check_grad_out(g_out, (n, cout, *imap.output_shape))
+    gg = g_out.reshape(n, G, cout // G, *imap.output_shape)
+    wg = w.reshape(G, cout // G, cin // G, *w.shape[2:])
+    dx = _scatter(imap, gg, wg, (n, G, cin // G, *shape[2:]))
+    return dx.reshape(shape)
+
+
+def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
+                     dilation: Any = 1, groups: int = 1) -> np.ndarray:
+    """Brute-force gradient of :func:`conv` w.r.t. its weight."""
+    x, g_out = as_float64("x", x), as_float64("grad_out", grad_out)
+    wshape = tuple(int(v) for v in weight_shape)
+    layer, imap = conv_layer(x, np.broadcast_to(np.empty(()), wshape), None, stride, padding, dilation, groups)
+    G, (n, cin), cout = layer.groups, x.shape[:2], wshape[0]
+    _check_grad_out(g_out, (n, cout, *imap.output_shape))
+    xg = x.reshape(n, G, cin // G, *spatial_of(x))
+    gg = g_out.reshape(n, G, cout // G, *imap.output_shape)
+    dw = np.zeros((G, cout // G, cin // G, *wshape[2:]))
+    for tap in _taps(imap):
+        sub = _gather(imap, xg, tap, "zeros").reshape(n, G, cin // G, -1)
+        dw[(Ellipsis, *tap)] = np.einsum("ngop,ngip->goi", gg.reshape(n, G, cout // G, -1), sub)
+    return dw.reshape(wshape)
+

@@ -1,0 +1,210 @@
+"""Float64 FFT references for the linear convolution operators (the convolution theorem).
+
+Each operator is one full linear convolution over the spatial axes, computed
+as ``irfftn(rfftn(a) * rfftn(b))`` at ``next_fast_len`` sizes, with the
+channel (and batch) sums done in the frequency domain by ``einsum``, followed
+by a crop and a subsample:
+
+====================  ========================================================
+operator              full convolution, then
+====================  ========================================================
+``conv``              padded ``x`` (``numpy.pad``: zeros / reflect / edge /
+                      wrap) with the flipped, zero-stuffed (dilated) kernel;
+                      keep ``full[d*(k-1) + s*o]`` (strided = subsampled)
+``conv_transpose``    zero-stuffed ``x`` (stride) with the dilated kernel;
+                      keep ``full[lo + i]`` (0 past the end: output_padding)
+``conv_grad_input``   ``conv_transpose`` of the exact transposed layer
+``conv_grad_weight``  padded ``x`` with the flipped, zero-stuffed ``grad_out``;
+                      keep ``full[len - 1 + d*k]``
+====================  ========================================================
+
+Geometry (pads, output sizes) comes from the layer's index map.  Inputs of
+any real dtype are computed in float64.
+
+>>> import numpy as np
+>>> x = np.arange(5.0).reshape(1, 1, 5); w = np.array([[[1.0, 0.0, -1.0]]])
+>>> np.round(conv(x, w, padding=1), 12)
+array([[[-1., -2., -2., -2.,  3.]]])
+>>> np.round(conv(x, w, padding=1, flip_kernel=True), 12)
+array([[[ 1.,  2.,  2.,  2., -3.]]])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import scipy.fft as sfft
+
+from ..errors import SpecError
+from ..spec import Conv
+from ._layers import as_float64, conv_layer, conv_transpose_layer
+
+__all__ = ["conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "conv_grad_bias", "fft_convolve",
+           "zero_stuff", "pad_input"]
+
+#: ``padding_mode`` -> ``numpy.pad`` mode.
+NUMPY_PAD_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def zero_stuff(a: np.ndarray, factors: Sequence[int], axes: Sequence[int]) -> np.ndarray:
+    """Insert ``f - 1`` zeros between neighbours along each axis (size ``f*(n-1) + 1``).
+
+    >>> zero_stuff(np.array([1.0, 2.0, 3.0]), (2,), (0,))
+    array([1., 0., 2., 0., 3.])
+    """
+    shape = list(a.shape)
+    index: list[Any] = [slice(None)] * a.ndim
+    for f, ax in zip(factors, axes):
+        shape[ax] = f * (a.shape[ax] - 1) + 1
+        index[ax] = slice(None, None, f)
+    out = np.zeros(shape, dtype=a.dtype)
+    out[tuple(index)] = a
+    return out
+
+
+def pad_input(x: np.ndarray, pads: Sequence[tuple[int, int]], padding_mode: str = "zeros") -> np.ndarray:
+    """Pad the trailing ``len(pads)`` axes by ``(lo, hi)``; negative pads crop (zeros mode only)."""
+    lead = x.ndim - len(pads)
+    crop = tuple([slice(None)] * lead + [slice(max(-lo, 0), x.shape[lead + a] - max(-hi, 0))
+                                         for a, (lo, hi) in enumerate(pads)])
+    x = x[crop]
+    widths = [(0, 0)] * lead + [(max(lo, 0), max(hi, 0)) for lo, hi in pads]
+    return np.pad(x, widths, mode=NUMPY_PAD_MODES[padding_mode])  # type: ignore[call-overload]
+
+
+def fft_convolve(a: np.ndarray, b: np.ndarray, subscripts: str, ndim: int) -> np.ndarray:
+    """Full linear convolution over the last ``ndim`` axes, leading axes contracted by ``einsum``.
+
+    ``subscripts`` names the leading axes, e.g. ``"ngi,goi->ngo"``; the
+    frequency axes are appended as ``...``.
+
+    >>> fft_convolve(np.array([[1.0, 2.0]]), np.array([[1.0, 1.0, 1.0]]), "a,a->", 1).round(12)
+    array([1., 3., 3., 2.])
+    """
+    axes = tuple(range(-ndim, 0))
+    full = [a.shape[ax] + b.shape[ax] - 1 for ax in axes]
+    sizes = [sfft.next_fast_len(n, real=True) for n in full]
+    fa = sfft.rfftn(a, s=sizes, axes=axes)
+    fb = sfft.rfftn(b, s=sizes, axes=axes)
+    lhs, out = subscripts.split("->")
+    sa, sb = lhs.split(",")
+    prod = np.einsum(f"{sa}...,{sb}...->{out}...", fa, fb, optimize=True)
+    result = sfft.irfftn(prod, s=sizes, axes=axes)
+    return result[(Ellipsis, *[slice(0, n) for n in full])]
+
+
+def _flip(a: np.ndarray, ndim: int) -> np.ndarray:
+    return a[(Ellipsis, *[slice(None, None, -1)] * ndim)]
+
+
+def _bias(y: np.ndarray, bias: Any, ndim: int) -> np.ndarray:
+    if bias is not None:
+        y = y + as_float64("bias", bias, 1).reshape((-1,) + (1,) * ndim)
+    return y
+
+
+def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+         groups: int = 1, padding_mode: str = "zeros", flip_kernel: bool = False) -> np.ndarray:
+    """N-d convolution (cross-correlation unless ``flip_kernel``) with PyTorch's ``F.conv{1,2,3}d`` semantics.
+
+    ``x`` is ``(N, C_in, *spatial)``, ``weight`` ``(C_out, C_in/groups, *k)``;
+    ``padding`` is anything :class:`convalg.Conv` accepts (int, per-axis
+    tuple, ``'same'``, ``'valid'``, ``(lo, hi)`` pairs).
+    """
+    x, w = as_float64("x", x), as_float64("weight", weight)
+    b = None if bias is None else as_float64("bias", bias, 1)
+    layer, imap = conv_layer(x, w, b, stride, padding, dilation, groups, padding_mode, flip_kernel)
+    nd, g = imap.ndim, layer.groups
+    xp = pad_input(x, [(a.lo, a.hi) for a in imap.axes], layer.padding_mode)
+    kern = zero_stuff(w, layer.dilation, range(2, 2 + nd))
+    if not layer.flip_kernel:  # correlation = convolution with the flipped kernel
+        kern = _flip(kern, nd)
+    n, cin = x.shape[:2]
+    full = fft_convolve(xp.reshape(n, g, cin // g, *xp.shape[2:]),
+                        kern.reshape(g, w.shape[0] // g, *w.shape[1:2], *kern.shape[2:]), "ngi,goi->ngo", nd)
+    keep = tuple(slice(a.dilation * (a.kernel - 1), None, a.stride) for a in imap.axes)
+    y = full[(Ellipsis, *keep)][(Ellipsis, *[slice(0, a.n_out) for a in imap.axes])]
+    return _bias(y.reshape(n, w.shape[0], *imap.output_shape), b, nd)
+
+
+def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
+                   output_padding: Any = 0, groups: int = 1, dilation: Any = 1,
+                   flip_kernel: bool = False) -> np.ndarray:
+    """N-d transposed convolution with PyTorch's ``F.conv_transpose{1,2,3}d`` semantics.
+
+    ``weight`` is ``(C_in, C_out/groups, *k)``; ``y[s*o - lo + d*k] += x[o] * w[k]``.
+    ``padding`` may also be ``(lo, hi)`` pairs.
+    """
+    x, w = as_float64("x", x), as_float64("weight", weight)
+    b = None if bias is None else as_float64("bias", bias, 1)
+    layer, imap = conv_transpose_layer(x, w, b, stride, padding, output_padding, groups, dilation, flip_kernel)
+    nd, g = imap.ndim, layer.groups
+    xs = zero_stuff(x, layer.stride, range(2, 2 + nd))
+    kern = zero_stuff(w, layer.dilation, range(2, 2 + nd))
+    if layer.flip_kernel:
+        kern = _flip(kern, nd)
+    n, cin = x.shape[:2]
+    cout_g = w.shape[1]
+    full = fft_convolve(xs.reshape(n, g, cin // g, *xs.shape[2:]),
+                        kern.reshape(g, cin // g, cout_g, *kern.shape[2:]), "ngi,gio->ngo", nd)
+    # output i reads full[lo + i]; positions past the full length (output_padding) receive nothing
+    y = pad_input(full, [(-a.lo, a.n - (full.shape[3 + ax] - a.lo)) for ax, a in enumerate(imap.axes)])
+    return _bias(y.reshape(n, g * cout_g, *imap.output_shape), b, nd)
+
+
+def _grad_layer(input_shape: Sequence[int], weight: np.ndarray, stride: Any, padding: Any, dilation: Any,
+                groups: int) -> tuple[Conv, tuple[int, ...]]:
+    input_shape = tuple(int(v) for v in input_shape)
+    if len(input_shape) != weight.ndim:
+        raise SpecError(f"input_shape={input_shape}: must be (N, C_in, *spatial) with {weight.ndim - 2} spatial dims")
+    layer = Conv(tuple(weight.shape[2:]), stride=stride, padding=padding, dilation=dilation, groups=groups,
+                 bias=False, in_channels=input_shape[1], out_channels=weight.shape[0], ndim=weight.ndim - 2)
+    if weight.shape[1] * layer.groups != input_shape[1]:
+        raise SpecError(f"weight.shape={weight.shape}: dim 1 must be in_channels/groups = "
+                        f"{input_shape[1]}/{layer.groups}")
+    return layer, input_shape
+
+
+def conv_grad_input(grad_out: Any, weight: Any, input_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
+                    dilation: Any = 1, groups: int = 1) -> np.ndarray:
+    """Gradient of :func:`conv` w.r.t. its input: the exact transposed layer applied to ``grad_out``."""
+    g, w = as_float64("grad_out", grad_out), as_float64("weight", weight)
+    layer, input_shape = _grad_layer(input_shape, w, stride, padding, dilation, groups)
+    expected = (input_shape[0], w.shape[0], *layer.output_shape(input_shape[2:]))
+    if g.shape != expected:
+        raise SpecError(f"grad_out.shape={g.shape}: must be the conv output shape {expected}")
+    t = layer.transpose(input_shape[2:])
+    return conv_transpose(g, w, None, t.stride, t.padding, t.output_padding, t.groups, t.dilation)
+
+
+def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
+                     dilation: Any = 1, groups: int = 1) -> np.ndarray:
+    """Gradient of :func:`conv` w.r.t. its weight: ``dW[co, ci, k] = sum_{n,o} g[n,co,o] * xpad[n, ., s*o + d*k]``."""
+    x, g = as_float64("x", x), as_float64("grad_out", grad_out)
+    weight_shape = tuple(int(v) for v in weight_shape)
+    layer, imap = conv_layer(x, np.empty(weight_shape), None, stride, padding, dilation, groups)
+    nd, G = imap.ndim, layer.groups
+    n, cin = x.shape[:2]
+    cout = weight_shape[0]
+    if g.shape != (n, cout, *imap.output_shape):
+        raise SpecError(f"grad_out.shape={g.shape}: must be the conv output shape {(n, cout, *imap.output_shape)}")
+    xp = pad_input(x, [(a.lo, a.hi) for a in imap.axes])
+    gs = _flip(zero_stuff(g, layer.stride, range(2, 2 + nd)), nd)
+    full = fft_convolve(xp.reshape(n, G, cin // G, *xp.shape[2:]), gs.reshape(n, G, cout // G, *gs.shape[2:]),
+                        "ngi,ngo->goi", nd)
+    keep = tuple(slice(gs.shape[2 + ax] - 1, None, a.dilation) for ax, a in enumerate(imap.axes))
+    dw = full[(Ellipsis, *keep)][(Ellipsis, *[slice(0, a.kernel) for a in imap.axes])]
+    return np.ascontiguousarray(dw.reshape(weight_shape))
+
+
+def conv_grad_bias(grad_out: Any) -> np.ndarray:
+    """Gradient w.r.t. the bias: ``grad_out`` summed over batch and spatial axes.
+
+    >>> conv_grad_bias(np.ones((2, 3, 4, 5)))
+    array([40., 40., 40.])
+    """
+    g = as_float64("grad_out", grad_out)
+    return g.sum(axis=(0, *range(2, g.ndim)))
+
