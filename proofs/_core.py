@@ -1,0 +1,264 @@
+"""The machinery shared by every theorem: registry, results, and the checked proof steps.
+
+A theorem is a function ``check(bound) -> None`` registered with :func:`theorem`.
+It raises :class:`Disproved` with a concrete counterexample when the claim is
+false, :class:`Unproved` when a step of a general proof could not be
+established (no counterexample known), and :class:`MissingDependency` when a
+part of convalg it checks is not importable.
+
+*General* proofs are written as a chain of steps, each of which SymPy checks
+(an identity that ``expand``/``simplify`` reduces to ``0``, or a sign that the
+assumption system decides on a parametrisation whose free symbols carry the
+hypotheses as assumptions: ``r >= 0``, ``s = r + u`` with ``u >= 1`` encodes
+``0 <= r < s``).  The logical skeleton (which lemma is applied where) is
+written by hand in each theorem's docstring; every algebraic or order fact it
+uses is machine-checked.  Every general theorem is also checked on all
+concrete instances up to its bound, with convalg's own code, so a wrong
+skeleton would still be caught there.
+
+>>> q, r, u = sp.symbols("q r u", integer=True, nonnegative=True)
+>>> floor_is((q * (r + u + 1) + r) / (r + u + 1), q)
+q
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sympy as sp
+
+__all__ = [
+    "Theorem", "Result", "THEOREMS", "theorem", "Disproved", "Unproved", "MissingDependency",
+    "equal", "same_matrix", "nonneg", "positive", "floor_is", "ceiling_is", "mod_is", "require",
+    "int_symbols", "resolve",
+]
+
+
+class Disproved(AssertionError):
+    """The claim is false: the message is a concrete counterexample."""
+
+
+class Unproved(AssertionError):
+    """A step of a general proof could not be established (no counterexample is known)."""
+
+
+class MissingDependency(RuntimeError):
+    """A part of convalg the theorem checks is not available."""
+
+
+@dataclass(frozen=True)
+class Theorem:
+    """A registered theorem: ``check(bound)`` raises on failure, returns ``None`` on success."""
+
+    name: str
+    title: str
+    claim: str
+    general: bool
+    default_bound: int
+    check: Callable[[int], Any]
+    note: str = ""
+
+
+@dataclass
+class Result:
+    """What running a theorem established."""
+
+    theorem: Theorem
+    status: str  # "general" | "bounded" | "failed"
+    bound: int
+    seconds: float
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+    @property
+    def scope(self) -> str:
+        if self.status == "general":
+            return f"PROVED (general; instances checked up to size {self.bound})"
+        if self.status == "bounded":
+            return f"PROVED (all weights, sizes <= {self.bound})"
+        return f"FAILED: {self.detail}"
+
+
+THEOREMS: dict[str, Theorem] = {}
+
+
+def theorem(name: str, title: str, claim: str, *, general: bool, bound: int, note: str = "") -> Callable:
+    """Register ``check(bound)`` as theorem ``name`` (``general``: proved for every size)."""
+
+    def wrap(check: Callable[[int], Any]) -> Callable[[int], Any]:
+        if name in THEOREMS:
+            raise ValueError(f"theorem {name!r} registered twice")
+        THEOREMS[name] = Theorem(name, title, claim, general, bound, check, note)
+        return check
+
+    return wrap
+
+
+def run_theorem(thm: Theorem, bound: int | None = None) -> Result:
+    """Run one theorem, turning every failure into a ``failed`` result with its reason."""
+    b = thm.default_bound if bound is None else bound
+    t0 = time.perf_counter()
+    try:
+        thm.check(b)
+    except Disproved as e:
+        return Result(thm, "failed", b, time.perf_counter() - t0, f"counterexample: {e}")
+    except Unproved as e:
+        return Result(thm, "failed", b, time.perf_counter() - t0, f"proof step not established: {e}")
+    except MissingDependency as e:
+        return Result(thm, "failed", b, time.perf_counter() - t0, f"missing dependency: {e}")
+    except Exception as e:  # a crash is a failure too, never a pass
+        return Result(thm, "failed", b, time.perf_counter() - t0, f"error: {type(e).__name__}: {e}")
+    return Result(thm, "general" if thm.general else "bounded", b, time.perf_counter() - t0)
+
+
+# -- checked steps ---------------------------------------------------------------------------------
+
+def require(cond: Any, counterexample: str) -> None:
+    """Raise :class:`Disproved` with ``counterexample`` unless ``cond`` is (SymPy-)true."""
+    if cond is not True and cond is not sp.true:
+        raise Disproved(counterexample)
+
+
+def _is_zero(e: Any) -> bool:
+    e = sp.expand(sp.sympify(e))
+    if e == 0:
+        return True
+    return sp.simplify(e) == 0
+
+
+def equal(a: Any, b: Any, where: str, *, general: bool = False) -> None:
+    """Check ``a == b`` identically.  ``general``: a failure is :class:`Unproved`, not a counterexample."""
+    if not _is_zero(sp.sympify(a) - sp.sympify(b)):
+        msg = f"{where}: {a} != {b}"
+        raise Unproved(msg) if general else Disproved(msg)
+
+
+def same_matrix(a: Any, b: Any, where: str) -> None:
+    """Check two (Sparse)Matrices are equal entry for entry (expanded polynomials)."""
+    a, b = sp.SparseMatrix(a), sp.SparseMatrix(b)
+    if a.shape != b.shape:
+        raise Disproved(f"{where}: shapes {a.shape} != {b.shape}")
+    diff = (a - b).applyfunc(sp.expand)
+    for (r, c), v in diff.todok().items():
+        if v != 0:
+            raise Disproved(f"{where}: entry ({r}, {c}): {sp.expand(a[r, c])} != {sp.expand(b[r, c])}")
+
+
+def _sign_form(e: Any) -> sp.Expr:
+    return sp.factor(sp.together(sp.expand(sp.sympify(e))))
+
+
+def _forms(e: Any, alternatives: Iterable[dict]) -> Iterable[sp.Expr]:
+    e = sp.sympify(e)
+    for subs in [{}, *alternatives, *_ALTERNATIVES]:
+        f = e.xreplace(subs) if subs else e
+        yield from (f, sp.expand(f), _sign_form(f))
+
+
+def nonneg(e: Any, why: str, alternatives: Iterable[dict] = ()) -> None:
+    """Prove ``e >= 0`` from the assumptions on its symbols (else :class:`Unproved`).
+
+    ``alternatives``: substitutions that re-parametrise a hypothesis (e.g.
+    ``{f: 1 - g}`` with ``g > 0`` for ``f < 1``); proving the claim after any
+    one of them proves it (the substitution only drops hypotheses).
+    """
+    if any(form.is_nonnegative for form in _forms(e, alternatives)):
+        return
+    raise Unproved(f"{why}: cannot show {e} >= 0")
+
+
+def positive(e: Any, why: str, alternatives: Iterable[dict] = ()) -> None:
+    """Prove ``e > 0`` from the assumptions on its symbols (see :func:`nonneg`)."""
+    if any(form.is_positive for form in _forms(e, alternatives)):
+        return
+    raise Unproved(f"{why}: cannot show {e} > 0")
+
+
+def floor_is(x: Any, q: Any) -> Any:
+    """Lemma: ``floor(x) = q`` for integer ``q`` with ``q <= x < q + 1``; both bounds proved here."""
+    if sp.sympify(q).is_integer is not True:
+        raise Unproved(f"floor({x}) = {q}: {q} is not known to be an integer")
+    nonneg(x - q, f"floor({x}) = {q}")
+    positive(q + 1 - x, f"floor({x}) = {q}")
+    return q
+
+
+def ceiling_is(x: Any, q: Any) -> Any:
+    """Lemma: ``ceiling(x) = q`` for integer ``q`` with ``q - 1 < x <= q``."""
+    if sp.sympify(q).is_integer is not True:
+        raise Unproved(f"ceiling({x}) = {q}: {q} is not known to be an integer")
+    positive(x - (q - 1), f"ceiling({x}) = {q}")
+    nonneg(q - x, f"ceiling({x}) = {q}")
+    return q
+
+
+def mod_is(a: Any, m: Any, r: Any) -> Any:
+    """Lemma: ``a mod m = r`` when ``(a - r)/m`` is an integer and ``0 <= r < m``."""
+    quotient = sp.simplify((sp.sympify(a) - r) / m)
+    if quotient.is_integer is not True:
+        raise Unproved(f"{a} mod {m} = {r}: ({a} - {r})/{m} = {quotient} is not known to be an integer")
+    nonneg(r, f"{a} mod {m} = {r}")
+    positive(m - r, f"{a} mod {m} = {r}")
+    return r
+
+
+def int_symbols(names: str, **assumptions: Any) -> Any:
+    """Integer SymPy symbols (``nonnegative`` unless other assumptions are given)."""
+    assumptions = assumptions or {"nonnegative": True}
+    return sp.symbols(names, integer=True, **assumptions)
+
+
+
+
+def resolve(expr: Any, candidates: Iterable[Any], alternatives: Iterable[dict] = ()) -> Any:
+    """Replace every ``floor``/``ceiling``/``Mod`` atom of ``expr`` by a value proved equal to it.
+
+    For each atom the first candidate ``c`` for which the lemma
+    (:func:`floor_is`, :func:`ceiling_is`, :func:`mod_is`) is established is
+    substituted; ``alternatives`` are parametrisations tried for the sign
+    steps (see :func:`nonneg`).  Raises :class:`Unproved` if an atom stays.
+    """
+    expr = sp.sympify(expr)
+    cands = list(candidates)
+    alts = list(alternatives)
+    for _ in range(20):
+        atoms = [a for a in sp.preorder_traversal(expr) if isinstance(a, (sp.floor, sp.ceiling, sp.Mod))]
+        if not atoms:
+            return expr
+        atom = atoms[-1]  # innermost first
+        value = None
+        for c in cands:
+            try:
+                if isinstance(atom, sp.floor):
+                    _with_alternatives(lambda: floor_is(atom.args[0], c), alts)
+                elif isinstance(atom, sp.ceiling):
+                    _with_alternatives(lambda: ceiling_is(atom.args[0], c), alts)
+                else:
+                    _with_alternatives(lambda: mod_is(atom.args[0], atom.args[1], c), alts)
+                value = c
+                break
+            except Unproved:
+                continue
+        if value is None:
+            raise Unproved(f"no candidate value for {atom} among {cands}")
+        expr = expr.xreplace({atom: value})
+    raise Unproved(f"could not resolve the floors of {expr}")
+
+
+_ALTERNATIVES: list[dict] = []
+
+
+def _with_alternatives(step: Callable[[], Any], alternatives: list[dict]) -> Any:
+    global _ALTERNATIVES
+    saved = _ALTERNATIVES
+    _ALTERNATIVES = alternatives
+    try:
+        return step()
+    finally:
+        _ALTERNATIVES = saved

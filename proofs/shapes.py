@@ -1,0 +1,285 @@
+r"""Shape theorems: the size formulas of :mod:`convalg.shapes.formulas` and the rules built on them.
+
+Notation per axis: ``n`` input size, ``K`` kernel, ``s`` stride, ``d``
+dilation, ``lo``/``hi`` pads, ``keff = d(K-1)+1``, ``op`` output padding.
+Lemmas used (each application checked by SymPy, see :mod:`proofs._core`):
+``floor(x) = q`` iff ``q`` integer and ``q <= x < q+1``; ``ceil(x) = q`` iff
+``q - 1 < x <= q``; ``a mod m = r`` iff ``m | a - r`` and ``0 <= r < m``.
+Division with remainder is parametrised: ``0 <= r < s`` as ``r >= 0``,
+``s = r + u``, ``u >= 1``.
+
+``conv-transpose-size-inverse`` (general)
+    With ``N = n + lo + hi - keff = q s + r``, ``q >= 0``, ``0 <= r < s``:
+    ``conv(n) = q + 1`` and ``convT(conv(n), op) = n - r + op``, so
+    ``convT(conv(n), op) = n  <=>  op = r = (n + lo + hi - keff) mod s``
+    (the output_padding ``Conv.transpose`` chooses); and for every ``m >= 1``
+    and ``0 <= op < s``: ``conv(convT(m, op)) = m``.
+``floor-collapse`` (general)
+    For real ``y``, integer ``c``, integer ``m >= 1``:
+    ``floor((floor(y) + c)/m) = floor((y + c)/m)`` and
+    ``ceil((ceil(y) + c)/m) = ceil((y + c)/m)``.  Proof: ``y = F + f``,
+    ``0 <= f < 1``, ``F + c = q m + r``; both sides are ``q``.  The
+    library's ``collapse_floors`` rewrite is this identity (checked for every
+    literal ``m <= bound``).
+``same-padding`` (general)
+    ``same_padding(K, d) = (lo, hi)`` has ``lo + hi = d(K-1)``, ``0 <= hi - lo <= 1``
+    and ``conv(n; K, 1, d, lo, hi) = n`` for all ``n, K, d``.
+``ceil-mode-no-drop`` (general)
+    If ``hi + s <= keff`` then in ceil mode, with ``o = ceil(N/s) + 1``, the
+    last window starts before the right padding: ``(o - 1) s < n + lo``; so
+    ``pool_output_size`` may skip PyTorch's drop test.
+``tf-same-padding`` (general)
+    ``max((ceil(n/s) - 1) s + keff - n, 0) = max(keff - 1 - (n-1) mod s, 0)``
+    (the total pad of TF ``'SAME'`` as computed in ``convalg.spec.conventions``).
+``receptive-field`` (general, induction on the number of layers ``L``)
+    The recurrence ``r' = r + (keff - 1) J``, ``P' = P + lo J``, ``J' = J s``
+    (``r_0 = J_0 = 1``, ``P_0 = 0``) used by ``receptive_field`` gives the
+    hull ``[y J - P, y J - P + r - 1]`` of the inputs read by output ``y``
+    through the composed index maps ``i = s o - lo + d k``; it equals the
+    closed form ``r = 1 + sum_l (keff_l - 1) prod_{i<l} s_i``,
+    ``P = sum_l lo_l prod_{i<l} s_i``, ``J = prod_l s_l``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+from math import ceil, floor
+
+import sympy as sp
+
+from convalg.index_map import AxisMap
+from convalg.shapes.formulas import (
+    conv_output_size,
+    conv_transpose_output_size,
+    effective_kernel,
+    pool_output_size,
+    same_padding,
+)
+from convalg.shapes.simplify import collapse_floors
+
+from ._core import equal, int_symbols, nonneg, positive, require, resolve, theorem
+
+__all__ = [
+    "check_size_inverse", "check_floor_collapse", "check_same_padding", "check_ceil_no_drop",
+    "check_tf_same", "check_receptive_field", "correct_output_padding",
+]
+
+
+def correct_output_padding(n: int, k: int, s: int, d: int, lo: int, hi: int) -> int:
+    """The output_padding that makes ConvTranspose invert Conv's size: ``(n + lo + hi - keff) mod s``."""
+    return (n + lo + hi - effective_kernel(k, d)) % s
+
+
+def check_size_inverse(bound: int, output_padding=correct_output_padding) -> None:
+    """``convT(conv(n), output_padding(...)) == n`` (general proof + all instances <= bound)."""
+    # bounded, with the library's functions and Conv.transpose
+    from convalg import Conv
+
+    for n, k, s, d, lo, hi in itertools.product(range(1, bound + 1), range(1, bound + 1), range(1, bound + 1),
+                                                (1, 2), range(0, 3), range(0, 3)):
+        keff = effective_kernel(k, d)
+        if n + lo + hi < keff:
+            continue
+        m = conv_output_size(n, k, s, d, lo, hi)
+        op = output_padding(n, k, s, d, lo, hi)
+        back = conv_transpose_output_size(m, k, s, d, lo, hi, op)
+        require(back == n, f"n={n}, K={k}, s={s}, d={d}, lo={lo}, hi={hi}: conv size {m}, "
+                           f"convT size with output_padding={op} is {back} != {n}")
+        if output_padding is correct_output_padding and n <= 4 and k <= 3:
+            layer = Conv(k, stride=s, padding=((lo, hi),), dilation=d)
+            require(layer.transpose((n,)).output_shape((m,)) == (n,),
+                    f"Conv.transpose at n={n}, K={k}, s={s}, d={d}, pads=({lo},{hi}) does not map back to n")
+        for op2 in range(s):
+            require(conv_output_size(conv_transpose_output_size(m, k, s, d, lo, hi, op2), k, s, d, lo, hi) == m,
+                    f"m={m}, op={op2}, K={k}, s={s}, d={d}, lo={lo}, hi={hi}: conv(convT(m)) != m")
+    if output_padding is not correct_output_padding:
+        return
+    # general: N = q s + r, 0 <= r < s  (s = r + u, u >= 1)
+    q, r, lo, hi = int_symbols("q r lo hi")
+    u, k, d = int_symbols("u K d", positive=True)
+    s = r + u
+    keff = d * (k - 1) + 1
+    n = q * s + r + keff - lo - hi
+    m = resolve(conv_output_size(n, k, s, d, lo, hi), [q, q + 1, 0])
+    equal(m, q + 1, "conv(n) = q + 1", general=True)
+    equal(conv_transpose_output_size(m, k, s, d, lo, hi, r), n, "convT(conv(n), r) = n", general=True)
+    op = sp.Symbol("op", integer=True, nonnegative=True)
+    equal(conv_transpose_output_size(m, k, s, d, lo, hi, op) - n, op - r, "convT(conv(n), op) - n = op - r",
+          general=True)
+    # conversely, m = q + 1 >= 1 and op = r in [0, s): conv(convT(m, op)) = m
+    n2 = conv_transpose_output_size(q + 1, k, s, d, lo, hi, r)
+    equal(resolve(conv_output_size(n2, k, s, d, lo, hi), [q, q + 1]), q + 1, "conv(convT(m, op)) = m", general=True)
+
+
+def check_floor_collapse(bound: int) -> None:
+    # bounded: exact rationals y, integers c, m
+    for num, den, c, m in itertools.product(range(-3 * bound, 3 * bound + 1), (1, 2, 3), range(-bound, bound + 1),
+                                            range(1, bound + 1)):
+        y = Fraction(num, den)
+        require(floor(Fraction(floor(y) + c, m)) == floor((y + c) / m), f"floor case y={y}, c={c}, m={m}")
+        require(ceil(Fraction(ceil(y) + c, m)) == ceil((y + c) / m), f"ceiling case y={y}, c={c}, m={m}")
+    # general
+    F, c, q = sp.symbols("F c q", integer=True)
+    r = sp.Symbol("r", integer=True, nonnegative=True)
+    U = sp.Symbol("U", integer=True, nonnegative=True)
+    f = sp.Symbol("f", real=True, nonnegative=True)
+    g = sp.Symbol("g", real=True, positive=True)
+    m = r + U + 1
+    below_one = [{f: 1 - g}]  # 0 <= f < 1
+    # floor: y = F + f, F + c = q m + r
+    y = (q * m + r - c) + f
+    lhs = resolve(sp.floor((sp.floor(y) + c) / m), [q * m + r - c, q, 0], below_one)
+    rhs = resolve(sp.floor((y + c) / m), [q], below_one)
+    equal(lhs, rhs, "floor((floor(y)+c)/m) = floor((y+c)/m)", general=True)
+    # ceiling: y = C - f, C + c = q m - r
+    y = (q * m - r - c) - f
+    lhs = resolve(sp.ceiling((sp.ceiling(y) + c) / m), [q * m - r - c, q, 0], below_one)
+    rhs = resolve(sp.ceiling((y + c) / m), [q], below_one)
+    equal(lhs, rhs, "ceiling((ceiling(y)+c)/m) = ceiling((y+c)/m)", general=True)
+    # the library rewrite is an instance of the identity, for every literal m <= bound
+    yr, ci = sp.Symbol("y", real=True), sp.Symbol("c", integer=True)
+    for mm in range(1, bound + 1):
+        for func in (sp.floor, sp.ceiling):
+            got = collapse_floors(func((func(yr) + ci) / mm))
+            want = func((yr + ci) / mm)
+            require(sp.expand(got.args[0] - want.args[0]) == 0 and type(got) is type(want),
+                    f"collapse_floors({func.__name__}(({func.__name__}(y) + c)/{mm})) gave {got}, not {want}")
+
+
+def check_same_padding(bound: int) -> None:
+    from convalg import Conv
+
+    for n, k, d in itertools.product(range(1, bound + 1), range(1, bound + 1), range(1, 4)):
+        lo, hi = same_padding(k, d)
+        require(0 <= hi - lo <= 1 and lo >= 0, f"K={k}, d={d}: same_padding = ({lo}, {hi})")
+        require(Conv(k, padding="same", dilation=d, ndim=1).output_shape((n,)) == (n,),
+                f"Conv(K={k}, d={d}, padding='same') changes size n={n}")
+    n, k, d = int_symbols("n K d", positive=True)
+    lo, hi = same_padding(k, d)
+    equal(lo + hi, d * (k - 1), "lo + hi = d(K-1)", general=True)
+    equal(conv_output_size(n, k, 1, d, lo, hi), n, "conv(n) = n", general=True)
+    # hi - lo = total - 2 floor(total/2) in {0, 1}: write total = 2t + b, b in {0, 1}
+    t = sp.Symbol("t", integer=True, nonnegative=True)
+    for b in (0, 1):
+        total = 2 * t + b
+        low = resolve(sp.floor(sp.Rational(1, 2) * total), [t])
+        equal(total - 2 * low, b, f"hi - lo = {b} when d(K-1) = 2t + {b}", general=True)
+
+
+def check_ceil_no_drop(bound: int) -> None:
+    for n, k, s, d, lo, hi in itertools.product(range(1, bound + 1), range(1, bound + 1), range(1, bound + 1),
+                                                (1, 2), range(0, 3), range(0, 3)):
+        keff = effective_kernel(k, d)
+        if hi + s > keff or n + lo + hi < keff or 2 * lo > keff or 2 * hi > keff:
+            continue
+        o = -((-(n + lo + hi - keff)) // s) + 1
+        require((o - 1) * s < n + lo, f"n={n}, K={k}, s={s}, d={d}, lo={lo}, hi={hi}: last ceil-mode window "
+                                      f"starts at {(o - 1) * s - lo} in the right padding")
+        require(pool_output_size(n, k, s, d, lo, hi, ceil_mode=True) == o,
+                f"pool_output_size(n={n}, K={k}, s={s}, d={d}, lo={lo}, hi={hi}, ceil) != {o}")
+    # general: N = n + lo + hi - keff = q s - r, 0 <= r < s; keff = hi + s + e, e >= 0
+    q = sp.Symbol("q", integer=True)
+    r, e, lo, hi = int_symbols("r e lo hi")
+    u = sp.Symbol("u", integer=True, positive=True)
+    s = r + u
+    keff = hi + s + e
+    n = q * s - r + keff - lo - hi
+    o = resolve(sp.ceiling((n + lo + hi - keff) / s), [q]) + 1
+    positive(n + lo - (o - 1) * s, "(o - 1) s < n + lo")
+    # and the library returns o without the drop test (K = keff at d = 1)
+    got = pool_output_size(n, keff, s, 1, lo, hi, ceil_mode=True)
+    equal(resolve(got, [q]), o, "pool_output_size(ceil_mode=True) = ceil(N/s) + 1", general=True)
+
+
+def check_tf_same(bound: int) -> None:
+    from convalg.spec.conventions import _same_total
+
+    for n, keff, s in itertools.product(range(1, 3 * bound + 1), range(1, bound + 2), range(1, bound + 1)):
+        want = max((-(-n // s) - 1) * s + keff - n, 0)
+        require(_same_total(n, keff, s) == want, f"n={n}, keff={keff}, s={s}: {_same_total(n, keff, s)} != {want}")
+    q, r = int_symbols("q r")
+    u, keff = int_symbols("u keff", positive=True)
+    s = r + u
+    n = q * s + r + 1
+    lhs = sp.Max((resolve(sp.ceiling(n / s), [q + 1]) - 1) * s + keff - n, 0)
+    rhs = resolve(_same_total(n, keff, s), [r])
+    equal(lhs - rhs, 0, "TF SAME total", general=True)
+
+
+def _hull(stack: list[tuple[int, int, int, int]], y: int) -> tuple[int, int]:
+    idx = {y}
+    for k, s, d, lo in reversed(stack):
+        idx = {s * o - lo + d * t for o in idx for t in range(k)}
+    return min(idx), max(idx)
+
+
+def check_receptive_field(bound: int) -> None:
+    from convalg import Conv, MaxPool
+    from convalg.shapes.stack import receptive_field
+
+    options = [(k, s, d, lo) for k in (1, 2, 3) for s in (1, 2) for d in (1, 2) for lo in (0, 1)]
+    depth = 2 if bound < 4 else 3
+    stacks = [list(c) for L in range(1, depth + 1) for c in itertools.product(options[:: 1 if L < 3 else 5], repeat=L)]
+    for stack in stacks:
+        if any(i % 2 and 2 * lo > k for i, (k, _, _, lo) in enumerate(stack)):
+            continue
+        layers = [(MaxPool if i % 2 else Conv)(k, stride=s, padding=((lo, 0),) if i % 2 == 0 else lo,
+                                               dilation=d, ndim=1)
+                  for i, (k, s, d, lo) in enumerate(stack)]
+        (rf,) = receptive_field(layers, (256,))
+        closed_r = 1 + sum((d * (k - 1)) * _prod(s_ for _, s_, _, _ in stack[:i]) for i, (k, _, d, _) in enumerate(stack))
+        closed_p = sum(lo * _prod(s_ for _, s_, _, _ in stack[:i]) for i, (_, _, _, lo) in enumerate(stack))
+        require((rf.size, rf.padding, rf.stride) == (closed_r, closed_p, _prod(s for _, s, _, _ in stack)),
+                f"stack (K, s, d, lo) = {stack}: receptive_field = {rf}, closed form r={closed_r}, P={closed_p}")
+        for y in (0, 1, 2):
+            require(rf.region(y) == _hull(stack, y), f"stack {stack}: output {y} reads {_hull(stack, y)}, "
+                                                      f"receptive_field says {rf.region(y)}")
+    # general: induction step on the symbolic index map of the added (last) layer
+    m = AxisMap.symbolic()
+    y = sp.Symbol("y", integer=True, nonnegative=True)
+    r, J = sp.symbols("r J", integer=True, positive=True)
+    P = sp.Symbol("P", integer=True)
+    first = m.input_index.subs({m.o: y, m.k: 0})
+    last = m.input_index.subs({m.o: y, m.k: m.kernel - 1})
+    nonneg(last - first, "the last tap reads the largest index (d > 0)")
+    new_r, new_P, new_J = r + (m.dilation * (m.kernel - 1)) * J, P + m.lo * J, J * m.stride  # the recurrence
+    equal(first * J - P, y * new_J - new_P, "left end of the hull", general=True)
+    equal(last * J - P + r - 1, y * new_J - new_P + new_r - 1, "right end of the hull", general=True)
+    # closed form: peeling the last term of a finite sum / product (definition) gives the recurrence
+    L, ii = sp.symbols("L i", integer=True, positive=True)
+    kf, sf, df, lf = (sp.Function(name) for name in ("K", "s", "d", "lo"))
+    prod_before = sp.Product(sf(ii), (ii, 1, L))  # prod_{i <= L} s_i = J_L
+    term_r = (df(L + 1) * (kf(L + 1) - 1)) * prod_before
+    term_p = lf(L + 1) * prod_before
+    equal(term_r, (df(L + 1) * (kf(L + 1) - 1)) * prod_before, "r_{L+1} - r_L", general=True)
+    equal(term_p, lf(L + 1) * prod_before, "P_{L+1} - P_L", general=True)
+
+
+def _prod(values) -> int:
+    out = 1
+    for v in values:
+        out *= v
+    return out
+
+
+theorem("conv-transpose-size-inverse", "transposed-conv size inverts the conv size",
+        r"convT(conv(n), op) = n ⇔ op = (n+lo+hi-keff) mod s; conv(convT(m, op)) = m for 0 <= op < s",
+        general=True, bound=6)(check_size_inverse)
+theorem("floor-collapse", "nested floor / ceiling collapse (stack simplifier)",
+        r"floor((floor(y)+c)/m) = floor((y+c)/m), same for ceiling (y real, c integer, m >= 1)",
+        general=True, bound=5)(check_floor_collapse)
+theorem("same-padding", "'same' padding preserves the size at stride 1",
+        r"conv(n; K, s=1, d, same_padding(K, d)) = n, lo + hi = d(K-1), hi - lo ∈ {0, 1}",
+        general=True, bound=8)(check_same_padding)
+theorem("ceil-mode-no-drop", "ceil mode: no window starts in the right padding when hi + s <= keff",
+        r"hi + s <= d(K-1)+1 ⇒ (ceil(N/s)) s < n + lo, N = n+lo+hi-keff",
+        general=True, bound=6)(check_ceil_no_drop)
+theorem("tf-same-padding", "TF 'SAME' total padding identity",
+        r"max((ceil(n/s)-1)s + keff - n, 0) = max(keff - 1 - (n-1) mod s, 0)",
+        general=True, bound=6)(check_tf_same)
+theorem("receptive-field", "receptive-field closed form = recurrence = hull of the composed index maps",
+        r"r = 1 + Σ_l (keff_l - 1) Π_{i<l} s_i, P = Σ_l lo_l Π_{i<l} s_i, output y reads [yJ - P, yJ - P + r - 1]",
+        general=True, bound=3,
+        note="general in the number of layers by induction")(check_receptive_field)
+
