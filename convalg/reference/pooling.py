@@ -23,7 +23,7 @@ operator               rule
 >>> y, idx
 (array([[[3., 3., 3., 2.]]]), array([[[1, 1, 2, 3]]]))
 >>> avg_pool(x, 2, padding=1, count_include_pad=False)
-array([[[1. , 3. , 1. ]]])
+array([[[1., 3., 1.]]])
 """
 
 from __future__ import annotations
