@@ -20,7 +20,6 @@ name                        what
 """
 
 from .budget import DEFAULT_BUDGET, Budget, check_budget
-from .linear import affine, conv_matrix, matrix, padding_operator
 from .gradients import (
     grad_bias,
     grad_input_formula,
@@ -31,6 +30,7 @@ from .gradients import (
     unfold_matrix,
 )
 from .kronecker import kronecker_sum, kronecker_terms, shift_matrix, sparse_kron
+from .linear import affine, conv_matrix, matrix, padding_operator
 from .maxpool import MaxPoolSelection, max_pool_mask, max_pool_mask_symbolic
 from .pooling import pool_matrix
 from .structured import (
