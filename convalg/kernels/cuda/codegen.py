@@ -1,0 +1,146 @@
+"""Shared pieces of the CUDA kernel generators: the kernel record, layout helpers, printing.
+
+Every index expression a kernel uses is a SymPy expression built from
+:mod:`convalg.index_map` (or a row-major layout flattening) and printed by
+:class:`convalg.printers.cuda.CudaCodePrinter`; the templates only hold loop
+structure, tiling and memory movement.
+
+>>> import sympy as sp
+>>> f = sp.Symbol("f", integer=True, nonnegative=True)
+>>> [str(e) for e in unravel(f, (2, 3, 4))]
+['floor(f/12)', 'Mod(floor(f/4), 3)', 'Mod(f, 4)']
+>>> ravel((1, 2), (5, 7))
+9
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from ...printers.cuda import PREAMBLE, CudaCodePrinter
+
+__all__ = ["KernelSource", "unravel", "ravel", "sym", "Emitter", "THREADS", "ceil_div", "module_source"]
+
+THREADS = 256
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def sym(name: str) -> sp.Symbol:
+    """A non-negative integer symbol (loop counter, thread index, channel...)."""
+    return sp.Symbol(name, integer=True, nonnegative=True)
+
+
+def unravel(flat: sp.Expr, sizes: Sequence[int]) -> list[sp.Expr]:
+    """Row-major multi-index of ``flat`` over ``sizes`` (the first component is not wrapped)."""
+    out = []
+    for j in range(len(sizes)):
+        stride = math.prod(sizes[j + 1:])
+        e = sp.floor(flat / stride) if stride != 1 else flat
+        out.append(e if j == 0 else sp.Mod(e, sizes[j]))
+    return out
+
+
+def ravel(index: Sequence[sp.Expr], sizes: Sequence[int]) -> sp.Expr:
+    """Row-major flat offset of ``index`` in an array of shape ``sizes``."""
+    flat: sp.Expr = sp.sympify(index[0])
+    for i, n in zip(index[1:], sizes[1:]):
+        flat = flat * n + i
+    return sp.expand(flat)
+
+
+@dataclass
+class KernelSource:
+    """One generated kernel: its source (preamble inlined), parameters and launch geometry.
+
+    ``params``: ``(ctype, name)`` pairs in call order; pointers are ``const float*`` /
+    ``float*`` / ``long long*``, scalars ``int`` (passed as ``numpy.int32``).
+    ``grid(n_batch)`` gives the launch grid; ``barrier`` says the kernel uses
+    ``__syncthreads`` (the host shim then runs a block's threads concurrently).
+    """
+
+    name: str
+    body: str
+    params: tuple[tuple[str, str], ...]
+    grid: Callable[[int], tuple[int, int, int]]
+    block: tuple[int, int, int]
+    barrier: bool = False
+    notes: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def code(self) -> str:
+        return PREAMBLE + self.body
+
+    @property
+    def signature(self) -> str:
+        return ", ".join(f"{t} {n}" for t, n in self.params)
+
+
+def module_source(kernels: Iterable[KernelSource]) -> str:
+    """Several kernels in one translation unit (one nvcc call compiles them all)."""
+    return PREAMBLE + "\n".join(k.body for k in kernels)
+
+
+class Emitter:
+    """Accumulates CUDA lines; prints SymPy expressions with the CUDA printer.
+
+    ``nonneg`` symbols are known to be >= 0 (so ``/`` and ``%`` print directly).
+    """
+
+    def __init__(self, nonneg: Iterable[sp.Symbol] = ()) -> None:
+        self.lines: list[str] = []
+        self.nonneg: set[sp.Symbol] = set(nonneg)
+        self.depth = 1
+
+    def expr(self, e: object) -> str:
+        return CudaCodePrinter(nonnegative=self.nonneg).doprint(sp.sympify(e))
+
+    def line(self, text: str) -> None:
+        self.lines.append("    " * self.depth + text)
+
+    def decl(self, s: sp.Symbol, e: object, ctype: str = "const int") -> None:
+        """Declare C variable ``s`` as the printed value of ``e`` (and remember its sign).
+
+        A ``str`` ``e`` is CUDA text (a builtin such as ``blockIdx.x``), taken as non-negative.
+        """
+        if isinstance(e, str):
+            self.line(f"{ctype} {s} = {e};")
+            self.nonneg.add(s)
+            return
+        e = sp.sympify(e)
+        self.line(f"{ctype} {s} = {self.expr(e)};")
+        if self._known_nonneg(e):
+            self.nonneg.add(s)
+
+    def _known_nonneg(self, e: sp.Expr) -> bool:
+        return CudaCodePrinter(nonnegative=self.nonneg)._is_nonneg(e)
+
+    def open(self, text: str) -> None:
+        self.line(text + " {")
+        self.depth += 1
+
+    def close(self, text: str = "") -> None:
+        self.depth -= 1
+        self.line("}" + text)
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def kernel_text(name: str, params: Sequence[tuple[str, str]], body: str, launch_bounds: int | None = None) -> str:
+    sig = ", ".join(f"{t} {n}" for t, n in params)
+    lb = f"__launch_bounds__({launch_bounds}) " if launch_bounds else ""
+    return f'\nextern "C" __global__ void {lb}{name}({sig}) {{\n{body}\n}}\n'
+
+
+def spec_tag(*parts: object) -> str:
+    """A short stable hash naming a kernel after its specialisation."""
+    import hashlib
+
+    return hashlib.sha1(repr(parts).encode()).hexdigest()[:12]

@@ -1,0 +1,209 @@
+"""Direct (non-GEMM) convolution kernels, generated from the index map.
+
+=====================  ===================================================================
+kernel                 use
+=====================  ===================================================================
+``direct_conv``        one thread per ``TW`` consecutive outputs of the last axis; the
+                       depthwise / grouped path (few input channels per group) and the
+                       general fallback (any padding mode, flip, dilation, N-d)
+``gather_conv``        one thread per element of the ``i`` side: input gradient and
+                       transposed convolution in gather form (``gather_output`` under
+                       ``gather_condition``): no atomics, deterministic
+``wgrad_direct``       one block per weight element; the block reduces over
+                       (batch, outputs) in a fixed order (strided partial sums, then a
+                       shared-memory tree): deterministic, used for depthwise / grouped
+=====================  ===================================================================
+
+>>> from convalg import Conv
+>>> from convalg.index_map import index_map
+>>> m = index_map(Conv(3, padding=1, groups=2, in_channels=4, out_channels=4), (6, 6))
+>>> ks = direct_conv(m, 4, 4, 2, has_bias=True)
+>>> ks.name.startswith("cv_direct_"), ks.grid(2)
+(True, (1, 1, 1))
+>>> "k1 + o1 - 1" in ks.body
+True
+"""
+
+from __future__ import annotations
+
+import math
+
+import sympy as sp
+
+from ...index_map import IndexMap
+from .codegen import THREADS, Emitter, KernelSource, ceil_div, kernel_text, ravel, spec_tag, sym, unravel
+
+__all__ = ["direct_conv", "gather_conv", "wgrad_direct", "tap_loops"]
+
+
+def tap_loops(em: Emitter, ks: tuple[sp.Symbol, ...], kernel: tuple[int, ...]) -> None:
+    """Open one unrolled loop per kernel axis over the tap symbols ``ks``."""
+    for k, K in zip(ks, kernel):
+        em.line("#pragma unroll")
+        em.open(f"for (int {k} = 0; {k} < {K}; ++{k})")
+        em.nonneg.add(k)
+
+
+def _sides(imap: IndexMap, gather: bool) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(input spatial, output spatial) of the kernel: forward reads the i side, gather reads the o side."""
+    i_side = tuple(int(a.n) for a in imap.axes)
+    o_side = tuple(int(a.n_out) for a in imap.axes)
+    return (o_side, i_side) if gather else (i_side, o_side)
+
+
+def direct_conv(imap: IndexMap, c_in: int, c_out: int, groups: int, has_bias: bool, tw: int = 4) -> KernelSource:
+    """Forward convolution, one thread per ``tw`` outputs along the last axis (see module docstring)."""
+    in_sp, out_sp = _sides(imap, gather=False)
+    kernel = tuple(int(a.kernel) for a in imap.axes)
+    cig, cog = c_in // groups, c_out // groups
+    nd = imap.ndim
+    tw = max(1, min(tw, out_sp[-1]))
+    blocks_last = ceil_div(out_sp[-1], tw)
+    work = (c_out, *out_sp[:-1], blocks_last)
+    items = math.prod(work)
+    name = "cv_direct_" + spec_tag("direct", imap.kind, imap.axes, imap.padding_mode, imap.flip_kernel,
+                                   c_in, c_out, groups, has_bias, tw)
+    t, n, r, co, ci, c, g, u = (sym(s) for s in ("t", "n", "r", "co", "ci", "c", "g", "u"))
+    em = Emitter([t, n, r, *imap.o, *imap.k])
+    em.decl(t, "blockIdx.x * blockDim.x + threadIdx.x")
+    em.line(f"if (t >= n_batch * {items}) return;")
+    em.decl(n, sp.floor(t / items))
+    em.decl(r, sp.Mod(t, items))
+    parts = unravel(r, work)
+    em.decl(co, parts[0])
+    ob = sym("ob")
+    for o, e in zip(imap.o[:-1], parts[1:-1]):
+        em.decl(o, e)
+    em.decl(ob, parts[-1])
+    em.decl(g, sp.floor(co / cog))
+    em.line(f"float acc[{tw}];")
+    em.line("#pragma unroll")
+    em.line(f"for (int u = 0; u < {tw}; ++u) acc[u] = {'__ldg(&bias[co])' if has_bias else '0.0f'};")
+    em.open(f"for (int ci = 0; ci < {cig}; ++ci)")
+    em.nonneg.add(ci)
+    em.decl(c, g * cig + ci)
+    tap_loops(em, imap.k, kernel)
+    w_off = ravel((co, ci, *imap.taps()), (c_out, cig, *kernel))
+    em.line(f"const float wv = __ldg(&w[{em.expr(w_off)}]);")
+    em.line("#pragma unroll")
+    em.open(f"for (int u = 0; u < {tw}; ++u)")
+    em.nonneg.add(u)
+    em.decl(imap.o[-1], ob * tw + u)
+    idx = imap.padded_index()
+    pred = sp.And(sp.Lt(imap.o[-1], out_sp[-1]), imap.valid if imap.padding_mode == "zeros" else sp.true)
+    x_off = ravel((n, c, *idx), (None, c_in, *in_sp))
+    em.line(f"if ({em.expr(pred)}) acc[u] += wv * __ldg(&x[{em.expr(x_off)}]);")
+    em.close()
+    for _ in range(nd):
+        em.close()
+    em.close()
+    em.line("#pragma unroll")
+    em.open(f"for (int u = 0; u < {tw}; ++u)")
+    em.decl(imap.o[-1], ob * tw + u)
+    y_off = ravel((n, co, *imap.o), (None, c_out, *out_sp))
+    em.line(f"if ({em.expr(sp.Lt(imap.o[-1], out_sp[-1]))}) y[{em.expr(y_off)}] = acc[u];")
+    em.close()
+    params = (("const float* __restrict__", "x"), ("const float* __restrict__", "w"),
+              ("const float* __restrict__", "bias"), ("float* __restrict__", "y"), ("int", "n_batch"))
+    return KernelSource(name, kernel_text(name, params, em.text()), params,
+                        lambda nb: (ceil_div(nb * items, THREADS), 1, 1), (THREADS, 1, 1))
+
+
+def gather_conv(imap: IndexMap, c_red: int, c_out: int, groups: int, has_bias: bool) -> KernelSource:
+    """Gather-form transpose of the map: ``y[n, c, i] = sum w[c_r, c_l, tap(k)] * x[n, c_r, o(i, k)]``.
+
+    ``x`` lives on the ``o`` side with ``c_red`` channels, ``y`` on the ``i`` side
+    with ``c_out`` channels, the weight is ``(c_red, c_out/groups, *kernel)``: the
+    input gradient of a convolution with weight ``(C_out, C_in/G, *k)`` (then
+    ``c_red = C_out``) and a transposed convolution with PyTorch weight
+    ``(C_in, C_out/G, *k)`` (then ``c_red = C_in``) are the same kernel.
+    """
+    in_sp, out_sp = _sides(imap, gather=True)
+    kernel = tuple(int(a.kernel) for a in imap.axes)
+    crg, colg = c_red // groups, c_out // groups
+    items = c_out * math.prod(out_sp)
+    name = "cv_gather_" + spec_tag("gather", imap.axes, imap.flip_kernel, c_red, c_out, groups, has_bias)
+    t, n, r, c, g, cl, cr, j = (sym(s) for s in ("t", "n", "r", "c", "g", "cl", "cr", "j"))
+    em = Emitter([t, *imap.k, *imap.i])
+    em.decl(t, "blockIdx.x * blockDim.x + threadIdx.x")
+    em.line(f"if (t >= n_batch * {items}) return;")
+    em.decl(n, sp.floor(t / items))
+    em.decl(r, sp.Mod(t, items))
+    parts = unravel(r, (c_out, *out_sp))
+    em.decl(c, parts[0])
+    for i, e in zip(imap.i, parts[1:]):
+        em.decl(i, e)
+    em.decl(g, sp.floor(c / colg))
+    em.decl(cl, sp.Mod(c, colg))
+    em.line(f"float acc = {'__ldg(&bias[c])' if has_bias else '0.0f'};")
+    tap_loops(em, imap.k, kernel)
+    for a in imap.axes:
+        em.decl(a.o, a.gather_output)
+    em.line(f"if (!({em.expr(sp.And(*[a.gather_condition for a in imap.axes]))})) continue;")
+    em.open(f"for (int j = 0; j < {crg}; ++j)")
+    em.nonneg.add(j)
+    em.decl(cr, g * crg + j)
+    w_off = ravel((cr, cl, *imap.taps()), (c_red, colg, *kernel))
+    x_off = ravel((n, cr, *imap.o), (None, c_red, *in_sp))
+    em.line(f"acc += __ldg(&w[{em.expr(w_off)}]) * __ldg(&x[{em.expr(x_off)}]);")
+    em.close()
+    for _ in kernel:
+        em.close()
+    y_off = ravel((n, c, *imap.i), (None, c_out, *out_sp))
+    em.line(f"y[{em.expr(y_off)}] = acc;")
+    params = (("const float* __restrict__", "x"), ("const float* __restrict__", "w"),
+              ("const float* __restrict__", "bias"), ("float* __restrict__", "y"), ("int", "n_batch"))
+    return KernelSource(name, kernel_text(name, params, em.text()), params,
+                        lambda nb: (ceil_div(nb * items, THREADS), 1, 1), (THREADS, 1, 1))
+
+
+def wgrad_direct(imap: IndexMap, c_in: int, c_out: int, groups: int, threads: int = 256) -> KernelSource:
+    """Weight gradient as a correlation of input and output gradient, one block per weight element.
+
+    ``dw[co, ci, tap(k)] = sum_{n, o} dy[n, co, o] * x[n, c(co, ci), padded_index(o, k)]``.
+    Reduction order is fixed (thread ``t`` sums elements ``t, t + T, ...``, then a
+    shared-memory tree), so the result is bitwise reproducible.
+    """
+    in_sp, out_sp = _sides(imap, gather=False)
+    kernel = tuple(int(a.kernel) for a in imap.axes)
+    cig, cog = c_in // groups, c_out // groups
+    out_size = math.prod(out_sp)
+    n_w = c_out * cig * math.prod(kernel)
+    name = "cv_wgrad_" + spec_tag("wgrad", imap.axes, imap.padding_mode, imap.flip_kernel, c_in, c_out, groups,
+                                  threads)
+    b, co, ci, c, g, e, n, r = (sym(s) for s in ("b", "co", "ci", "c", "g", "e", "n", "r"))
+    em = Emitter([b, e, *imap.o, *imap.k])
+    em.decl(b, "blockIdx.x")
+    parts = unravel(b, (c_out, cig, *kernel))
+    em.decl(co, parts[0])
+    em.decl(ci, parts[1])
+    for a, p in zip(imap.axes, parts[2:]):
+        stored = sym(f"w{a.axis}")
+        em.decl(stored, p)
+        (tap_solved,) = sp.solve(sp.Eq(a.tap(imap.flip_kernel), stored), a.k)  # tap is an involution
+        em.decl(a.k, tap_solved)
+    em.decl(g, sp.floor(co / cog))
+    em.decl(c, g * cig + ci)
+    em.line("float acc = 0.0f;")
+    em.open(f"for (int e = threadIdx.x; e < n_batch * {out_size}; e += {threads})")
+    em.decl(n, sp.floor(e / out_size))
+    em.decl(r, sp.Mod(e, out_size))
+    for o, p in zip(imap.o, unravel(r, out_sp)):
+        em.decl(o, p)
+    pred = imap.valid if imap.padding_mode == "zeros" else sp.true
+    x_off = ravel((n, c, *imap.padded_index()), (None, c_in, *in_sp))
+    dy_off = ravel((n, co, *imap.o), (None, c_out, *out_sp))
+    em.line(f"if ({em.expr(pred)}) acc += __ldg(&dy[{em.expr(dy_off)}]) * __ldg(&x[{em.expr(x_off)}]);")
+    em.close()
+    em.line(f"__shared__ float red[{threads}];")
+    em.line("red[threadIdx.x] = acc;")
+    em.line("__syncthreads();")
+    em.open(f"for (int h = {threads // 2}; h > 0; h >>= 1)")
+    em.line("if (threadIdx.x < h) red[threadIdx.x] += red[threadIdx.x + h];")
+    em.line("__syncthreads();")
+    em.close()
+    em.line("if (threadIdx.x == 0) dw[b] = red[0];")
+    params = (("const float* __restrict__", "x"), ("const float* __restrict__", "dy"), ("float* __restrict__", "dw"),
+              ("int", "n_batch"))
+    return KernelSource(name, kernel_text(name, params, em.text(), threads), params,
+                        lambda nb: (n_w, 1, 1), (threads, 1, 1), barrier=True)

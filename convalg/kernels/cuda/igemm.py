@@ -1,0 +1,266 @@
+"""Tiled implicit-GEMM convolution kernels (shared-memory tiles, register blocking, no im2col buffer).
+
+Each convolution pass is a GEMM ``C[m, p] = sum_q A(m, q) * B(q, p)`` per group,
+whose operands are *gathered* on the fly through the index map:
+
+==============  ===================  =======================  ===============================
+pass            m                    q                        p
+==============  ===================  =======================  ===============================
+``fwd``         out channel (group)  (in channel, taps)       (batch, output position)
+``bwd_data``    in channel (group)   (out channel, taps)      (batch, input position): B is the
+                                                              gradient read at ``gather_output``
+                                                              under ``gather_condition``
+``bwd_weight``  out channel (group)  (batch, output pos.)     (in channel, taps); split over q
+                                                              into fixed slices, summed in a
+                                                              fixed order (deterministic)
+==============  ===================  =======================  ===============================
+
+``bwd_data`` with the map of a conv is also the forward pass of the transposed
+conv (PyTorch weight ``(C_in, C_out/G, *k)``).  A block computes a ``BM x BN`` tile
+of ``C``; per ``BK`` slice of ``q`` its threads gather ``A`` and ``B`` tiles into
+shared memory (the fast thread index follows the contiguous memory axis: coalesced
+loads), then each thread accumulates a ``TM x TN`` register block (``float4``
+shared-memory reads).
+
+>>> from convalg import Conv
+>>> from convalg.index_map import index_map
+>>> m = index_map(Conv(3, padding=1), (8, 8))
+>>> ks = igemm(m, "fwd", 16, 32, 1, has_bias=False, tile=TILES["64x64"])
+>>> ks.grid(2), ks.block, ks.barrier
+((2, 1, 1), (256, 1, 1), True)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import sympy as sp
+
+from ...index_map import IndexMap
+from .codegen import Emitter, KernelSource, ceil_div, kernel_text, ravel, spec_tag, sym, unravel
+
+__all__ = ["Tile", "TILES", "igemm", "gemm_sizes", "splitk_sum"]
+
+
+@dataclass(frozen=True)
+class Tile:
+    """Block tile ``BM x BN``, ``BK`` reduction slice, ``TM x TN`` outputs per thread."""
+
+    bm: int
+    bn: int
+    bk: int
+    tm: int
+    tn: int
+
+    @property
+    def threads(self) -> int:
+        return (self.bm // self.tm) * (self.bn // self.tn)
+
+
+TILES = {
+    "128x128": Tile(128, 128, 8, 8, 8),
+    "64x128": Tile(64, 128, 8, 4, 8),
+    "64x64": Tile(64, 64, 16, 4, 4),
+    "32x128": Tile(32, 128, 8, 4, 4),
+    "16x128": Tile(16, 128, 16, 2, 4),
+}
+
+
+def gemm_sizes(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, n_batch: int) -> tuple[int, int, int]:
+    """``(M, Q, P)`` of one group's GEMM (``c_in``/``c_out``: channels of the conv's i / o sides)."""
+    k = math.prod(int(a.kernel) for a in imap.axes)
+    i_sp = math.prod(int(a.n) for a in imap.axes)
+    o_sp = math.prod(int(a.n_out) for a in imap.axes)
+    cig, cog = c_in // groups, c_out // groups
+    if kind == "fwd":
+        return cog, cig * k, n_batch * o_sp
+    if kind == "bwd_data":
+        return cig, cog * k, n_batch * i_sp
+    return cog, n_batch * o_sp, cig * k
+
+
+def igemm(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, has_bias: bool, tile: Tile,
+          splits: int = 1) -> KernelSource:
+    """Generate the implicit-GEMM kernel of ``kind`` (``fwd``, ``bwd_data``, ``bwd_weight``).
+
+    ``c_in``, ``c_out``: channels of the conv whose map this is (its ``i`` and ``o``
+    sides).  Pointers: ``a`` and ``b`` operands, ``bias``, output ``c``.
+    ``fwd``: ``a = weight (c_out, c_in/G, *k)``, ``b = x``, ``c = y``.
+    ``bwd_data``: ``a = weight``, ``b = dy`` (``o`` side), ``c = dx`` (``i`` side).
+    ``bwd_weight``: ``a = dy``, ``b = x``, ``c = partial sums (splits, weight)``.
+    """
+    kernel = tuple(int(a.kernel) for a in imap.axes)
+    i_sp = tuple(int(a.n) for a in imap.axes)
+    o_sp = tuple(int(a.n_out) for a in imap.axes)
+    K = math.prod(kernel)
+    cig, cog = c_in // groups, c_out // groups
+    t = tile
+    name = "cv_igemm_" + spec_tag("igemm", kind, imap.axes, imap.padding_mode, imap.flip_kernel, c_in, c_out,
+                                  groups, has_bias, t, splits)
+    g, m, q, p, n, c, co, ci, sp_ = (sym(s) for s in ("g", "m", "q", "p", "n", "c", "co", "ci", "split"))
+    syms = [g, m, q, p, *imap.o, *imap.k, *imap.i]
+    M, Qper, Pper = gemm_sizes(imap, kind, c_in, c_out, groups, 1)
+    batch_in = "q" if kind == "bwd_weight" else "p"
+    x_pred = imap.valid if imap.padding_mode == "zeros" else sp.true
+
+    def a_operand(em: Emitter) -> tuple[sp.Expr, sp.Expr]:
+        if kind == "fwd":  # weight[g*cog + m, ci, tap(k)], q = (ci, k)
+            parts = unravel(q, (cig, *kernel))
+            em.decl(ci, parts[0])
+            for k, e in zip(imap.k, parts[1:]):
+                em.decl(k, e)
+            return ravel((g * cog + m, ci, *imap.taps()), (c_out, cig, *kernel)), sp.true
+        if kind == "bwd_data":  # weight[g*cog + co, m, tap(k)], q = (co, k)
+            parts = unravel(q, (cog, *kernel))
+            em.decl(co, parts[0])
+            for k, e in zip(imap.k, parts[1:]):
+                em.decl(k, e)
+            return ravel((g * cog + co, m, *imap.taps()), (c_out, cig, *kernel)), sp.true
+        parts = unravel(q, (None, *o_sp))  # dy[n, g*cog + m, o], q = (n, o)
+        em.decl(n, parts[0])
+        for o, e in zip(imap.o, parts[1:]):
+            em.decl(o, e)
+        return ravel((n, g * cog + m, *imap.o), (None, c_out, *o_sp)), sp.true
+
+    def b_operand(em: Emitter) -> tuple[sp.Expr, sp.Expr]:
+        if kind == "fwd":  # x[n, g*cig + ci, padded_index(o, k)], q = (ci, k), p = (n, o)
+            for o, e in zip(imap.o, unravel(p, (None, *o_sp))[1:]):
+                em.decl(o, e)
+            em.decl(n, unravel(p, (None, *o_sp))[0])
+            parts = unravel(q, (cig, *kernel))
+            em.decl(ci, parts[0])
+            for k, e in zip(imap.k, parts[1:]):
+                em.decl(k, e)
+            return ravel((n, g * cig + ci, *imap.padded_index()), (None, c_in, *i_sp)), x_pred
+        if kind == "bwd_data":  # dy[n, g*cog + co, gather_output(i, k)], q = (co, k), p = (n, i)
+            parts = unravel(p, (None, *i_sp))
+            em.decl(n, parts[0])
+            for i, e in zip(imap.i, parts[1:]):
+                em.decl(i, e)
+            parts = unravel(q, (cog, *kernel))
+            em.decl(co, parts[0])
+            for k, e in zip(imap.k, parts[1:]):
+                em.decl(k, e)
+            for a in imap.axes:
+                em.decl(a.o, a.gather_output)
+            cond = sp.And(*[a.gather_condition for a in imap.axes])
+            return ravel((n, g * cog + co, *imap.o), (None, c_out, *o_sp)), cond
+        parts = unravel(q, (None, *o_sp))  # x[n, g*cig + ci, padded_index(o, k)], q = (n, o), p = (ci, k)
+        em.decl(n, parts[0])
+        for o, e in zip(imap.o, parts[1:]):
+            em.decl(o, e)
+        parts = unravel(p, (cig, *kernel))  # p is the stored weight position: solve k from tap(k)
+        em.decl(ci, parts[0])
+        for a, e in zip(imap.axes, parts[1:]):
+            stored = sym(f"w{a.axis}")
+            em.decl(stored, e)
+            (k_of_stored,) = sp.solve(sp.Eq(a.tap(imap.flip_kernel), stored), a.k)
+            em.decl(a.k, k_of_stored)
+        return ravel((n, g * cig + ci, *imap.padded_index()), (None, c_in, *i_sp)), x_pred
+
+    def c_operand(em: Emitter) -> sp.Expr:
+        if kind == "fwd":
+            parts = unravel(p, (None, *o_sp))
+            return ravel((parts[0], g * cog + m, *parts[1:]), (None, c_out, *o_sp))
+        if kind == "bwd_data":
+            parts = unravel(p, (None, *i_sp))
+            return ravel((parts[0], g * cig + m, *parts[1:]), (None, c_in, *i_sp))
+        return ravel((sp_, g * cog + m, p), (None, c_out, cig * K))  # partial sums, weight layout per split
+
+    em = Emitter(syms)
+    em.line(f"__shared__ __align__(16) float As[{t.bk}][{t.bm + 4}];")
+    em.line(f"__shared__ __align__(16) float Bs[{t.bk}][{t.bn + 4}];")
+    em.line(f"const int M = {M};")
+    em.line(f"const int Q = {Qper}{' * n_batch' if batch_in == 'q' else ''};")
+    em.line(f"const int P = {Pper}{' * n_batch' if batch_in == 'p' else ''};")
+    em.decl(g, f"blockIdx.z / {splits}")
+    em.decl(sp_, f"blockIdx.z % {splits}")
+    em.line(f"const int q_chunk = ((Q + {splits * t.bk - 1}) / {splits * t.bk}) * {t.bk};")
+    em.line("const int q_begin = split * q_chunk;")
+    em.line("const int q_end = cv_min(Q, q_begin + q_chunk);")
+    em.line(f"const int tx = threadIdx.x % {t.bn // t.tn}, ty = threadIdx.x / {t.bn // t.tn};")
+    em.line(f"float acc[{t.tm}][{t.tn}];")
+    em.line("#pragma unroll")
+    em.open(f"for (int i = 0; i < {t.tm}; ++i)")
+    em.line("#pragma unroll")
+    em.line(f"for (int j = 0; j < {t.tn}; ++j) acc[i][j] = 0.0f;")
+    em.close()
+    em.open(f"for (int q0 = q_begin; q0 < q_end; q0 += {t.bk})")
+    # A tile: q is the contiguous axis of every A operand -> q-fast thread mapping
+    for tile_name, rows, op, q_fast_first in (("As", t.bm, a_operand, True), ("Bs", t.bn, b_operand,
+                                                                               kind == "bwd_weight")):
+        per = rows * t.bk
+        em.line("#pragma unroll")
+        em.open(f"for (int e = threadIdx.x; e < {per}; e += {t.threads})")
+        if q_fast_first:
+            em.line(f"const int ql = e % {t.bk}, rl = e / {t.bk};")
+        else:
+            em.line(f"const int rl = e % {rows}, ql = e / {rows};")
+        row_sym = m if tile_name == "As" else p
+        block_axis = "y" if tile_name == "As" else "x"
+        em.line(f"const int {row_sym} = blockIdx.{block_axis} * {rows} + rl;")
+        em.line("const int q = q0 + ql;")
+        off, pred = op(em)
+        bound = f"{row_sym} < {'M' if tile_name == 'As' else 'P'} && q < q_end"
+        em.line(f"{tile_name}[ql][rl] = ({bound} && ({em.expr(pred)})) ? __ldg(&{'a' if tile_name == 'As' else 'b'}"
+                f"[{em.expr(off)}]) : 0.0f;")
+        em.close()
+    em.line("__syncthreads();")
+    em.line("#pragma unroll")
+    em.open(f"for (int kk = 0; kk < {t.bk}; ++kk)")
+    em.line(f"float av[{t.tm}], bv[{t.tn}];")
+    for arr, reg, size, idx in (("As", "av", t.tm, "ty"), ("Bs", "bv", t.tn, "tx")):
+        if size % 4 == 0:
+            em.line("#pragma unroll")
+            em.open(f"for (int v = 0; v < {size}; v += 4)")
+            em.line(f"const float4 f = *reinterpret_cast<const float4*>(&{arr}[kk][{idx} * {size} + v]);")
+            em.line(f"{reg}[v] = f.x; {reg}[v + 1] = f.y; {reg}[v + 2] = f.z; {reg}[v + 3] = f.w;")
+            em.close()
+        else:
+            em.line("#pragma unroll")
+            em.line(f"for (int v = 0; v < {size}; ++v) {reg}[v] = {arr}[kk][{idx} * {size} + v];")
+    em.line("#pragma unroll")
+    em.open(f"for (int i = 0; i < {t.tm}; ++i)")
+    em.line("#pragma unroll")
+    em.line(f"for (int j = 0; j < {t.tn}; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);")
+    em.close()
+    em.close()
+    em.line("__syncthreads();")
+    em.close()
+    em.line("#pragma unroll")
+    em.open(f"for (int i = 0; i < {t.tm}; ++i)")
+    em.line(f"const int m = blockIdx.y * {t.bm} + ty * {t.tm} + i;")
+    em.line("if (m >= M) continue;")
+    bias_channel = {"fwd": cog, "bwd_data": cig}.get(kind)
+    em.line(f"const float bv = {f'__ldg(&bias[g * {bias_channel} + m])' if has_bias and bias_channel else '0.0f'};")
+    em.line("#pragma unroll")
+    em.open(f"for (int j = 0; j < {t.tn}; ++j)")
+    em.line(f"const int p = blockIdx.x * {t.bn} + tx * {t.tn} + j;")
+    em.line(f"if (p < P) c[{em.expr(c_operand(em))}] = acc[i][j] + bv;")
+    em.close()
+    em.close()
+    params = (("const float* __restrict__", "a"), ("const float* __restrict__", "b"),
+              ("const float* __restrict__", "bias"), ("float* __restrict__", "c"), ("int", "n_batch"))
+
+    def grid(nb: int) -> tuple[int, int, int]:
+        m_, _, p_ = gemm_sizes(imap, kind, c_in, c_out, groups, nb)
+        return ceil_div(p_, t.bn), ceil_div(m_, t.bm), groups * splits
+
+    return KernelSource(name, kernel_text(name, params, em.text(), t.threads), params, grid, (t.threads, 1, 1),
+                        barrier=True, notes={"tile": t, "splits": splits})
+
+
+def splitk_sum(size: int, splits: int) -> KernelSource:
+    """``out[e] = sum_s part[s, e]`` in increasing ``s`` (fixed order: deterministic)."""
+    name = f"cv_splitk_sum_{size}_{splits}"
+    e = sym("e")
+    em = Emitter([e])
+    em.decl(e, "blockIdx.x * blockDim.x + threadIdx.x")
+    em.line(f"if (e >= {size}) return;")
+    em.line("float acc = 0.0f;")
+    em.line(f"for (int s = 0; s < {splits}; ++s) acc += part[s * {size} + e];")
+    em.line("out[e] = acc;")
+    params = (("const float* __restrict__", "part"), ("float* __restrict__", "out"), ("int", "n_batch"))
+    return KernelSource(name, kernel_text(name, params, em.text()), params,
+                        lambda nb: (ceil_div(size, 256), 1, 1), (256, 1, 1))
