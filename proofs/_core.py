@@ -79,7 +79,7 @@ class Result:
     @property
     def scope(self) -> str:
         if self.status == "general":
-            return f"PROVED (general; instances checked up to size {self.bound})"
+            return "PROVED (general)"
         if self.status == "bounded":
             return f"PROVED (all weights, sizes <= {self.bound})"
         return f"FAILED: {self.detail}"
@@ -235,12 +235,7 @@ def resolve(expr: Any, candidates: Iterable[Any], alternatives: Iterable[dict] =
         value = None
         for c in cands:
             try:
-                if isinstance(atom, sp.floor):
-                    _with_alternatives(lambda: floor_is(atom.args[0], c), alts)
-                elif isinstance(atom, sp.ceiling):
-                    _with_alternatives(lambda: ceiling_is(atom.args[0], c), alts)
-                else:
-                    _with_alternatives(lambda: mod_is(atom.args[0], atom.args[1], c), alts)
+                _with_alternatives(atom, c, alts)
                 value = c
                 break
             except Unproved:
@@ -254,11 +249,16 @@ def resolve(expr: Any, candidates: Iterable[Any], alternatives: Iterable[dict] =
 _ALTERNATIVES: list[dict] = []
 
 
-def _with_alternatives(step: Callable[[], Any], alternatives: list[dict]) -> Any:
+def _with_alternatives(atom: sp.Expr, value: Any, alternatives: list[dict]) -> Any:
+    """Apply the lemma for ``atom == value`` with extra parametrisations for its sign steps."""
     global _ALTERNATIVES
     saved = _ALTERNATIVES
     _ALTERNATIVES = alternatives
     try:
-        return step()
+        if isinstance(atom, sp.floor):
+            return floor_is(atom.args[0], value)
+        if isinstance(atom, sp.ceiling):
+            return ceiling_is(atom.args[0], value)
+        return mod_is(atom.args[0], atom.args[1], value)
     finally:
         _ALTERNATIVES = saved
