@@ -1,0 +1,342 @@
+"""Hypothesis strategies for convolution and pooling problems (public; use them in your own tests).
+
+Every strategy is ``@composite`` (no ``data()``, so runs can shard) and draws
+*jointly valid* problems: channels divisible by groups, ``output_padding <
+stride or dilation``, a kernel that fits the padded input, pooling padding
+``<= kernel_size // 2``, windows that contain at least one input element, the
+ceil-mode rule, reflect / circular pads within the input size.
+
+=========================  =================================================================
+strategy                   draws
+=========================  =================================================================
+``conv_cases``             :class:`Case` for :class:`convalg.Conv` (N-d, 1..3 by default)
+``conv_transpose_cases``   :class:`Case` for :class:`convalg.ConvTranspose`
+``pool_cases``             :class:`Case` for :class:`convalg.MaxPool` / :class:`convalg.AvgPool`
+``array_recipes``          :class:`ArrayRecipe` (shape, dtype, value kind, seed): rebuildable
+``arrays``                 NumPy arrays (``array_recipes(...).map(ArrayRecipe.build)``)
+``case_arrays``            ``(case, {name: recipe})``: a case with its input / weight / bias
+=========================  =================================================================
+
+Value kinds (``make_array``): ``normal``, ``uniform`` (-1, 1), ``wide`` (log-uniform
+magnitudes over many decades, random signs), ``small_int`` (integers in [-4, 4]:
+exact in every float format), ``ties`` (integers in [0, 3]: many equal values, for
+max-pool tie rules).  NaN / inf are sprinkled in only with ``allow_nan`` /
+``allow_infinity``.
+
+>>> from hypothesis import given, settings
+>>> @settings(max_examples=5, derandomize=True, database=None)
+... @given(conv_cases(ndim=2, dilation=False))
+... def test(case):
+...     assert case.layer.dilation == (1, 1) and case.layer.ndim == 2
+>>> test()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from hypothesis import assume
+from hypothesis import strategies as st
+
+from ..errors import SpecError
+from ..spec import AvgPool, Conv, ConvTranspose, MaxPool
+
+__all__ = ["Case", "ArrayRecipe", "make_array", "VALUE_KINDS", "conv_cases", "conv_transpose_cases", "pool_cases",
+           "array_recipes", "arrays", "case_arrays", "DEFAULT_MAX_SIDE"]
+
+VALUE_KINDS = ("normal", "uniform", "wide", "small_int", "ties")
+#: Default largest spatial side per number of spatial dims (keeps arrays small).
+DEFAULT_MAX_SIDE = {1: 12, 2: 7, 3: 5}
+_WIDE_DECADES = {"float16": 2, "float32": 12, "float64": 60}
+
+
+def _round_bfloat16(a: np.ndarray) -> np.ndarray:
+    bits = a.astype(np.float32).view(np.uint32).astype(np.uint64)
+    bits = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) << 16
+    return bits.astype(np.uint32).view(np.float32)
+
+
+def make_array(shape: Sequence[int], dtype: str = "float32", kind: str = "normal", seed: int = 0,
+               nan: int = 0, inf: int = 0) -> np.ndarray:
+    """A deterministic test array: the rebuild recipe printed in conformance-harness repros.
+
+    ``dtype`` may be ``'bfloat16'`` (float32 storage of bf16-representable
+    values).  ``nan`` / ``inf`` put that many NaN / ±inf at random positions.
+
+    >>> make_array((2, 3), "float32", "small_int", seed=1)
+    array([[ 0.,  0.,  2.],
+           [ 4., -4., -3.]], dtype=float32)
+    """
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(n) for n in shape)
+    storage = "float32" if dtype == "bfloat16" else dtype
+    if kind == "normal":
+        a = rng.standard_normal(shape)
+    elif kind == "uniform":
+        a = rng.uniform(-1.0, 1.0, shape)
+    elif kind == "wide":
+        decades = _WIDE_DECADES.get(storage, 12)
+        a = rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(-decades, decades, shape)
+    elif kind == "small_int":
+        a = rng.integers(-4, 5, shape).astype(np.float64)
+    elif kind == "ties":
+        a = rng.integers(0, 4, shape).astype(np.float64)
+    else:
+        raise ValueError(f"kind={kind!r}: must be one of {', '.join(VALUE_KINDS)}")
+    a = a.astype(storage)
+    if dtype == "bfloat16":
+        a = _round_bfloat16(a)
+    flat = a.reshape(-1)
+    if flat.size and (nan or inf):
+        pos = rng.permutation(flat.size)
+        flat[pos[:nan]] = np.nan
+        flat[pos[nan:nan + inf]] = rng.choice([-np.inf, np.inf], len(pos[nan:nan + inf]))
+    return a
+
+
+@dataclass(frozen=True)
+class ArrayRecipe:
+    """Everything :func:`make_array` needs to rebuild an array."""
+
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+    kind: str = "normal"
+    seed: int = 0
+    nan: int = 0
+    inf: int = 0
+
+    def build(self) -> np.ndarray:
+        return make_array(self.shape, self.dtype, self.kind, self.seed, self.nan, self.inf)
+
+    def code(self) -> str:
+        extra = "".join(f", {k}={getattr(self, k)}" for k in ("nan", "inf") if getattr(self, k))
+        return f"make_array({self.shape}, {self.dtype!r}, {self.kind!r}, seed={self.seed}{extra})"
+
+
+@dataclass(frozen=True)
+class Case:
+    """A jointly valid problem: a layer spec plus the batch, channels and spatial sizes it is applied to.
+
+    ``padding_arg`` is the padding in the form the functional call receives
+    (per-axis ints, ``'same'``, ``'valid'`` or ``(lo, hi)`` pairs).
+    """
+
+    op: str
+    layer: Any
+    batch: int
+    channels: int
+    spatial: tuple[int, ...]
+    padding_arg: Any
+    padding_mode: str = "zeros"
+    extras: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.spatial)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return (self.batch, self.channels, *self.spatial)
+
+    @property
+    def weight_shape(self) -> tuple[int, ...] | None:
+        return self.layer.weight_shape if self.op in ("conv", "conv_transpose") else None
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        ch = self.layer.out_channels if self.op in ("conv", "conv_transpose") else self.channels
+        return (self.batch, ch, *self.layer.output_shape(self.spatial))
+
+    def kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of the ``convalg.reference`` function for this case (arrays excluded)."""
+        L = self.layer
+        if self.op == "conv":
+            kw = dict(stride=L.stride, padding=self.padding_arg, dilation=L.dilation, groups=L.groups)
+            if self.padding_mode != "zeros":
+                kw["padding_mode"] = self.padding_mode
+            return kw
+        if self.op == "conv_transpose":
+            return dict(stride=L.stride, padding=self.padding_arg, output_padding=L.output_padding,
+                        groups=L.groups, dilation=L.dilation)
+        if self.op == "max_pool":
+            return dict(kernel_size=L.kernel_size, stride=L.stride, padding=self.padding_arg, dilation=L.dilation,
+                        ceil_mode=L.ceil_mode, return_indices=self.extras.get("return_indices", True))
+        return dict(kernel_size=L.kernel_size, stride=L.stride, padding=self.padding_arg, ceil_mode=L.ceil_mode,
+                    count_include_pad=L.count_include_pad, divisor_override=L.divisor_override)
+
+
+def _ndim(draw: Any, ndim: int | Sequence[int] | None, max_ndim: int) -> int:
+    if ndim is None:
+        return draw(st.integers(1, max_ndim))
+    if isinstance(ndim, int):
+        return ndim
+    return draw(st.sampled_from(tuple(ndim)))
+
+
+def _per_axis(draw: Any, nd: int, lo: int, hi: int) -> tuple[int, ...]:
+    return tuple(draw(st.integers(lo, max(lo, hi))) for _ in range(nd))
+
+
+def _padding(draw: Any, nd: int, kernel: tuple[int, ...], dilation: tuple[int, ...], stride: tuple[int, ...],
+             max_padding: int, asymmetric: bool, same: bool) -> Any:
+    forms = ["ints", "ints", "valid"] + (["same"] if same and all(s == 1 for s in stride) else [])
+    forms += ["pairs", "pairs"] if asymmetric else []
+    form = draw(st.sampled_from(forms))
+    if form in ("valid", "same"):
+        return form
+    if form == "ints":
+        return tuple(draw(st.integers(0, max_padding)) for _ in range(nd))
+    return tuple((draw(st.integers(0, max_padding)), draw(st.integers(0, max_padding))) for _ in range(nd))
+
+
+def _side(draw: Any, lowest: int, max_side: int) -> int:
+    assume(lowest <= max(max_side, 1) + 4)
+    return draw(st.integers(max(lowest, 1), max(lowest, max_side)))
+
+
+def _groups_channels(draw: Any, groups: bool, max_channels: int) -> tuple[int, int, int]:
+    g = draw(st.integers(1, max(1, max_channels // 1))) if groups else 1
+    g = min(g, max_channels)
+    cin = g * draw(st.integers(1, max(1, max_channels // g)))
+    cout = g * draw(st.integers(1, max(1, max_channels // g)))
+    return g, cin, cout
+
+
+@st.composite
+def conv_cases(draw: Any, *, ndim: int | Sequence[int] | None = None, max_ndim: int = 3, max_batch: int = 2,
+               max_channels: int = 4, max_kernel: int = 3, max_stride: int = 2, max_dilation: int = 2,
+               max_padding: int = 2, max_side: int | None = None, groups: bool = True, dilation: bool = True,
+               stride: bool = True, asymmetric_padding: bool = True, same_padding: bool = True,
+               padding_modes: Sequence[str] = ("zeros",), bias: bool | None = None,
+               flip_kernel: bool = False) -> Case:
+    """A :class:`Case` for :class:`convalg.Conv`; switch features off to stay inside what a kernel supports."""
+    nd = _ndim(draw, ndim, max_ndim)
+    G, cin, cout = _groups_channels(draw, groups, max_channels)
+    k = _per_axis(draw, nd, 1, max_kernel)
+    s = _per_axis(draw, nd, 1, max_stride if stride else 1)
+    d = _per_axis(draw, nd, 1, max_dilation if dilation else 1)
+    mode = draw(st.sampled_from(tuple(padding_modes)))
+    pad = _padding(draw, nd, k, d, s, max_padding, asymmetric_padding, same_padding)
+    has_bias = draw(st.booleans()) if bias is None else bias
+    flip = draw(st.booleans()) if flip_kernel else False
+    try:
+        layer = Conv(k, stride=s, padding=pad, dilation=d, groups=G, bias=has_bias, padding_mode=mode,
+                     in_channels=cin, out_channels=cout, flip_kernel=flip, ndim=nd)
+    except SpecError:
+        assume(False)
+    limit = max_side or DEFAULT_MAX_SIDE.get(nd, 4)
+    spatial = []
+    for a, (lo, hi) in enumerate(layer.padding):
+        lowest = max(d[a] * (k[a] - 1) + 1 - lo - hi, 1)
+        if mode == "reflect":
+            lowest = max(lowest, lo + 1, hi + 1)
+        elif mode == "circular":
+            lowest = max(lowest, lo, hi)
+        spatial.append(_side(draw, lowest, limit))
+    batch = draw(st.integers(1, max_batch))
+    return Case("conv", layer, batch, cin, tuple(spatial), pad, mode)
+
+
+@st.composite
+def conv_transpose_cases(draw: Any, *, ndim: int | Sequence[int] | None = None, max_ndim: int = 3,
+                         max_batch: int = 2, max_channels: int = 4, max_kernel: int = 3, max_stride: int = 3,
+                         max_dilation: int = 2, max_padding: int = 2, max_side: int | None = None,
+                         groups: bool = True, dilation: bool = True, stride: bool = True,
+                         asymmetric_padding: bool = False, output_padding: bool = True,
+                         bias: bool | None = None) -> Case:
+    """A :class:`Case` for :class:`convalg.ConvTranspose` (``output_padding < stride or dilation``)."""
+    nd = _ndim(draw, ndim, max_ndim)
+    G, cin, cout = _groups_channels(draw, groups, max_channels)
+    k = _per_axis(draw, nd, 1, max_kernel)
+    s = _per_axis(draw, nd, 1, max_stride if stride else 1)
+    d = _per_axis(draw, nd, 1, max_dilation if dilation else 1)
+    op = tuple(draw(st.integers(0, max(si, di) - 1)) if output_padding else 0 for si, di in zip(s, d))
+    pad = _padding(draw, nd, k, d, s, max_padding, asymmetric_padding, False)
+    has_bias = draw(st.booleans()) if bias is None else bias
+    layer = ConvTranspose(k, stride=s, padding=pad, output_padding=op, groups=G, bias=has_bias, dilation=d,
+                          in_channels=cin, out_channels=cout, ndim=nd)
+    limit = max(2, (max_side or DEFAULT_MAX_SIDE.get(nd, 4)) // 2)
+    spatial = []
+    for a, (lo, hi) in enumerate(layer.padding):
+        short = lo + hi - d[a] * (k[a] - 1) - op[a]  # (n - 1) * s must be >= short
+        spatial.append(_side(draw, 1 + max(0, -(-short // s[a])), limit))
+    batch = draw(st.integers(1, max_batch))
+    return Case("conv_transpose", layer, batch, cin, tuple(spatial), pad)
+
+
+@st.composite
+def pool_cases(draw: Any, kind: str = "max", *, ndim: int | Sequence[int] | None = None, max_ndim: int = 3,
+               max_batch: int = 2, max_channels: int = 3, max_kernel: int = 3, max_stride: int = 3,
+               max_dilation: int = 2, max_side: int | None = None, dilation: bool = True,
+               asymmetric_padding: bool = False, ceil_mode: bool = True, count_include_pad: bool = True,
+               divisor_override: bool = True, default_stride: bool = True, return_indices: bool = True) -> Case:
+    """A :class:`Case` for :class:`convalg.MaxPool` (``kind='max'``) or :class:`convalg.AvgPool` (``'avg'``)."""
+    from ..reference.pooling import axis_taps
+
+    if kind not in ("max", "avg"):
+        raise ValueError(f"kind={kind!r}: must be 'max' or 'avg'")
+    nd = _ndim(draw, ndim, max_ndim)
+    k = _per_axis(draw, nd, 1, max_kernel)
+    s: Any = None if default_stride and draw(st.booleans()) else _per_axis(draw, nd, 1, max_stride)
+    d = _per_axis(draw, nd, 1, max_dilation if (dilation and kind == "max") else 1)
+    if asymmetric_padding and draw(st.booleans()):
+        pad: Any = tuple((draw(st.integers(0, kk // 2)), draw(st.integers(0, kk // 2))) for kk in k)
+    else:
+        pad = tuple(draw(st.integers(0, kk // 2)) for kk in k)
+    cm = draw(st.booleans()) if ceil_mode else False
+    limit = max_side or DEFAULT_MAX_SIDE.get(nd, 4)
+    spatial = tuple(draw(st.integers(1, limit)) for _ in range(nd))
+    try:
+        if kind == "max":
+            layer: Any = MaxPool(k, stride=s, padding=pad, dilation=d, ceil_mode=cm, ndim=nd)
+        else:
+            cip = draw(st.booleans()) if count_include_pad else True
+            div = draw(st.one_of(st.none(), st.integers(1, 9))) if divisor_override else None
+            layer = AvgPool(k, stride=s, padding=pad, ceil_mode=cm, count_include_pad=cip, divisor_override=div,
+                            ndim=nd)
+        imap = layer.index_map(spatial)
+    except SpecError:
+        assume(False)
+    for a in imap.axes:  # every window must read at least one input element
+        assume(np.logical_or.reduce([v for _, v in axis_taps(a)]).all())
+    channels = draw(st.integers(1, max_channels))
+    extras = {"return_indices": draw(st.booleans()) if (return_indices and kind == "max") else False}
+    return Case(f"{kind}_pool", layer, draw(st.integers(1, max_batch)), channels, spatial, pad, extras=extras)
+
+
+@st.composite
+def array_recipes(draw: Any, shape: Sequence[int], dtype: str = "float32", kinds: Sequence[str] = VALUE_KINDS[:4],
+                  allow_nan: bool = False, allow_infinity: bool = False) -> ArrayRecipe:
+    """An :class:`ArrayRecipe` of the given shape; ``kinds`` picks value distributions."""
+    kind = draw(st.sampled_from(tuple(kinds)))
+    nan = draw(st.integers(0, 2)) if allow_nan else 0
+    inf = draw(st.integers(0, 2)) if allow_infinity else 0
+    return ArrayRecipe(tuple(int(n) for n in shape), dtype, kind, draw(st.integers(0, 2**32 - 1)), nan, inf)
+
+
+def arrays(shape: Sequence[int], dtype: str = "float32", kinds: Sequence[str] = VALUE_KINDS[:4],
+           allow_nan: bool = False, allow_infinity: bool = False) -> st.SearchStrategy[np.ndarray]:
+    """NumPy arrays built from :func:`array_recipes`."""
+    return array_recipes(shape, dtype, kinds, allow_nan, allow_infinity).map(ArrayRecipe.build)
+
+
+@st.composite
+def case_arrays(draw: Any, cases: st.SearchStrategy[Case], dtype: str = "float32",
+                kinds: Sequence[str] | None = None, allow_nan: bool = False,
+                allow_infinity: bool = False) -> tuple[Case, dict[str, ArrayRecipe]]:
+    """A case and recipes for its arrays: ``x`` (and ``weight``, ``bias`` for convolutions).
+
+    Max-pool inputs default to tie-heavy values half of the time.
+    """
+    case = draw(cases)
+    if kinds is None:
+        kinds = VALUE_KINDS if case.op == "max_pool" else VALUE_KINDS[:4]
+    recipes = {"x": draw(array_recipes(case.input_shape, dtype, kinds, allow_nan, allow_infinity))}
+    if case.op in ("conv", "conv_transpose"):
+        recipes["weight"] = draw(array_recipes(case.weight_shape, dtype, kinds, allow_nan, allow_infinity))
+        if case.layer.bias:
+            recipes["bias"] = draw(array_recipes((case.layer.out_channels,), dtype, kinds))
+    return case, recipes

@@ -1,0 +1,242 @@
+"""The error model: per-element bounds for convolution-like results, instead of a fixed ``allclose``.
+
+A computed output ``ŷ`` of a convolution-like operator is accepted when, for every element,
+
+    |ŷ - y| <= c * u * g(K) * (|w| ⋆ |x|) + floor
+
+=============  ==================================================================
+symbol         meaning
+=============  ==================================================================
+``y``          the float64 reference value (:mod:`convalg.reference.direct`,
+               whose own error is ~K * 2**-53 relative, element by element)
+``|w| ⋆ |x|``  the same operator applied to absolute values (the reference
+               itself, on ``|x|``, ``|w|``, ``|b|``): the condition of the sum
+``K``          terms summed per output: ``C_in/groups * prod(k)`` for conv,
+               conv_transpose; ``C_out/groups * prod(k)`` for the input gradient;
+               ``N * prod(out)`` for the weight and bias gradients; the window
+               size (+1 for the division) for average pooling
+``u``          unit roundoff of the arithmetic: :data:`UNIT_ROUNDOFF`
+``g(K)``       ``K`` (``growth='strict'``, default) or ``sqrt(K)`` (``'sqrt'``)
+``c``          :data:`DEFAULT_C` = 2
+``floor``      ``c * g(K) * tiny(dtype)`` (products below the smallest normal
+               may be flushed to zero on GPUs)
+=============  ==================================================================
+
+Why this form and these constants (sources: shared/reference/verification.md §5):
+
+* A length-``K`` dot product summed in any order satisfies the classic worst-case
+  bound ``|ŷ - y| <= γ_K (|w|·|x|)``, ``γ_K = K u / (1 - K u)`` (Higham, *Accuracy
+  and Stability of Numerical Algorithms*, ch. 3).  It is element-wise and scales
+  with ``|w| ⋆ |x|``, so near-cancelling outputs and wide dynamic ranges neither
+  flake nor hide bugs, unlike a fixed ``rtol``/``atol``.
+* ``c = 2`` covers what ``γ_K`` leaves out: rounding the output to the storage
+  dtype (one more ``u |y| <= u (|w| ⋆ |x|)``), rounding the inputs inside the
+  kernel (TF32 / bf16 compute: ``2u`` per product), and ``1/(1 - Ku) ~ 1``.
+  With ``g(K) = K`` the bound is rigorous for any summation order;
+  ``growth='sqrt'`` is the probabilistic bound (Ipsen & Zhou, arXiv:1906.10465)
+  for tighter, typical-case checks.
+* FFT-based kernels are accurate only norm-wise, ``‖ŷ - y‖ <= c u log2(L) ‖x‖₂ ‖w‖₁``
+  (Burrus §10.8; Higham §24.1); ``algorithm='fft'`` adds that term.  Winograd
+  kernels grow exponentially with the tile (Barabasz et al., arXiv:1803.10986):
+  pass a larger ``c``.
+
+``u`` for ``'bfloat16'`` and ``'tf32'`` describes the arithmetic; the storage
+dtype is then float32.
+
+>>> import numpy as np
+>>> x = np.ones((1, 2, 5)); w = np.ones((3, 2, 3))
+>>> b = error_bound("conv", x, w, dtype="float32")
+>>> b.shape, bool(b[0, 0, 0] == 2 * 2**-24 * 6 * 6 + 2 * 6 * np.finfo(np.float32).tiny)
+((1, 3, 3), True)
+>>> unit_roundoff("tf32") == 2**-11
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..reference import direct
+
+__all__ = ["UNIT_ROUNDOFF", "DEFAULT_C", "unit_roundoff", "accumulation_length", "error_bound", "compare",
+           "Comparison", "assert_within_bound"]
+
+#: Unit roundoff ``u = 2**-(p)`` with ``p`` the significand bits incl. the implicit one.
+UNIT_ROUNDOFF = {"float16": 2.0**-11, "bfloat16": 2.0**-8, "tf32": 2.0**-11, "float32": 2.0**-24,
+                 "float64": 2.0**-53}
+_TINY = {"float16": float(np.finfo(np.float16).tiny), "bfloat16": float(np.finfo(np.float32).tiny),
+         "tf32": float(np.finfo(np.float32).tiny), "float32": float(np.finfo(np.float32).tiny),
+         "float64": float(np.finfo(np.float64).tiny)}
+
+#: Safety factor (see the module docstring).
+DEFAULT_C = 2.0
+
+OPS = ("conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "conv_grad_bias", "avg_pool",
+       "avg_pool_grad", "adaptive_avg_pool", "max_pool", "max_pool_grad")
+
+
+def _dtype_name(dtype: Any) -> str:
+    if isinstance(dtype, str) and dtype in UNIT_ROUNDOFF:
+        return dtype
+    try:
+        name = np.dtype(dtype).name
+    except TypeError as e:
+        raise TypeError(f"dtype={dtype!r}: expected one of {sorted(UNIT_ROUNDOFF)} or a NumPy float dtype") from e
+    if name not in UNIT_ROUNDOFF:
+        raise TypeError(f"dtype={dtype!r}: no error model for {name}; expected one of {sorted(UNIT_ROUNDOFF)}")
+    return name
+
+
+def unit_roundoff(dtype: Any) -> float:
+    """Unit roundoff of a dtype or arithmetic mode (``'float16'``, ``'bfloat16'``, ``'tf32'``, ...).
+
+    >>> unit_roundoff(np.float32)
+    5.960464477539063e-08
+    """
+    return UNIT_ROUNDOFF[_dtype_name(dtype)]
+
+
+def _arr(a: Any) -> np.ndarray:
+    return np.asarray(a, dtype=np.float64)
+
+
+def accumulation_length(op: str, *args: Any, **params: Any) -> int:
+    """``K``, the number of terms summed into one output element of ``op`` (see the module table).
+
+    >>> accumulation_length("conv", np.ones((2, 4, 9, 9)), np.ones((6, 2, 3, 3)), groups=2)
+    18
+    """
+    if op in ("conv", "conv_transpose"):
+        w = _arr(args[1])
+        return int(np.prod(w.shape[1:])) if op == "conv" else int(w.shape[0] // params.get("groups", 1)
+                                                                   * np.prod(w.shape[2:]))
+    if op == "conv_grad_input":
+        w = _arr(args[1])
+        return int(w.shape[0] // params.get("groups", 1) * np.prod(w.shape[2:]))
+    if op == "conv_grad_weight":
+        g = _arr(args[1])
+        return int(g.shape[0] * np.prod(g.shape[2:]))
+    if op == "conv_grad_bias":
+        g = _arr(args[0])
+        return int(g.shape[0] * np.prod(g.shape[2:]))
+    if op in ("avg_pool", "avg_pool_grad"):
+        k = params["kernel_size"] if "kernel_size" in params else args[2 if op == "avg_pool_grad" else 1]
+        nd = len(args[1]) - 2 if op == "avg_pool_grad" else np.ndim(args[0]) - 2
+        return int(np.prod(k) if isinstance(k, Sequence) else int(k) ** nd) + 1
+    if op == "adaptive_avg_pool":
+        return int(np.prod(np.shape(args[0])[2:])) + 1
+    if op == "max_pool":
+        return 1
+    if op == "max_pool_grad":
+        return int(np.prod(np.shape(args[0])[2:]))
+    raise ValueError(f"op={op!r}: must be one of {', '.join(OPS)}")
+
+
+def _absolute(op: str, args: Sequence[Any], params: dict[str, Any]) -> np.ndarray:
+    """The operator applied to absolute values (direct reference: accurate element by element)."""
+    fn = getattr(direct, op)
+    abs_args = [np.abs(_arr(a)) if isinstance(a, np.ndarray) else a for a in args]
+    if op == "max_pool_grad":
+        abs_args[1] = args[1]  # indices
+    params = {k: (np.abs(_arr(v)) if k == "bias" and v is not None else v) for k, v in params.items()}
+    out = fn(*abs_args, **params)
+    return out[0] if isinstance(out, tuple) else out
+
+
+def error_bound(op: str, *args: Any, dtype: Any = "float32", growth: str = "strict", c: float = DEFAULT_C,
+                algorithm: str = "direct", **params: Any) -> np.ndarray:
+    """Per-element bound on ``|computed - reference|`` for ``convalg.reference.<op>(*args, **params)``.
+
+    ``dtype`` is the arithmetic (``'float16' | 'bfloat16' | 'tf32' | 'float32' |
+    'float64'`` or a NumPy dtype); ``growth`` is ``'strict'`` (``g(K) = K``) or
+    ``'sqrt'``; ``algorithm='fft'`` adds the norm-wise FFT term.  Max pooling
+    is exact: its bound is 0.
+    """
+    if growth not in ("strict", "sqrt"):
+        raise ValueError(f"growth={growth!r}: must be 'strict' or 'sqrt'")
+    if algorithm not in ("direct", "fft"):
+        raise ValueError(f"algorithm={algorithm!r}: must be 'direct' or 'fft'")
+    name = _dtype_name(dtype)
+    u = UNIT_ROUNDOFF[name]
+    absval = _absolute(op, args, params)
+    if op == "max_pool":
+        return np.zeros_like(absval)
+    k_len = accumulation_length(op, *args, **params)
+    g = float(k_len) if growth == "strict" else math.sqrt(k_len)
+    bound = c * u * g * absval + c * g * _TINY[name]
+    if algorithm == "fft" and op in ("conv", "conv_transpose", "conv_grad_input", "conv_grad_weight"):
+        a, b = _arr(args[0]), _arr(args[1])
+        log_len = sum(math.log2(max(n, 2)) for n in a.shape[2:]) + sum(math.log2(max(n, 2)) for n in b.shape[2:])
+        bound = bound + c * u * log_len * float(np.sqrt((a * a).sum()) * np.abs(b).sum())
+    return bound
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The result of :func:`compare`: where the computed values break the bound, and the worst element."""
+
+    ok: bool
+    violations: int
+    worst_index: tuple[int, ...] | None
+    got: float
+    expected: float
+    error: float
+    bound: float
+    worst_ratio: float
+    shape_error: str | None = None
+
+    def message(self) -> str:
+        if self.shape_error:
+            return self.shape_error
+        where = "none" if self.worst_index is None else str(self.worst_index)
+        head = "within the bound" if self.ok else f"{self.violations} element(s) outside the bound"
+        return (f"{head}; worst element at index {where}: got {self.got!r}, expected {self.expected!r}, "
+                f"|error| = {self.error:.3g}, bound = {self.bound:.3g} (error/bound = {self.worst_ratio:.3g})")
+
+
+def compare(got: Any, expected: Any, bound: Any) -> Comparison:
+    """Compare element-wise; NaN must match NaN and infinities must match exactly.
+
+    >>> compare(np.array([1.0, 2.0]), np.array([1.0, 2.5]), np.array([0.1, 0.1])).violations
+    1
+    """
+    got = np.asarray(got)
+    expected, bound = np.asarray(expected, dtype=np.float64), np.broadcast_to(np.asarray(bound, np.float64),
+                                                                              np.shape(expected))
+    if got.shape != expected.shape:
+        return Comparison(False, -1, None, math.nan, math.nan, math.nan, math.nan, math.inf,
+                          f"shape mismatch: got {got.shape}, expected {expected.shape}")
+    g = got.astype(np.float64)
+    nan_e, nan_g = np.isnan(expected), np.isnan(g)
+    finite = np.isfinite(expected) & np.isfinite(bound)
+    err = np.where(finite & ~nan_g, np.abs(g - expected), np.inf)
+    err = np.where(~finite & ((g == expected) | (nan_e & nan_g)), 0.0, err)
+    err = np.where(~finite & ~nan_e & np.isinf(bound) & np.isfinite(expected) & ~nan_g, 0.0, err)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(err == 0, 0.0, err / bound)
+    bad = err > bound
+    if ratio.size == 0:
+        return Comparison(True, 0, None, math.nan, math.nan, 0.0, 0.0, 0.0)
+    worst = np.unravel_index(int(np.nanargmax(np.where(np.isnan(ratio), np.inf, ratio))), ratio.shape)
+    return Comparison(not bad.any(), int(bad.sum()), tuple(int(i) for i in worst), float(g[worst]),
+                      float(expected[worst]), float(err[worst]), float(bound[worst]), float(ratio[worst]))
+
+
+def assert_within_bound(got: Any, expected: Any, bound: Any, context: str = "") -> Comparison:
+    """Raise ``AssertionError`` naming the worst element unless ``|got - expected| <= bound`` everywhere.
+
+    >>> assert_within_bound(np.array([1.0]), np.array([1.5]), np.array([0.1]))
+    Traceback (most recent call last):
+    ...
+    AssertionError: 1 element(s) outside the bound; worst element at index (0,): got 1.0, expected 1.5, |error| = 0.5, bound = 0.1 (error/bound = 5)
+    """
+    result = compare(got, expected, bound)
+    if not result.ok:
+        raise AssertionError((context + ": " if context else "") + result.message())
+    return result
+
