@@ -108,9 +108,14 @@ class CudaCodePrinter(C99CodePrinter):
             raise ValueError(f"cuda printer: cannot print {expr} as integer arithmetic (denominator {den})")
         return sp.expand(num), den
 
+    def _operand(self, e: sp.Expr) -> str:
+        """``e`` printed as an operand of a C binary operator (parenthesised unless atomic)."""
+        text = self._print(e)
+        return text if (e.is_Symbol or e.is_Integer and e >= 0) else f"({text})"
+
     def _floordiv(self, num: sp.Expr, den: sp.Expr) -> str:
         if self._is_nonneg(num) and self._is_nonneg(den):
-            return f"({self._print(num)} / {self._print(den)})"
+            return f"({self._operand(num)} / {self._operand(den)})"
         return f"cv_floordiv({self._print(num)}, {self._print(den)})"
 
     def _print_Add(self, expr: sp.Expr, order: Any = None) -> str:
@@ -142,13 +147,13 @@ class CudaCodePrinter(C99CodePrinter):
             return self._print(arg)
         num, den = split
         if self._is_nonneg(num) and self._is_nonneg(den):
-            return f"(({self._print(num)} + {self._print(den - 1)}) / {self._print(den)})"
+            return f"(({self._print(num)} + {self._print(den - 1)}) / {self._operand(den)})"
         return f"cv_ceildiv({self._print(num)}, {self._print(den)})"
 
     def _print_Mod(self, expr: sp.Expr) -> str:
         a, b = expr.args
         if self._is_nonneg(a) and self._is_nonneg(b):
-            return f"({self._print(a)} % {self._print(b)})"
+            return f"({self._operand(a)} % {self._operand(b)})"
         return f"cv_mod({self._print(a)}, {self._print(b)})"
 
     def _minmax(self, fn: str, args: tuple[sp.Expr, ...]) -> str:

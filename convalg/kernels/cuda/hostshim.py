@@ -46,6 +46,7 @@ __all__ = ["HOST_PRELUDE", "host_source", "HostModule", "host_compiler"]
 
 HOST_PRELUDE = r"""
 #include <cmath>
+using std::isnan;
 #include <functional>
 #include <thread>
 #include <vector>
@@ -131,8 +132,10 @@ class HostModule:
             with open(cpp, "w") as fh:
                 fh.write(src)
             tmp = lib + f".{os.getpid()}.tmp"
-            subprocess.run([cxx, "-O1", "-std=c++17", "-shared", "-fPIC", "-pthread", "-w", cpp, "-o", tmp],
-                           check=True, capture_output=True, text=True)
+            res = subprocess.run([cxx, "-O1", "-std=c++17", "-shared", "-fPIC", "-pthread", "-w", cpp, "-o", tmp],
+                                 capture_output=True, text=True)
+            if res.returncode:
+                raise RuntimeError(f"host shim: g++ failed on {cpp}:\n{res.stderr[-4000:]}")
             os.replace(tmp, lib)
         self._lib = ctypes.CDLL(lib)
         self.kernels = {k.name: k for k in kernels}
