@@ -1,0 +1,143 @@
+r"""The convolution theorem: the DFT diagonalises circulant and multi-level block-circulant matrices.
+
+Notation: ``ω = exp(-2πi/n)``, ``F[k, j] = ω^{kj}``, circulant ``C[i, j] = c[(i - j) mod n]``.
+
+``convolution-theorem`` (general in ``n``)
+    ``F C F^{-1} = diag(F c)``.  Proof, each step checked by SymPy with ``n``,
+    ``i, j, k`` symbols: (1) ``j -> m = (i - j) mod n`` is a bijection of
+    ``{0..n-1}`` (its inverse is ``m -> (i - m) mod n``); (2)
+    ``ω^{-jk} = ω^{-ik} ω^{mk}`` because ``ω^{n t} = 1`` for integer ``t``;
+    hence ``(C v_k)[i] = λ_k v_k[i]`` with ``v_k[j] = ω^{-jk}``,
+    ``λ_k = Σ_m c[m] ω^{mk} = (F c)[k]``; (3) ``F`` is invertible with
+    ``F^{-1} = F^H/n``: ``Σ_j ω^{jt}`` is the geometric sum ``(1 - z^n)/(1 - z) = 0``
+    for ``z = ω^t``, ``0 < t < n`` (``z^n = 1``, ``z != 1`` as ``0 < t/n < 1``),
+    and ``n`` for ``t = 0`` (``-n < t < 0`` by conjugation).  The columns
+    ``v_k`` are ``n F^{-1}[:, k]``, so ``C F^{-1} = F^{-1} diag(F c)``.
+    Bounded cross-check: the library's ``circulant`` and circular ``Conv``
+    matrices (their first column: the dilated kernel rolled by ``lo``), exactly
+    in the cyclotomic field: entries are polynomials in ``z`` reduced modulo
+    ``z^n - 1`` (eigen-equation) and ``Φ_n(z)`` (``F F^H = n I``).
+``convolution-theorem-multilevel`` (bounded)
+    Doubly / triply block-circulant matrices (library ``block_circulant`` of
+    circulants, and 2-D / 3-D circular convs) satisfy
+    ``C (v_{k0} ⊗ v_{k1} ⊗ ...) = λ (v_{k0} ⊗ ...)`` with ``λ`` the multi-dimensional
+    DFT of the kernel; generally this follows from the 1-D theorem and the
+    Kronecker mixed-product rule (``C = Σ_a c[a] P^{a0} ⊗ P^{a1} ⊗ ...``),
+    checked here exactly for all sizes up to the bound.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import sympy as sp
+
+from ._core import equal, positive, require, same_matrix, theorem
+from ._ops import mat, ops
+
+__all__ = ["check_convolution_theorem", "check_multilevel"]
+
+Z = sp.symbols("z0:3")
+
+
+def _reduce(e: sp.Expr, sizes: tuple[int, ...]) -> sp.Expr:
+    """Reduce exponents of ``z_a`` modulo ``sizes[a]`` (i.e. modulo ``z_a^{n_a} - 1``)."""
+    e = sp.expand(e)
+    out = 0
+    for term in sp.Add.make_args(e):
+        powers = term.as_powers_dict()
+        factor = term
+        for a, n in enumerate(sizes):
+            p = int(powers.get(Z[a], 0))
+            factor = factor / Z[a] ** p * Z[a] ** (p % n)
+        out += factor
+    return sp.expand(out)
+
+
+def _eigen_check(C: sp.MatrixBase, c_first: list, sizes: tuple[int, ...], where: str) -> None:
+    """``C v_k = λ_k v_k`` modulo ``z_a^{n_a} - 1`` for every multi-index ``k``; ``λ`` = DFT of ``c_first``."""
+    grid = list(itertools.product(*(range(n) for n in sizes)))
+    for k in grid:
+        v = sp.Matrix([sp.Mul(*[Z[a] ** ((-j[a] * k[a]) % sizes[a]) for a in range(len(sizes))]) for j in grid])
+        lam = sum(c * sp.Mul(*[Z[a] ** ((m[a] * k[a]) % sizes[a]) for a in range(len(sizes))])
+                  for c, m in zip(c_first, grid))
+        diff = C * v - lam * v
+        for e in diff:
+            require(_reduce(e, sizes) == 0, f"{where}: eigen-equation fails at k={k}")
+
+
+def _dft_invertible(n: int) -> None:
+    phi = sp.Poly(sp.cyclotomic_poly(n, Z[0]), Z[0])
+    for t in range(n):
+        total = sp.Poly(sum(Z[0] ** ((j * t) % n) for j in range(n)), Z[0]).rem(phi)
+        require(total.as_expr() == (n if t == 0 else 0), f"n={n}: Σ_j ω^(j·{t}) != {n if t == 0 else 0}")
+
+
+def check_convolution_theorem(bound: int) -> None:
+    # general steps
+    i, j, k, t = sp.symbols("i j k t", integer=True)
+    n = sp.Symbol("n", integer=True, positive=True)
+    w = sp.exp(-2 * sp.pi * sp.I / n)
+    m = sp.Mod(i - j, n)
+    equal(sp.Mod(i - m, n), sp.Mod(j, n), "m -> (i - m) mod n inverts j -> (i - j) mod n", general=True)
+    m_floor = (i - j) - n * sp.floor((i - j) / n)  # the definition of Mod
+    equal(sp.powsimp(w ** (-j * k) / (w ** (-i * k) * w ** (m_floor * k))), 1, "ω^{-jk} = ω^{-ik} ω^{mk}",
+          general=True)
+    tt, u = sp.symbols("tt u", integer=True, positive=True)  # 0 < t < n as n = t + u
+    z = sp.exp(-2 * sp.pi * sp.I * tt / (tt + u))
+    jj = sp.Symbol("jj", integer=True, nonnegative=True)
+    geo = sp.Sum(sp.Symbol("zz") ** jj, (jj, 0, n - 1)).doit()
+    closed = geo.args[1][0]  # the z != 1 branch: (1 - z^n)/(1 - z)
+    equal(sp.simplify(closed.subs(n, tt + u).subs(sp.Symbol("zz"), z) * (1 - z)), 0, "(1 - z^n) = 0 for z = ω^t",
+          general=True)
+    positive(tt / (tt + u), "0 < t/n")
+    positive(1 - tt / (tt + u), "t/n < 1, so z != 1")
+    # bounded: library circulant and circular conv matrices, exactly
+    from convalg import Conv
+
+    for nn in range(1, bound + 1):
+        _dft_invertible(nn)
+        c = list(sp.symbols(f"c0:{nn}"))
+        C = ops().circulant(c)
+        _eigen_check(C, c, (nn,), f"circulant n={nn}")
+        for K, d in itertools.product((1, 2, 3), (1, 2)):
+            keff = d * (K - 1) + 1
+            lo = keff // 2
+            hi = keff - 1 - lo
+            if max(lo, hi) > nn:
+                continue
+            conv = Conv(K, padding=((lo, hi),), dilation=d, padding_mode="circular", in_channels=1, out_channels=1,
+                        ndim=1)
+            A = mat(conv, (nn,))
+            wts = conv.weight_symbols.reshape(-1)
+            first = [sum(wts[q] for q in range(K) if (lo - d * q - r) % nn == 0) for r in range(nn)]
+            same_matrix(A, ops().circulant(first), f"circular Conv(K={K}, d={d}) n={nn} vs circulant(rolled kernel)")
+            _eigen_check(A, first, (nn,), f"circular Conv(K={K}, d={d}) n={nn}")
+
+
+def check_multilevel(bound: int) -> None:
+    from convalg import Conv
+
+    for sizes in [s for s in itertools.product(range(1, bound + 1), repeat=2)] + [(2, 2, 2), (2, 3, 2)]:
+        cdim = np.array(sp.symbols(f"c0:{math.prod(sizes)}"), dtype=object).reshape(sizes)
+        if len(sizes) == 2:
+            blocks = [ops().circulant(list(cdim[a])) for a in range(sizes[0])]
+            C = ops().block_circulant(blocks)
+            _eigen_check(C, list(cdim.reshape(-1)), sizes, f"block_circulant of circulants {sizes}")
+        K = tuple(min(3, n) for n in sizes)
+        pads = tuple((k // 2, k - 1 - k // 2) for k in K)
+        conv = Conv(K, padding=pads, padding_mode="circular", in_channels=1, out_channels=1)
+        A = mat(conv, sizes)
+        first = [A[r, 0] for r in range(A.rows)]
+        _eigen_check(A, first, sizes, f"{len(sizes)}-D circular conv {sizes}")
+        require(ops().is_block_circulant(A, sizes, sizes), f"{len(sizes)}-D circular conv {sizes} is not block circulant")
+
+
+theorem("convolution-theorem", "the DFT diagonalises every circulant matrix; eigenvalues = DFT of the kernel",
+        r"F C F^{-1} = diag(F c) for C[i,j] = c[(i-j) mod n], F[k,j] = ω^{kj}",
+        general=True, bound=6)(check_convolution_theorem)
+theorem("convolution-theorem-multilevel", "the N-d DFT diagonalises doubly / multi-level block circulant matrices",
+        r"C (v_{k0} ⊗ v_{k1} ⊗ ...) = DFT_N(c)[k] (v_{k0} ⊗ ...), C = block circulant of circulants / N-d circular conv",
+        general=False, bound=4)(check_multilevel)
