@@ -69,12 +69,18 @@ def effective_kernel(k: Size, d: Size = 1) -> Size:
     return as_size(d * (k - 1) + 1)
 
 
+def _ints(*values: object) -> bool:
+    return all(type(v) is int for v in values)
+
+
 def conv_output_size(n: Size, k: Size, s: Size = 1, d: Size = 1, lo: Size = 0, hi: Size = 0) -> Size:
     """Output size of a convolution (PyTorch ``Conv*d``).
 
     >>> conv_output_size(5, 3, lo=1, hi=1)
     5
     """
+    if _ints(n, k, s, d, lo, hi):  # fast path, same rule in integer arithmetic
+        return (n + lo + hi - d * (k - 1) - 1) // s + 1  # type: ignore[operator]
     return as_size(sp.floor(sp.sympify(n + lo + hi - d * (k - 1) - 1) / s) + 1)
 
 
@@ -86,6 +92,8 @@ def conv_transpose_output_size(
     >>> conv_transpose_output_size(4, 3, s=2, lo=1, hi=1, op=1)
     8
     """
+    if _ints(n, k, s, d, lo, hi, op):
+        return (n - 1) * s - lo - hi + d * (k - 1) + op + 1  # type: ignore[operator]
     return as_size((n - 1) * s - lo - hi + d * (k - 1) + op + 1)
 
 
@@ -100,6 +108,12 @@ def pool_output_size(
     >>> pool_output_size(6, 2, 2, ceil_mode=True), pool_output_size(5, 2, 2, ceil_mode=True)
     (3, 3)
     """
+    if _ints(n, k, s, d, lo, hi):  # fast path, same rule in integer arithmetic
+        num_int = n + lo + hi - d * (k - 1) - 1  # type: ignore[operator]
+        if not ceil_mode:
+            return num_int // s + 1  # type: ignore[operator]
+        o_int = -(-num_int // s) + 1  # type: ignore[operator]
+        return o_int - 1 if (o_int - 1) * s >= n + lo else o_int  # type: ignore[operator]
     num = sp.sympify(n + lo + hi - d * (k - 1) - 1)
     if not ceil_mode:
         return as_size(sp.floor(num / s) + 1)
