@@ -90,7 +90,10 @@ def window_candidates(layer: Any, spatial: tuple[int, ...]) -> tuple[Any, list[l
         taps = itertools.product(*(per_axis[a][oa] for a, oa in enumerate(o)))
         flat = [int(np.ravel_multi_index(i, spatial)) for i in taps]
         if not flat:
-            raise SpecError(f"layer={layer!r}: output {o} has no tap inside the input")
+            raise SpecError(
+                f"layer={layer!r}: at input size {spatial} the window of output {o} reads only padding "
+                "(PyTorch returns -inf there with an index outside the input); no selection matrix exists"
+            )
         out.append(flat)
     return m, out
 

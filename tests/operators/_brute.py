@@ -140,5 +140,5 @@ def max_pool_indices(x, kernel, stride, pads, dilation, ceil_mode):
                 val = plane[pos]
                 if val > maxval or np.isnan(val):
                     best, maxval = flat, val
-            idx[(b, c, *o)] = best
+            idx[(b, c, *o)] = -1 if best is None else best  # -1: the window reads only padding
     return idx

@@ -1,0 +1,65 @@
+"""Bad input gives a SpecError naming the parameter, value and rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from convalg import AvgPool, Conv, ConvTranspose, MaxPool, Sequential, SpecError
+from convalg.operators import Budget, affine, kronecker_terms, matrix, max_pool_mask, weight_symbols
+
+H = sp.Symbol("H", integer=True, positive=True)
+
+
+def test_too_large_suggests_the_index_map():
+    layer = Conv(3, padding=1, in_channels=64, out_channels=64, ndim=2)
+    with pytest.raises(SpecError, match=r"exceeds the budget.*index_map"):
+        matrix(layer, (64, 64))
+    with pytest.raises(SpecError, match="max_nnz=10"):
+        matrix(Conv(3, in_channels=1, out_channels=1, ndim=1), (8,), budget=Budget(max_nnz=10))
+    with pytest.raises(SpecError, match="exceeds the budget"):
+        matrix(AvgPool(2, ndim=2), (4096, 4096))
+    with pytest.raises(SpecError, match="exceeds the budget"):
+        kronecker_terms(layer, (64, 64))
+
+
+def test_symbolic_sizes_need_the_index_map_form():
+    with pytest.raises(SpecError, match=r"input\[0\]=H: .*concrete sizes.*index_map"):
+        matrix(Conv(3, in_channels=1, out_channels=1, ndim=2), (H, 4))
+    assert Conv(3, in_channels=1, out_channels=1, ndim=2).index_map((H, 4)).kind == "conv"
+
+
+def test_channels_missing_or_not_divisible():
+    with pytest.raises(SpecError, match="in_channels: missing"):
+        matrix(Conv(3, out_channels=2, ndim=1), (4,))
+    with pytest.raises(SpecError, match="out_channels: missing"):
+        matrix(Conv(3, in_channels=2, ndim=1), (4,))
+    with pytest.raises(SpecError, match=r"in_channels=3: must be divisible by groups=2"):
+        matrix(Conv(3, groups=2, out_channels=2, ndim=1), (4,), in_channels=3)
+    with pytest.raises(SpecError, match="the layer has in_channels=2"):
+        matrix(Conv(3, in_channels=2, out_channels=2, ndim=1), (4,), in_channels=4)
+    with pytest.raises(SpecError, match="in_channels=0"):
+        matrix(Conv(3, out_channels=2, ndim=1), (4,), in_channels=0)
+    with pytest.raises(SpecError, match="weight_shape needs"):
+        weight_symbols(ConvTranspose(2, in_channels=2, ndim=1))
+    # the argument fills in the layer's channel count
+    assert matrix(Conv(3, out_channels=2, ndim=1), (4,), in_channels=1).shape == (4, 4)
+
+
+def test_other_bad_arguments():
+    layer = Conv(3, in_channels=1, out_channels=1, ndim=1)
+    with pytest.raises(SpecError, match=r"weights: shape \(3,\) does not match"):
+        matrix(layer, (4,), weights=np.ones(3))
+    with pytest.raises(SpecError, match="bias: shape"):
+        affine(layer, (4,), bias=[1, 2])
+    with pytest.raises(SpecError, match="not linear.*max_pool_mask"):
+        matrix(MaxPool(2, ndim=1), (4,))
+    with pytest.raises(SpecError, match="Sequential"):
+        matrix(Sequential(layer, layer), (6,))
+    with pytest.raises(SpecError, match="has no weights"):
+        matrix(AvgPool(2, ndim=1), (4,), weights=[1])
+    with pytest.raises(SpecError, match=r"x: shape"):
+        max_pool_mask(MaxPool(2, ndim=2), np.ones(4))
+    with pytest.raises(SpecError, match="spatial sizes"):
+        matrix(layer, (4, 4))
