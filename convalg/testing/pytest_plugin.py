@@ -1,0 +1,94 @@
+"""pytest plugin: ``pytest --convalg-target package.module:function --convalg-op conv2d``.
+
+Registered as a ``pytest11`` entry point, so it is loaded by every pytest run
+in an environment where convalg is installed; it does nothing unless
+``--convalg-target`` (or the ``CONVALG_TARGET`` environment variable) is given.
+Then it adds one test item per ``--convalg-op`` (comma list) that runs
+:func:`convalg.testing.check` and fails with the shrunk repro snippet.
+
+=============================  =============================================================
+option                         meaning
+=============================  =============================================================
+``--convalg-target``           ``package.module:function`` or ``file.py:function``
+``--convalg-op``               comma list, e.g. ``conv2d,conv_transpose2d`` (default conv2d)
+``--convalg-max-examples``     examples per op (default 200)
+``--convalg-dtype``            ``float16 | bfloat16 | float32 | float64`` (default float32)
+``--convalg-tolerance``        arithmetic of the error model, e.g. ``tf32``
+``--convalg-unsupported``      comma list of switches to turn off, e.g. ``dilation,groups``
+``--convalg-option``           ``KEY=VALUE`` (repeatable) for any other :func:`check` keyword
+=============================  =============================================================
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from typing import Any
+
+import pytest
+
+__all__ = ["pytest_addoption", "pytest_collection_modifyitems", "ConformanceItem"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("convalg", "convalg conformance harness")
+    group.addoption("--convalg-target", default=None, help="kernel to check: package.module:function")
+    group.addoption("--convalg-op", default="conv2d", help="comma list of ops (conv2d, max_pool2d, ...)")
+    group.addoption("--convalg-max-examples", type=int, default=200, help="examples per op")
+    group.addoption("--convalg-dtype", default="float32", help="dtype of the generated arrays")
+    group.addoption("--convalg-tolerance", default=None, help="error-model arithmetic (e.g. tf32)")
+    group.addoption("--convalg-unsupported", default="", help="comma list: dilation,groups,bias,stride,...")
+    group.addoption("--convalg-option", action="append", default=[], help="KEY=VALUE passed to convalg check()")
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+class ConformanceItem(pytest.Item):
+    """One ``convalg.testing.check`` run."""
+
+    def __init__(self, *, op: str, target: str, options: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.op, self.target, self.options = op, target, options
+
+    def runtest(self) -> None:
+        from .harness import check
+
+        report = check(self.target, op=self.op, progress=False, **self.options)
+        self.user_properties.append(("convalg_examples", report.examples))
+        if not report.passed:
+            raise ConformanceFailure(report.summary())
+        print(report.summary())
+
+    def repr_failure(self, excinfo: Any, style: Any = None) -> str:
+        if isinstance(excinfo.value, ConformanceFailure):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[str, int, str]:
+        return self.target, 0, f"convalg check {self.op} {self.target}"
+
+
+class ConformanceFailure(AssertionError):
+    """A conformance mismatch (its message is the report with the repro)."""
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    target = config.getoption("--convalg-target", default=None) or os.environ.get("CONVALG_TARGET")
+    if not target:
+        return
+    options: dict[str, Any] = {"max_examples": config.getoption("--convalg-max-examples"),
+                               "dtype": config.getoption("--convalg-dtype"),
+                               "tolerance": config.getoption("--convalg-tolerance")}
+    for name in filter(None, (s.strip() for s in config.getoption("--convalg-unsupported").split(","))):
+        options[name] = False
+    for pair in config.getoption("--convalg-option"):
+        key, _, value = pair.partition("=")
+        options[key.strip().replace("-", "_")] = _parse_value(value.strip())
+    for op in filter(None, (s.strip() for s in config.getoption("--convalg-op").split(","))):
+        items.append(ConformanceItem.from_parent(session, name=f"convalg-check[{op}]", op=op, target=target,
+                                                 options=options))
