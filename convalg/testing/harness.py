@@ -27,7 +27,7 @@ maximal element).  A mismatch is shrunk by Hypothesis and reported as a
 copy-paste Python snippet.
 
 >>> import convalg.reference as ref
->>> report = check(ref.conv, op="conv1d", max_examples=5, progress=False)
+>>> report = check(ref.conv, op="conv1d", algorithm="fft", max_examples=5, progress=False)
 >>> report.passed, report.examples
 (True, 5)
 """
