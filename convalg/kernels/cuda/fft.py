@@ -1,0 +1,90 @@
+"""FFT convolution with the channel sum in the frequency domain (``cupy.fft``; NumPy works too).
+
+One ``rfftn`` per input plane and per filter, one batched complex GEMM per
+frequency (``matmul`` over ``(G, N, C_in/G) x (G, C_in/G, C_out/G)``), one
+``irfftn`` per output plane.  The geometry comes from the index map: the slab of
+input read by the outputs is ``[input_index(0, 0), input_index(n_out-1, K-1)]``
+(zeros outside ``[0, n)``), the dilated filter puts tap ``k`` at
+``input_index(0, k) - input_index(0, 0)``, and outputs sit at
+``input_index(o, 0) - input_index(0, 0)`` in the stride-1 correlation.
+
+Correlation theorem: ``irfft(rfft(slab) * conj(rfft(w_dilated)))[j] = sum_t
+slab[j + t] w[t]`` (circular), exact for ``j <= L - K_eff`` when the FFT length is at
+least ``L``.  Forward pass with ``padding_mode='zeros'`` only.
+
+>>> import numpy as np
+>>> from convalg import Conv
+>>> from convalg.index_map import index_map
+>>> x = np.arange(6.0).reshape(1, 1, 6); w = np.array([[[1.0, -1.0]]])
+>>> m = index_map(Conv(2, stride=2, padding=1), (6,))
+>>> np.round(fft_conv(np, x, w, None, m, 1), 6).tolist()
+[[[-0.0, -1.0, -1.0, 5.0]]]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import sympy as sp
+from scipy.fft import next_fast_len
+
+from ...errors import SpecError
+from ...index_map import IndexMap
+
+__all__ = ["fft_conv", "slab_geometry"]
+
+
+def slab_geometry(imap: IndexMap) -> list[tuple[int, int, list[int], int]]:
+    """Per axis ``(first, last, tap_offsets, step)`` read off the map (see module docstring)."""
+    out = []
+    for a in imap.axes:
+        at = lambda o, k, a=a: int(a.input_index.subs({a.o: o, a.k: k}))  # noqa: E731
+        first, last = at(0, 0), at(int(a.n_out) - 1, int(a.kernel) - 1)
+        offsets = [at(0, k) - first for k in range(int(a.kernel))]
+        out.append((first, last, offsets, at(1, 0) - first))
+    return out
+
+
+def fft_conv(xp: Any, x: Any, w: Any, bias: Any, imap: IndexMap, groups: int) -> Any:
+    """Forward convolution ``(N, C_in, *n) -> (N, C_out, *n_out)`` by FFT (see the module docstring)."""
+    if imap.padding_mode != "zeros":
+        raise SpecError(f"padding_mode={imap.padding_mode!r}: the FFT path supports 'zeros' only")
+    n_batch, c_in = x.shape[:2]
+    c_out = w.shape[0]
+    cig, cog = c_in // groups, c_out // groups
+    geo = slab_geometry(imap)
+    # the slab: crop and zero-pad the input to [first, last] per axis
+    crop = tuple(slice(max(0, f), min(int(a.n), last + 1)) for (f, last, _, _), a in zip(geo, imap.axes))
+    pads = [(0, 0), (0, 0)] + [(max(0, -f), max(0, last - (int(a.n) - 1)))
+                               for (f, last, _, _), a in zip(geo, imap.axes)]
+    slab = xp.pad(x[(slice(None), slice(None), *crop)], pads)
+    lengths = [last - f + 1 for f, last, _, _ in geo]
+    sizes = [next_fast_len(n, real=True) for n in lengths]
+    # the dilated (and, for true convolution, flipped) filter
+    k_eff = [offs[-1] + 1 for _, _, offs, _ in geo]
+    wd = xp.zeros((c_out, cig, *k_eff), dtype=w.dtype)
+    taps = np.meshgrid(*[np.arange(int(a.kernel)) for a in imap.axes], indexing="ij")
+    taps = [t.ravel() for t in taps]
+    dest = tuple(np.asarray(offs)[t] for (_, _, offs, _), t in zip(geo, taps))
+    src = tuple(np.asarray([int(sp.sympify(a.tap(imap.flip_kernel)).subs(a.k, kk)) for kk in t])
+                for a, t in zip(imap.axes, taps))
+    dest = tuple(xp.asarray(d) for d in dest)
+    src = tuple(xp.asarray(s) for s in src)
+    wd[(slice(None), slice(None), *dest)] = w[(slice(None), slice(None), *src)]
+    axes = tuple(range(2, 2 + imap.ndim))
+    xf = xp.fft.rfftn(slab, s=sizes, axes=axes)
+    wf = xp.conj(xp.fft.rfftn(wd, s=sizes, axes=axes))
+    fshape = xf.shape[2:]
+    nf = int(np.prod(fshape))
+    # frequency-major batched GEMM: (F, G, N, Cig) @ (F, G, Cig, Cog) -> (F, G, N, Cog)
+    xm = xp.ascontiguousarray(xf.reshape(n_batch, groups, cig, nf).transpose(3, 1, 0, 2))
+    wm = xp.ascontiguousarray(wf.reshape(groups, cog, cig, nf).transpose(3, 0, 2, 1))
+    ym = xp.matmul(xm, wm)
+    yf = ym.transpose(2, 1, 3, 0).reshape(n_batch, c_out, *fshape)
+    y1 = xp.fft.irfftn(yf, s=sizes, axes=axes)
+    keep = tuple(slice(0, step * (int(a.n_out) - 1) + 1, step) for (_, _, _, step), a in zip(geo, imap.axes))
+    y = y1[(slice(None), slice(None), *keep)].astype(x.dtype, copy=False)
+    if bias is not None:
+        y = y + bias.reshape((1, c_out) + (1,) * imap.ndim)
+    return xp.ascontiguousarray(y)

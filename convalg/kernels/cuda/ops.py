@@ -1,0 +1,368 @@
+"""CuPy implementations of the ``convalg.functional`` operators, through generated CUDA kernels.
+
+Same names and signatures as :mod:`convalg.reference` (plus ``algorithm=`` on the
+convolution passes and ``unfold``/``fold``).  Arrays: ``cupy.ndarray``, float32,
+batched channels-first ``(N, C, *spatial)``; outputs are new C-contiguous arrays.
+
+==================  ===========================================================================
+``algorithm``       kernel
+==================  ===========================================================================
+``'auto'``          :func:`convalg.kernels.cuda.plan.choose` (uncalibrated cost model)
+``'igemm'``         tiled implicit GEMM (tile from the cost model)
+``'direct'``        fwd: per-output direct kernel (depthwise/grouped/dilated/padding modes);
+                    bwd_data: gather kernel; bwd_weight: one block per weight element
+``'fft'``           forward only, ``padding_mode='zeros'``: cupy.fft, channel sum per frequency
+==================  ===========================================================================
+
+Determinism: every pass is gather-form or a fixed-order reduction (no atomics), so
+repeated calls give bitwise-equal results.
+
+Plans (index map -> generated source -> compiled function) are cached on the layer
+spec (hashable), the input sizes, the batch size and the pass.
+
+>>> import convalg.kernels.cuda.ops as ops
+>>> sorted(ops.__all__)[:3]
+['adaptive_avg_pool', 'adaptive_max_pool', 'avg_pool']
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ...errors import SpecError
+from ...index_map import IndexMap
+from ...spec import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, Conv, ConvTranspose, MaxPool
+from . import direct, igemm, plan, pool
+from .fft import fft_conv
+from .runtime import cupy_module, launch
+
+__all__ = ["conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "conv_grad_bias", "max_pool",
+           "max_pool_grad", "avg_pool", "avg_pool_grad", "adaptive_avg_pool", "adaptive_max_pool", "unfold", "fold",
+           "conv_layer", "ALGORITHMS"]
+
+ALGORITHMS = ("auto", "igemm", "direct", "fft")
+
+
+def _check_x(name: str, a: Any, rank: int | None = None) -> None:
+    cp = cupy_module()
+    if not isinstance(a, cp.ndarray):
+        raise TypeError(f"{name}: expected a cupy.ndarray, got {type(a).__name__}")
+    if a.dtype != np.float32:
+        raise TypeError(f"{name}: dtype {a.dtype}; the CUDA kernels take float32")
+    if a.ndim < 3 or (rank is not None and a.ndim != rank):
+        raise SpecError(f"{name}.shape={a.shape}: must be (N, C, *spatial)"
+                        + (f" with {rank - 2} spatial dims" if rank else ""))
+
+
+def _c(a: Any) -> Any:
+    return cupy_module().ascontiguousarray(a)
+
+
+def conv_layer(x_shape: Sequence[int], w_shape: Sequence[int], has_bias: bool, stride: Any, padding: Any,
+               dilation: Any, groups: int, padding_mode: str = "zeros", flip_kernel: bool = False) -> Conv:
+    """The :class:`convalg.Conv` of a PyTorch-style call (validates channels and rank)."""
+    ndim = len(w_shape) - 2
+    if len(x_shape) != ndim + 2:
+        raise SpecError(f"x.shape={tuple(x_shape)}: has {len(x_shape) - 2} spatial dims, the weight {ndim}")
+    layer = Conv(tuple(w_shape[2:]), stride=stride, padding=padding, dilation=dilation, groups=groups,
+                 bias=has_bias, padding_mode=padding_mode, in_channels=int(x_shape[1]),
+                 out_channels=int(w_shape[0]), flip_kernel=flip_kernel, ndim=ndim)
+    if w_shape[1] * layer.groups != x_shape[1]:
+        raise SpecError(f"weight.shape={tuple(w_shape)}: dim 1 must be in_channels/groups = "
+                        f"{x_shape[1]}/{layer.groups}")
+    return layer
+
+
+@functools.lru_cache(maxsize=512)
+def _conv_plan(layer: Any, spatial: tuple[int, ...], kind: str, n_batch: int, algorithm: str) -> tuple[Any, ...]:
+    imap = layer.index_map(spatial)
+    c_in, c_out = (layer.out_channels, layer.in_channels) if kind == "transpose" else (layer.in_channels,
+                                                                                       layer.out_channels)
+    gemm_kind = "bwd_data" if kind == "transpose" else kind
+    if algorithm not in ALGORITHMS:
+        raise SpecError(f"algorithm={algorithm!r}: must be one of {ALGORITHMS}")
+    choice = plan.choose(imap, c_in, c_out, layer.groups, n_batch, gemm_kind)
+    algo = choice.algorithm if algorithm == "auto" else algorithm
+    if algo == "fft" and (gemm_kind != "fwd" or imap.padding_mode != "zeros"):
+        raise SpecError(f"algorithm='fft': forward convolution with padding_mode='zeros' only (pass {kind})")
+    tile = choice.tile or igemm.TILES["64x64"]
+    splits = choice.splits if choice.algorithm == "igemm" else 1
+    has_bias = kind in ("fwd", "transpose") and layer.bias
+    if algo == "fft":
+        return ("fft", imap)
+    if algo == "igemm":
+        return ("igemm", imap, igemm.igemm(imap, gemm_kind, c_in, c_out, layer.groups, has_bias, tile, splits),
+                splits)
+    if gemm_kind == "fwd":
+        return ("direct", imap, direct.direct_conv(imap, c_in, c_out, layer.groups, has_bias))
+    if gemm_kind == "bwd_data":
+        return ("direct", imap, direct.gather_conv(imap, c_out, c_in, layer.groups, has_bias))
+    return ("direct", imap, direct.wgrad_direct(imap, c_in, c_out, layer.groups))
+
+
+def _bias_arg(bias: Any, channels: int) -> Any:
+    cp = cupy_module()
+    if bias is None:
+        return cp.zeros(1, dtype=np.float32)
+    _check_x_like("bias", bias)
+    if bias.shape != (channels,):
+        raise SpecError(f"bias.shape={bias.shape}: must be ({channels},)")
+    return _c(bias)
+
+
+def _check_x_like(name: str, a: Any) -> None:
+    cp = cupy_module()
+    if not isinstance(a, cp.ndarray) or a.dtype != np.float32:
+        raise TypeError(f"{name}: expected a float32 cupy.ndarray")
+
+
+def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+         groups: int = 1, padding_mode: str = "zeros", flip_kernel: bool = False, algorithm: str = "auto") -> Any:
+    """Forward convolution (cross-correlation unless ``flip_kernel``), PyTorch semantics."""
+    _check_x("x", x)
+    _check_x("weight", weight, x.ndim)
+    layer = conv_layer(x.shape, weight.shape, bias is not None, stride, padding, dilation, groups, padding_mode,
+                       flip_kernel)
+    spatial = tuple(x.shape[2:])
+    p = _conv_plan(layer, spatial, "fwd", x.shape[0], algorithm)
+    imap: IndexMap = p[1]
+    if p[0] == "fft":
+        return fft_conv(cupy_module(), x, weight, bias, imap, layer.groups)
+    cp = cupy_module()
+    y = cp.empty((x.shape[0], weight.shape[0], *imap.output_shape), dtype=np.float32)
+    b = _bias_arg(bias, weight.shape[0])
+    if p[0] == "igemm":
+        launch(p[2], x.shape[0], _c(weight), _c(x), b, y)
+    else:
+        launch(p[2], x.shape[0], _c(x), _c(weight), b, y)
+    return y
+
+
+def _run_bwd_data(layer: Any, spatial: tuple[int, ...], kind: str, dy: Any, weight: Any, bias: Any,
+                  out_shape: tuple[int, ...], algorithm: str) -> Any:
+    cp = cupy_module()
+    p = _conv_plan(layer, spatial, kind, dy.shape[0], algorithm)
+    out = cp.empty(out_shape, dtype=np.float32)
+    b = _bias_arg(bias, out_shape[1])
+    if p[0] == "igemm":
+        launch(p[2], dy.shape[0], _c(weight), _c(dy), b, out)
+    else:
+        launch(p[2], dy.shape[0], _c(dy), _c(weight), b, out)
+    return out
+
+
+def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
+                   output_padding: Any = 0, groups: int = 1, dilation: Any = 1, algorithm: str = "auto") -> Any:
+    """Transposed convolution (weight ``(C_in, C_out/G, *k)``), the gather form of the map read backwards."""
+    _check_x("x", x)
+    _check_x("weight", weight, x.ndim)
+    if weight.shape[0] != x.shape[1]:
+        raise SpecError(f"weight.shape={weight.shape}: dim 0 must equal in_channels={x.shape[1]}")
+    layer = ConvTranspose(tuple(weight.shape[2:]), stride=stride, padding=padding, output_padding=output_padding,
+                          groups=groups, bias=bias is not None, dilation=dilation, in_channels=x.shape[1],
+                          out_channels=weight.shape[1] * groups, ndim=x.ndim - 2)
+    spatial = tuple(x.shape[2:])
+    out = layer.output_shape(spatial)
+    return _run_bwd_data(layer, spatial, "transpose", x, weight, bias, (x.shape[0], layer.out_channels, *out),
+                         algorithm)
+
+
+def conv_grad_input(grad_out: Any, weight: Any, input_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
+                    dilation: Any = 1, groups: int = 1, algorithm: str = "auto") -> Any:
+    """Input gradient of :func:`conv` (gather form: ``gather_output`` under ``gather_condition``)."""
+    _check_x("grad_out", grad_out)
+    _check_x("weight", weight, grad_out.ndim)
+    input_shape = tuple(int(s) for s in input_shape)
+    layer = conv_layer(input_shape, weight.shape, False, stride, padding, dilation, groups)
+    spatial = input_shape[2:]
+    expect = (input_shape[0], weight.shape[0], *layer.output_shape(spatial))
+    if tuple(grad_out.shape) != expect:
+        raise SpecError(f"grad_out.shape={grad_out.shape}: the forward output shape is {expect}")
+    return _run_bwd_data(layer, spatial, "bwd_data", grad_out, weight, None, input_shape, algorithm)
+
+
+def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
+                     dilation: Any = 1, groups: int = 1, algorithm: str = "auto") -> Any:
+    """Weight gradient of :func:`conv`, a correlation of ``x`` with ``grad_out``.
+
+    Reduction over (batch, output positions): ``igemm`` splits it into fixed slices
+    (partial sums in a buffer, then summed in slice order); ``direct`` reduces in
+    one block per weight element.  Both deterministic, no atomics.
+    """
+    _check_x("x", x)
+    _check_x("grad_out", grad_out, x.ndim)
+    weight_shape = tuple(int(s) for s in weight_shape)
+    layer = conv_layer(x.shape, weight_shape, False, stride, padding, dilation, groups)
+    spatial = tuple(x.shape[2:])
+    expect = (x.shape[0], weight_shape[0], *layer.output_shape(spatial))
+    if tuple(grad_out.shape) != expect:
+        raise SpecError(f"grad_out.shape={grad_out.shape}: the forward output shape is {expect}")
+    cp = cupy_module()
+    p = _conv_plan(layer, spatial, "bwd_weight", x.shape[0], algorithm)
+    dw = cp.empty(weight_shape, dtype=np.float32)
+    if p[0] == "igemm":
+        splits = p[3]
+        part = cp.empty((splits, *weight_shape), dtype=np.float32)
+        launch(p[2], x.shape[0], _c(grad_out), _c(x), cp.zeros(1, dtype=np.float32), part)
+        launch(igemm.splitk_sum(math.prod(weight_shape), splits), 1, part, dw)
+    else:
+        launch(p[2], x.shape[0], _c(x), _c(grad_out), dw)
+    return dw
+
+
+def conv_grad_bias(grad_out: Any) -> Any:
+    """Bias gradient: the sum over batch and spatial axes (CuPy's fixed-order reduction)."""
+    _check_x("grad_out", grad_out)
+    return grad_out.sum(axis=(0, *range(2, grad_out.ndim)))
+
+
+def _planes(x: Any) -> tuple[int, int]:
+    return x.shape[0] * x.shape[1], x.ndim - 2
+
+
+@functools.lru_cache(maxsize=512)
+def _pool_kernel(layer: Any, spatial: tuple[int, ...], which: str, *extra: Any) -> Any:
+    imap = layer.index_map(spatial)
+    return imap, getattr(pool, which)(imap, *extra)
+
+
+def max_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+             ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """Max pooling; first maximum wins ties, NaN propagates; int64 indices per (N, C) plane."""
+    _check_x("x", x)
+    cp = cupy_module()
+    planes, nd = _planes(x)
+    layer = MaxPool(kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode, ndim=nd)
+    imap, ks = _pool_kernel(layer, tuple(x.shape[2:]), "max_pool")
+    y = cp.empty((*x.shape[:2], *imap.output_shape), dtype=np.float32)
+    idx = cp.empty(y.shape, dtype=np.int64)
+    launch(ks, planes, _c(x), y, idx)
+    return (y, idx) if return_indices else y
+
+
+def max_pool_grad(grad_out: Any, indices: Any, input_shape: Sequence[int], kernel_size: Any = None,
+                  stride: Any = None, padding: Any = 0, dilation: Any = 1, ceil_mode: bool = False) -> Any:
+    """Max-pool gradient: ``dx[idx] += dy``, deterministic.
+
+    With the window geometry (``kernel_size`` ...) it is a generated gather kernel;
+    without it, the indices are sorted (stable) and each input sums its segment in order.
+    """
+    _check_x("grad_out", grad_out)
+    cp = cupy_module()
+    input_shape = tuple(int(s) for s in input_shape)
+    if not isinstance(indices, cp.ndarray) or indices.shape != grad_out.shape:
+        raise SpecError(f"indices: must be a cupy array shaped like grad_out {grad_out.shape}")
+    indices = _c(indices.astype(np.int64, copy=False))
+    planes = input_shape[0] * input_shape[1]
+    dx = cp.empty(input_shape, dtype=np.float32)
+    if kernel_size is not None:
+        layer = MaxPool(kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode,
+                        ndim=len(input_shape) - 2)
+        imap, ks = _pool_kernel(layer, input_shape[2:], "max_pool_grad")
+        if tuple(grad_out.shape[2:]) != tuple(imap.output_shape):
+            raise SpecError(f"grad_out.shape={grad_out.shape}: the pooling output is {imap.output_shape}")
+        launch(ks, planes, _c(grad_out), indices, dx)
+        return dx
+    items = math.prod(input_shape[2:])
+    per_plane = math.prod(grad_out.shape[2:])
+    target = (cp.arange(planes, dtype=np.int64)[:, None] * items + indices.reshape(planes, per_plane)).ravel()
+    # unique keys (target, position): the segment order is fixed whatever the sort's stability
+    n_out = target.size
+    order = cp.argsort(target * n_out + cp.arange(n_out, dtype=np.int64)).astype(np.int64)
+    start = cp.searchsorted(target[order], cp.arange(planes * items + 1, dtype=np.int64)).astype(np.int64)
+    launch(pool.segment_sum(items), planes, _c(grad_out), order, start, dx)
+    return dx
+
+
+def avg_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+             count_include_pad: bool = True, divisor_override: int | None = None) -> Any:
+    """Average pooling (PyTorch divisor rule, from ``AxisMap.window_size``)."""
+    _check_x("x", x)
+    planes, nd = _planes(x)
+    layer = AvgPool(kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
+                    count_include_pad=count_include_pad, divisor_override=divisor_override, ndim=nd)
+    imap, ks = _pool_kernel(layer, tuple(x.shape[2:]), "avg_pool", count_include_pad, divisor_override)
+    y = cupy_module().empty((*x.shape[:2], *imap.output_shape), dtype=np.float32)
+    launch(ks, planes, _c(x), y)
+    return y
+
+
+def avg_pool_grad(grad_out: Any, input_shape: Sequence[int], kernel_size: Any, stride: Any = None, padding: Any = 0,
+                  ceil_mode: bool = False, count_include_pad: bool = True,
+                  divisor_override: int | None = None) -> Any:
+    """Average-pool gradient in gather form."""
+    _check_x("grad_out", grad_out)
+    input_shape = tuple(int(s) for s in input_shape)
+    layer = AvgPool(kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
+                    count_include_pad=count_include_pad, divisor_override=divisor_override,
+                    ndim=len(input_shape) - 2)
+    imap, ks = _pool_kernel(layer, input_shape[2:], "avg_pool_grad", count_include_pad, divisor_override)
+    if tuple(grad_out.shape) != (*input_shape[:2], *imap.output_shape):
+        raise SpecError(f"grad_out.shape={grad_out.shape}: the pooling output is {(*input_shape[:2], *imap.output_shape)}")
+    dx = cupy_module().empty(input_shape, dtype=np.float32)
+    launch(ks, input_shape[0] * input_shape[1], _c(grad_out), dx)
+    return dx
+
+
+def _adaptive(x: Any, layer: Any, with_indices: bool) -> Any:
+    cp = cupy_module()
+    planes, _ = _planes(x)
+    imap, ks = _pool_kernel(layer, tuple(x.shape[2:]), "adaptive_pool")
+    y = cp.empty((*x.shape[:2], *imap.output_shape), dtype=np.float32)
+    if with_indices:
+        idx = cp.empty(y.shape, dtype=np.int64)
+        launch(ks, planes, _c(x), y, idx)
+        return y, idx
+    launch(ks, planes, _c(x), y)
+    return y
+
+
+def adaptive_avg_pool(x: Any, output_size: Any) -> Any:
+    """Adaptive average pooling (windows ``[floor(o n/m), ceil((o+1) n/m))``)."""
+    _check_x("x", x)
+    return _adaptive(x, AdaptiveAvgPool(output_size, ndim=x.ndim - 2), False)
+
+
+def adaptive_max_pool(x: Any, output_size: Any, return_indices: bool = False) -> Any:
+    """Adaptive max pooling with the max-pool tie and NaN rules."""
+    _check_x("x", x)
+    y, idx = _adaptive(x, AdaptiveMaxPool(output_size, ndim=x.ndim - 2), True)
+    return (y, idx) if return_indices else y
+
+
+def _window_layer(kernel_size: Any, dilation: Any, padding: Any, stride: Any, ndim: int) -> Conv:
+    return Conv(kernel_size, stride=stride, padding=padding, dilation=dilation, bias=False, ndim=ndim)
+
+
+def unfold(x: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Any:
+    """im2col: ``(N, C, *n) -> (N, C * prod(k), L)`` (PyTorch ``F.unfold``, any number of spatial dims)."""
+    _check_x("x", x)
+    layer = _window_layer(kernel_size, dilation, padding, stride, x.ndim - 2)
+    imap, ks = _pool_kernel(layer, tuple(x.shape[2:]), "unfold", x.shape[1])
+    k, L = math.prod(imap.kernel_size), math.prod(imap.output_shape)
+    y = cupy_module().empty((x.shape[0], x.shape[1] * k, L), dtype=np.float32)
+    launch(ks, x.shape[0], _c(x), y)
+    return y
+
+
+def fold(x: Any, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Any:
+    """col2im (sums overlaps), gather form: ``(N, C * prod(k), L) -> (N, C, *output_size)``."""
+    _check_x_like("x", x)
+    if x.ndim != 3:
+        raise SpecError(f"x.shape={x.shape}: must be (N, C * prod(kernel_size), L)")
+    out = tuple(int(s) for s in (output_size if isinstance(output_size, (tuple, list)) else (output_size,)))
+    layer = _window_layer(kernel_size, dilation, padding, stride, len(out))
+    imap = layer.index_map(out)
+    k, L = math.prod(imap.kernel_size), math.prod(imap.output_shape)
+    if x.shape[1] % k or x.shape[2] != L:
+        raise SpecError(f"x.shape={x.shape}: needs dim 1 divisible by prod(kernel_size)={k} and dim 2 = L = {L}")
+    channels = x.shape[1] // k
+    _, ks = _pool_kernel(layer, out, "fold", channels)
+    y = cupy_module().empty((x.shape[0], channels, *out), dtype=np.float32)
+    launch(ks, x.shape[0], _c(x), y)
+    return y
