@@ -123,8 +123,7 @@ class AxisMap:
     @property
     def gather_output(self) -> sp.Expr:
         """``o`` solved from ``i = s*o - lo + d*k`` (meaningful when the division is exact)."""
-        (sol,) = sp.solve(sp.Eq(self.i, self.input_index), self.o)
-        return sol
+        return self._solve_o(self.i)
 
     @property
     def gather_condition(self) -> sp.Basic:
@@ -133,9 +132,15 @@ class AxisMap:
         o = self.gather_output
         return sp.And(sp.Eq(sp.Mod(num, den), 0), sp.Ge(o, 0), sp.Lt(o, self.n_out))
 
-    def _bound(self, at: Index) -> sp.Expr:
-        (sol,) = sp.solve(sp.Eq(self.input_index, at), self.o)
+    def _solve_o(self, at: Index) -> sp.Expr:
+        # solve over the rationals: with the integer assumption on ``o`` SymPy returns no
+        # solution when the bound is not an integer (e.g. stride 2, dilation 2)
+        real_o = sp.Dummy("o")
+        (sol,) = sp.solve(sp.Eq(self.input_index.subs(self.o, real_o), at), real_o)
         return sol
+
+    def _bound(self, at: Index) -> sp.Expr:
+        return self._solve_o(at)
 
     def tap_output_range(self, k: Index | None = None) -> tuple[Index, Index]:
         """Half-open range ``[o0, o1)`` of outputs whose tap ``k`` reads inside ``[0, n)``.

@@ -1,0 +1,300 @@
+"""``torch.nn.functional``-style convolution and pooling on NumPy (and CuPy) arrays.
+
+Same names and signatures as :mod:`convalg.reference`, plus ``algorithm=`` on
+the convolution ops and ``unfold`` / ``fold``.  Arrays are channels-first
+``(N, C, *spatial)`` with any number of spatial dims; weights use PyTorch's
+layouts.  Every kernel is generated from the layer's index map
+(:mod:`convalg.kernels.numpy`).
+
+=====================  ===================================================================
+argument check         result
+=====================  ===================================================================
+not an array           converted with ``numpy.asarray`` (a CuPy array stays on the GPU)
+dtype                  float32 / float64; float16 computes in float32 and returns float16;
+                       anything else, or ``weight``/``bias`` of another dtype: ``TypeError``
+                       naming the argument
+rank, channels         ``x`` ``(N, C, *spatial)``, ``weight`` of the same rank with
+                       ``C == weight.shape[1] * groups`` (conv): :class:`~convalg.SpecError`
+layout                 non-contiguous or negative-stride arrays are copied contiguous
+empty batch            an empty output of the right shape
+NaN / inf              propagate as in PyTorch (max pooling: NaN wins)
+=====================  ===================================================================
+
+``algorithm``: ``'auto'`` (cost model), ``'gemm'``, ``'fft'``, ``'winograd'`` or
+``'direct'`` (see :mod:`convalg.kernels.numpy.conv`).
+
+>>> import numpy as np
+>>> x = np.arange(32, dtype=np.float32).reshape(1, 2, 4, 4)
+>>> w = np.ones((3, 2, 3, 3), dtype=np.float32)
+>>> conv(x, w, padding=1).shape
+(1, 3, 4, 4)
+>>> float(conv(x, w, algorithm="winograd")[0, 0, 0, 0]), float(conv(x, w, algorithm="fft")[0, 0, 0, 0])
+(270.0, 270.0)
+>>> max_pool(x, 2, return_indices=True)[1][0, 0].tolist()
+[[5, 7], [13, 15]]
+>>> conv(x, w[:, :1])
+Traceback (most recent call last):
+...
+convalg.errors.SpecError: weight: shape (3, 1, 3, 3) needs x with 1*groups = 1 channels, got x.shape[1] = 2
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .errors import SpecError
+from .spec.conv import Conv
+from .spec.pooling import AvgPool
+
+__all__ = ["conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "conv_grad_bias", "max_pool",
+           "max_pool_grad", "avg_pool", "avg_pool_grad", "adaptive_avg_pool", "adaptive_max_pool", "unfold", "fold",
+           "backend"]
+
+_FLOATS = ("float32", "float64")
+
+
+def _is_cupy(a: Any) -> bool:
+    return type(a).__module__.split(".")[0] == "cupy"
+
+
+def backend(x: Any) -> Any:
+    """The ops module for ``x``'s array type: NumPy kernels, or the CUDA kernels for CuPy arrays."""
+    if _is_cupy(x):
+        try:
+            return importlib.import_module("convalg.kernels.cuda.ops")
+        except ImportError as e:
+            raise TypeError(f"x: a CuPy array, but the CUDA kernels are unavailable ({e})") from e
+    return importlib.import_module("convalg.kernels.numpy.ops")
+
+
+def _array(name: str, a: Any, like: Any) -> Any:
+    if _is_cupy(like):
+        if not _is_cupy(a):
+            raise TypeError(f"{name}: expected a CuPy array like x, got {type(a).__name__}")
+        import cupy
+
+        return cupy.ascontiguousarray(a)
+    if _is_cupy(a):
+        raise TypeError(f"{name}: a CuPy array, but x is a {type(like).__name__}")
+    a = np.asarray(a)
+    return np.ascontiguousarray(a)
+
+
+def _freeze(v: Any) -> Any:
+    return tuple(_freeze(e) for e in v) if isinstance(v, (list, tuple)) else v
+
+
+def _check_dtype(name: str, a: Any, want: str | None = None) -> str:
+    kind = a.dtype.name
+    if kind == "float16" and want is None:
+        return kind
+    if want is not None and kind != want:
+        raise TypeError(f"{name}: dtype {kind} does not match x's dtype {want}")
+    if kind not in _FLOATS:
+        raise TypeError(f"{name}: dtype {kind} is not supported; use float32 or float64 (float16 computes in float32)")
+    return kind
+
+
+class _Args:
+    """Validate and normalise arrays: one compute dtype, contiguous, float16 widened."""
+
+    def __init__(self, x: Any, min_spatial: int = 1, name: str = "x") -> None:
+        self.like = x
+        x = _array(name, x, x)
+        self.in_dtype = _check_dtype(name, x)
+        if x.ndim < 2 + min_spatial:
+            raise SpecError(f"{name}: expected shape (N, C, *spatial) with at least {min_spatial} spatial dim, "
+                            f"got shape {tuple(x.shape)}")
+        self.x = x.astype(np.float32) if self.in_dtype == "float16" else x
+        self.dtype = self.x.dtype.name
+
+    def other(self, name: str, a: Any, ndim: int | None = None) -> Any:
+        if a is None:
+            return None
+        a = _array(name, a, self.like)
+        _check_dtype(name, a, self.in_dtype)
+        if ndim is not None and a.ndim != ndim:
+            raise SpecError(f"{name}: expected {ndim} dims, got shape {tuple(a.shape)}")
+        return a.astype(np.float32) if self.in_dtype == "float16" else a
+
+    def out(self, y: Any) -> Any:
+        if isinstance(y, tuple):
+            return (self.out(y[0]), *y[1:])
+        return y.astype(np.float16) if self.in_dtype == "float16" else y
+
+
+def _check_conv(x: Any, weight: Any, bias: Any, groups: Any, transposed: bool = False) -> None:
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise SpecError(f"groups={groups!r}: must be a positive integer")
+    if weight.ndim != x.ndim:
+        raise SpecError(f"weight: expected {x.ndim} dims like x (C_out, C_in/groups, *k), got shape {tuple(weight.shape)}")
+    c = x.shape[1]
+    if transposed:
+        if weight.shape[0] != c:
+            raise SpecError(f"weight: shape {tuple(weight.shape)} needs x with {weight.shape[0]} channels "
+                            f"(ConvTranspose weight is (C_in, C_out/groups, *k)), got x.shape[1] = {c}")
+        if c % groups:
+            raise SpecError(f"groups={groups}: must divide the input channels {c}")
+        cout = weight.shape[1] * groups
+    else:
+        if weight.shape[1] * groups != c:
+            raise SpecError(f"weight: shape {tuple(weight.shape)} needs x with {weight.shape[1]}*groups = "
+                            f"{weight.shape[1] * groups} channels, got x.shape[1] = {c}")
+        if weight.shape[0] % groups:
+            raise SpecError(f"weight: {weight.shape[0]} output channels are not divisible by groups={groups}")
+        cout = weight.shape[0]
+    if bias is not None and tuple(bias.shape) != (cout,):
+        raise SpecError(f"bias: expected shape ({cout},), got {tuple(bias.shape)}")
+
+
+def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+         groups: int = 1, padding_mode: str = "zeros", flip_kernel: bool = False, algorithm: str = "auto") -> Any:
+    """N-d convolution, PyTorch's ``F.conv{1,2,3}d`` (``flip_kernel=True``: true convolution)."""
+    a = _Args(x)
+    w, b = a.other("weight", weight), a.other("bias", bias, 1)
+    _check_conv(a.x, w, b, groups)
+    return a.out(backend(a.x).conv(a.x, w, b, stride, padding, dilation, groups, padding_mode, flip_kernel, algorithm))
+
+
+def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
+                   output_padding: Any = 0, groups: int = 1, dilation: Any = 1, flip_kernel: bool = False,
+                   algorithm: str = "auto") -> Any:
+    """N-d transposed convolution, PyTorch's ``F.conv_transpose{1,2,3}d`` (weight ``(C_in, C_out/G, *k)``)."""
+    a = _Args(x)
+    w, b = a.other("weight", weight), a.other("bias", bias, 1)
+    _check_conv(a.x, w, b, groups, transposed=True)
+    if flip_kernel:
+        w = w[(Ellipsis, *[slice(None, None, -1)] * (w.ndim - 2))]
+    return a.out(backend(a.x).conv_transpose(a.x, w, b, stride, padding, output_padding, groups, dilation, algorithm))
+
+
+def _shape(name: str, shape: Any, length: int) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(v) for v in shape)
+    except TypeError as e:
+        raise SpecError(f"{name}={shape!r}: must be a sequence of ints") from e
+    if len(shape) != length:
+        raise SpecError(f"{name}={shape}: expected {length} entries")
+    return shape
+
+
+def conv_grad_input(grad_out: Any, weight: Any, input_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
+                    dilation: Any = 1, groups: int = 1, algorithm: str = "auto") -> Any:
+    """Gradient of :func:`conv` (zero padding) w.r.t. ``x`` of shape ``input_shape`` ``(N, C, *spatial)``."""
+    a = _Args(grad_out, name="grad_out")
+    w = a.other("weight", weight, a.x.ndim)
+    shape = _shape("input_shape", input_shape, a.x.ndim)
+    _check_conv(np.empty((0, shape[1]) + (1,) * (a.x.ndim - 2)), w, None, groups)
+    if w.shape[0] != a.x.shape[1] or shape[0] != a.x.shape[0]:
+        raise SpecError(f"grad_out: shape {tuple(a.x.shape)} does not match weight {tuple(w.shape)} / "
+                        f"input_shape {shape}")
+    gx = backend(a.x).conv_grad_input(a.x, w, shape, stride, padding, dilation, groups, algorithm)
+    if tuple(gx.shape) != shape:
+        raise SpecError(f"grad_out: shape {tuple(a.x.shape)} is not the conv output for input_shape {shape}")
+    return a.out(gx)
+
+
+def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
+                     dilation: Any = 1, groups: int = 1, algorithm: str = "auto") -> Any:
+    """Gradient of :func:`conv` (zero padding) w.r.t. a weight of shape ``weight_shape``."""
+    a = _Args(x)
+    g = a.other("grad_out", grad_out, a.x.ndim)
+    shape = _shape("weight_shape", weight_shape, a.x.ndim)
+    _check_conv(a.x, np.empty(shape), None, groups)
+    b = backend(a.x)
+    expected = Conv(shape[2:], stride=_freeze(stride), padding=_freeze(padding), dilation=_freeze(dilation),
+                    groups=groups, ndim=len(shape) - 2).output_shape(a.x.shape[2:])
+    if tuple(g.shape) != (a.x.shape[0], shape[0], *expected):
+        raise SpecError(f"grad_out: expected shape {(a.x.shape[0], shape[0], *expected)}, got {tuple(g.shape)}")
+    return a.out(b.conv_grad_weight(a.x, g, shape, stride, padding, dilation, groups, algorithm))
+
+
+def conv_grad_bias(grad_out: Any) -> Any:
+    """Gradient w.r.t. the bias: ``grad_out`` summed over all axes but the channels."""
+    a = _Args(grad_out, name="grad_out")
+    return a.out(backend(a.x).conv_grad_bias(a.x))
+
+
+def max_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+             ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """N-d max pooling (indices flat per (N, C) plane; ties: first maximum; NaN propagates)."""
+    a = _Args(x)
+    return a.out(backend(a.x).max_pool(a.x, kernel_size, stride, padding, dilation, ceil_mode, return_indices))
+
+
+def max_pool_grad(grad_out: Any, indices: Any, input_shape: Sequence[int]) -> Any:
+    """Gradient of :func:`max_pool`: ``grad_out`` added at ``indices`` in planes of ``input_shape``."""
+    a = _Args(grad_out, name="grad_out")
+    idx = _array("indices", indices, a.like)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"indices: dtype {idx.dtype} must be an integer dtype")
+    if tuple(idx.shape) != tuple(a.x.shape):
+        raise SpecError(f"indices: shape {tuple(idx.shape)} must equal grad_out's {tuple(a.x.shape)}")
+    shape = _shape("input_shape", input_shape, a.x.ndim)
+    plane = int(np.prod(shape[2:]))
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= plane):
+        raise SpecError(f"indices: values must lie in [0, {plane}) (the flat plane of input_shape {shape})")
+    return a.out(backend(a.x).max_pool_grad(a.x, idx, shape))
+
+
+def avg_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+             count_include_pad: bool = True, divisor_override: int | None = None) -> Any:
+    """N-d average pooling (PyTorch's divisor rules)."""
+    a = _Args(x)
+    return a.out(backend(a.x).avg_pool(a.x, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                                       divisor_override))
+
+
+def avg_pool_grad(grad_out: Any, input_shape: Sequence[int], kernel_size: Any, stride: Any = None, padding: Any = 0,
+                  ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> Any:
+    """Gradient of :func:`avg_pool` w.r.t. its input of shape ``input_shape``."""
+    a = _Args(grad_out, name="grad_out")
+    shape = _shape("input_shape", input_shape, a.x.ndim)
+    stride = None if stride is None else _freeze(stride)
+    expected = AvgPool(_freeze(kernel_size), stride, _freeze(padding), ceil_mode, count_include_pad, divisor_override,
+                       ndim=len(shape) - 2).output_shape(shape[2:])
+    if tuple(a.x.shape) != (*shape[:2], *expected):
+        raise SpecError(f"grad_out: expected shape {(*shape[:2], *expected)}, got {tuple(a.x.shape)}")
+    return a.out(backend(a.x).avg_pool_grad(a.x, shape, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                                            divisor_override))
+
+
+def adaptive_avg_pool(x: Any, output_size: Any) -> Any:
+    """Adaptive average pooling to ``output_size`` (``None`` keeps a size)."""
+    a = _Args(x)
+    _check_output_size(output_size, a.x.ndim - 2)
+    return a.out(backend(a.x).adaptive_avg_pool(a.x, output_size))
+
+
+def adaptive_max_pool(x: Any, output_size: Any, return_indices: bool = False) -> Any:
+    """Adaptive max pooling (flat per-plane indices)."""
+    a = _Args(x)
+    _check_output_size(output_size, a.x.ndim - 2)
+    return a.out(backend(a.x).adaptive_max_pool(a.x, output_size, return_indices))
+
+
+def _check_output_size(output_size: Any, nd: int) -> None:
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * nd
+    if len(sizes) != nd:
+        raise SpecError(f"output_size={output_size!r}: expected {nd} entries for {nd} spatial dims")
+    for s in sizes:
+        if s is not None and (isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1):
+            raise SpecError(f"output_size={output_size!r}: entries must be positive ints or None")
+
+
+def unfold(x: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Any:
+    """Sliding windows as columns ``(N, C*prod(k), L)`` (``F.unfold``, any number of spatial dims)."""
+    a = _Args(x)
+    return a.out(backend(a.x).unfold(a.x, kernel_size, dilation, padding, stride))
+
+
+def fold(cols: Any, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Any:
+    """Adjoint of :func:`unfold` (``F.fold``): overlapping columns are summed."""
+    a = _Args(cols, min_spatial=1, name="cols")
+    if a.x.ndim != 3:
+        raise SpecError(f"cols: expected shape (N, C*prod(kernel_size), L), got {tuple(a.x.shape)}")
+    return a.out(backend(a.x).fold(a.x, output_size, kernel_size, dilation, padding, stride))

@@ -1,0 +1,146 @@
+"""Convolution plans: (layer, input shape, dtype, algorithm) -> a cached callable with its source.
+
+==============  ====================================================================
+algorithm       kernel (module)
+==============  ====================================================================
+``gemm``        chunked im2col over ``as_strided`` windows, zero-copy for 1x1
+                (:mod:`.gemm`)
+``direct``      sum over taps of matmuls on shifted views, no column buffer
+                (:mod:`.gemm`)
+``fft``         ``scipy.fft`` with the channel sum per frequency (:mod:`.fft`)
+``winograd``    F(m, r) per axis, stride 1 / dilation 1 (:mod:`.winograd`)
+``auto``        the cheapest by the cost model (:mod:`.cost`)
+==============  ====================================================================
+
+The transposed convolution (and so the input gradient) is *derived* from the
+index map's gather form: ``o = (i + lo - d*k)/s`` (:attr:`AxisMap.gather_output`)
+with the tap flipped, ``k -> K-1-k``, is a stride-1 correlation with dilation
+``d`` and low padding ``d*(K-1) - lo`` on the input upsampled by ``s`` (the
+divisibility condition of :attr:`AxisMap.gather_condition` is exactly the
+zeros the upsampling inserts), with the weight's channel blocks swapped and
+its taps flipped.
+
+>>> from convalg import ConvTranspose
+>>> gather_layer(ConvTranspose(3, stride=2, padding=1, output_padding=1, ndim=1, in_channels=2, out_channels=2), (4,))
+(Conv(kernel_size=3, padding=((1, 2),), bias=False, in_channels=2, out_channels=2, ndim=1), (2,))
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from ...errors import SpecError
+from ...index_map import index_map
+from ...spec.conv import Conv
+from . import cost, gemm, winograd
+from . import fft as fftmod
+from .plan import WindowPlan, pad_input, window_plan
+
+__all__ = ["ALGORITHMS", "ConvPlan", "conv_plan", "gather_layer", "gather_weight"]
+
+ALGORITHMS = ("auto", "gemm", "fft", "winograd", "direct")
+
+
+@dataclass(frozen=True, eq=False)
+class ConvPlan:
+    """A cached forward-correlation plan; ``source`` shows the printed index code and the algorithm."""
+
+    layer: Conv
+    input_shape: tuple[int, ...]
+    dtype: str
+    algorithm: str
+    window: WindowPlan
+    extent: tuple[int, ...]
+    source: str
+
+    def __call__(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        groups = self.layer.groups
+        fill_extent = self.extent
+        if self.algorithm == "direct" and all(s == 1 for s in self.window.step):
+            return gemm.conv_taps(pad_input(x, self.window, fill_extent), w, self.window, groups)
+        xp = pad_input(x, self.window, fill_extent)
+        if self.algorithm == "fft":
+            return fftmod.conv_fft(xp, w, self.window, groups)
+        if self.algorithm == "winograd":
+            return winograd.conv_winograd(xp, w, self.window, groups)
+        budget = 0 if self.algorithm == "direct" else gemm.DEFAULT_BUDGET
+        return gemm.conv_im2col(xp, w, self.window, groups, budget)
+
+
+@lru_cache(maxsize=256)
+def conv_plan(layer: Conv, input_shape: tuple[int, ...], dtype: str, algorithm: str = "auto") -> ConvPlan:
+    """Resolve ``algorithm`` (``'auto'``: :func:`convalg.kernels.numpy.cost.choose`) and build the plan."""
+    if algorithm not in ALGORITHMS:
+        raise SpecError(f"algorithm={algorithm!r}: must be one of {', '.join(map(repr, ALGORITHMS))}")
+    window = window_plan(layer, tuple(input_shape[2:]))
+    cout = layer.out_channels
+    if algorithm == "auto":
+        algorithm = cost.choose(window, input_shape[0], input_shape[1], cout, layer.groups, dtype)
+    if algorithm == "winograd" and not winograd.supports(window):
+        raise SpecError(f"algorithm='winograd': needs stride 1, dilation 1 and kernel sizes in "
+                        f"{sorted(winograd.DEFAULT_TILE)} (got stride={window.step}, dilation={window.tap_step}, "
+                        f"kernel_size={window.kernel})")
+    extent = window.extent
+    if algorithm == "winograd":
+        extent = winograd.winograd_extent(window)
+    elif algorithm == "direct" and all(s == 1 for s in window.step):
+        extent = gemm.taps_extent(window)
+    lines = [window.source, f"# algorithm: {algorithm}; padded extent {extent}"]
+    if algorithm == "fft":
+        lines.append(f"# fft sizes {fftmod.fft_sizes(extent)}")
+    if algorithm == "winograd":
+        lines.append(f"# tiles F(m, r) per axis: {list(zip(winograd.tile_sizes(window), window.kernel))}")
+    return ConvPlan(layer, tuple(input_shape), dtype, algorithm, window, tuple(extent), "\n".join(lines))
+
+
+@lru_cache(maxsize=256)
+def gather_layer(layer: Any, spatial: tuple[int, ...]) -> tuple[Conv, tuple[int, ...]]:
+    """The stride-1 Conv computing ``layer`` (a ConvTranspose) on its input upsampled by the returned factors."""
+    imap = index_map(layer, spatial)
+    pads, dils, ups = [], [], []
+    for axis in imap.axes:
+        num, den = sp.fraction(sp.together(axis.gather_output))
+        flipped = sp.expand(num.subs(axis.k, axis.kernel - 1 - axis.k))
+        lo = -int(flipped.subs({axis.i: 0, axis.k: 0}))
+        dil = int(flipped.coeff(axis.k))
+        up = int(den)
+        upsampled = up * (int(axis.n_out) - 1) + 1
+        hi = int(axis.n) - upsampled - lo + dil * (int(axis.kernel) - 1)
+        pads.append((lo, hi))
+        dils.append(dil)
+        ups.append(up)
+    conv = Conv(tuple(int(a.kernel) for a in imap.axes), stride=1, padding=tuple(pads), dilation=tuple(dils),
+                groups=layer.groups, bias=False, in_channels=layer.in_channels, out_channels=layer.out_channels,
+                ndim=len(spatial))
+    return conv, tuple(ups)
+
+
+def gather_weight(weight: np.ndarray, groups: int) -> np.ndarray:
+    """ConvTranspose weight ``(Cin, Cout/G, *k)`` -> Conv weight ``(Cout, Cin/G, *k)`` with taps flipped."""
+    cin, cog = weight.shape[:2]
+    ks = weight.shape[2:]
+    w = weight.reshape(groups, cin // groups, cog, *ks).swapaxes(1, 2).reshape(groups * cog, cin // groups, *ks)
+    return np.ascontiguousarray(w[(Ellipsis, *[slice(None, None, -1)] * len(ks))])
+
+
+def upsample(x: np.ndarray, factors: tuple[int, ...]) -> np.ndarray:
+    """Insert ``f - 1`` zeros between neighbours on each axis (the gather form's divisibility)."""
+    if all(f == 1 for f in factors):
+        return x
+    shape = [f * (n - 1) + 1 if n else 0 for f, n in zip(factors, x.shape[2:])]
+    up = np.zeros((*x.shape[:2], *shape), dtype=x.dtype)
+    up[(Ellipsis, *[slice(None, None, f) for f in factors])] = x
+    return up
+
+
+def flops(layer: Conv, input_shape: tuple[int, ...]) -> float:
+    """Multiply-adds x 2 of the direct correlation (GFLOP accounting of the benchmark)."""
+    out = layer.output_shape(input_shape[2:])
+    cout = layer.out_channels
+    return 2.0 * input_shape[0] * cout * math.prod(out) * (input_shape[1] // layer.groups) * math.prod(layer.kernel_size)

@@ -1,0 +1,92 @@
+"""Cost model for ``algorithm='auto'``: predicted seconds per algorithm, cheapest wins.
+
+Counting is kept apart from deciding (as ``scipy.signal.choose_conv_method``).
+Per algorithm, with ``N`` batch, ``C``/``Co`` channels, ``G`` groups, ``K`` taps,
+``O`` output points, ``P`` padded points, ``F`` FFT points (``next_fast_len``):
+
+===========  =========================================================  ===============================
+algorithm    FLOPs (GEMM part)                                          memory traffic (bytes, x itemsize)
+===========  =========================================================  ===============================
+gemm         ``2 N Co (C/G) K O``                                       ``N C K O`` (column copy) + in + out
+direct       same FLOPs, ``K`` matmuls (stride 1)                       ``K (N Co O)`` (accumulation) + in
+fft          ``8 N Co (C/G) F/2`` complex MACs + ``5 (N C + N Co) F     spectra ``2 (N C + N Co + C Co/G) F``
+             log2 F`` (transforms)
+winograd     ``2 N Co (C/G) T prod(alpha)`` + transforms                ``prod(alpha)/prod(m)`` x (in + out)
+===========  =========================================================  ===============================
+
+``seconds = flops / RATE[alg] + bytes / BANDWIDTH + CALLS[alg] * overhead``.
+The rates are effective throughputs measured on the development machine (2 Zen4 cores, AVX-512,
+OpenBLAS 0.3.31 SkylakeX kernels, numpy 2.4, scipy 1.17) on 2026-11-26 with
+``convalg bench cpu --calibrate`` (square float32 matmul, small-K batched matmuls, complex64
+batched matmul, rfftn).  They only need to be right relative to each other.
+
+>>> from convalg import Conv
+>>> from convalg.kernels.numpy.plan import window_plan
+>>> choose(window_plan(Conv(3, padding=1, ndim=2), (56, 56)), 1, 64, 64, 1, "float32")
+'winograd'
+>>> choose(window_plan(Conv(11, padding=5, ndim=2), (128, 128)), 1, 16, 16, 1, "float32")
+'fft'
+>>> choose(window_plan(Conv(1, ndim=2), (56, 56)), 1, 64, 64, 1, "float32")
+'gemm'
+"""
+
+from __future__ import annotations
+
+import math
+
+from .plan import WindowPlan
+
+__all__ = ["estimate", "choose", "RATE", "BANDWIDTH", "OVERHEAD"]
+
+#: Effective GFLOP/s per algorithm's main contraction (float32; float64 runs at half).
+RATE = {"gemm": 150e9, "direct": 110e9, "fft": 25e9, "winograd": 70e9, "fft_transform": 6e9}
+#: Effective bytes/s for copies, transposes and element-wise passes.
+BANDWIDTH = 8e9
+#: Seconds per Python-level kernel call (loop overhead).
+OVERHEAD = 8e-6
+
+
+def _fft_len(n: int) -> int:
+    from scipy.fft import next_fast_len
+
+    return next_fast_len(int(n), real=True)
+
+
+def estimate(plan: WindowPlan, n: int, c: int, cout: int, groups: int, dtype: str) -> dict[str, float]:
+    """Predicted seconds per applicable algorithm (see the module table)."""
+    item = 8 if dtype == "float64" else 4
+    slow = 2.0 if dtype == "float64" else 1.0
+    cg = c // max(groups, 1)
+    k = math.prod(plan.kernel)
+    o = math.prod(plan.output_shape)
+    p = math.prod(plan.extent)
+    in_bytes, out_bytes = n * c * p * item, n * cout * o * item
+    mac = 2.0 * n * cout * cg * k * o
+    est: dict[str, float] = {}
+    calls = n * max(1, -(-(cg * k * o * item) // (4 << 20)))
+    est["gemm"] = slow * mac / RATE["gemm"] + (n * c * k * o * item + in_bytes + out_bytes) / BANDWIDTH + calls * OVERHEAD
+    if all(s == 1 for s in plan.step):
+        est["direct"] = slow * mac / RATE["direct"] + (k * out_bytes * 2 + in_bytes) / BANDWIDTH + k * OVERHEAD
+    f = math.prod(_fft_len(e) for e in plan.extent)
+    cmac = 8.0 * n * cout * cg * f / 2
+    trans = 5.0 * (n * c + n * cout) * f * math.log2(max(f, 2)) / 2
+    spectra = 2 * (n * c + n * cout + cout * cg) * f * item
+    est["fft"] = slow * (cmac / RATE["fft"] + trans / RATE["fft_transform"]) + spectra / BANDWIDTH
+    from .winograd import supports, tile_sizes
+
+    if supports(plan) and k > 1:
+        ms = tile_sizes(plan)
+        alphas = [m + r - 1 for m, r in zip(ms, plan.kernel)]
+        tiles = math.prod(-(-oo // m) for oo, m in zip(plan.output_shape, ms))
+        na = math.prod(alphas)
+        wmac = 2.0 * n * cout * cg * tiles * na
+        growth = na / math.prod(ms)
+        tbytes = growth * (in_bytes * 3 + out_bytes * 3) + na * cout * cg * item
+        est["winograd"] = slow * wmac / RATE["winograd"] + tbytes / BANDWIDTH + (na + 10) * OVERHEAD
+    return est
+
+
+def choose(plan: WindowPlan, n: int, c: int, cout: int, groups: int, dtype: str) -> str:
+    """The algorithm with the least predicted time."""
+    est = estimate(plan, n, c, cout, groups, dtype)
+    return min(est, key=est.__getitem__)

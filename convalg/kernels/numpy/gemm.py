@@ -1,0 +1,143 @@
+"""GEMM convolution over strided views of the padded input.
+
+Three forms, all reading the window plan of :mod:`.plan`:
+
+===============  ===========================================================================
+form             how
+===============  ===========================================================================
+``direct``       1x1 kernels, stride 1, no padding: one (batched) matmul on the input itself
+                 (zero copy)
+``im2col``       ``window_view`` (an ``as_strided`` view ``(N, C, *out, *k)``) copied chunk by
+                 chunk of output rows into a column buffer of at most ``budget`` bytes, one
+                 matmul per chunk written in place into the output
+``taps``         stride 1: the padded input flattened; each kernel tap is a contiguous
+                 shifted view of it (offset ``sum_a tap_step_a*k_a*pitch_a``), so
+                 ``y_ext = sum_k W_k @ x_flat[off_k : off_k + L]`` with no copy of the input,
+                 then the rows are cropped (``L`` covers ``out_0`` rows of the padded pitch)
+===============  ===========================================================================
+
+The weight gradient is the same correlation with the roles swapped:
+``dW = sum_n gy[n] @ cols[n]^T`` (``cols`` chunked as for ``im2col``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .plan import WindowPlan, window_view
+
+__all__ = ["conv_im2col", "conv_taps", "weight_grad_im2col", "DEFAULT_BUDGET", "taps_extent"]
+
+#: Column-buffer budget in bytes for ``im2col`` chunks.
+DEFAULT_BUDGET = 4 << 20
+
+
+def _chunk_rows(rows_total: int, bytes_per_row: int, budget: int) -> int:
+    return max(1, min(rows_total, budget // max(bytes_per_row, 1)))
+
+
+def _columns(xp: np.ndarray, plan: WindowPlan, groups: int) -> np.ndarray:
+    """The window view as ``(N, G, Cg, *k, *out)`` (still a view)."""
+    nd = plan.ndim
+    view = window_view(xp, plan)
+    order = (0, 1, *range(2 + nd, 2 + 2 * nd), *range(2, 2 + nd))
+    view = view.transpose(order)
+    n, c = xp.shape[:2]
+    return view.reshape(n, groups, c // groups, *plan.kernel, *plan.output_shape)
+
+
+def _target(y: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
+    t = y.view()
+    try:
+        t.shape = shape
+    except AttributeError:
+        return None
+    return t
+
+
+def conv_im2col(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
+                budget: int = DEFAULT_BUDGET) -> np.ndarray:
+    """Forward correlation of the padded input ``xp`` with ``w`` (``(Cout, Cin/G, *k)``)."""
+    n, c = xp.shape[:2]
+    cout = w.shape[0]
+    g, cg, cog = groups, c // groups, cout // groups
+    out = plan.output_shape
+    ktot = math.prod(plan.kernel)
+    y = np.empty((n, cout, *out), dtype=np.result_type(xp, w))
+    if n == 0 or math.prod(out) == 0:
+        return y
+    w2 = w.reshape(g, cog, cg * ktot)
+    if ktot == 1 and all(s == 1 for s in plan.step) and xp.shape[2:] == out:
+        res = np.matmul(w2, xp.reshape(n, g, cg, -1))
+        return res.reshape(y.shape)
+    cols_view = _columns(xp, plan, groups)
+    rest = math.prod(out[1:])
+    rows = _chunk_rows(out[0], g * cg * ktot * rest * xp.itemsize, budget)
+    buf = np.empty((g, cg, *plan.kernel, rows, *out[1:]), dtype=xp.dtype)
+    for b in range(n):
+        yb = y[b].reshape(g, cog, out[0], rest)
+        for r0 in range(0, out[0], rows):
+            r1 = min(out[0], r0 + rows)
+            cols = buf[(Ellipsis, slice(0, r1 - r0)) + (slice(None),) * (len(out) - 1)]
+            np.copyto(cols, cols_view[(b, Ellipsis, slice(r0, r1)) + (slice(None),) * (len(out) - 1)])
+            cols2 = cols.reshape(g, cg * ktot, (r1 - r0) * rest)
+            tgt = _target(yb[:, :, r0:r1], (g, cog, (r1 - r0) * rest))
+            if tgt is not None:
+                np.matmul(w2, cols2, out=tgt)
+            else:  # pragma: no cover - the slice of rows is always reshapeable
+                yb[:, :, r0:r1] = np.matmul(w2, cols2).reshape(g, cog, r1 - r0, rest)
+    return y
+
+
+def taps_extent(plan: WindowPlan) -> tuple[int, ...]:
+    """Padded extent for :func:`conv_taps`: one extra row so every tap's shifted view fits."""
+    return (plan.extent[0] + 1, *plan.extent[1:])
+
+
+def conv_taps(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int) -> np.ndarray:
+    """Stride-1 correlation as a sum over taps of matmuls on shifted flat views (``xp`` from ``taps_extent``)."""
+    n, c = xp.shape[:2]
+    cout = w.shape[0]
+    g, cg, cog = groups, c // groups, cout // groups
+    out = plan.output_shape
+    ext = xp.shape[2:]
+    pitch = [math.prod(ext[a + 1:]) for a in range(len(ext))]
+    length = out[0] * pitch[0]
+    flat = xp.reshape(n, g, cg, -1)
+    wk = np.ascontiguousarray(np.moveaxis(w.reshape(g, cog, cg, -1), 3, 0))  # (K, G, Cog, Cg)
+    y_ext = np.zeros((n, g, cog, length), dtype=np.result_type(xp, w))
+    tmp = np.empty_like(y_ext)
+    for t, k in enumerate(np.ndindex(*plan.kernel)):
+        off = sum(ts * kk * p for ts, kk, p in zip(plan.tap_step, k, pitch))
+        np.matmul(wk[t], flat[..., off: off + length], out=tmp)
+        y_ext += tmp
+    y_ext = y_ext.reshape(n, cout, out[0], *ext[1:])
+    return np.ascontiguousarray(y_ext[(Ellipsis, *[slice(0, o) for o in out])])
+
+
+def weight_grad_im2col(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups: int,
+                       budget: int = DEFAULT_BUDGET) -> np.ndarray:
+    """``dW[co, ci, k] = sum_{n, o} gy[n, co, o] * xp[n, g*Cg + ci, step*o + tap_step*k]``."""
+    n, c = xp.shape[:2]
+    cout = gy.shape[1]
+    g, cg, cog = groups, c // groups, cout // groups
+    out = plan.output_shape
+    ktot = math.prod(plan.kernel)
+    dw = np.zeros((g, cog, cg * ktot), dtype=np.result_type(xp, gy))
+    if n == 0 or math.prod(out) == 0:
+        return dw.reshape(cout, cg, *plan.kernel)
+    cols_view = _columns(xp, plan, groups)
+    rest = math.prod(out[1:])
+    rows = _chunk_rows(out[0], g * cg * ktot * rest * xp.itemsize, budget)
+    buf = np.empty((g, cg, *plan.kernel, rows, *out[1:]), dtype=xp.dtype)
+    for b in range(n):
+        gyb = gy[b].reshape(g, cog, out[0], rest)
+        for r0 in range(0, out[0], rows):
+            r1 = min(out[0], r0 + rows)
+            cols = buf[(Ellipsis, slice(0, r1 - r0)) + (slice(None),) * (len(out) - 1)]
+            np.copyto(cols, cols_view[(b, Ellipsis, slice(r0, r1)) + (slice(None),) * (len(out) - 1)])
+            cols2 = cols.reshape(g, cg * ktot, (r1 - r0) * rest)
+            dw += np.matmul(gyb[:, :, r0:r1].reshape(g, cog, -1), cols2.transpose(0, 2, 1))
+    return dw.reshape(cout, cg, *plan.kernel)

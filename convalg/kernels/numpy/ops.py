@@ -1,0 +1,222 @@
+"""NumPy backend of :mod:`convalg.functional` (same names and signatures).
+
+Arguments arrive validated by :mod:`convalg.functional` (C-contiguous float32 /
+float64 arrays of matching dtype, consistent shapes); each op builds its layer
+spec (cached on the argument values), takes the cached plan and runs it.
+
+>>> import numpy as np
+>>> x = np.arange(16, dtype=np.float64).reshape(1, 1, 4, 4)
+>>> conv(x, np.ones((1, 1, 2, 2)), stride=2).tolist()
+[[[[10.0, 18.0], [42.0, 50.0]]]]
+>>> max_pool(x, 2, return_indices=True)[1].tolist()
+[[[[5, 7], [13, 15]]]]
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from ...errors import SpecError
+from ...spec.conv import Conv, ConvTranspose
+from ...spec.pooling import AvgPool, MaxPool
+from . import fft as fftmod
+from . import gemm, pool
+from .conv import conv_plan, gather_layer, gather_weight, upsample
+from .plan import pad_input, window_plan, window_view
+
+__all__ = ["conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "conv_grad_bias", "max_pool",
+           "max_pool_grad", "avg_pool", "avg_pool_grad", "adaptive_avg_pool", "adaptive_max_pool", "unfold", "fold"]
+
+
+def _freeze(v: Any) -> Any:
+    if isinstance(v, (list, tuple)):
+        return tuple(_freeze(e) for e in v)
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+@lru_cache(maxsize=512)
+def _conv_layer(ndim: int, kernel: tuple[int, ...], stride: Any, padding: Any, dilation: Any, groups: int,
+                padding_mode: str, cin: int, cout: int) -> Conv:
+    return Conv(kernel, stride=stride, padding=padding, dilation=dilation, groups=groups, padding_mode=padding_mode,
+                in_channels=cin, out_channels=cout, ndim=ndim)
+
+
+def _layer(x: np.ndarray, weight: np.ndarray, stride: Any, padding: Any, dilation: Any, groups: int,
+           padding_mode: str = "zeros") -> Conv:
+    return _conv_layer(x.ndim - 2, tuple(weight.shape[2:]), _freeze(stride), _freeze(padding), _freeze(dilation),
+                       int(groups), padding_mode, x.shape[1], weight.shape[0])
+
+
+def _add_bias(y: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    if bias is not None:
+        y += bias.reshape(1, -1, *[1] * (y.ndim - 2)).astype(y.dtype)
+    return y
+
+
+def conv(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stride: Any = 1, padding: Any = 0,
+         dilation: Any = 1, groups: int = 1, padding_mode: str = "zeros", flip_kernel: bool = False,
+         algorithm: str = "auto") -> np.ndarray:
+    """N-d convolution (cross-correlation unless ``flip_kernel``), PyTorch's ``conv{1,2,3}d``."""
+    layer = _layer(x, weight, stride, padding, dilation, groups, padding_mode)
+    if flip_kernel:
+        weight = np.ascontiguousarray(weight[(Ellipsis, *[slice(None, None, -1)] * (x.ndim - 2))])
+    plan = conv_plan(layer, tuple(x.shape), x.dtype.name, algorithm)
+    return _add_bias(plan(x, weight), bias)
+
+
+def conv_transpose(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stride: Any = 1,
+                   padding: Any = 0, output_padding: Any = 0, groups: int = 1, dilation: Any = 1,
+                   algorithm: str = "auto") -> np.ndarray:
+    """N-d transposed convolution (weight ``(Cin, Cout/G, *k)``) in gather form."""
+    layer = ConvTranspose(tuple(weight.shape[2:]), stride=_freeze(stride), padding=_freeze(padding),
+                          output_padding=_freeze(output_padding), groups=groups, dilation=_freeze(dilation),
+                          in_channels=x.shape[1], out_channels=weight.shape[1] * groups, ndim=x.ndim - 2)
+    return _transpose_run(x, weight, bias, layer, algorithm)
+
+
+def _transpose_run(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, layer: ConvTranspose,
+                   algorithm: str) -> np.ndarray:
+    conv_layer, factors = gather_layer(layer, tuple(x.shape[2:]))
+    xu = upsample(x, factors)
+    plan = conv_plan(conv_layer, tuple(xu.shape), x.dtype.name, algorithm)
+    return _add_bias(plan(xu, gather_weight(weight, layer.groups)), bias)
+
+
+def _spatial(shape: Any, ndim: int) -> tuple[int, ...]:
+    shape = tuple(int(v) for v in shape)
+    return shape[-ndim:]
+
+
+def conv_grad_input(grad_out: np.ndarray, weight: np.ndarray, input_shape: Any, stride: Any = 1, padding: Any = 0,
+                    dilation: Any = 1, groups: int = 1, algorithm: str = "auto") -> np.ndarray:
+    """Gradient of :func:`conv` (zero padding) w.r.t. its input: the exact transposed convolution."""
+    nd = grad_out.ndim - 2
+    spatial = _spatial(input_shape, nd)
+    layer = _conv_layer(nd, tuple(weight.shape[2:]), _freeze(stride), _freeze(padding), _freeze(dilation),
+                        int(groups), "zeros", weight.shape[1] * groups, weight.shape[0])
+    return _transpose_run(grad_out, weight, None, layer.transpose(spatial), algorithm)
+
+
+def conv_grad_weight(x: np.ndarray, grad_out: np.ndarray, weight_shape: Any, stride: Any = 1, padding: Any = 0,
+                     dilation: Any = 1, groups: int = 1, algorithm: str = "auto") -> np.ndarray:
+    """Gradient of :func:`conv` w.r.t. the weight: correlation of the input with the output gradient.
+
+    ``'fft'`` correlates in the frequency domain; every other choice uses the
+    chunked im2col GEMM (``'auto'`` picks by the forward cost model).
+    """
+    weight_shape = tuple(int(v) for v in weight_shape)
+    layer = _conv_layer(x.ndim - 2, weight_shape[2:], _freeze(stride), _freeze(padding), _freeze(dilation),
+                        int(groups), "zeros", x.shape[1], weight_shape[0])
+    plan = conv_plan(layer, tuple(x.shape), x.dtype.name, algorithm)
+    xp = pad_input(x, plan.window)
+    if plan.algorithm == "fft":
+        return fftmod.weight_grad_fft(xp, grad_out, plan.window, layer.groups)
+    return gemm.weight_grad_im2col(xp, grad_out, plan.window, layer.groups)
+
+
+def conv_grad_bias(grad_out: np.ndarray) -> np.ndarray:
+    """Gradient w.r.t. the bias: the output gradient summed over batch and space."""
+    axes = (0, *range(2, grad_out.ndim))
+    return grad_out.sum(axis=axes, dtype=np.float64 if grad_out.dtype == np.float64 else np.float32).astype(
+        grad_out.dtype)
+
+
+def _pool_args(kernel_size: Any, stride: Any, padding: Any) -> tuple[Any, Any, Any]:
+    return _freeze(kernel_size), (None if stride is None else _freeze(stride)), _freeze(padding)
+
+
+def max_pool(x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+             ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """N-d max pooling; indices are flat per ``(N, C)`` plane, first maximum wins, NaN propagates."""
+    k, s, p = _pool_args(kernel_size, stride, padding)
+    layer = MaxPool(k, s, p, _freeze(dilation), ceil_mode, ndim=x.ndim - 2)
+    y, idx = pool.max_pool(x, window_plan(layer, tuple(x.shape[2:])))
+    return (y, idx) if return_indices else y
+
+
+def max_pool_grad(grad_out: np.ndarray, indices: np.ndarray, input_shape: Any) -> np.ndarray:
+    """Gradient of max pooling w.r.t. its input (``input_shape`` = full ``(N, C, *spatial)``)."""
+    return pool.max_pool_grad(grad_out, indices, tuple(int(v) for v in input_shape))
+
+
+def _avg_layer(ndim: int, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool, count_include_pad: bool,
+               divisor_override: Any) -> AvgPool:
+    k, s, p = _pool_args(kernel_size, stride, padding)
+    return AvgPool(k, s, p, ceil_mode, count_include_pad, divisor_override, ndim=ndim)
+
+
+def avg_pool(x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+             count_include_pad: bool = True, divisor_override: int | None = None) -> np.ndarray:
+    """N-d average pooling (PyTorch divisor rules)."""
+    layer = _avg_layer(x.ndim - 2, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    return pool.avg_pool(x, window_plan(layer, tuple(x.shape[2:]), count_include_pad), divisor_override)
+
+
+def avg_pool_grad(grad_out: np.ndarray, input_shape: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                  ceil_mode: bool = False, count_include_pad: bool = True,
+                  divisor_override: int | None = None) -> np.ndarray:
+    """Gradient of :func:`avg_pool` w.r.t. its input (the transposed window sum)."""
+    nd = grad_out.ndim - 2
+    layer = _avg_layer(nd, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    plan = window_plan(layer, _spatial(input_shape, nd), count_include_pad)
+    return pool.avg_pool_grad(grad_out, plan, divisor_override)
+
+
+def _adaptive_sizes(x: np.ndarray, output_size: Any) -> tuple[int, ...]:
+    nd = x.ndim - 2
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * nd
+    return tuple(int(x.shape[2 + a]) if s is None else int(s) for a, s in enumerate(sizes))
+
+
+def adaptive_avg_pool(x: np.ndarray, output_size: Any) -> np.ndarray:
+    """Adaptive average pooling (``None`` entries keep that size)."""
+    return pool.adaptive_avg_pool(x, _adaptive_sizes(x, output_size))
+
+
+def adaptive_max_pool(x: np.ndarray, output_size: Any, return_indices: bool = False) -> Any:
+    """Adaptive max pooling with flat per-plane indices."""
+    y, idx = pool.adaptive_max_pool(x, _adaptive_sizes(x, output_size))
+    return (y, idx) if return_indices else y
+
+
+def _unfold_layer(ndim: int, kernel_size: Any, dilation: Any, padding: Any, stride: Any) -> Conv:
+    return Conv(_freeze(kernel_size), stride=_freeze(stride), padding=_freeze(padding), dilation=_freeze(dilation),
+                ndim=ndim)
+
+
+def unfold(x: np.ndarray, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> np.ndarray:
+    """Sliding windows as columns ``(N, C*prod(k), L)`` (``torch.nn.functional.unfold``, N-d)."""
+    nd = x.ndim - 2
+    plan = window_plan(_unfold_layer(nd, kernel_size, dilation, padding, stride), tuple(x.shape[2:]))
+    view = window_view(pad_input(x, plan), plan)
+    order = (0, 1, *range(2 + nd, 2 + 2 * nd), *range(2, 2 + nd))
+    return view.transpose(order).reshape(x.shape[0], -1, int(np.prod(plan.output_shape)))
+
+
+def fold(cols: np.ndarray, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
+         stride: Any = 1) -> np.ndarray:
+    """Adjoint of :func:`unfold`: columns summed back into ``(N, C, *output_size)``."""
+    spatial = tuple(int(v) for v in (output_size if isinstance(output_size, (tuple, list)) else (output_size,)))
+    plan = window_plan(_unfold_layer(len(spatial), kernel_size, dilation, padding, stride), spatial)
+    n = cols.shape[0]
+    ktot, length = int(np.prod(plan.kernel)), int(np.prod(plan.output_shape))
+    if cols.shape[1] % ktot or cols.shape[2] != length:
+        raise SpecError(f"cols: shape {tuple(cols.shape)} needs C*{ktot} rows and {length} columns "
+                        f"(the windows of output_size {spatial})")
+    c = cols.shape[1] // ktot
+    blocks = cols.reshape(n, c, *plan.kernel, *plan.output_shape)
+    gxp = np.zeros((n, c, *plan.extent), dtype=cols.dtype)
+    for k in np.ndindex(*plan.kernel):
+        sl = tuple(slice(ts * kk, ts * kk + s * (o - 1) + 1, s)
+                   for ts, kk, s, o in zip(plan.tap_step, k, plan.step, plan.output_shape))
+        gxp[(Ellipsis, *sl)] += blocks[(slice(None), slice(None), *k)]
+    out = np.zeros((n, c, *spatial), dtype=cols.dtype)
+    dst = tuple(slice(i0, i0 + p1 - p0) for p0, p1, i0 in plan.inside)
+    src = tuple(slice(p0, p1) for p0, p1, _ in plan.inside)
+    out[(Ellipsis, *dst)] = gxp[(Ellipsis, *src)]
+    return out

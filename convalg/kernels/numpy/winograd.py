@@ -1,0 +1,116 @@
+"""Winograd / Toom-Cook convolution F(m, r), N-d, multi-channel (Lavin & Gray 2015).
+
+For stride 1 and dilation 1 the padded input is cut into overlapping tiles of
+``alpha = m + r - 1`` (a zero-copy ``as_strided`` view, step ``m``); per axis
+
+    V = BT d BT^T ...,   U = G w G^T ...,   M[xi] = U[xi] @ V[xi],   y = AT M AT^T ...
+
+where ``M[xi]`` is one GEMM ``(Cout/G x Cin/G) @ (Cin/G x N*tiles)`` per
+transformed point ``xi`` (``prod(alpha)`` of them).  The matrices are the exact
+rational ones of :func:`convalg.operators.winograd.winograd_matrices`, rounded
+once to the working dtype.  Every transform is one GEMM along one axis
+(``(alpha x alpha) @ (alpha x everything else)``).
+
+Error model: the transforms add rounding of order
+``eps * ||AT||*||G||*||BT||`` (growing quickly with the tile, Barabasz et al.
+2020), so in float32 Winograd is less accurate than GEMM.
+:func:`error_factor` gives the factor (product over axes of the ∞-norms) that
+the tests multiply the usual bound with; F(2,3) ~ 4, F(4,3) ~ 100 per 2-D
+layer (see the tests).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+
+from ...operators.winograd import winograd_matrices
+from .plan import WindowPlan
+
+__all__ = ["conv_winograd", "tile_sizes", "winograd_extent", "error_factor", "supports", "DEFAULT_TILE"]
+
+#: Output tile ``m`` per kernel size ``r`` (F(4,3) for 3x3, alpha <= 8).
+DEFAULT_TILE = {2: 4, 3: 4, 4: 3, 5: 2, 6: 2, 7: 2}
+
+
+def supports(plan: WindowPlan) -> bool:
+    """Stride 1, dilation 1 and every kernel size in ``DEFAULT_TILE`` (or 1)."""
+    return (all(s == 1 for s in plan.step) and all(t == 1 for t in plan.tap_step)
+            and all(k == 1 or k in DEFAULT_TILE for k in plan.kernel))
+
+
+def tile_sizes(plan: WindowPlan, tile: int | None = None) -> tuple[int, ...]:
+    """Output tile per axis (``1x1`` axes take the whole tile of 4 with no transform cost)."""
+    return tuple(tile if (tile is not None and k > 1) else DEFAULT_TILE.get(k, 4) for k in plan.kernel)
+
+
+def winograd_extent(plan: WindowPlan, tile: int | None = None) -> tuple[int, ...]:
+    """Padded extent covering whole tiles: ``ceil(out/m)*m + r - 1`` per axis."""
+    ms = tile_sizes(plan, tile)
+    return tuple(-(-o // m) * m + k - 1 for o, m, k in zip(plan.output_shape, ms, plan.kernel))
+
+
+@lru_cache(maxsize=64)
+def _arrays(m: int, r: int, dtype: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    AT, G, BT = winograd_matrices(m, r)
+    conv = lambda M: np.array(M.tolist(), dtype=np.float64).astype(dtype)  # noqa: E731
+    return conv(AT), conv(G), conv(BT)
+
+
+def error_factor(plan: WindowPlan, tile: int | None = None) -> float:
+    """Growth of the rounding error over GEMM: ``prod_a ||AT||_inf ||G||_inf ||BT||_inf``."""
+    f = 1.0
+    for m, r in zip(tile_sizes(plan, tile), plan.kernel):
+        AT, G, BT = _arrays(m, r, "float64")
+        f *= float(np.abs(AT).sum(1).max() * np.abs(G).sum(1).max() * np.abs(BT).sum(1).max())
+    return f
+
+
+def _transform(t: np.ndarray, mats: list[np.ndarray]) -> np.ndarray:
+    """Apply ``mats[j]`` (``(new, old)``) along leading axis ``j`` of ``t`` (``(*old, rest)``)."""
+    sizes = list(t.shape[: len(mats)])
+    rest = t.shape[len(mats):]
+    for j, mat in enumerate(mats):
+        before = math.prod(sizes[:j])
+        t = np.matmul(mat, t.reshape(before, sizes[j], -1))
+        sizes[j] = mat.shape[0]
+    return t.reshape(*sizes, *rest)
+
+
+def conv_winograd(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
+                  tile: int | None = None) -> np.ndarray:
+    """Correlation of ``xp`` (padded to :func:`winograd_extent`) with ``w`` by F(m, r) per axis."""
+    n, c = xp.shape[:2]
+    cout = w.shape[0]
+    nd = plan.ndim
+    g, cg, cog = groups, c // groups, cout // groups
+    dtype = np.result_type(xp, w)
+    out = plan.output_shape
+    ms = tile_sizes(plan, tile)
+    ks = plan.kernel
+    alphas = tuple(m + k - 1 for m, k in zip(ms, ks))
+    tiles = tuple(-(-o // m) for o, m in zip(out, ms))
+    if n == 0 or math.prod(out) == 0:
+        return np.zeros((n, cout, *out), dtype=dtype)
+    mats = [_arrays(m, k, dtype.name) for m, k in zip(ms, ks)]
+    st = xp.strides[2:]
+    view = np.lib.stride_tricks.as_strided(
+        xp, (*alphas, n, c, *tiles), (*st, *xp.strides[:2], *[m * s for m, s in zip(ms, st)]), writeable=False)
+    d = np.ascontiguousarray(view)  # (*alpha, N, C, *T): the tiles, alpha^d/m^d times the input
+    v = _transform(d, [bt for _, _, bt in mats])  # (*alpha, N, C, *T)
+    na, nt = math.prod(alphas), math.prod(tiles)
+    v = v.reshape(na, n, g, cg, nt)
+    v = v.transpose(0, 2, 3, 1, 4).reshape(na, g, cg, n * nt) if n > 1 else v.reshape(na, g, cg, nt)
+    wk = np.moveaxis(w.reshape(cout * cg, *ks), 0, -1)  # (*K, Cout*Cg)
+    u = _transform(np.ascontiguousarray(wk), [gm for _, gm, _ in mats])  # (*alpha, Cout*Cg)
+    u = u.reshape(na, g, cog, cg)
+    mprod = np.matmul(u, v)  # (na, G, Cog, N*T)
+    y = _transform(mprod.reshape(*alphas, g * cog * n * nt), [at for at, _, _ in mats])  # (*m, Cout, N, *T)
+    y = y.reshape(*ms, cout, n, *tiles)
+    order = [nd + 1, nd]
+    for a in range(nd):
+        order += [nd + 2 + a, a]
+    y = y.transpose(order).reshape(n, cout, *[t * m for t, m in zip(tiles, ms)])
+    return np.ascontiguousarray(y[(Ellipsis, *[slice(0, o) for o in out])])
