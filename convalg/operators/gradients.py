@@ -76,7 +76,7 @@ def unfold_matrix(layer: Any, spatial: Sequence[int], x: Any = None, in_channels
     ``x`` is a ``(C_in, *spatial)`` array (numbers or expressions); default:
     symbols ``x_<c>_<i0>...``.
     """
-    layer = resolve_channels(layer, in_channels)
+    layer = resolve_channels(layer, in_channels, spatial)
     m = concrete_map(layer, spatial)
     ch = m.channels
     X = _input_array(layer, m, x).reshape(ch.in_channels, -1)
@@ -114,7 +114,7 @@ def im2col(layer: Any, spatial: Sequence[int], x: Any = None, in_channels: int |
 
     if not isinstance(layer, Conv):
         raise SpecError(f"layer={layer!r}: im2col is defined for Conv")
-    layer = resolve_channels(layer, in_channels)
+    layer = resolve_channels(layer, in_channels, spatial)
     m = concrete_map(layer, spatial)
     C = m.channels.in_channels
     X = _input_array(layer, m, x).reshape(C, -1)
@@ -140,7 +140,7 @@ def _grad_vector(layer: Any, g: Any, rows: int) -> sp.Matrix:
 
 def grad_weight(layer: Any, spatial: Sequence[int], x: Any, g: Any, in_channels: int | None = None) -> np.ndarray:
     """``dL/dw = B(x)^T g`` reshaped to the weight shape (``g`` shaped like the output ``(C_out, *out)``)."""
-    layer = resolve_channels(layer, in_channels)
+    layer = resolve_channels(layer, in_channels, spatial)
     B = unfold_matrix(layer, spatial, x)
     grad = B.T * _grad_vector(layer, g, B.rows)
     return np.array(list(grad), dtype=object).reshape(weight_symbols(layer).shape)

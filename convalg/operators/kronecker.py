@@ -83,7 +83,7 @@ def kronecker_terms(layer: Any, spatial: Sequence[int], in_channels: int | None 
 
     if not isinstance(layer, (Conv, ConvTranspose)):
         raise SpecError(f"layer={layer!r}: the Kronecker decomposition is for Conv / ConvTranspose")
-    layer = resolve_channels(layer, in_channels)
+    layer = resolve_channels(layer, in_channels, spatial)
     m = concrete_map(layer, spatial)
     ch = m.channels
     check_budget(ch.out_channels * math.prod(m.output_shape), ch.in_channels * math.prod(m.input_shape),

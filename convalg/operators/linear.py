@@ -119,7 +119,7 @@ def _conv_nnz_bound(m: IndexMap) -> int:
 def conv_matrix(layer: Any, spatial: Sequence[int], in_channels: int | None = None, weights: Any = None,
                 budget: Budget | None = None) -> sp.SparseMatrix:
     """The matrix of a ``Conv`` or ``ConvTranspose`` (see the module docstring)."""
-    layer = resolve_channels(layer, in_channels)
+    layer = resolve_channels(layer, in_channels, spatial)
     m = concrete_map(layer, spatial)
     ch = m.channels
     size_in, size_out = math.prod(m.input_shape), math.prod(m.output_shape)
@@ -220,7 +220,7 @@ def affine(layer: Any, spatial: Sequence[int], in_channels: int | None = None, w
     A = matrix(layer, spatial, in_channels, weights, budget=budget)
     if not isinstance(layer, (Conv, ConvTranspose)):
         return A, sp.zeros(A.rows, 1)
-    layer = resolve_channels(layer, in_channels)
+    layer = resolve_channels(layer, in_channels, spatial)
     values = bias_symbols(layer)
     if bias is not None:
         given = np.asarray(bias, dtype=object)

@@ -115,12 +115,18 @@ def concrete_map(layer: Any, spatial: Sequence[Any]) -> IndexMap:
     return m
 
 
-def resolve_channels(layer: Any, in_channels: int | None) -> Any:
-    """``layer`` with ``in_channels`` filled in from the argument (checked against the layer and groups)."""
+def resolve_channels(layer: Any, in_channels: int | None, spatial: Sequence[Any] | None = None) -> Any:
+    """``layer`` with ``in_channels`` filled in from the argument (checked against the layer and groups).
+
+    With ``spatial``, a layer without ``ndim`` is first bound to ``len(spatial)`` dims.
+    """
+    from ..spec.base import check_spatial
     from ..spec.conv import Conv, ConvTranspose
 
     if not isinstance(layer, (Conv, ConvTranspose)):
         return layer
+    if spatial is not None and layer.ndim is None:
+        layer = layer.bind(len(check_spatial(spatial, None)))
     if in_channels is not None:
         if isinstance(in_channels, bool) or not isinstance(in_channels, (int, np.integer)) or in_channels < 1:
             raise SpecError(f"in_channels={in_channels!r}: must be a positive integer")
