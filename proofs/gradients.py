@@ -1,0 +1,161 @@
+r"""Gradients of convolution and max pooling, from SymPy jacobians.
+
+``conv-gradients`` (bounded)
+    For ``y = A(w) x`` and ``L = g · y`` (``g`` symbolic): the SymPy gradient
+    ``∂L/∂x = A(w)^T g`` (= the ConvTranspose of ``Conv.transpose`` applied to
+    ``g`` for zero padding, = ``grad_input_matrix``), and ``∂L/∂w = B(x)^T g``
+    where ``B(x)`` is the library's ``unfold_matrix`` (``A(w) x = B(x) w`` checked
+    too) and ``grad_weight`` returns it; ``∂L/∂b = Σ_o g``.
+``max-pool-jacobian`` (bounded; exhaustive over input orderings)
+    ``y[o] = max_{k valid} x[s o - lo + d k]``.  For inputs with distinct
+    values the jacobian (SymPy derivative of ``Max``) equals the library mask
+    ``max_pool_mask``: one 1 per row, at the window's maximum.  The mask
+    depends on the input only through comparisons, so checking every
+    ordering (all permutations of ``0..n-1``) covers all distinct inputs.
+``max-pool-subgradient`` (bounded; exhaustive over tie patterns)
+    With ties the library selects the *first* maximum in scan order.  Proof
+    that this is a valid (Clarke / Bouligand) generalised jacobian: the
+    perturbation ``x_ε = x - ε·(flat index)`` makes, in every window at once,
+    the first maximum the unique maximum, for all ``0 < ε < 1/(2N)`` (integer
+    inputs); there the max-pool is differentiable with jacobian = the library
+    mask at ``x``; letting ``ε -> 0`` puts the mask in the B-subdifferential
+    ``⊆`` Clarke jacobian.  Each row also lies in
+    ``∂ max = conv{e_j : j ∈ argmax}``.  Checked for every input in
+    ``{0, 1, 2}^n`` (all tie patterns of three levels) up to the bound.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import sympy as sp
+
+from convalg import SpecError
+
+from ._core import require, same_matrix, theorem
+from ._ops import mat, ops, symbols_like, vec
+
+__all__ = ["check_conv_gradients", "check_max_pool_distinct", "check_max_pool_ties", "pool_jacobian"]
+
+
+def check_conv_gradients(bound: int) -> None:
+    from convalg import Conv
+
+    cases = []
+    for n, K, s, d, lo in itertools.product(range(1, bound + 1), (1, 2, 3), (1, 2), (1, 2), (0, 1)):
+        cases.append(((n,), Conv(K, stride=s, dilation=d, padding=((lo, 1 - lo),), groups=2, in_channels=2,
+                                 out_channels=4, ndim=1)))
+    cases.append(((3, 3), Conv((2, 2), stride=(2, 1), padding=1, in_channels=2, out_channels=1)))
+    cases.append(((4,), Conv(3, padding=1, padding_mode="reflect", in_channels=1, out_channels=1, ndim=1)))
+    for spatial, conv in cases:
+        try:
+            out = conv.output_shape(spatial)
+        except Exception:
+            continue
+        x = symbols_like("x", (conv.in_channels, *spatial))
+        g = symbols_like("g", (conv.out_channels, *out))
+        w = conv.weight_symbols
+        A = mat(conv, spatial)
+        y = A * vec(x)
+        L = (vec(g).T * y)[0]
+        where = f"{conv} at {spatial}"
+        dx = sp.Matrix([sp.diff(L, v) for v in x.reshape(-1)])
+        same_matrix(dx, A.T * vec(g), f"{where}: dL/dx vs A^T g")
+        same_matrix(dx, ops().grad_input_matrix(conv, spatial) * vec(g), f"{where}: dL/dx vs grad_input_matrix")
+        if conv.padding_mode == "zeros":
+            T = conv.transpose(spatial)
+            same_matrix(dx, mat(T, out, weights=w) * vec(g), f"{where}: dL/dx vs ConvTranspose(g)")
+        B = ops().unfold_matrix(conv, spatial, x)
+        same_matrix(B * vec(w), y, f"{where}: B(x) w vs A(w) x")
+        dw = sp.Matrix([sp.diff(L, v) for v in w.reshape(-1)])
+        same_matrix(dw, B.T * vec(g), f"{where}: dL/dw vs B(x)^T g")
+        same_matrix(dw, vec(ops().grad_weight(conv, spatial, x, g)), f"{where}: dL/dw vs grad_weight")
+        bias = conv.replace(bias=True)
+        _, b = ops().affine(bias, spatial)
+        bs = ops().bias_symbols(bias)
+        Lb = (vec(g).T * b)[0]
+        db = sp.Matrix([sp.diff(Lb, v) for v in bs])
+        same_matrix(db, vec(ops().grad_bias(bias, g)), f"{where}: dL/db vs grad_bias")
+
+
+def _pool_cases(bound: int):
+    from convalg import MaxPool
+
+    for n, K, s, d, lo, ceil in itertools.product(range(1, bound + 1), (1, 2, 3), (1, 2), (1, 2), (0, 1),
+                                                  (False, True)):
+        if 2 * lo > K:
+            continue
+        layer = MaxPool(K, stride=s, padding=lo, dilation=d, ceil_mode=ceil, ndim=1)
+        try:
+            layer.output_shape((n,))
+            ops().max_pool_mask(layer, np.zeros((1, n)))
+        except SpecError:  # a window that reads only padding has no maximum (and no mask)
+            continue
+        yield layer, (n,)
+    yield MaxPool(2, stride=1, ndim=2), (2, 3)
+    yield MaxPool(3, stride=2, padding=1, ndim=2), (3, 2)
+
+
+def pool_jacobian(layer, spatial: tuple[int, ...]) -> tuple[list, sp.Matrix]:
+    """Symbols and the SymPy jacobian of ``y[o] = Max(valid taps)``, windows from the index map."""
+    m = layer.index_map(spatial)
+    xs = symbols_like("x", spatial)
+    ys = []
+    for o in itertools.product(*(range(a.n_out) for a in m.axes)):
+        taps = []
+        for k in itertools.product(*(range(a.kernel) for a in m.axes)):
+            idx = tuple(int(a.input_index.subs({a.o: oo, a.k: kk})) for a, oo, kk in zip(m.axes, o, k))
+            if all(0 <= i < n for i, n in zip(idx, spatial)):
+                taps.append(xs[idx])
+        ys.append(sp.Max(*taps))
+    flat = list(xs.reshape(-1))
+    return flat, sp.Matrix(ys).jacobian(flat)
+
+
+def _mask(layer, values: np.ndarray) -> sp.SparseMatrix:
+    return ops().max_pool_mask(layer, values.reshape(1, *values.shape)).mask
+
+
+def check_max_pool_distinct(bound: int) -> None:
+    for layer, spatial in _pool_cases(bound):
+        xs, J = pool_jacobian(layer, spatial)
+        N = math.prod(spatial)
+        perms = itertools.permutations(range(N)) if N <= 5 else (np.random.default_rng(N).permutation(N)
+                                                                 for _ in range(60))
+        for perm in perms:
+            values = np.array(perm, dtype=np.int64).reshape(spatial)
+            Jv = J.xreplace(dict(zip(xs, map(sp.Integer, values.reshape(-1)))))
+            M = _mask(layer, values.astype(float))
+            require(all(sum(M.row(r)) == 1 for r in range(M.rows)), f"{layer} at x={values.tolist()}: a row of the "
+                                                                      "mask does not have exactly one 1")
+            same_matrix(M, Jv, f"{layer} at x={values.tolist()}: mask vs jacobian")
+
+
+def check_max_pool_ties(bound: int) -> None:
+    for layer, spatial in _pool_cases(bound):
+        xs, J = pool_jacobian(layer, spatial)
+        window = [[j for j in range(J.cols) if J[r, j] != 0] for r in range(J.rows)]  # Max's arguments
+        N = math.prod(spatial)
+        eps = sp.Rational(1, 4 * N)
+        for vals in itertools.product(range(3), repeat=N):
+            values = np.array(vals, dtype=np.int64).reshape(spatial)
+            pert = {v: sp.Integer(x) - eps * j for j, (v, x) in enumerate(zip(xs, vals))}
+            M = _mask(layer, values.astype(float))
+            same_matrix(M, J.xreplace(pert), f"{layer} at x={values.tolist()}: mask vs jacobian at x - ε·index")
+            for r in range(M.rows):
+                cols = [c for c in range(N) if M[r, c] != 0]
+                window_vals = [vals[j] for j in window[r]]
+                require(len(cols) == 1 and vals[cols[0]] == max(window_vals),
+                        f"{layer} at x={values.tolist()}: output {r} selects a non-maximal input")
+
+
+theorem("conv-gradients", "dL/dx = A^T g (a ConvTranspose), dL/dw = B(x)^T g, dL/db = Σ g (SymPy jacobians)",
+        r"∂(g·A(w)x)/∂x = A(w)^T g, ∂/∂w = B(x)^T g with A(w)x = B(x)w", general=False, bound=4)(check_conv_gradients)
+theorem("max-pool-jacobian", "max-pool jacobian on distinct inputs = mask of the maxima (one 1 per window)",
+        r"∂y/∂x = M(x) for all x with distinct entries (every ordering)", general=False,
+        bound=4)(check_max_pool_distinct)
+theorem("max-pool-subgradient", "with ties, the first-maximum mask is a valid generalised jacobian",
+        r"M(x) = lim_{ε→0} ∂y/∂x (x - ε·index) ∈ ∂_B y(x) ⊆ ∂_C y(x); rows ∈ conv{e_j : j ∈ argmax}",
+        general=False, bound=4)(check_max_pool_ties)

@@ -1,0 +1,66 @@
+r"""Winograd / Toom-Cook minimal filtering, for the F(m, r) the library's kernels use.
+
+``winograd`` (bounded: every tile of ``convalg.kernels.numpy.winograd.DEFAULT_TILE``)
+    With ``(AT, G, BT) = winograd_matrices(m, r)`` (exact rationals) and
+    symbolic ``g`` (``r`` taps), ``d`` (``m + r - 1`` inputs):
+    ``AT [(G g) ⊙ (BT d)] = y``, ``y[i] = Σ_k g[k] d[i + k]`` (``i < m``), the
+    direct correlation; and the nested 2-D form
+    ``AT [(G g G^T) ⊙ (BT d B)] A = y2``, ``y2[i, j] = Σ_{k,l} g[k, l] d[i+k, j+l]``.
+    Scope: the finitely many ``F(m, r)`` used (each is one polynomial identity
+    in ``g`` and ``d``, proved exactly), plus ``F(2, 3)`` and ``F(6, 3)``; the 2-D nested form for
+    every used tile with ``m + r - 1 <= bound + 1``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import sympy as sp
+
+from ._core import MissingDependency, same_matrix, theorem
+
+__all__ = ["check_winograd", "used_tiles"]
+
+
+def _module(name: str):
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        raise MissingDependency(f"{name} is not importable ({e})") from e
+
+
+def used_tiles() -> list[tuple[int, int]]:
+    """``(m, r)`` pairs the NumPy Winograd kernel uses (``DEFAULT_TILE``: ``r -> m``)."""
+    tiles = getattr(_module("convalg.kernels.numpy.winograd"), "DEFAULT_TILE", None)
+    if not tiles:
+        raise MissingDependency("convalg.kernels.numpy.winograd.DEFAULT_TILE is missing")
+    return sorted({(m, r) for r, m in tiles.items()} | {(2, 3), (6, 3)}, key=lambda t: (t[1], t[0]))
+
+
+def check_winograd(bound: int) -> None:
+    winograd_matrices = getattr(_module("convalg.operators.winograd"), "winograd_matrices", None)
+    if winograd_matrices is None:
+        raise MissingDependency("convalg.operators.winograd.winograd_matrices is missing")
+    for m, r in used_tiles():
+        AT, G, BT = winograd_matrices(m, r)
+        for mat_ in (AT, G, BT):
+            if not all(isinstance(v, sp.Rational) for v in mat_):
+                raise AssertionError(f"F({m}, {r}): transform entries are not exact rationals")
+        alpha = m + r - 1
+        g = sp.Matrix(sp.symbols(f"g0:{r}"))
+        d = sp.Matrix(sp.symbols(f"d0:{alpha}"))
+        y = AT * (G * g).multiply_elementwise(BT * d)
+        direct = sp.Matrix([sum(g[k] * d[i + k] for k in range(r)) for i in range(m)])
+        same_matrix(y.applyfunc(sp.expand), direct, f"F({m}, {r})")
+        if alpha <= bound + 1:  # nested 2-D form F(m x m, r x r) (its expansion is slow: bounded)
+            g2 = sp.Matrix(r, r, lambda i, j: sp.Symbol(f"g{i}_{j}"))
+            d2 = sp.Matrix(alpha, alpha, lambda i, j: sp.Symbol(f"d{i}_{j}"))
+            y2 = AT * (G * g2 * G.T).multiply_elementwise(BT * d2 * BT.T) * AT.T
+            direct2 = sp.Matrix([[sum(g2[k, q] * d2[i + k, j + q] for k in range(r) for q in range(r))
+                                  for j in range(m)] for i in range(m)])
+            same_matrix(y2.applyfunc(sp.expand), direct2, f"F({m}x{m}, {r}x{r})")
+
+
+theorem("winograd", "Winograd A^T[(G g) ⊙ (B^T d)] = direct correlation, for the library's F(m, r)",
+        r"AT[(G g) ⊙ (BT d)] = (Σ_k g[k] d[i+k])_{i<m}; 2-D: AT[(G g G^T) ⊙ (BT d B)]A",
+        general=False, bound=4)(check_winograd)

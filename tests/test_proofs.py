@@ -1,0 +1,68 @@
+"""The theorems of proofs/: all proved with their scope; deliberately false variants are caught."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from proofs import Disproved, load_all, run_theorem
+from proofs.equivariance import check_strided_shift
+from proofs.runner import markdown, run
+from proofs.shapes import check_size_inverse
+from proofs.transpose import check_transpose_matrices
+
+ROOT = Path(__file__).resolve().parents[1]
+THEOREMS = load_all()
+
+
+@pytest.mark.parametrize("name", list(THEOREMS))
+def test_theorem_proved_with_its_scope(name: str) -> None:
+    thm = THEOREMS[name]
+    result = run_theorem(thm)
+    assert result.ok, result.scope
+    if thm.general:
+        assert result.scope == "PROVED (general)"
+    else:
+        assert result.scope == f"PROVED (all weights, sizes <= {thm.default_bound})"
+
+
+def test_false_transpose_without_output_padding_is_disproved() -> None:
+    with pytest.raises(Disproved, match=r"output_padding=\(0,\)"):
+        check_transpose_matrices(4, correct_output_padding=False)
+
+
+def test_false_size_inverse_without_output_padding_is_disproved() -> None:
+    with pytest.raises(Disproved, match=r"n=\d+, K=\d+, s=\d+.*!= \d+"):
+        check_size_inverse(4, output_padding=lambda *a: 0)
+
+
+def test_false_equivariance_wrong_shift_is_disproved() -> None:
+    with pytest.raises(Disproved, match=r"input shifted by 1"):
+        check_strided_shift(3, input_shift=lambda s: 1)
+
+
+def test_runner_reports_a_false_variant_as_failed() -> None:
+    from proofs._core import Theorem
+
+    fake = Theorem("false-transpose", "t", "c", False, 3, lambda b: check_transpose_matrices(b, False))
+    result = run_theorem(fake)
+    assert not result.ok and result.scope.startswith("FAILED: counterexample: Conv(")
+
+
+def test_markdown_table_lists_every_theorem() -> None:
+    results = run(["same-padding", "winograd"])
+    table = markdown(results).splitlines()
+    assert table[0] == "| theorem | claim | scope |"
+    assert [line.split("`")[1] for line in table[2:]] == ["same-padding", "winograd"]
+    assert all(line.endswith("PROVED (general) |") or "PROVED (all weights" in line for line in table[2:])
+
+
+def test_cli_exit_status_and_unknown_name() -> None:
+    ok = subprocess.run([sys.executable, "-m", "proofs", "same-padding"], cwd=ROOT, capture_output=True, text=True)
+    assert ok.returncode == 0 and "same-padding" in ok.stdout and "PROVED (general)" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "convalg", "prove", "no-such-theorem"], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "no theorem named" in bad.stderr
