@@ -195,6 +195,11 @@ def grad_input_formula(layer: Any, spatial: Sequence[Any]) -> tuple[sp.Indexed, 
 
     ``o(i, k) = AxisMap.gather_output`` where every ``AxisMap.gather_condition``
     holds; ``co`` runs over the output channels of ``c``'s group.
+
+    >>> from convalg import Conv
+    >>> grad_input_formula(Conv(3, stride=2, padding=1, in_channels=1, out_channels=1, ndim=1), (8,))
+    (dx[c, i0], Sum(Piecewise((g[co, i0/2 - k0/2 + 1/2]*w[co, c, k0],
+        (i0/2 - k0/2 >= -1/2) & (i0/2 - k0/2 < 7/2) & Eq(Mod(i0 - k0 + 1, 2), 0)), (0, True)), (co, 0, 0), (k0, 0, 2)))
     """
     m, _, g, (co, ci, c), _ = _conv_symbols(layer, spatial)
     w = sp.IndexedBase("w")

@@ -223,9 +223,10 @@ def affine(layer: Any, spatial: Sequence[int], in_channels: int | None = None, w
     layer = resolve_channels(layer, in_channels, spatial)
     values = bias_symbols(layer)
     if bias is not None:
-        given = np.asarray(bias, dtype=object)
-        if given.shape != values.shape:
-            raise SpecError(f"bias: shape {given.shape} does not match ({layer.out_channels},)")
-        values = given if layer.bias else values
+        if not layer.bias:
+            raise SpecError(f"bias: given, but the layer has bias=False ({layer!r})")
+        values = np.asarray(bias, dtype=object)
+        if values.shape != (layer.out_channels,):
+            raise SpecError(f"bias: shape {values.shape} does not match ({layer.out_channels},)")
     per_channel = A.rows // layer.out_channels
     return A, sp.Matrix([values[r // per_channel] for r in range(A.rows)])

@@ -120,7 +120,8 @@ def _is_symbolic(arr: np.ndarray) -> bool:
 def max_pool_mask(layer: Any, x: Any, *, batched: bool | None = None, budget: Budget | None = None) -> MaxPoolSelection:
     """The selection mask of ``layer`` (MaxPool / AdaptiveMaxPool / GlobalMaxPool) for input ``x``.
 
-    ``x``: ``(C, *spatial)`` or ``(N, C, *spatial)`` (NumPy).  A symbolic
+    ``x``: ``(C, *spatial)`` or ``(N, C, *spatial)`` (NumPy; for a layer
+    without ``ndim``, ``(C, *spatial)`` unless ``batched=True``).  A symbolic
     ``x`` (object array of SymPy expressions) gives ``Piecewise`` entries, see
     :func:`max_pool_mask_symbolic`.
     """

@@ -53,6 +53,8 @@ def test_other_bad_arguments():
         matrix(layer, (4,), weights=np.ones(3))
     with pytest.raises(SpecError, match="bias: shape"):
         affine(layer, (4,), bias=[1, 2])
+    with pytest.raises(SpecError, match="bias=False"):
+        affine(layer.replace(bias=False), (4,), bias=[1])
     with pytest.raises(SpecError, match="not linear.*max_pool_mask"):
         matrix(MaxPool(2, ndim=1), (4,))
     with pytest.raises(SpecError, match="Sequential"):

@@ -124,3 +124,19 @@ def test_affine_bias_and_weights():
     assert dense(A).tolist() == [[1, 1, 0], [0, 1, 1], [1, 1, 0], [0, 1, 1]]
     _, b0 = affine(layer.replace(bias=False), (3,))
     assert b0 == sp.zeros(4, 1)
+
+
+@pytest.mark.parametrize("n", [7, 8])
+def test_size_dependent_tf_same_padding(n):
+    """Pads that are expressions in the input size (TF 'SAME', stride 2) are evaluated at the concrete size."""
+    from convalg.spec.conventions import explicit_padding
+
+    pads = explicit_padding("SAME", 3, stride=2)
+    layer = Conv(3, stride=2, padding=pads, in_channels=1, out_channels=1, ndim=1)
+    lo, hi = layer.axis_specs((n,))[0][3:5]
+    assert (lo, hi) == {7: (1, 1), 8: (0, 1)}[n]  # TF: total = max((ceil(n/2) - 1)*2 + 3 - n, 0), extra at the end
+    rng = np.random.default_rng(n)
+    w = rng.standard_normal((1, 1, 3))
+    x = rng.standard_normal((1, 1, n))
+    want = _brute.conv(x, w, (2,), [(lo, hi)], (1,), 1, "zeros", False)
+    np.testing.assert_allclose(dense(matrix(layer, (n,), weights=w)) @ x.reshape(-1), want.reshape(-1), atol=1e-12)
