@@ -130,7 +130,7 @@ def max_pool_mask(layer: Any, x: Any, *, batched: bool | None = None, budget: Bu
     planes, size_in, size_out = math.prod(lead), math.prod(spatial), len(cands)
     check_budget(planes * size_out, planes * size_in, planes * size_out, type(layer).__name__, budget)
     if _is_symbolic(arr):
-        return max_pool_mask_symbolic(layer, arr, batched=len(lead) == 2)
+        return max_pool_mask_symbolic(layer, arr, batched=len(lead) == 2, budget=budget)
     flat = arr.reshape(planes, size_in).astype(np.float64)
     indices = np.empty((planes, size_out), dtype=np.int64)
     entries = {}
@@ -150,7 +150,8 @@ def max_pool_mask(layer: Any, x: Any, *, batched: bool | None = None, budget: Bu
     return MaxPoolSelection(mask, indices.reshape(out_shape), output, arr.shape)
 
 
-def max_pool_mask_symbolic(layer: Any, x: Any, *, batched: bool | None = None) -> MaxPoolSelection:
+def max_pool_mask_symbolic(layer: Any, x: Any, *, batched: bool | None = None,
+                           budget: Budget | None = None) -> MaxPoolSelection:
     """The mask for a symbolic input: tap ``j`` of a window is selected iff ``x_j > x_l`` for every
     earlier tap ``l`` and ``x_j >= x_l`` for every later one (first maximum; NaN is not modelled).
 
@@ -163,6 +164,8 @@ def max_pool_mask_symbolic(layer: Any, x: Any, *, batched: bool | None = None) -
     arr, lead, spatial = _split(layer, np.asarray(x, dtype=object), batched)
     m, cands = window_candidates(layer, spatial)
     planes, size_in, size_out = math.prod(lead), math.prod(spatial), len(cands)
+    taps = sum(len(c) for c in cands)
+    check_budget(planes * size_out, planes * size_in, planes * taps, type(layer).__name__, budget)
     flat = arr.reshape(planes, size_in)
     entries = {}
     for p in range(planes):
