@@ -122,13 +122,17 @@ def max_pool_grad(grad_out: Any, indices: Any, input_shape: Sequence[int]) -> np
     return dx.reshape(shape)
 
 
+@lru_cache(maxsize=512)
+def _window_sizes(axis: Any, count_include_pad: bool) -> np.ndarray:
+    """``axis.window_size(count_include_pad)`` at every output of one axis."""
+    size = sp.lambdify(axis.o, axis.window_size(count_include_pad), "numpy")
+    return np.broadcast_to(np.asarray(size(np.arange(axis.n_out)), dtype=np.float64), (axis.n_out,))
+
+
 def _avg_divisor(imap: IndexMap, count_include_pad: bool, divisor_override: int | None) -> np.ndarray:
     if divisor_override is not None:
         return np.asarray(float(divisor_override))
-    factors = []
-    for a in imap.axes:
-        size = sp.lambdify(a.o, a.window_size(count_include_pad), "numpy")
-        factors.append(np.broadcast_to(np.asarray(size(np.arange(a.n_out)), dtype=np.float64), (a.n_out,)))
+    factors = [_window_sizes(a, count_include_pad) for a in imap.axes]
     grids = np.ix_(*factors)
     out = grids[0]
     for f in grids[1:]:

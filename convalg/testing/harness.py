@@ -75,6 +75,7 @@ class Support:
     count_include_pad: bool = True
     divisor_override: bool = True
     return_indices: bool = True
+    input_smaller_than_kernel: bool = True
     nan: bool = False
     infinity: bool = False
     max_batch: int = 2
@@ -102,7 +103,8 @@ def _cases(op: str, nd: int, sup: Support) -> Any:
     return S.pool_cases(op.split("_")[0], **common, max_channels=min(sup.max_channels, 3), dilation=sup.dilation,
                         asymmetric_padding=sup.asymmetric_padding, ceil_mode=sup.ceil_mode,
                         count_include_pad=sup.count_include_pad, divisor_override=sup.divisor_override,
-                        return_indices=sup.return_indices)
+                        return_indices=sup.return_indices,
+                        input_smaller_than_kernel=sup.input_smaller_than_kernel)
 
 
 def _call_args(case: S.Case, arrays: dict[str, np.ndarray]) -> tuple[tuple[Any, ...], dict[str, Any]]:

@@ -181,8 +181,8 @@ def _per_axis(draw: Any, nd: int, lo: int, hi: int) -> tuple[int, ...]:
 
 
 def _padding(draw: Any, nd: int, kernel: tuple[int, ...], dilation: tuple[int, ...], stride: tuple[int, ...],
-             max_padding: int, asymmetric: bool, same: bool) -> Any:
-    forms = ["ints", "ints", "valid"] + (["same"] if same and all(s == 1 for s in stride) else [])
+             max_padding: int, asymmetric: bool, same: bool, strings: bool = True) -> Any:
+    forms = ["ints", "ints"] + ["valid"] * strings + (["same"] if same and all(s == 1 for s in stride) else [])
     forms += ["pairs", "pairs"] if asymmetric else []
     form = draw(st.sampled_from(forms))
     if form in ("valid", "same"):
@@ -254,7 +254,7 @@ def conv_transpose_cases(draw: Any, *, ndim: int | Sequence[int] | None = None, 
     s = _per_axis(draw, nd, 1, max_stride if stride else 1)
     d = _per_axis(draw, nd, 1, max_dilation if dilation else 1)
     op = tuple(draw(st.integers(0, max(si, di) - 1)) if output_padding else 0 for si, di in zip(s, d))
-    pad = _padding(draw, nd, k, d, s, max_padding, asymmetric_padding, False)
+    pad = _padding(draw, nd, k, d, s, max_padding, asymmetric_padding, False, strings=False)
     has_bias = draw(st.booleans()) if bias is None else bias
     layer = ConvTranspose(k, stride=s, padding=pad, output_padding=op, groups=G, bias=has_bias, dilation=d,
                           in_channels=cin, out_channels=cout, ndim=nd)
@@ -272,8 +272,13 @@ def pool_cases(draw: Any, kind: str = "max", *, ndim: int | Sequence[int] | None
                max_batch: int = 2, max_channels: int = 3, max_kernel: int = 3, max_stride: int = 3,
                max_dilation: int = 2, max_side: int | None = None, dilation: bool = True,
                asymmetric_padding: bool = False, ceil_mode: bool = True, count_include_pad: bool = True,
-               divisor_override: bool = True, default_stride: bool = True, return_indices: bool = True) -> Case:
-    """A :class:`Case` for :class:`convalg.MaxPool` (``kind='max'``) or :class:`convalg.AvgPool` (``'avg'``)."""
+               divisor_override: bool = True, default_stride: bool = True, return_indices: bool = True,
+               input_smaller_than_kernel: bool = True) -> Case:
+    """A :class:`Case` for :class:`convalg.MaxPool` (``kind='max'``) or :class:`convalg.AvgPool` (``'avg'``).
+
+    ``input_smaller_than_kernel=False`` keeps every input side >= the kernel
+    (PyTorch's CPU ``avg_pool3d`` rejects smaller inputs even when padded).
+    """
     from ..reference.pooling import axis_taps
 
     if kind not in ("max", "avg"):
@@ -288,7 +293,8 @@ def pool_cases(draw: Any, kind: str = "max", *, ndim: int | Sequence[int] | None
         pad = tuple(draw(st.integers(0, kk // 2)) for kk in k)
     cm = draw(st.booleans()) if ceil_mode else False
     limit = max_side or DEFAULT_MAX_SIDE.get(nd, 4)
-    spatial = tuple(draw(st.integers(1, limit)) for _ in range(nd))
+    smallest = k if not input_smaller_than_kernel else (1,) * nd
+    spatial = tuple(draw(st.integers(lo, max(lo, limit))) for lo in smallest)
     try:
         if kind == "max":
             layer: Any = MaxPool(k, stride=s, padding=pad, dilation=d, ceil_mode=cm, ndim=nd)
