@@ -169,12 +169,16 @@ def check_fusion(bound: int) -> None:
 
 theorem("bilinearity", "conv and cross-correlation are bilinear",
         r"A(αw+βv)x = αA(w)x + βA(v)x, A(w)(αx+βz) = αA(w)x + βA(w)z (all padding modes)",
-        general=False, bound=4)(check_bilinear)
+        general=False, bound=4,
+        note="1-D n ≤ bound, K ≤ 3, s ≤ 2, d ≤ 2, all four padding modes, flipped or not, groups 2; one 2-D case")(check_bilinear)
 theorem("correlation-flip", "cross-correlation = convolution with the flipped kernel",
-        r"Conv(flip_kernel=True)(w) = Conv(flip_kernel=False)(w[..., ::-1])", general=False, bound=4)(check_flip)
+        r"Conv(flip_kernel=True)(w) = Conv(flip_kernel=False)(w[..., ::-1])", general=False, bound=4,
+        note="as bilinearity; the tap rule tap(flip) = K-1-k checked on the symbolic map")(check_flip)
 theorem("full-convolution-commutative-associative", "true convolution (full mode) is commutative and associative",
         r"y[o] = Σ_{i+k=o} x[i] w[k] (polynomial product), so a*b = b*a, (a*b)*c = a*(b*c)",
-        general=True, bound=4)(check_full_convolution)
+        general=True, bound=4,
+        note="general via the index map and the polynomial ring; matrices checked for lengths ≤ bound")(check_full_convolution)
 theorem("layer-fusion", "two stacked convs = one conv (stride s1 s2, kernel size d1(K1-1) + s1 d2 (K2-1) + 1)",
         r"Conv2(K2,s2,d2, no pad) ∘ Conv1(K1,s1,d1,(lo,hi)) = Conv(W, s1 s2, (lo,hi)), "
-        r"W[t] = Σ_{d1 k1 + s1 d2 k2 = t} w2[k2] w1[k1]", general=True, bound=4)(check_fusion)
+        r"W[t] = Σ_{d1 k1 + s1 d2 k2 = t} w2[k2] w1[k1]", general=True, bound=4,
+        note="general index/size proof (second conv unpadded); matrices for n ≤ bound, K ≤ 3, s ≤ 2, d ≤ 2")(check_fusion)

@@ -137,7 +137,9 @@ def check_multilevel(bound: int) -> None:
 
 theorem("convolution-theorem", "the DFT diagonalises every circulant matrix; eigenvalues = DFT of the kernel",
         r"F C F^{-1} = diag(F c) for C[i,j] = c[(i-j) mod n], F[k,j] = ω^{kj}",
-        general=True, bound=6)(check_convolution_theorem)
+        general=True, bound=6,
+        note="general in n (proof steps checked); exact cyclotomic cross-check for n ≤ bound")(check_convolution_theorem)
 theorem("convolution-theorem-multilevel", "the N-d DFT diagonalises doubly / multi-level block circulant matrices",
         r"C (v_{k0} ⊗ v_{k1} ⊗ ...) = DFT_N(c)[k] (v_{k0} ⊗ ...), C = block circulant of circulants / N-d circular conv",
-        general=False, bound=4)(check_multilevel)
+        general=False, bound=4,
+        note="2-level: all (n0, n1) ≤ bound; 3-level: (2,2,2), (2,3,2); exact in Q(z)/(z^n - 1)")(check_multilevel)

@@ -93,7 +93,9 @@ def check_strided_shift(bound: int, input_shift=lambda s: s) -> None:
 
 theorem("equivariance-circular", "circular conv commutes with cyclic shifts",
         r"A P_t = P_t A for stride-1 circular conv (1-D, 2-D), (P_t x)[i] = x[i - t mod n]",
-        general=True, bound=5)(check_circular)
+        general=True, bound=5,
+        note="general on the folded index map; matrices for n ≤ bound, K ≤ 3, d ≤ 2 and 2-D 3x4")(check_circular)
 theorem("equivariance-strided", "stride s: a shift by s in is a shift by 1 out (zero padding, interior)",
         r"x'[i] = x[i - s] ⇒ y'[o] = y[o - 1] wherever both windows lie inside the input",
-        general=True, bound=4)(check_strided_shift)
+        general=True, bound=4,
+        note="general on the index map; matrices for n ≤ 2·bound, K, s ≤ 3, d ≤ 2, pad ≤ 2")(check_strided_shift)

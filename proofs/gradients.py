@@ -6,6 +6,15 @@ r"""Gradients of convolution and max pooling, from SymPy jacobians.
     ``g`` for zero padding, = ``grad_input_matrix``), and ``∂L/∂w = B(x)^T g``
     where ``B(x)`` is the library's ``unfold_matrix`` (``A(w) x = B(x) w`` checked
     too) and ``grad_weight`` returns it; ``∂L/∂b = Σ_o g``.
+``gradient-index-formulas`` (bounded)
+    The library's index-level formulas (``grad_input_formula``: gather form
+    ``Σ_{co,k} w[co, c, tap(k)] g[co, (i + lo - d k)/s]`` under
+    ``gather_condition``; ``grad_weight_formula``: ``Σ_o g[co, o] x[c, s o - lo + d k]``),
+    SymPy ``Sum`` of ``Piecewise`` expressions, are *not* simplified by SymPy
+    here (sympy#27359 shows such simplifications can be wrong): they are
+    expanded term by term over their finite ranges at concrete sizes and
+    compared with the SymPy jacobians, for every ``(c, i)`` and ``(co, ci, k)``.
+    Their general validity for symbolic sizes rests on ``transpose-index-relation``.
 ``max-pool-jacobian`` (bounded; exhaustive over input orderings)
     ``y[o] = max_{k valid} x[s o - lo + d k]``.  For inputs with distinct
     values the jacobian (SymPy derivative of ``Max``) equals the library mask
@@ -37,7 +46,7 @@ from convalg import SpecError
 from ._core import require, same_matrix, theorem
 from ._ops import mat, ops, symbols_like, vec
 
-__all__ = ["check_conv_gradients", "check_max_pool_distinct", "check_max_pool_ties", "pool_jacobian"]
+__all__ = ["check_conv_gradients", "check_gradient_formulas", "check_max_pool_distinct", "check_max_pool_ties", "pool_jacobian"]
 
 
 def check_conv_gradients(bound: int) -> None:
@@ -78,6 +87,77 @@ def check_conv_gradients(bound: int) -> None:
         Lb = (vec(g).T * b)[0]
         db = sp.Matrix([sp.diff(Lb, v) for v in bs])
         same_matrix(db, vec(ops().grad_bias(bias, g)), f"{where}: dL/db vs grad_bias")
+
+
+def _expand_sum(expr: sp.Expr, values: dict, arrays: dict) -> sp.Expr:
+    """Expand a (nested) ``Sum`` over its finite ranges by explicit enumeration, then map ``Indexed`` to symbols."""
+    expr = expr.xreplace(values)
+    if isinstance(expr, sp.Sum):
+        body, limits = expr.function, expr.limits
+        total = sp.Integer(0)
+        ranges = [range(int(lo), int(hi) + 1) for _, lo, hi in limits]
+        for point in itertools.product(*ranges):
+            total += _expand_sum(body, {v: sp.Integer(p) for (v, _, _), p in zip(limits, point)}, arrays)
+        return sp.expand(total)
+    expr = sp.piecewise_fold(expr)
+    if isinstance(expr, sp.Piecewise):  # conditions are numeric now: pick the branch explicitly
+        for value, cond in expr.args:
+            if cond in (sp.true, True):
+                expr = value
+                break
+            if cond not in (sp.false, False):
+                raise AssertionError(f"condition {cond} is not decided at a concrete point")
+        else:  # pragma: no cover - Piecewise always has a True branch here
+            expr = sp.Integer(0)
+
+    def lookup(e: sp.Indexed) -> sp.Expr:
+        idx = tuple(int(v) for v in e.indices)
+        return arrays[e.base.name][idx]
+
+    return expr.replace(lambda e: isinstance(e, sp.Indexed), lookup)
+
+
+def check_gradient_formulas(bound: int) -> None:
+    from convalg import Conv
+
+    # (K, s, d, lo, groups, flip): each feature on its own and combined (the formulas are slow to build)
+    params = [(1, 1, 1, 0, 1, False), (3, 1, 1, 1, 1, False), (3, 2, 1, 1, 1, False), (3, 1, 2, 0, 1, False),
+              (3, 2, 2, 1, 2, False), (2, 2, 1, 0, 1, True), (3, 3, 1, 1, 2, True), (2, 1, 3, 1, 1, False)]
+    cases = [((n,), Conv(K, stride=s, dilation=d, padding=((lo, 1 - lo),), groups=G, in_channels=2,
+                         out_channels=2 * G, flip_kernel=f, ndim=1))
+             for n in range(1, bound + 1) for K, s, d, lo, G, f in params]
+    cases.append(((3, 3), Conv((2, 2), stride=(2, 1), padding=1, in_channels=2, out_channels=1)))
+    for spatial, conv in cases:
+        try:
+            out = conv.output_shape(spatial)
+        except Exception:
+            continue
+        x = symbols_like("x", (conv.in_channels, *spatial))
+        g = symbols_like("g", (conv.out_channels, *out))
+        w = conv.weight_symbols
+        L = (vec(g).T * mat(conv, spatial) * vec(x))[0]
+        arrays = {"x": x, "g": g, "w": w}
+        where = f"{conv} at {spatial}"
+        lhs, expr = ops().grad_input_formula(conv, spatial)
+        c_sym, i_syms = lhs.indices[0], lhs.indices[1:]
+        for c in range(conv.in_channels):
+            for i in itertools.product(*(range(n) for n in spatial)):
+                vals = {c_sym: sp.Integer(c), **{a: sp.Integer(b) for a, b in zip(i_syms, i)}}
+                got = _expand_sum(expr, vals, arrays)
+                require(sp.expand(got - sp.diff(L, x[(c, *i)])) == 0,
+                        f"{where}: grad_input_formula at c={c}, i={i}: {got} != dL/dx = {sp.diff(L, x[(c, *i)])}")
+        lhs, expr = ops().grad_weight_formula(conv, spatial)
+        co_sym, ci_sym = lhs.indices[0], lhs.indices[1]
+        taps = lhs.indices[2:]
+        ks = sorted(set().union(*[t.free_symbols for t in taps]) - {co_sym, ci_sym}, key=str)
+        for co, ci in itertools.product(range(conv.out_channels), range(conv.in_channels // conv.groups)):
+            for k in itertools.product(*(range(K) for K in conv.kernel_size)):
+                vals = {co_sym: sp.Integer(co), ci_sym: sp.Integer(ci), **{a: sp.Integer(b) for a, b in zip(ks, k)}}
+                tap = tuple(int(t.xreplace(vals)) for t in taps)
+                got = _expand_sum(expr, vals, arrays)
+                want = sp.diff(L, w[(co, ci, *tap)])
+                require(sp.expand(got - want) == 0,
+                        f"{where}: grad_weight_formula at (co, ci, k)=({co}, {ci}, {k}): {got} != dL/dw = {want}")
 
 
 def _pool_cases(bound: int):
@@ -152,10 +232,16 @@ def check_max_pool_ties(bound: int) -> None:
 
 
 theorem("conv-gradients", "dL/dx = A^T g (a ConvTranspose), dL/dw = B(x)^T g, dL/db = Σ g (SymPy jacobians)",
-        r"∂(g·A(w)x)/∂x = A(w)^T g, ∂/∂w = B(x)^T g with A(w)x = B(x)w", general=False, bound=4)(check_conv_gradients)
+        r"∂(g·A(w)x)/∂x = A(w)^T g, ∂/∂w = B(x)^T g with A(w)x = B(x)w", general=False, bound=4,
+        note="1-D n ≤ bound, K ≤ 3, s ≤ 2, d ≤ 2, pads (0,1)/(1,0), groups 2; a 2-D and a reflect-padded case")(check_conv_gradients)
+theorem("gradient-index-formulas", "the index-level gradient formulas (Sum of Piecewise) equal the jacobians",
+        r"grad_input_formula = ∂L/∂x, grad_weight_formula = ∂L/∂w, expanded term by term (no Sum simplification)",
+        general=False, bound=3, note="1-D: 8 parameter sets (K ≤ 3, s ≤ 3, d ≤ 3, pads (0,1)/(1,0), groups ≤ 2, "
+        "flipped or not) at every n ≤ bound; one 2-D case")(check_gradient_formulas)
 theorem("max-pool-jacobian", "max-pool jacobian on distinct inputs = mask of the maxima (one 1 per window)",
         r"∂y/∂x = M(x) for all x with distinct entries (every ordering)", general=False,
-        bound=4)(check_max_pool_distinct)
+        bound=4, note="1-D n ≤ bound, K ≤ 3, s ≤ 2, d ≤ 2, pad ≤ 1, ceil mode or not; 2-D (2,3) and (3,2)")(check_max_pool_distinct)
 theorem("max-pool-subgradient", "with ties, the first-maximum mask is a valid generalised jacobian",
         r"M(x) = lim_{ε→0} ∂y/∂x (x - ε·index) ∈ ∂_B y(x) ⊆ ∂_C y(x); rows ∈ conv{e_j : j ∈ argmax}",
-        general=False, bound=4)(check_max_pool_ties)
+        general=False, bound=4,
+        note="every input in {0,1,2}^n for the max-pool-jacobian layers")(check_max_pool_ties)

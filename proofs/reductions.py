@@ -148,13 +148,17 @@ def check_avg_pool(bound: int) -> None:
 
 theorem("fractional-striding", "transposed conv = stride-1 conv of the zero-stuffed input with the flipped kernel",
         r"ConvT(K,s,(lo,hi),op,d) = Conv(K,1,(d(K-1)-lo, d(K-1)-hi+op),d,flip) · Z_s",
-        general=False, bound=4)(check_fractional_striding)
+        general=False, bound=4,
+        note="m ≤ bound, K ≤ 3, s ≤ 3, d ≤ 2, lo ≤ 2, hi ≤ 1, every valid output_padding, channels 1→1 and 2→3")(check_fractional_striding)
 theorem("dilation-stuffed-kernel", "dilated conv = conv with the zero-stuffed kernel",
-        r"Conv(K,s,p,d)(w) = Conv(d(K-1)+1,s,p,1)(w'), w'[dk] = w[k]", general=False, bound=5)(check_dilation)
+        r"Conv(K,s,p,d)(w) = Conv(d(K-1)+1,s,p,1)(w'), w'[dk] = w[k]", general=False, bound=5,
+        note="1-D n ≤ bound, K ≤ 3, s ≤ 3, d ≤ 2, lo ≤ 2, hi ≤ 1; 2-D sizes ≤ 5")(check_dilation)
 theorem("strided-subsampled", "strided conv = subsampled stride-1 conv",
-        r"Conv(K,s,p,d) = S_s · Conv(K,1,p,d)", general=False, bound=5)(check_strided)
+        r"Conv(K,s,p,d) = S_s · Conv(K,1,p,d)", general=False, bound=5,
+        note="n ≤ bound, K ≤ 3, s ≤ 3, d ≤ 2, lo ≤ 2, hi ≤ 1, depthwise 2 channels")(check_strided)
 theorem("pointwise-matmul", "1x1 conv = matmul over channels",
-        r"Conv(1, groups G) = W ⊗ I (W block-diagonal over groups)", general=False, bound=4)(check_pointwise)
+        r"Conv(1, groups G) = W ⊗ I (W block-diagonal over groups)", general=False, bound=4,
+        note="n ≤ bound, 1-D and 2-D, groups 1, 2, 3")(check_pointwise)
 theorem("avg-pool-constant-kernel", "avg-pool = conv with a constant kernel",
         r"AvgPool(K,s,p, count_include_pad) = |K|^{-1} · depthwise Conv(K,s,p)(1)", general=False,
-        bound=5)(check_avg_pool)
+        bound=5, note="n ≤ bound, K ≤ 3, s ≤ 3, pad ≤ 1 (≤ K/2), 1-D, and 2-D (n, 3) for n ≤ 4")(check_avg_pool)

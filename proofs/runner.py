@@ -53,11 +53,11 @@ def format_line(r: Result, width: int = 34) -> str:
 
 
 def markdown(results: Sequence[Result]) -> str:
-    """The README table: theorem, claim, scope (without timings, so it is reproducible)."""
-    lines = ["| theorem | claim | scope |", "|---|---|---|"]
+    """The README table: theorem, claim, scope, what the scope covers (no timings, so it is reproducible)."""
+    lines = ["| theorem | claim | scope | covers |", "|---|---|---|---|"]
     for r in results:
-        claim = r.theorem.claim.replace("|", "\\|")
-        lines.append(f"| `{r.theorem.name}` | {claim} | {r.scope} |")
+        cells = [f"`{r.theorem.name}`", r.theorem.claim, r.scope, r.theorem.note]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
 
 

@@ -63,4 +63,5 @@ def check_winograd(bound: int) -> None:
 
 theorem("winograd", "Winograd A^T[(G g) ⊙ (B^T d)] = direct correlation, for the library's F(m, r)",
         r"AT[(G g) ⊙ (BT d)] = (Σ_k g[k] d[i+k])_{i<m}; 2-D: AT[(G g G^T) ⊙ (BT d B)]A",
-        general=False, bound=4)(check_winograd)
+        general=False, bound=4,
+        note="every F(m, r) of DEFAULT_TILE plus F(2,3), F(6,3); 2-D nested form for m+r-1 ≤ bound+1")(check_winograd)

@@ -55,9 +55,9 @@ def test_runner_reports_a_false_variant_as_failed() -> None:
 def test_markdown_table_lists_every_theorem() -> None:
     results = run(["same-padding", "winograd"])
     table = markdown(results).splitlines()
-    assert table[0] == "| theorem | claim | scope |"
+    assert table[0] == "| theorem | claim | scope | covers |"
     assert [line.split("`")[1] for line in table[2:]] == ["same-padding", "winograd"]
-    assert all(line.endswith("PROVED (general) |") or "PROVED (all weights" in line for line in table[2:])
+    assert "| PROVED (general) |" in table[2] and "| PROVED (all weights, sizes <= 4) |" in table[3]
 
 
 def test_cli_exit_status_and_unknown_name() -> None:
