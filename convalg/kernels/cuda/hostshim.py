@@ -3,10 +3,11 @@
 Macros turn the CUDA constructs into host ones: ``__global__``/``__device__`` vanish,
 ``blockIdx``/``threadIdx`` become thread-local variables, ``__shared__`` becomes a
 function-local ``static`` (one block runs at a time, so it is that block's shared
-memory), and ``__syncthreads()`` a ``pthread`` barrier.  A launcher per kernel loops
-over the grid; kernels that use barriers run a block's threads as real OS threads
-(so the tiled kernels are exercised with their real synchronisation), the others
-run a block's threads one after another.
+memory).  A launcher per kernel loops over the grid; kernels without barriers
+run a block's threads one after another.  Barrier kernels run a block's threads
+as coroutines (``ucontext``) on one OS thread: ``__syncthreads()`` yields, and the
+scheduler resumes every thread in turn, so each barrier phase finishes for the
+whole block before the next starts.
 
 This tests the generated index arithmetic, predicates, tiling and reduction
 order; it says nothing about speed, and it cannot catch device-only faults (bank
@@ -41,21 +42,33 @@ from collections.abc import Sequence
 import numpy as np
 
 from .codegen import KernelSource, module_source
+from .runtime import Backend, check_int32_size
 
-__all__ = ["HOST_PRELUDE", "host_source", "HostModule", "host_compiler"]
+__all__ = ["HOST_PRELUDE", "host_source", "HostModule", "host_compiler", "HostBackend"]
 
 HOST_PRELUDE = r"""
 #include <cmath>
+#include <cstdlib>
+#include <ucontext.h>
 using std::isnan;
-#include <functional>
-#include <thread>
-#include <vector>
-#include <pthread.h>
 struct cv_dim3 { unsigned x, y, z; };
 struct float4 { float x, y, z, w; };
-static thread_local cv_dim3 threadIdx, blockIdx;
-static cv_dim3 blockDim, gridDim;
-static pthread_barrier_t cv_barrier;
+static cv_dim3 threadIdx, blockIdx, blockDim, gridDim;
+/* Block threads are coroutines on one OS thread: __syncthreads() yields to the scheduler,
+   which resumes every thread of the block in turn, so each barrier phase completes for all
+   threads before any thread starts the next one. */
+static ucontext_t cv_sched;
+static ucontext_t* cv_ctx = nullptr;
+static char* cv_stacks = nullptr;
+static unsigned cv_cap = 0, cv_cur = 0;
+static bool* cv_done = nullptr;
+static void* cv_body = nullptr;
+static void (*cv_call)(void*) = nullptr;
+static const size_t CV_STACK = 1 << 16;
+static inline void cv_set_thread(unsigned t) {
+    threadIdx = {t % blockDim.x, (t / blockDim.x) % blockDim.y, t / (blockDim.x * blockDim.y)};
+}
+static void cv_entry() { cv_call(cv_body); cv_done[cv_cur] = true; }
 #define __global__
 #define __device__
 #define __forceinline__ inline
@@ -63,32 +76,45 @@ static pthread_barrier_t cv_barrier;
 #define __shared__ static
 #define __align__(n) __attribute__((aligned(n)))
 #define __launch_bounds__(n)
-#define __syncthreads() pthread_barrier_wait(&cv_barrier)
+#define __syncthreads() swapcontext(&cv_ctx[cv_cur], &cv_sched)
 template <class T> static inline T __ldg(const T* p) { return *p; }
-static void cv_launch(cv_dim3 grid, cv_dim3 block, bool barrier, const std::function<void()>& body) {
+template <class F> static void cv_launch(cv_dim3 grid, cv_dim3 block, bool barrier, F& body) {
     gridDim = grid; blockDim = block;
     const unsigned nt = block.x * block.y * block.z;
+    cv_body = &body;
+    cv_call = [](void* b) { (*static_cast<F*>(b))(); };
+    if (barrier && nt > cv_cap) {
+        free(cv_ctx); free(cv_stacks); free(cv_done);
+        cv_ctx = (ucontext_t*)malloc(sizeof(ucontext_t) * nt);
+        cv_stacks = (char*)malloc(CV_STACK * nt);
+        cv_done = (bool*)malloc(nt);
+        cv_cap = nt;
+    }
     for (unsigned bz = 0; bz < grid.z; ++bz) for (unsigned by = 0; by < grid.y; ++by)
     for (unsigned bx = 0; bx < grid.x; ++bx) {
-        const cv_dim3 b = {bx, by, bz};
+        blockIdx = {bx, by, bz};
         if (!barrier) {
-            blockIdx = b;
-            for (unsigned t = 0; t < nt; ++t) {
-                threadIdx = {t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
-                body();
-            }
+            for (unsigned t = 0; t < nt; ++t) { cv_set_thread(t); body(); }
             continue;
         }
-        pthread_barrier_init(&cv_barrier, nullptr, nt);
-        std::vector<std::thread> pool;
-        for (unsigned t = 0; t < nt; ++t)
-            pool.emplace_back([=, &body]() {
-                blockIdx = b;
-                threadIdx = {t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
-                body();
-            });
-        for (auto& th : pool) th.join();
-        pthread_barrier_destroy(&cv_barrier);
+        for (unsigned t = 0; t < nt; ++t) {
+            getcontext(&cv_ctx[t]);
+            cv_ctx[t].uc_stack.ss_sp = cv_stacks + (size_t)t * CV_STACK;
+            cv_ctx[t].uc_stack.ss_size = CV_STACK;
+            cv_ctx[t].uc_link = &cv_sched;
+            makecontext(&cv_ctx[t], cv_entry, 0);
+            cv_done[t] = false;
+        }
+        for (bool alive = true; alive;) {
+            alive = false;
+            for (unsigned t = 0; t < nt; ++t) {
+                if (cv_done[t]) continue;
+                cv_cur = t;
+                cv_set_thread(t);
+                swapcontext(&cv_sched, &cv_ctx[t]);
+                alive = alive || !cv_done[t];
+            }
+        }
     }
 }
 """
@@ -98,8 +124,8 @@ def _launcher(ks: KernelSource) -> str:
     args = ", ".join(n for _, n in ks.params)
     return (f'extern "C" void shim_{ks.name}(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, '
             f'unsigned bz, {ks.signature}) {{\n'
-            f'    cv_launch({{gx, gy, gz}}, {{bx, by, bz}}, {"true" if ks.barrier else "false"}, '
-            f'[&]() {{ {ks.name}({args}); }});\n}}\n')
+            f'    auto body = [&]() {{ {ks.name}({args}); }};\n'
+            f'    cv_launch({{gx, gy, gz}}, {{bx, by, bz}}, {"true" if ks.barrier else "false"}, body);\n}}\n')
 
 
 def host_source(kernels: Sequence[KernelSource]) -> str:
@@ -132,7 +158,7 @@ class HostModule:
             with open(cpp, "w") as fh:
                 fh.write(src)
             tmp = lib + f".{os.getpid()}.tmp"
-            res = subprocess.run([cxx, "-O1", "-std=c++17", "-shared", "-fPIC", "-pthread", "-w", cpp, "-o", tmp],
+            res = subprocess.run([cxx, "-O1", "-std=c++17", "-shared", "-fPIC", "-w", cpp, "-o", tmp],
                                  capture_output=True, text=True)
             if res.returncode:
                 raise RuntimeError(f"host shim: g++ failed on {cpp}:\n{res.stderr[-4000:]}")
@@ -154,3 +180,49 @@ class HostModule:
             else:
                 args.append(_CTYPES[ctype](n_batch))
         fn(*args)
+
+
+_DTYPES = {"float": np.float32, "long long": np.int64}
+
+
+class HostBackend(Backend):
+    """Run :mod:`convalg.kernels.cuda.ops` on NumPy arrays through the host shim.
+
+    ``preload(kernels)`` compiles many kernels in one ``g++`` call; other kernels
+    are compiled one module each on first use.  Arrays are validated as the CuPy
+    backend does (type, dtype, C-contiguity, 32-bit size).
+    """
+
+    name = "host-shim"
+
+    def __init__(self) -> None:
+        self._modules: dict[str, HostModule] = {}
+
+    @property
+    def xp(self) -> object:
+        return np
+
+    def preload(self, kernels: Sequence[KernelSource]) -> None:
+        todo = [k for k in kernels if k.name not in self._modules]
+        if todo:
+            mod = HostModule(todo)
+            for k in todo:
+                self._modules[k.name] = mod
+
+    def launch(self, ks: KernelSource, count: int, *arrays: np.ndarray) -> None:
+        check_int32_size(count)
+        pointers = [t for t, _ in ks.params if "*" in t]
+        for (ctype, name), a in zip([p for p in ks.params if "*" in p[0]], arrays):
+            if not isinstance(a, np.ndarray):
+                raise TypeError(f"{name}: expected a numpy.ndarray on the host shim, got {type(a).__name__}")
+            base = ctype.replace("const", "").replace("__restrict__", "").replace("*", "").strip()
+            if a.dtype != _DTYPES[base]:
+                raise TypeError(f"{name}: dtype {a.dtype} where the kernel needs {np.dtype(_DTYPES[base])}")
+            check_int32_size(a.size)
+        if len(arrays) != len(pointers):
+            raise TypeError(f"{ks.name}: {len(pointers)} arrays expected, got {len(arrays)}")
+        if ks.name not in self._modules:
+            self.preload([ks])
+        if min(ks.grid(count)) == 0:
+            return
+        self._modules[ks.name].launch(ks, count, *arrays)

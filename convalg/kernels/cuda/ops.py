@@ -20,9 +20,10 @@ repeated calls give bitwise-equal results.
 Plans (index map -> generated source -> compiled function) are cached on the layer
 spec (hashable), the input sizes, the batch size and the pass.
 
->>> import convalg.kernels.cuda.ops as ops
->>> sorted(ops.__all__)[:3]
-['adaptive_avg_pool', 'adaptive_max_pool', 'avg_pool']
+>>> from convalg import Conv
+>>> layer = conv_layer((2, 8, 9, 9), (16, 4, 3, 3), True, 1, 1, 1, 2)
+>>> layer.groups, layer.output_shape((9, 9))
+(2, (9, 9))
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from ...index_map import IndexMap
 from ...spec import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, Conv, ConvTranspose, MaxPool
 from . import direct, igemm, plan, pool
 from .fft import fft_conv
-from .runtime import cupy_module, launch
+from .runtime import backend
 
 __all__ = ["conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "conv_grad_bias", "max_pool",
            "max_pool_grad", "avg_pool", "avg_pool_grad", "adaptive_avg_pool", "adaptive_max_pool", "unfold", "fold",
@@ -48,10 +49,19 @@ __all__ = ["conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "con
 ALGORITHMS = ("auto", "igemm", "direct", "fft")
 
 
+def cupy_module() -> Any:
+    """The array module of the active backend (CuPy, or NumPy under the host shim)."""
+    return backend().xp
+
+
+def launch(ks: Any, count: int, *arrays: Any) -> None:
+    backend().launch(ks, count, *arrays)
+
+
 def _check_x(name: str, a: Any, rank: int | None = None) -> None:
     cp = cupy_module()
     if not isinstance(a, cp.ndarray):
-        raise TypeError(f"{name}: expected a cupy.ndarray, got {type(a).__name__}")
+        raise TypeError(f"{name}: expected a {cp.__name__}.ndarray, got {type(a).__name__}")
     if a.dtype != np.float32:
         raise TypeError(f"{name}: dtype {a.dtype}; the CUDA kernels take float32")
     if a.ndim < 3 or (rank is not None and a.ndim != rank):
@@ -118,7 +128,7 @@ def _bias_arg(bias: Any, channels: int) -> Any:
 def _check_x_like(name: str, a: Any) -> None:
     cp = cupy_module()
     if not isinstance(a, cp.ndarray) or a.dtype != np.float32:
-        raise TypeError(f"{name}: expected a float32 cupy.ndarray")
+        raise TypeError(f"{name}: expected a float32 {cp.__name__}.ndarray")
 
 
 def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
@@ -256,7 +266,7 @@ def max_pool_grad(grad_out: Any, indices: Any, input_shape: Sequence[int], kerne
     cp = cupy_module()
     input_shape = tuple(int(s) for s in input_shape)
     if not isinstance(indices, cp.ndarray) or indices.shape != grad_out.shape:
-        raise SpecError(f"indices: must be a cupy array shaped like grad_out {grad_out.shape}")
+        raise SpecError(f"indices: must be an integer array shaped like grad_out {grad_out.shape}")
     indices = _c(indices.astype(np.int64, copy=False))
     planes = input_shape[0] * input_shape[1]
     dx = cp.empty(input_shape, dtype=np.float32)

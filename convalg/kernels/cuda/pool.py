@@ -180,8 +180,11 @@ def adaptive_pool(imap: IndexMap) -> KernelSource:
     name = "cv_adaptive_" + spec_tag(imap.kind, imap.axes)
     em = Emitter([*imap.o, *imap.k])
     plane = _per_thread(em, items, imap.o, out_sp)
-    em.line("float best = 0.0f, acc = 0.0f;")
-    em.line("long long arg = -1;")
+    if is_max:
+        em.line("float best = 0.0f;")
+        em.line("long long arg = -1;")
+    else:
+        em.line("float acc = 0.0f;")
     tap_loops(em, imap.k, tuple(a.max_window for a in imap.axes))
     em.line(f"if (!({em.expr(imap.valid)})) continue;")
     em.line(f"const int pos = {em.expr(ravel(imap.input_index, in_sp))};")

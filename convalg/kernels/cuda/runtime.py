@@ -24,6 +24,8 @@ convalg.errors.SpecError: size=2147483648: the generated CUDA kernels index with
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -31,7 +33,8 @@ import numpy as np
 from ...errors import SpecError
 from .codegen import KernelSource
 
-__all__ = ["cupy_module", "get_function", "launch", "check_array", "check_int32_size", "NVRTC_OPTIONS"]
+__all__ = ["cupy_module", "get_function", "launch", "check_array", "check_int32_size", "NVRTC_OPTIONS", "Backend",
+           "CupyBackend", "backend", "using_backend"]
 
 NVRTC_OPTIONS = ("-std=c++17",)
 _LOCK = threading.Lock()
@@ -102,3 +105,47 @@ def launch(ks: KernelSource, count: int, *arrays: Any) -> None:
     if min(grid) == 0:
         return
     get_function(ks)(grid, ks.block, tuple(args))
+
+
+class Backend:
+    """Where :mod:`convalg.kernels.cuda.ops` allocates (``xp``) and runs (``launch``) kernels."""
+
+    name = "abstract"
+
+    @property
+    def xp(self) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def launch(self, ks: KernelSource, count: int, *arrays: Any) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class CupyBackend(Backend):
+    """The real one: CuPy arrays, ``cupy.RawModule`` kernels."""
+
+    name = "cupy"
+
+    @property
+    def xp(self) -> Any:
+        return cupy_module()
+
+    def launch(self, ks: KernelSource, count: int, *arrays: Any) -> None:
+        launch(ks, count, *arrays)
+
+
+_CURRENT: list[Backend] = []
+
+
+def backend() -> Backend:
+    """The active backend (CuPy unless :func:`using_backend` says otherwise)."""
+    return _CURRENT[-1] if _CURRENT else CupyBackend()
+
+
+@contextmanager
+def using_backend(b: Backend) -> Iterator[Backend]:
+    """Run ``ops`` on another backend (the host shim in CI) inside the ``with`` block."""
+    _CURRENT.append(b)
+    try:
+        yield b
+    finally:
+        _CURRENT.pop()

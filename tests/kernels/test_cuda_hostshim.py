@@ -1,0 +1,196 @@
+"""The generated CUDA kernels, compiled for the CPU by the host shim, against the float64 references.
+
+Runs ``convalg.kernels.cuda.ops`` end to end (plans, generated source, argument
+order, validation) with NumPy arrays; only the compiler and the device differ from
+a GPU run.  Skipped without ``g++``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from convalg import reference
+from convalg.kernels.cuda import cases, ops
+from convalg.kernels.cuda.hostshim import HostBackend, host_compiler
+from convalg.kernels.cuda.runtime import using_backend
+from convalg.testing.tolerance import assert_within_bound, error_bound
+
+pytestmark = pytest.mark.skipif(host_compiler() is None, reason="host shim needs g++")
+
+_BACKEND = HostBackend()
+
+
+@pytest.fixture(scope="module")
+def shim():
+    with using_backend(_BACKEND) as b:
+        yield b
+
+
+def _conv_params(layer):
+    return dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation, groups=layer.groups)
+
+
+def _data(rng, *shape, integer=False):
+    if integer:
+        return rng.integers(-3, 4, shape).astype(np.float32)
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+CONV_IDS = [f"{i}-{c[0].ndim}d-{c[0].padding_mode}" for i, c in enumerate(cases.CONV_CASES)]
+
+
+@pytest.mark.parametrize("case", cases.CONV_CASES, ids=CONV_IDS)
+@pytest.mark.parametrize("algorithm", ["igemm", "direct"])
+def test_conv_forward(shim, case, algorithm):
+    layer, spatial, c_in, c_out = case
+    rng = np.random.default_rng(len(spatial) * 7 + c_in)
+    x = _data(rng, 2, c_in, *spatial)
+    w = _data(rng, c_out, c_in // layer.groups, *layer.kernel_size)
+    b = _data(rng, c_out)
+    p = dict(_conv_params(layer), padding_mode=layer.padding_mode, flip_kernel=layer.flip_kernel)
+    got = ops.conv(x, w, b, algorithm=algorithm, **p)
+    ref = reference.conv(x, w, b, **p)
+    assert_within_bound(got, ref, error_bound("conv", x, w, bias=b, **p), f"conv {algorithm}")
+
+
+ZERO_CASES = [c for c in cases.CONV_CASES if c[0].padding_mode == "zeros"]
+
+
+@pytest.mark.parametrize("case", ZERO_CASES, ids=[f"{i}-{c[0].ndim}d" for i, c in enumerate(ZERO_CASES)])
+def test_conv_fft(shim, case):
+    layer, spatial, c_in, c_out = case
+    rng = np.random.default_rng(3)
+    x = _data(rng, 2, c_in, *spatial)
+    w = _data(rng, c_out, c_in // layer.groups, *layer.kernel_size)
+    p = _conv_params(layer)
+    got = ops.conv(x, w, None, algorithm="fft", flip_kernel=layer.flip_kernel, **p)
+    ref = reference.conv(x, w, None, flip_kernel=layer.flip_kernel, **p)
+    assert_within_bound(got, ref, error_bound("conv", x, w, algorithm="fft", **p), "conv fft")
+
+
+@pytest.mark.parametrize("case", ZERO_CASES, ids=[f"{i}-{c[0].ndim}d" for i, c in enumerate(ZERO_CASES)])
+@pytest.mark.parametrize("algorithm", ["igemm", "direct"])
+def test_conv_backward(shim, case, algorithm):
+    layer, spatial, c_in, c_out = case
+    if layer.flip_kernel:
+        pytest.skip("the reference gradients are for cross-correlation")
+    rng = np.random.default_rng(11)
+    x = _data(rng, 2, c_in, *spatial)
+    w = _data(rng, c_out, c_in // layer.groups, *layer.kernel_size)
+    p = _conv_params(layer)
+    dy = _data(rng, 2, c_out, *layer.output_shape(spatial))
+    dx = ops.conv_grad_input(dy, w, x.shape, algorithm=algorithm, **p)
+    assert_within_bound(dx, reference.conv_grad_input(dy, w, x.shape, **p),
+                        error_bound("conv_grad_input", dy, w, x.shape, **p), f"grad input {algorithm}")
+    dw = ops.conv_grad_weight(x, dy, w.shape, algorithm=algorithm, **p)
+    assert_within_bound(dw, reference.conv_grad_weight(x, dy, w.shape, **p),
+                        error_bound("conv_grad_weight", x, dy, w.shape, **p), f"grad weight {algorithm}")
+    db = ops.conv_grad_bias(dy)
+    assert_within_bound(db, reference.conv_grad_bias(dy), error_bound("conv_grad_bias", dy), "grad bias")
+
+
+@pytest.mark.parametrize("case", cases.TRANSPOSE_CASES, ids=["2d", "1d-groups"])
+@pytest.mark.parametrize("algorithm", ["igemm", "direct"])
+def test_conv_transpose(shim, case, algorithm):
+    layer, spatial, c_in, c_out, groups = case
+    rng = np.random.default_rng(5)
+    x = _data(rng, 2, c_in, *spatial)
+    w = _data(rng, c_in, c_out // groups, *layer.kernel_size)
+    b = _data(rng, c_out)
+    p = dict(stride=layer.stride, padding=layer.padding, output_padding=layer.output_padding, groups=groups,
+             dilation=layer.dilation)
+    got = ops.conv_transpose(x, w, b, algorithm=algorithm, **p)
+    ref = reference.conv_transpose(x, w, b, **p)
+    assert_within_bound(got, ref, error_bound("conv_transpose", x, w, bias=b, **p), f"conv_transpose {algorithm}")
+
+
+@pytest.mark.parametrize("case", cases.POOL_CASES, ids=["2d-ceil-dil", "1d", "3d"])
+@pytest.mark.parametrize("with_geometry", [True, False])
+def test_max_pool_ties_nan_and_grad(shim, case, with_geometry):
+    layer, spatial = case
+    rng = np.random.default_rng(2)
+    x = _data(rng, 2, 3, *spatial, integer=True)  # many ties
+    x.flat[4] = np.nan
+    p = dict(kernel_size=layer.kernel_size, stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
+             ceil_mode=layer.ceil_mode)
+    y, idx = ops.max_pool(x, return_indices=True, **p)
+    ry, ridx = reference.max_pool(x, return_indices=True, **p)
+    np.testing.assert_array_equal(y, ry)  # exact, NaN where NaN
+    np.testing.assert_array_equal(idx, ridx)
+    dy = _data(rng, *y.shape)
+    geo = p if with_geometry else {}
+    dx = ops.max_pool_grad(dy, idx, x.shape, **geo)
+    ref = reference.max_pool_grad(dy, ridx, x.shape)
+    assert_within_bound(dx, ref, error_bound("max_pool_grad", dy, ridx, x.shape), "max_pool_grad")
+
+
+@pytest.mark.parametrize("case", cases.AVG_CASES, ids=["2d-exclude", "1d-include", "3d-override"])
+def test_avg_pool_and_grad(shim, case):
+    layer, spatial, cip, div = case
+    rng = np.random.default_rng(4)
+    x = _data(rng, 2, 3, *spatial)
+    p = dict(kernel_size=layer.kernel_size, stride=layer.stride, padding=layer.padding, ceil_mode=layer.ceil_mode,
+             count_include_pad=cip, divisor_override=div)
+    y = ops.avg_pool(x, **p)
+    assert_within_bound(y, reference.avg_pool(x, **p), error_bound("avg_pool", x, **p), "avg_pool")
+    dy = _data(rng, *y.shape)
+    dx = ops.avg_pool_grad(dy, x.shape, **p)
+    assert_within_bound(dx, reference.avg_pool_grad(dy, x.shape, **p), error_bound("avg_pool_grad", dy, x.shape, **p),
+                        "avg_pool_grad")
+
+
+@pytest.mark.parametrize("case", cases.ADAPTIVE_CASES, ids=["avg-2d", "max-1d", "avg-3d"])
+def test_adaptive(shim, case):
+    layer, spatial = case
+    rng = np.random.default_rng(6)
+    x = _data(rng, 2, 3, *spatial, integer=True)
+    size = layer.output_size if len(layer.output_size) == len(spatial) else layer.output_size[0]
+    if "Max" in type(layer).__name__:
+        y, idx = ops.adaptive_max_pool(x, size, return_indices=True)
+        ry, ridx = reference.adaptive_max_pool(x, size, return_indices=True)
+        np.testing.assert_array_equal(y, ry)
+        np.testing.assert_array_equal(idx, ridx)
+    else:
+        y = ops.adaptive_avg_pool(x, size)
+        assert_within_bound(y, reference.adaptive_avg_pool(x, size), error_bound("adaptive_avg_pool", x, size),
+                            "adaptive_avg_pool")
+
+
+def test_unfold_fold_match_torch(shim):
+    torch = pytest.importorskip("torch")
+    layer, spatial, c = cases.WINDOW_CASES[0]
+    rng = np.random.default_rng(8)
+    x = _data(rng, 2, c, *spatial)
+    p = dict(kernel_size=layer.kernel_size, dilation=layer.dilation, padding=tuple(lo for lo, _ in layer.padding),
+             stride=layer.stride)
+    cols = ops.unfold(x, **p)
+    ref = torch.nn.functional.unfold(torch.from_numpy(x).double(), **p).numpy()
+    np.testing.assert_array_equal(cols, ref.astype(np.float32))
+    back = ops.fold(cols, spatial, **p)
+    ref_back = torch.nn.functional.fold(torch.from_numpy(cols).double(), spatial, **p).numpy()
+    np.testing.assert_allclose(back, ref_back, rtol=1e-6, atol=1e-6)
+
+
+def test_deterministic_weight_grad(shim):
+    layer, spatial, c_in, c_out = cases.CONV_CASES[1]
+    rng = np.random.default_rng(9)
+    x = _data(rng, 2, c_in, *spatial)
+    dy = _data(rng, 2, c_out, *layer.output_shape(spatial))
+    w_shape = (c_out, c_in // layer.groups, *layer.kernel_size)
+    runs = [ops.conv_grad_weight(x, dy, w_shape, algorithm="igemm", **_conv_params(layer)) for _ in range(2)]
+    assert runs[0].tobytes() == runs[1].tobytes()
+
+
+def test_validation(shim):
+    x = np.zeros((1, 2, 5), np.float32)
+    with pytest.raises(TypeError, match="float32"):
+        ops.conv(x.astype(np.float64), np.zeros((1, 2, 3), np.float32))
+    with pytest.raises(ValueError, match="dim 1"):
+        ops.conv(x, np.zeros((1, 3, 3), np.float32))
+    with pytest.raises(ValueError, match="algorithm"):
+        ops.conv(x, np.zeros((1, 2, 3), np.float32), algorithm="winograd")
+    ks = cases.conv_kernels(*cases.CONV_CASES[0])["direct"]
+    with pytest.raises(TypeError, match="dtype"):
+        _BACKEND.launch(ks, 1, np.zeros(3), np.zeros(3, np.float32), np.zeros(3, np.float32),
+                        np.zeros(3, np.float32))
