@@ -30,7 +30,7 @@ r"""Gradients of convolution and max pooling, from SymPy jacobians.
     mask at ``x``; letting ``ε -> 0`` puts the mask in the B-subdifferential
     ``⊆`` Clarke jacobian.  Each row also lies in
     ``∂ max = conv{e_j : j ∈ argmax}``.  Checked for every input in
-    ``{0, 1, 2}^n`` (all tie patterns of three levels) up to the bound.
+    ``{0, 1, 2}^n`` (1-D) or ``{0, 1}^n`` (the 2-D cases) up to the bound.
 """
 
 from __future__ import annotations
@@ -219,7 +219,8 @@ def check_max_pool_ties(bound: int) -> None:
         window = [[j for j in range(J.cols) if J[r, j] != 0] for r in range(J.rows)]  # Max's arguments
         N = math.prod(spatial)
         eps = sp.Rational(1, 4 * N)
-        for vals in itertools.product(range(3), repeat=N):
+        levels = 3 if N <= 4 else 2  # three levels give every tie pattern of up to 3 distinct values
+        for vals in itertools.product(range(levels), repeat=N):
             values = np.array(vals, dtype=np.int64).reshape(spatial)
             pert = {v: sp.Integer(x) - eps * j for j, (v, x) in enumerate(zip(xs, vals))}
             M = _mask(layer, values.astype(float))
@@ -244,4 +245,4 @@ theorem("max-pool-jacobian", "max-pool jacobian on distinct inputs = mask of the
 theorem("max-pool-subgradient", "with ties, the first-maximum mask is a valid generalised jacobian",
         r"M(x) = lim_{ε→0} ∂y/∂x (x - ε·index) ∈ ∂_B y(x) ⊆ ∂_C y(x); rows ∈ conv{e_j : j ∈ argmax}",
         general=False, bound=4,
-        note="every input in {0,1,2}^n for the max-pool-jacobian layers")(check_max_pool_ties)
+        note="every input in {0,1,2}^n (n ≤ 4) or {0,1}^n (the 2-D cases) for the max-pool-jacobian layers")(check_max_pool_ties)

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import doctest
+import importlib
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from proofs import Disproved, load_all, run_theorem
-from proofs.equivariance import check_strided_shift
-from proofs.runner import markdown, run
-from proofs.shapes import check_size_inverse
-from proofs.transpose import check_transpose_matrices
-
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # proofs/ sits next to convalg/ in the checkout (not an installed package)
+    sys.path.insert(0, str(ROOT))
+
+from proofs import Disproved, load_all, run_theorem  # noqa: E402
+from proofs.equivariance import check_strided_shift  # noqa: E402
+from proofs.runner import markdown, run  # noqa: E402
+from proofs.shapes import check_size_inverse  # noqa: E402
+from proofs.transpose import check_transpose_matrices  # noqa: E402
+
 THEOREMS = load_all()
 
 
@@ -66,3 +71,9 @@ def test_cli_exit_status_and_unknown_name() -> None:
     bad = subprocess.run([sys.executable, "-m", "convalg", "prove", "no-such-theorem"], cwd=ROOT,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "no theorem named" in bad.stderr
+
+
+@pytest.mark.parametrize("name", ["proofs._core", "proofs.runner"])
+def test_doctests(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
