@@ -1,0 +1,151 @@
+"""The conformance harness: no false alarms on correct kernels, a shrunk repro for broken ones."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+import convalg.reference as ref
+from convalg.testing import check
+from convalg.testing.harness import OPS
+
+from .kernels import make_avg_pool, make_im2col_conv, make_max_pool, make_transpose_conv, scipy_conv, torch_ops
+
+# target, op, support switches, examples (default run); the slow run multiplies the examples by 10
+CORRECT = [
+    ("direct-reference-conv", ref.direct.conv, "conv2d", {"asymmetric_padding": True,
+                                                           "padding_modes": ("zeros", "reflect", "replicate",
+                                                                             "circular")}, 20),
+    ("fft-reference-conv", ref.conv, "conv3d", {"algorithm": "fft", "asymmetric_padding": True}, 10),
+    ("fft-reference-conv-transpose", ref.conv_transpose, "conv_transpose1d", {"algorithm": "fft"}, 10),
+    ("reference-max-pool", ref.max_pool, "max_pool3d", {"nan": True}, 10),
+    ("reference-avg-pool", ref.avg_pool, "avg_pool1d", {"asymmetric_padding": True}, 10),
+    ("scipy-conv", scipy_conv, "conv1d", {}, 10),
+    ("im2col-float32-conv", make_im2col_conv(), "conv2d", {}, 20),
+    ("im2col-float16-conv", make_im2col_conv(), "conv1d", {"dtype": "float16"}, 10),
+    ("transpose-via-conv", make_transpose_conv(), "conv_transpose2d", {}, 10),
+    ("window-max-pool", make_max_pool(), "max_pool1d", {}, 10),
+    ("window-avg-pool", make_avg_pool(), "avg_pool2d", {}, 10),
+]
+
+BROKEN = [
+    ("same-padding-extra-at-start", make_im2col_conv("same_extra_at_start"), "conv2d"),
+    ("ignores-dilation", make_im2col_conv("ignore_dilation"), "conv2d"),
+    ("wrong-group-channel-offset", make_im2col_conv("group_offset"), "conv1d"),
+    ("transpose-without-flip", make_transpose_conv("no_flip"), "conv_transpose1d"),
+    ("max-pool-last-max-wins", make_max_pool("last_max"), "max_pool2d"),
+    ("avg-pool-divisor-counts-overhang", make_avg_pool("overhang_divisor"), "avg_pool2d"),
+]
+
+
+def _run(target, op, opts, examples):
+    opts = dict(opts)
+    report = check(target, op=op, max_examples=examples, progress=False, **opts)
+    assert report.passed, report.summary()
+    assert report.examples == examples
+    return report
+
+
+@pytest.mark.parametrize("name,target,op,opts,examples", CORRECT, ids=[c[0] for c in CORRECT])
+def test_correct_kernels_pass(name, target, op, opts, examples):
+    _run(target, op, opts, examples)
+
+
+def test_torch_functional_ops_pass():
+    ops = torch_ops() if _has_torch() else pytest.skip("torch is not installed")
+    total = 0
+    for op in OPS:
+        opts = {"input_smaller_than_kernel": False} if op == "avg_pool3d" else {}
+        total += _run(ops[op], op, opts, 8).examples
+    assert total == 8 * len(OPS)
+
+
+def _has_torch() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+def test_no_false_alarms_over_1000_examples():
+    """The big run: >= 1,000 examples over correct kernels, zero mismatches."""
+    total = 0
+    for _, target, op, opts, examples in CORRECT:
+        total += _run(target, op, opts, examples * 10).examples
+    if _has_torch():
+        ops = torch_ops()
+        for op in OPS:
+            opts = {"input_smaller_than_kernel": False} if op == "avg_pool3d" else {}
+            total += _run(ops[op], op, opts, 60).examples
+    print(f"\nconformance examples without a false alarm: {total}")
+    assert total >= 1000
+
+
+@pytest.mark.parametrize("name,target,op", BROKEN, ids=[b[0] for b in BROKEN])
+def test_broken_kernels_fail_with_a_shrunk_copy_paste_repro(name, target, op):
+    out = io.StringIO()
+    report = check(target, op=op, max_examples=200, out=out)
+    assert not report.passed and report.exit_code == 1
+    text = out.getvalue()
+    assert "FAILED" in text and "Minimal failing case" in text
+    # the case was shrunk: a tiny problem
+    assert "input shape (1, " in report.repro
+    # the snippet is valid Python that rebuilds the inputs and reproduces the mismatch
+    code = "\n".join(line for line in report.repro.splitlines() if not line.startswith("target = load_target"))
+    scope = {"target": target}
+    with pytest.raises(AssertionError):
+        exec(compile(code, f"<repro {name}>", "exec"), scope)
+    assert isinstance(scope["x"], np.ndarray)
+
+
+def test_unsupported_features_are_not_drawn():
+    seen = {}
+
+    def spy(x, weight, bias, stride, padding, dilation, groups):
+        seen.setdefault("dilation", set()).add(tuple(dilation))
+        seen.setdefault("groups", set()).add(groups)
+        seen.setdefault("padding", set()).add(padding if isinstance(padding, str) else "tuple")
+        seen.setdefault("dtype", set()).add(x.dtype.name)
+        return ref.direct.conv(x, weight, bias, stride, padding, dilation, groups)
+
+    report = check(spy, op="conv2d", max_examples=40, progress=False, dilation=False, groups=False,
+                   same_padding=False, dtype="float64")
+    assert report.passed
+    assert seen["dilation"] == {(1, 1)} and seen["groups"] == {1} and "same" not in seen["padding"]
+    assert seen["dtype"] == {"float64"}
+
+
+def test_tf32_tolerance_accepts_tf32_rounding_that_float32_rejects():
+    def tf32_conv(x, weight, bias, stride, padding, dilation, groups):
+        def round_tf32(a):  # keep 10 mantissa bits, like TF32 tensor cores do with their inputs
+            bits = a.astype(np.float32).view(np.uint32)
+            return ((bits + 0x1000) & 0xFFFFE000).view(np.float32)
+        return make_im2col_conv()(round_tf32(x), round_tf32(weight), bias, stride, padding, dilation, groups)
+
+    assert check(tf32_conv, op="conv2d", max_examples=30, progress=False, tolerance="tf32").passed
+    assert not check(tf32_conv, op="conv2d", max_examples=30, progress=False).passed
+
+
+def test_progress_and_coverage_report():
+    out = io.StringIO()
+    report = check(ref.direct.conv, op="conv1d", max_examples=20, out=out)
+    text = out.getvalue()
+    assert "[convalg check conv1d] 20/20 examples" in text
+    assert text.strip().splitlines()[-2].startswith("PASSED conv1d: 20 examples")
+    assert report.coverage["ndim=1"] == 20 and "exercised:" in text
+
+
+def test_target_exceptions_are_failures_and_bad_ops_are_errors():
+    def raises(*args):
+        raise NotImplementedError("groups")
+
+    report = check(raises, op="conv1d", max_examples=5, progress=False)
+    assert not report.passed and "NotImplementedError" in report.message
+    with pytest.raises(ValueError, match="op="):
+        check(raises, op="conv4d")
+    with pytest.raises(TypeError, match="support switch"):
+        check(raises, op="conv1d", dilations=False)
