@@ -20,7 +20,7 @@ repetition                 ``layer*N``
 =========================  ====================================================
 
 >>> parse_layers("conv(k=3,s=2,p=1)*2 maxpool(k=2)")
-[Conv(kernel_size=3, stride=2, padding=1), Conv(kernel_size=3, stride=2, padding=1), MaxPool(kernel_size=2, stride=2)]
+[Conv(kernel_size=3, stride=2, padding=1), Conv(kernel_size=3, stride=2, padding=1), MaxPool(kernel_size=2)]
 """
 
 from __future__ import annotations

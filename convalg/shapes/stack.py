@@ -138,8 +138,18 @@ class SizeSet:
 
 
 def _axis_chain(layers: Sequence[object], axis: int, ndim: int) -> list[Callable[[int], tuple[int, bool]]]:
-    from ..spec.conv import ConvTranspose
+    from ..spec._checks import check_int, check_ndim
+    from ..spec.base import Layer
 
+    ndim = check_ndim(ndim)
+    axis = check_int("axis", axis, minimum=0)
+    if axis >= ndim:
+        raise SpecError(f"axis={axis}: must be < ndim={ndim}")
+    if not isinstance(layers, (list, tuple)) or not layers:
+        raise SpecError(f"layers={layers!r}: must be a non-empty list of layer specifications")
+    for i, layer in enumerate(_flatten(layers)):
+        if not isinstance(layer, Layer):
+            raise SpecError(f"layers[{i}]={layer!r}: must be a convalg layer specification")
     steps = []
     for layer in _flatten(layers):
         bound = layer.bind(ndim)  # type: ignore[attr-defined]
@@ -156,7 +166,6 @@ def _axis_chain(layers: Sequence[object], axis: int, ndim: int) -> list[Callable
             return out, exact
 
         steps.append(step)
-        _ = ConvTranspose
     return steps
 
 
@@ -171,11 +180,18 @@ def _run(chain: Sequence[Callable[[int], tuple[int, bool]]], n: int) -> tuple[in
     return n, exact
 
 
+#: Largest stride product whose residues exact_sizes / size_preserving_sizes enumerate.
+MAX_PERIOD = 1 << 16
+
+
 def _down_strides(layers: Sequence[object], axis: int, ndim: int) -> int:
     period = 1
     for layer in _flatten(layers):
         if _windowed(layer):
             period *= layer.bind(ndim).stride[axis]  # type: ignore[attr-defined]
+    if period > MAX_PERIOD:
+        raise SpecError(f"stride product={period}: the size sets enumerate one size per residue, "
+                        f"so the product of the down-sampling strides must be <= {MAX_PERIOD}")
     return period
 
 

@@ -99,19 +99,30 @@ class Layer:
     def __hash__(self) -> int:
         return hash(self._key())
 
+    #: Pools default ``stride`` to ``kernel_size`` (repr omits it only then).
+    _stride_defaults_to_kernel: ClassVar[bool] = False
+
     def __repr__(self) -> str:
         shown = []
-        axis_defaults = {"stride": 1, "dilation": 1, "padding": (0, 0), "output_padding": 0}
-        for k, v in self._params().items():
+        params = self._params()
+        for k, v in params.items():
             if v is None or k == "ndim" or (k in self._defaults and self._defaults[k] == v):
                 continue
             if k in self._axis_fields and isinstance(v, tuple):
-                if k in axis_defaults and all(e == axis_defaults[k] for e in v):
+                if k == "stride" and self._stride_defaults_to_kernel:
+                    default: Any = params.get("kernel_size")
+                else:
+                    default = {"stride": 1, "dilation": 1, "padding": (0, 0), "output_padding": 0}.get(k)
+                    default = None if default is None else (default,) * len(v)
+                if v == default:
                     continue
-                if k == "padding" and all(lo == hi for lo, hi in v):
+                if k == "padding":
+                    if not all(lo == hi for lo, hi in v):  # asymmetric: keep the (lo, hi) pairs
+                        shown.append(f"{k}={v!r}")
+                        continue
                     v = tuple(lo for lo, _ in v)
-                if len(set(v)) == 1 and (self.ndim is None or k != "padding" or isinstance(v[0], int)):
-                    v = v[0] if self.ndim is None or len(v) == 1 else v
+                if len(set(v)) == 1 and None not in v and (self.ndim is None or len(v) == 1):
+                    v = v[0]
             shown.append(f"{k}={v!r}")
         if self.ndim is not None:
             shown.append(f"ndim={self.ndim}")
@@ -120,11 +131,35 @@ class Layer:
     _defaults: ClassVar[dict[str, Any]] = {}
 
     def replace(self, **changes: Any) -> Layer:
-        """A copy with some constructor arguments changed (re-validated)."""
-        return type(self)(**{**self._params(), **changes})
+        """A copy with some constructor arguments changed (re-validated).
+
+        A layer for any number of dims stays one unless a change fixes the
+        number of dims (a tuple argument or ``ndim``).
+
+        >>> from convalg import Conv
+        >>> Conv(3).replace(stride=2), Conv(3).replace(stride=(2, 1))
+        (Conv(kernel_size=3, stride=2), Conv(kernel_size=(3, 3), stride=(2, 1), ndim=2))
+        """
+        from ._checks import check_ndim, is_sequence
+
+        layer = self
+        if self.ndim is None and changes.get("ndim") is not None:
+            layer = self.bind(check_ndim(changes["ndim"]))
+        elif self.ndim is None:
+            lengths = {len(v) for k, v in changes.items() if k in self._axis_fields and is_sequence(v)}
+            if len(lengths) == 1 and min(lengths) >= 1:
+                layer = self.bind(lengths.pop())
+            elif not lengths:
+                new = type(self)(**{**self._params(), **changes, "ndim": 1})
+                new._set(ndim=None)  # a 1-axis layer stored exactly like an any-ndim one
+                return new
+        return type(layer)(**{**layer._params(), **changes})
 
     def bind(self, ndim: int) -> Layer:
         """This layer with its number of spatial dims fixed to ``ndim``."""
+        from ._checks import check_ndim
+
+        ndim = check_ndim(ndim)
         if self.ndim == ndim:
             return self
         if self.ndim is not None:
@@ -161,14 +196,21 @@ class Layer:
         layer = self.bind(len(spatial))
         out = []
         for a, n in enumerate(spatial):
-            size = layer._output_size(a, layer._axis_spec(a, n), n)
+            spec = layer._axis_spec(a, n)
+            size = layer._output_size(a, spec, n)
             if isinstance(size, int) and size < 1:
                 raise SpecError(
                     f"input[{a}]={n}: {type(self).__name__} gives output size {size} on axis {a}; "
-                    "the (dilated) kernel is larger than the padded input"
+                    + layer._too_small(spec, n)
                 )
             out.append(size)
         return tuple(out)
+
+    def _too_small(self, spec: AxisSpec, n: Size) -> str:
+        """Why an output size came out < 1 (the rule broken, with the numbers)."""
+        k_eff = spec.dilation * (spec.kernel - 1) + 1
+        return (f"the dilated kernel ({k_eff}) is larger than the padded input "
+                f"({n} + {spec.lo} + {spec.hi} = {n + spec.lo + spec.hi})")
 
     def output_channels(self, in_channels: int | None) -> int | None:
         """Number of output channels given ``in_channels`` (None if unknown)."""

@@ -267,6 +267,11 @@ class ConvTranspose(_ConvBase):
         return conv_transpose_output_size(n, spec.kernel, spec.stride, spec.dilation, spec.lo, spec.hi,
                                           spec.output_padding)
 
+    def _too_small(self, spec: AxisSpec, n: Size) -> str:
+        return (f"the padding ({spec.lo} + {spec.hi}) crops more than the scattered extent "
+                f"(({n} - 1)*{spec.stride} + {spec.dilation}*({spec.kernel} - 1) + 1 + output_padding "
+                f"{spec.output_padding})")
+
     def output_padding_for(self, spatial: Sequence[Size], output_size: Sequence[Size]) -> tuple[Size, ...]:
         """Solve for the ``output_padding`` that gives ``output_size`` (PyTorch's ``output_size=`` argument).
 

@@ -17,6 +17,7 @@ __all__ = ["MaxPool", "AvgPool", "AdaptiveAvgPool", "AdaptiveMaxPool", "GlobalAv
 
 class _WindowPool(Layer):
     _axis_fields = ("kernel_size", "stride", "dilation", "padding")
+    _stride_defaults_to_kernel = True
     kernel_size: tuple[int, ...]
     stride: tuple[int, ...]
     dilation: tuple[int, ...]
@@ -195,6 +196,7 @@ class _Global(_AdaptivePool):
         return dict(ndim=self.ndim)
 
     def bind(self, ndim: int) -> Layer:
+        ndim = check_ndim(ndim)
         if self.ndim == ndim:
             return self
         if self.ndim is not None:

@@ -48,6 +48,13 @@ class Sequential(Layer):
     def __repr__(self) -> str:
         return "Sequential(" + ", ".join(map(repr, self.layers)) + ")"
 
+    def replace(self, **changes: Any) -> Sequential:
+        """A copy with ``layers`` replaced."""
+        unknown = set(changes) - {"layers"}
+        if unknown:
+            raise SpecError(f"{sorted(unknown)[0]}: Sequential has only 'layers'")
+        return Sequential(*changes.get("layers", self.layers))
+
     def __len__(self) -> int:
         return len(self.layers)
 
