@@ -135,6 +135,10 @@ class AxisMap:
     def _solve_o(self, at: Index) -> sp.Expr:
         # solve over the rationals: with the integer assumption on ``o`` SymPy returns no
         # solution when the bound is not an integer (e.g. stride 2, dilation 2)
+        expr = sp.expand(self.input_index)
+        slope = expr.coeff(self.o)
+        if slope != 0 and not sp.diff(slope, self.o).has(self.o):  # linear in o: one division, no solver
+            return sp.expand((at - expr.subs(self.o, 0)) / slope)
         real_o = sp.Dummy("o")
         (sol,) = sp.solve(sp.Eq(self.input_index.subs(self.o, real_o), at), real_o)
         return sol

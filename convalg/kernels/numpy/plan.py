@@ -28,8 +28,8 @@ The printed function is kept as ``plan.source``.
 >>> p = window_plan(Conv(3, stride=2, padding=1, ndim=1), (6,))
 >>> p.extent, p.inside, p.step, p.tap_step, p.taps
 ((7,), ((1, 7, 0),), (2,), (1,), (((1, 3, 1), (0, 3, 0), (0, 3, 1)),))
->>> print(p.source.splitlines()[1])
-    # axis 0: i0 = k0 + 2*o0 - 1, 0 <= i0 < 6, padding_mode='zeros'
+>>> print(p.source.splitlines()[-1])
+# axis 0: i0 = k0 + 2*o0 - 1, 0 <= i0 < 6; axis_indices(numpy, *(6, 3, 3, 2, 1, 1, 1))
 """
 
 from __future__ import annotations
@@ -79,8 +79,53 @@ class WindowPlan:
         return len(self.input_shape)
 
 
-def _coeff(expr: sp.Expr, sym: sp.Symbol) -> int:
-    return int(sp.expand(expr).coeff(sym))
+_SIZE = dict(integer=True, positive=True)
+_N, _N_OUT, _K, _S, _D, _E = sp.symbols("n n_out kernel stride dilation extent", **_SIZE)
+_LO, _HI = sp.symbols("lo hi", integer=True)  # no sign: negative pads crop
+_ARGS = ("n", "n_out", "kernel", "stride", "dilation", "lo", "hi")
+
+
+@lru_cache(maxsize=16)
+def axis_program(padding_mode: str, count_include_pad: bool | None) -> tuple[str, Any]:
+    """Print the symbolic 1-D index map once into a NumPy function of the axis sizes and parameters.
+
+    The function returns ``(extent, step, tap_step, inside_first, inside_last,
+    inside_start, tap_first, tap_last, tap_start, pad_index, input_index, valid
+    [, divisor])``; arrays are over ``k`` (taps), ``p`` (padded positions) or
+    ``(o, k)``.
+    """
+    m = AxisMap(_N, _N_OUT, _K, _S, _D, _LO, _HI, axis=0)
+    pos = AxisMap(_N, _E, 1, 1, 1, _LO, _HI, axis=0)  # padded position p as the output of tap 0
+    shifted = sp.expand(m.input_index + m.lo)  # padded coordinate of (o, k)
+    k_taps, p_pos = _Code("k_taps"), _Code("p_pos")
+    o_col, k_row, o_row = _Code("o_col"), _Code("k_row"), _Code("o_row")
+    first, last = m.tap_output_range()
+    in_first, in_last = pos.tap_output_range(0)
+    fold_mode = padding_mode if padding_mode != "zeros" else "replicate"
+    assignments: list[tuple[str, Any]] = [
+        ("extent", sp.Max(shifted.subs({m.o: m.n_out - 1, m.k: m.kernel - 1}) + 1, 1)),
+        ("step", shifted.coeff(m.o)),
+        ("tap_step", shifted.coeff(m.k)),
+        ("inside_first", in_first),
+        ("inside_last", sp.Max(in_last, in_first)),
+        ("inside_start", pos.tap_input_start(0)),
+        ("k_taps", _Code("numpy.arange(kernel)")),
+        ("tap_first", first.subs(m.k, k_taps)),
+        ("tap_last", sp.Max(last, first).subs(m.k, k_taps)),
+        ("tap_start", m.input_index.subs(m.o, first).subs(m.k, k_taps)),
+        ("p_pos", _Code("numpy.arange(extent)")),
+        ("pad_index", pos.padded_index(fold_mode).subs(pos.k, 0).subs(pos.o, p_pos)),
+        ("o_col", _Code("numpy.arange(n_out).reshape(n_out, 1)")),
+        ("k_row", _Code("numpy.arange(kernel).reshape(1, kernel)")),
+        ("input_index", m.input_index.subs({m.o: o_col, m.k: k_row})),
+        ("valid", m.valid.subs({m.o: o_col, m.k: k_row})),
+    ]
+    if count_include_pad is not None:
+        assignments.append(("o_row", _Code("numpy.arange(n_out)")))
+        assignments.append(("divisor", m.window_size(count_include_pad).subs(m.o, o_row)))
+    comments = [f"i = {m.input_index}, valid iff {m.valid}; padding_mode={padding_mode!r}"]
+    source = print_module("axis_indices", _ARGS, assignments, comments)
+    return source, compile_source(source, "axis_indices")
 
 
 @lru_cache(maxsize=512)
@@ -89,63 +134,44 @@ def window_plan(layer: Any, spatial: tuple[int, ...], count_include_pad: bool | 
     imap = index_map(layer, spatial)
     axes: tuple[AxisMap, ...] = imap.axes  # type: ignore[assignment]
     mode = imap.padding_mode
-    assignments: list[tuple[str, Any]] = []
-    comments: list[str] = []
-    extent, inside, step, tap_step, taps = [], [], [], [], []
-    nd = len(axes)
+    source, program = axis_program(mode, count_include_pad)
+    names = ("extent", "step", "tap_step", "inside_first", "inside_last", "inside_start", "k_taps", "tap_first",
+             "tap_last", "tap_start", "p_pos", "pad_index", "o_col", "k_row", "input_index", "valid", "o_row",
+             "divisor")
+    per_axis = []
+    comments = []
     for a, m in enumerate(axes):
-        shifted = m.input_index + m.lo  # padded coordinate of (o, k)
-        ext = int(shifted.subs({m.o: m.n_out - 1, m.k: m.kernel - 1})) + 1
-        ext = max(ext, 1)
-        extent.append(ext)
-        step.append(_coeff(shifted, m.o))
-        tap_step.append(_coeff(shifted, m.k))
-        position = m.at(stride=1, dilation=1, kernel=1, n_out=ext)  # padded position p as o (tap 0)
-        p0, p1 = position.tap_output_range(0)
-        inside.append((int(p0), int(max(p1, p0)), int(position.tap_input_start(0))))
-        first, last = m.tap_output_range()  # symbolic in k, solved once
-        start = m.input_index.subs(m.o, first)
-        range_fn = sp.lambdify(m.k, (first, last, start), modules=[{"Max": max, "Min": min}, "math"])
-        taps.append(tuple((int(t0), int(max(t1, t0)), int(i0))
-                          for k in range(m.kernel) for t0, t1, i0 in [range_fn(k)]))
-        comments.append(f"axis {a}: i{a} = {m.input_index}, 0 <= i{a} < {m.n}, padding_mode={mode!r}")
-        p = _Code(f"p{a}")
-        assignments.append((str(p), _Code(f"numpy.arange({ext})")))
-        fold = position.padded_index(mode if mode != "zeros" else "replicate").subs(position.k, 0)
-        assignments.append((f"pad_index_{a}", fold.subs(position.o, p)))
-        o = _Code(f"numpy.arange({m.n_out}).reshape({m.n_out}, 1)")
-        k = _Code(f"numpy.arange({m.kernel}).reshape(1, {m.kernel})")
-        assignments.append((f"input_index_{a}", m.input_index.subs({m.o: o, m.k: k})))
-        assignments.append((f"valid_{a}", m.valid.subs({m.o: o, m.k: k})))
-        if count_include_pad is not None:
-            ws = m.window_size(count_include_pad).subs(m.o, _Code(f"numpy.arange({m.n_out})"))
-            assignments.append((f"divisor_{a}", ws))
-    source = print_module("window_indices", [], assignments, comments)
-    values = compile_source(source, "window_indices")(np)
-    per = 5 if count_include_pad is not None else 4
-    pad_index = tuple(np.asarray(values[per * a + 1], dtype=np.intp) for a in range(nd))
+        args = tuple(int(getattr(m, f)) for f in ("n", "n_out", "kernel", "stride", "dilation", "lo", "hi"))
+        per_axis.append(dict(zip(names, program(np, *args))))
+        comments.append(f"# axis {a}: i{a} = {m.input_index}, 0 <= i{a} < {m.n}; axis_indices(numpy, *{args})")
+    nd = len(axes)
+    extent = tuple(int(v["extent"]) for v in per_axis)
+    inside = tuple((int(v["inside_first"]), int(v["inside_last"]), int(v["inside_start"])) for v in per_axis)
+    taps = tuple(tuple(zip(*[np.broadcast_to(v[f], (int(m.kernel),)).tolist()
+                             for f in ("tap_first", "tap_last", "tap_start")])) for v, m in zip(per_axis, axes))
+    pad_index = tuple(np.broadcast_to(np.asarray(v["pad_index"]).astype(np.intp), (e,)) for v, e in zip(per_axis, extent))
     flat = np.zeros((1,) * (2 * nd), dtype=np.intp)
     valid = np.ones((1,) * (2 * nd), dtype=bool)
     divisor = np.ones((1,) * nd) if count_include_pad is not None else None
     plane = 1
     for a in reversed(range(nd)):
-        idx = np.broadcast_to(values[per * a + 2], (axes[a].n_out, axes[a].kernel))
-        ok = np.broadcast_to(values[per * a + 3], idx.shape)
+        m, v = axes[a], per_axis[a]
+        idx = np.broadcast_to(v["input_index"], (int(m.n_out), int(m.kernel)))
         shape = [1] * (2 * nd)
         shape[a], shape[nd + a] = idx.shape
         flat = flat + (idx * plane).reshape(shape)
-        valid = valid & ok.reshape(shape)
+        valid = valid & np.broadcast_to(v["valid"], idx.shape).reshape(shape)
         if divisor is not None:
             dshape = [1] * nd
-            dshape[a] = axes[a].n_out
-            divisor = divisor * np.broadcast_to(values[per * a + 4], (axes[a].n_out,)).reshape(dshape)
-        plane *= int(axes[a].n)
+            dshape[a] = int(m.n_out)
+            divisor = divisor * np.broadcast_to(v["divisor"], (int(m.n_out),)).reshape(dshape)
+        plane *= int(m.n)
     return WindowPlan(
         imap.kind, tuple(int(v) for v in spatial), tuple(int(v) for v in imap.output_shape),
         tuple(int(m.kernel) for m in axes), tuple(int(m.stride) for m in axes),
         tuple(int(m.dilation) for m in axes), tuple(int(m.lo) for m in axes), mode,
-        tuple(extent), tuple(inside), tuple(step), tuple(tap_step), tuple(taps), pad_index,
-        flat, valid, divisor, source,
+        extent, inside, tuple(int(v["step"]) for v in per_axis), tuple(int(v["tap_step"]) for v in per_axis),
+        taps, pad_index, flat, valid, divisor, "\n".join([source, *comments]),
     )
 
 

@@ -1,0 +1,123 @@
+"""Generated NumPy convolution kernels (every algorithm) against the float64 references, within the error model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+import convalg.functional as F
+from convalg.reference import direct as reference
+from convalg.kernels.numpy import winograd
+from convalg.kernels.numpy.conv import conv_plan
+from convalg.kernels.numpy.ops import _layer
+from convalg.kernels.numpy.plan import window_plan
+from convalg.testing.strategies import case_arrays, conv_cases, conv_transpose_cases
+from convalg.testing.tolerance import assert_within_bound, error_bound
+
+ALGS = ("gemm", "direct", "fft", "winograd")
+
+
+def _arrays(case, recipes):
+    x = recipes["x"].build()
+    w = recipes["weight"].build()
+    b = recipes["bias"].build() if "bias" in recipes else None
+    return x, w, b
+
+
+def _winograd_ok(case) -> bool:
+    layer = case.layer
+    return winograd.supports(window_plan(layer.replace(padding_mode="zeros"), case.spatial))
+
+
+def _bound(op, args, kw, alg, layer=None, spatial=None):
+    if alg == "winograd":  # norm-wise per tile (convalg.kernels.numpy.winograd.error_bound) + bias rounding
+        plan = window_plan(layer, spatial)
+        direct_part = error_bound(op, *args, dtype="float32", **kw)
+        return direct_part + winograd.error_bound(args[0], args[1], plan, dtype=np.float32)
+    return error_bound(op, *args, dtype="float32", algorithm="fft" if alg == "fft" else "direct", **kw)
+
+
+@given(case_arrays(conv_cases(padding_modes=("zeros", "reflect", "replicate", "circular"), flip_kernel=True)))
+def test_conv_every_algorithm(problem) -> None:
+    case, recipes = problem
+    x, w, b = _arrays(case, recipes)
+    kw = dict(case.kwargs(), flip_kernel=case.layer.flip_kernel)
+    x64, w64 = x.astype(np.float64), w.astype(np.float64)
+    b64 = None if b is None else b.astype(np.float64)
+    expected = reference.conv(x64, w64, b64, **kw)
+    for alg in ALGS:
+        if alg == "winograd" and not _winograd_ok(case):
+            continue
+        got = F.conv(x, w, b, algorithm=alg, **kw)
+        assert got.dtype == np.float32 and got.shape == expected.shape
+        layer = case.layer.replace(padding_mode="zeros", flip_kernel=False)
+        bound = _bound("conv", (x64, w64, b64), kw, alg, layer, case.spatial)
+        assert_within_bound(got, expected, bound, f"conv algorithm={alg} {case}")
+
+
+@given(case_arrays(conv_transpose_cases()))
+def test_conv_transpose_every_algorithm(problem) -> None:
+    case, recipes = problem
+    x, w, b = _arrays(case, recipes)
+    kw = case.kwargs()
+    x64, w64 = x.astype(np.float64), w.astype(np.float64)
+    b64 = None if b is None else b.astype(np.float64)
+    expected = reference.conv_transpose(x64, w64, b64, **kw)
+    bounds = {fft: error_bound("conv_transpose", x64, w64, b64, dtype="float32", algorithm=fft, **kw)
+              for fft in ("fft", "direct")}
+    for alg in ("auto", "gemm", "direct", "fft"):
+        got = F.conv_transpose(x, w, b, algorithm=alg, **kw)
+        bound = bounds["fft" if alg in ("fft", "auto") else "direct"]  # 'auto' may pick fft
+        assert_within_bound(got, expected, bound, f"conv_transpose algorithm={alg} {case}")
+
+
+@given(case_arrays(conv_cases(same_padding=False), dtype="float64"))
+def test_conv_gradients(problem) -> None:
+    case, recipes = problem
+    x, w, _ = _arrays(case, recipes)
+    kw = case.kwargs()
+    gy = np.random.default_rng(0).standard_normal(case.output_shape)
+    gx_ref = reference.conv_grad_input(gy, w, x.shape, **kw)
+    gw_ref = reference.conv_grad_weight(x, gy, w.shape, **kw)
+    bounds = {fft: (error_bound("conv_grad_input", gy, w, x.shape, dtype="float64", algorithm=fft, **kw),
+                    error_bound("conv_grad_weight", x, gy, w.shape, dtype="float64", algorithm=fft, **kw))
+              for fft in ("fft", "direct")}
+    for alg in ("auto", "gemm", "direct", "fft"):
+        gx_bound, gw_bound = bounds["fft" if alg in ("fft", "auto") else "direct"]  # 'auto' may pick fft
+        gx = F.conv_grad_input(gy, w, x.shape, algorithm=alg, **kw)
+        assert_within_bound(gx, gx_ref, gx_bound, f"grad_input {alg} {case}")
+        gw = F.conv_grad_weight(x, gy, w.shape, algorithm=alg, **kw)
+        assert_within_bound(gw, gw_ref, gw_bound, f"grad_weight {alg} {case}")
+    gb = F.conv_grad_bias(gy)
+    assert_within_bound(gb, reference.conv_grad_bias(gy), error_bound("conv_grad_bias", gy, dtype="float64"))
+
+
+def test_plan_cached_on_values_and_source_printed() -> None:
+    x = np.zeros((1, 2, 8, 8), np.float32)
+    w = np.zeros((3, 2, 3, 3), np.float32)
+    p1 = conv_plan(_layer(x, w, 1, 1, 1, 1), x.shape, "float32", "gemm")
+    p2 = conv_plan(_layer(x.copy(), w.copy(), [1, 1], (1, 1), (1, 1), 1), tuple(x.shape), "float32", "gemm")
+    assert p1 is p2
+    assert "i0 = k0 + o0 - 1" in p1.source and "algorithm: gemm" in p1.source
+    assert conv_plan(_layer(x, w, 1, 1, 1, 1), x.shape, "float32", "fft") is not p1
+
+
+def test_auto_picks_by_cost_model() -> None:
+    x = np.zeros((1, 16, 64, 64), np.float32)
+    cases = {(1, 0): "gemm", (11, 5): "fft"}
+    for (k, p), alg in cases.items():
+        w = np.zeros((16, 16, k, k), np.float32)
+        assert conv_plan(_layer(x, w, 1, p, 1, 1), x.shape, "float32", "auto").algorithm == alg
+
+
+@pytest.mark.parametrize("alg", ALGS)
+def test_large_channel_sum_float32(alg: str) -> None:
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 24, 13, 11)).astype(np.float32)
+    w = rng.standard_normal((8, 24, 3, 3)).astype(np.float32)
+    got = F.conv(x, w, padding=1, algorithm=alg)
+    x64, w64 = x.astype(np.float64), w.astype(np.float64)
+    expected = reference.conv(x64, w64, padding=1)
+    layer = _layer(x, w, 1, 1, 1, 1)
+    assert_within_bound(got, expected, _bound("conv", (x64, w64, None), dict(padding=1), alg, layer, (13, 11)))
