@@ -1,6 +1,7 @@
 r"""The algebra of convolution: bilinearity, flipping, commutativity, associativity, layer fusion.
 
-``bilinearity`` (bounded)
+``bilinearity`` (bounded: it is a statement about materialised matrices; that each entry
+    ``Σ_k w[tap(k)] [i = s o - lo + d k]`` is linear in ``w`` is plain from the index map)
     ``y(w, x) = A(w) x`` is linear in ``w`` and in ``x``:
     ``A(αw + βv) x = α A(w) x + β A(v) x`` and ``A(w)(αx + βz) = α A(w) x + β A(w) z``,
     for cross-correlation and true convolution, every stride / padding mode / dilation / groups.

@@ -1,5 +1,8 @@
 r"""Gradients of convolution and max pooling, from SymPy jacobians.
 
+Scope: bounded, because jacobians need materialised matrices (concrete sizes); the index-level
+gather form behind ``A^T`` is proved generally by ``transpose-index-relation``.
+
 ``conv-gradients`` (bounded)
     For ``y = A(w) x`` and ``L = g · y`` (``g`` symbolic): the SymPy gradient
     ``∂L/∂x = A(w)^T g`` (= the ConvTranspose of ``Conv.transpose`` applied to

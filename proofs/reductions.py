@@ -18,7 +18,9 @@ r"""Reductions of one layer to another, all checked on the library's own matrice
     ``AvgPool(K, s, pads, count_include_pad=True, ceil_mode=False) = (1/|K|) ·`` depthwise conv with
     all-ones kernel (every window divisor is ``|K|`` because no window overhangs the right padding).
 
-Scope: bounded (all weights, all parameter combinations up to the bound; 1-D and 2-D).
+Scope: bounded (all weights, all parameter combinations up to the bound; 1-D and 2-D).  A general
+version would need matrices of symbolic size, which SymPy cannot materialise; the index-level fact
+behind each reduction (listed above) is checked for symbolic sizes and parameters.
 """
 
 from __future__ import annotations

@@ -25,7 +25,11 @@ Proof (general, on the symbolic index relation of :class:`convalg.index_map.Axis
    is a product (separable), so the N-d case follows axis by axis.
 
 Also checked on materialised matrices (all weights symbolic) for every
-parameter combination up to the bound, 1-D and 2-D, with groups.
+parameter combination up to the bound, 1-D and 2-D, with groups; and from the
+other side: every ``ConvTranspose`` with ``0 <= output_padding < stride`` is the
+transpose of ``ConvTranspose.transpose()`` (a Conv) on the size it produces.
+(``output_padding >= stride``, allowed by PyTorch when ``< dilation``, adds
+rows no Conv of that size has: not a transpose, not claimed.)
 """
 
 from __future__ import annotations
@@ -111,6 +115,24 @@ def check_transpose_matrices(bound: int, correct_output_padding: bool = True) ->
                             f"on size {out} has no matrix matching A^T ({A.cols}x{A.rows}): {e}") from e
         same_matrix(B, A.T, f"Conv({kw}, groups={G}, C={cin}->{cout}) at n={spatial}: "
                             f"ConvTranspose(output_padding={T.output_padding}) matrix vs A^T")
+    if not correct_output_padding:
+        return
+    # every ConvTranspose (each output_padding < stride) is the transpose of its Conv on the size it produces
+    from convalg import ConvTranspose
+
+    for m, K, s, d, lo, hi in itertools.product(range(1, bound + 1), (1, 2, 3), (1, 2, 3), (1, 2), (0, 1, 2), (0, 1)):
+        channel_sets = ((1, 1, 1), (2, 2, 4)) if m <= 2 else ((1, 1, 1),)
+        for op, (G, cin, cout) in itertools.product(range(s), channel_sets):
+            t = ConvTranspose(K, stride=s, padding=((lo, hi),), output_padding=op, dilation=d, groups=G,
+                              in_channels=cin, out_channels=cout, ndim=1)
+            try:
+                n_t = t.output_shape((m,))
+            except SpecError:
+                continue
+            conv = t.transpose()
+            same_matrix(mat(t, (m,)), mat(conv, n_t, weights=t.weight_symbols).T,
+                        f"ConvTranspose(K={K}, s={s}, pads=({lo},{hi}), op={op}, d={d}, groups={G}) on m={m}: "
+                        f"matrix vs its Conv's matrix transposed")
 
 
 theorem("transpose-index-relation", "Conv^T = ConvTranspose on the symbolic index relation",
@@ -121,4 +143,5 @@ theorem("transpose-index-relation", "Conv^T = ConvTranspose on the symbolic inde
 theorem("transpose-matrices", "A_conv(w)^T = A_convT(w) for every stride, padding, dilation, groups, output_padding",
         r"Conv(...).matrix(n)^T = Conv(...).transpose(n).matrix(m) (same weight symbols)",
         general=False, bound=5,
-        note="1-D n ≤ bound, K ≤ 3, s ≤ 3, d ≤ 2, lo ≤ 2, hi ≤ 1; groups 1, 2 with 1-4 channels; 2-D sizes ≤ 4")(check_transpose_matrices)
+        note="1-D n ≤ bound, K ≤ 3, s ≤ 3, d ≤ 2, lo ≤ 2, hi ≤ 1, every output_padding < s; groups 1, 2 "
+        "with 1-4 channels; 2-D sizes ≤ 4")(check_transpose_matrices)
