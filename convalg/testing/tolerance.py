@@ -212,14 +212,13 @@ def compare(got: Any, expected: Any, bound: Any) -> Comparison:
         return Comparison(False, -1, None, math.nan, math.nan, math.nan, math.nan, math.inf,
                           f"shape mismatch: got {got.shape}, expected {expected.shape}")
     g = got.astype(np.float64)
-    nan_e, nan_g = np.isnan(expected), np.isnan(g)
-    finite = np.isfinite(expected) & np.isfinite(bound)
-    err = np.where(finite & ~nan_g, np.abs(g - expected), np.inf)
-    err = np.where(~finite & ((g == expected) | (nan_e & nan_g)), 0.0, err)
-    err = np.where(~finite & ~nan_e & np.isinf(bound) & np.isfinite(expected) & ~nan_g, 0.0, err)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(err == 0, 0.0, err / bound)
-    bad = err > bound
+    special = ~np.isfinite(expected)  # NaN / inf expected: must be matched exactly
+    matched = (g == expected) | (np.isnan(expected) & np.isnan(g))
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        err = np.where(special, np.where(matched, 0.0, np.inf), np.abs(g - expected))
+        err = np.where(np.isnan(err), np.inf, err)
+        bad = np.where(special, ~matched, ~(err <= bound))
+        ratio = np.where(err == 0, 0.0, np.where(bad & np.isinf(err), np.inf, err / bound))
     if ratio.size == 0:
         return Comparison(True, 0, None, math.nan, math.nan, 0.0, 0.0, 0.0)
     worst = np.unravel_index(int(np.nanargmax(np.where(np.isnan(ratio), np.inf, ratio))), ratio.shape)

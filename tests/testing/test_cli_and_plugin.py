@@ -1,0 +1,62 @@
+"""``convalg check`` on the command line and the pytest plugin (``--convalg-target``)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from convalg.cli import main
+
+KERNELS = textwrap.dedent("""
+    import convalg.reference as ref
+
+    def good(x, weight, bias, stride, padding, dilation, groups):
+        return ref.direct.conv(x, weight, bias, stride, padding, dilation, groups)
+
+    def bad(x, weight, bias, stride, padding, dilation, groups):  # forgets the bias
+        return ref.direct.conv(x, weight, None, stride, padding, dilation, groups)
+""")
+
+
+def test_cli_check_passes_and_fails(tmp_path: Path, capsys) -> None:
+    module = tmp_path / "my_kernels.py"
+    module.write_text(KERNELS)
+    assert main(["check", "--op", "conv1d", f"{module}:good", "--max-examples", "15"]) == 0
+    out = capsys.readouterr().out
+    assert "PASSED conv1d: 15 examples" in out and "exercised:" in out
+    assert main(["check", "--op", "conv1d", f"{module}:bad", "--max-examples", "50", "--no-groups"]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED conv1d" in out and "bias = np.array(" in out and "got = target(" in out
+    assert main(["check", "--op", "conv1d", f"{module}:missing"]) == 2
+
+
+def _plugin_args() -> list[str]:
+    """``-p convalg.testing.pytest_plugin`` unless the ``pytest11`` entry point already loads it."""
+    from importlib.metadata import entry_points
+
+    registered = any(e.value == "convalg.testing.pytest_plugin" for e in entry_points(group="pytest11"))
+    return [] if registered else ["-p", "convalg.testing.pytest_plugin"]
+
+
+def _pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    (tmp_path / "my_kernels.py").write_text(KERNELS)
+    (tmp_path / "test_other.py").write_text("def test_other():\n    pass\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env.pop("CONVALG_TARGET", None)
+    return subprocess.run([sys.executable, "-m", "pytest", *_plugin_args(), "-q",
+                           "-p", "no:cacheprovider", "test_other.py", *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_pytest_plugin(tmp_path: Path) -> None:
+    quiet = _pytest(tmp_path)
+    assert quiet.returncode == 0 and "1 passed" in quiet.stdout  # harmless without --convalg-target
+    good = _pytest(tmp_path, "--convalg-target", "my_kernels:good", "--convalg-op", "conv1d,conv2d",
+                   "--convalg-max-examples", "10", "--convalg-unsupported", "groups")
+    assert good.returncode == 0 and "3 passed" in good.stdout, good.stdout
+    bad = _pytest(tmp_path, "--convalg-target", "my_kernels:bad", "--convalg-op", "conv2d",
+                  "--convalg-max-examples", "50")
+    assert bad.returncode == 1 and "Minimal failing case" in bad.stdout and "1 failed" in bad.stdout, bad.stdout
