@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given
 
 import convalg.functional as F
-from convalg.reference import direct as reference
 from convalg.kernels.numpy import winograd
 from convalg.kernels.numpy.conv import conv_plan
 from convalg.kernels.numpy.ops import _layer
 from convalg.kernels.numpy.plan import window_plan
+from convalg.reference import direct as reference
 from convalg.testing.strategies import case_arrays, conv_cases, conv_transpose_cases
 from convalg.testing.tolerance import assert_within_bound, error_bound
 

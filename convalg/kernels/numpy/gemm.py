@@ -105,6 +105,8 @@ def conv_taps(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int) -> n
     ext = xp.shape[2:]
     pitch = [math.prod(ext[a + 1:]) for a in range(len(ext))]
     length = out[0] * pitch[0]
+    if n == 0 or math.prod(out) == 0:
+        return np.zeros((n, cout, *out), dtype=np.result_type(xp, w))
     flat = xp.reshape(n, g, cg, -1)
     wk = np.ascontiguousarray(np.moveaxis(w.reshape(g, cog, cg, -1), 3, 0))  # (K, G, Cog, Cg)
     y_ext = np.zeros((n, g, cog, length), dtype=np.result_type(xp, w))

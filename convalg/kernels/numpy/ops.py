@@ -65,8 +65,16 @@ def conv(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stri
     layer = _layer(x, weight, stride, padding, dilation, groups, padding_mode)
     if flip_kernel:
         weight = np.ascontiguousarray(weight[(Ellipsis, *[slice(None, None, -1)] * (x.ndim - 2))])
-    plan = conv_plan(layer, tuple(x.shape), x.dtype.name, algorithm)
+    plan = _finite_safe(conv_plan(layer, tuple(x.shape), x.dtype.name, algorithm), algorithm, x, weight)
     return _add_bias(plan(x, weight), bias)
+
+
+def _finite_safe(plan: Any, algorithm: str, *arrays: np.ndarray) -> Any:
+    """With ``'auto'``, keep NaN / inf element-wise like PyTorch: transforms (FFT, Winograd) would
+    spread them over a tile or a plane, so non-finite inputs switch to GEMM."""
+    if algorithm == "auto" and plan.algorithm in ("fft", "winograd") and not all(np.isfinite(a).all() for a in arrays):
+        return conv_plan(plan.layer, plan.input_shape, plan.dtype, "gemm")
+    return plan
 
 
 def conv_transpose(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stride: Any = 1,
@@ -83,7 +91,7 @@ def _transpose_run(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, l
                    algorithm: str) -> np.ndarray:
     conv_layer, factors = gather_layer(layer, tuple(x.shape[2:]))
     xu = upsample(x, factors)
-    plan = conv_plan(conv_layer, tuple(xu.shape), x.dtype.name, algorithm)
+    plan = _finite_safe(conv_plan(conv_layer, tuple(xu.shape), x.dtype.name, algorithm), algorithm, x, weight)
     return _add_bias(plan(xu, gather_weight(weight, layer.groups)), bias)
 
 
@@ -112,7 +120,7 @@ def conv_grad_weight(x: np.ndarray, grad_out: np.ndarray, weight_shape: Any, str
     weight_shape = tuple(int(v) for v in weight_shape)
     layer = _conv_layer(x.ndim - 2, weight_shape[2:], _freeze(stride), _freeze(padding), _freeze(dilation),
                         int(groups), "zeros", x.shape[1], weight_shape[0])
-    plan = conv_plan(layer, tuple(x.shape), x.dtype.name, algorithm)
+    plan = _finite_safe(conv_plan(layer, tuple(x.shape), x.dtype.name, algorithm), algorithm, x, grad_out)
     xp = pad_input(x, plan.window)
     if plan.algorithm == "fft":
         return fftmod.weight_grad_fft(xp, grad_out, plan.window, layer.groups)

@@ -1,0 +1,88 @@
+"""Generated NumPy pooling kernels, their gradients, adaptive pooling and unfold/fold against the references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import convalg.functional as F
+from convalg.reference import direct as reference
+from convalg.testing.strategies import case_arrays, pool_cases
+from convalg.testing.tolerance import assert_within_bound, error_bound
+
+
+@given(case_arrays(pool_cases("max", asymmetric_padding=True), allow_nan=True, allow_infinity=True))
+def test_max_pool_values_indices_and_grad(problem) -> None:
+    case, recipes = problem
+    x = recipes["x"].build()
+    kw = dict(case.kwargs(), return_indices=True)
+    y, idx = F.max_pool(x, **kw)
+    y_ref, idx_ref = reference.max_pool(x.astype(np.float64), **kw)
+    np.testing.assert_array_equal(y, y_ref.astype(x.dtype))  # max pooling is exact (NaN == NaN here)
+    np.testing.assert_array_equal(idx, idx_ref)
+    gy = np.random.default_rng(1).standard_normal(y.shape)
+    gx = F.max_pool_grad(gy, idx, x.shape)
+    gx_ref = reference.max_pool_grad(gy, idx_ref, x.shape)
+    assert_within_bound(gx, gx_ref, error_bound("max_pool_grad", gy, idx_ref, x.shape, dtype="float64"))
+
+
+@given(case_arrays(pool_cases("avg", asymmetric_padding=True), dtype="float64"))
+def test_avg_pool_and_grad(problem) -> None:
+    case, recipes = problem
+    x = recipes["x"].build()
+    kw = case.kwargs()
+    y = F.avg_pool(x, **kw)
+    assert_within_bound(y, reference.avg_pool(x, **kw), error_bound("avg_pool", x, dtype="float64", **kw))
+    gy = np.random.default_rng(2).standard_normal(y.shape)
+    gx = F.avg_pool_grad(gy, x.shape, **kw)
+    assert_within_bound(gx, reference.avg_pool_grad(gy, x.shape, **kw),
+                        error_bound("avg_pool_grad", gy, x.shape, dtype="float64", **kw))
+
+
+@st.composite
+def adaptive_problems(draw):
+    nd = draw(st.integers(1, 3))
+    spatial = tuple(draw(st.integers(1, 9)) for _ in range(nd))
+    out = tuple(draw(st.one_of(st.none(), st.integers(1, 9))) for _ in range(nd))
+    x = np.random.default_rng(draw(st.integers(0, 99))).integers(0, 4, (2, 2, *spatial)).astype(np.float32)
+    if draw(st.booleans()):
+        x.flat[draw(st.integers(0, x.size - 1))] = np.nan
+    return x, out
+
+
+@given(adaptive_problems())
+def test_adaptive_pools(problem) -> None:
+    x, out = problem
+    y, idx = F.adaptive_max_pool(x, out, return_indices=True)
+    y_ref, idx_ref = reference.adaptive_max_pool(x.astype(np.float64), out, return_indices=True)
+    np.testing.assert_array_equal(y, y_ref.astype(np.float32))
+    np.testing.assert_array_equal(idx, idx_ref)
+    avg = F.adaptive_avg_pool(x.astype(np.float64), out)
+    np.testing.assert_allclose(avg, reference.adaptive_avg_pool(x.astype(np.float64), out), rtol=1e-14, atol=0)
+
+
+def test_max_pool_nan_and_ties_follow_torch() -> None:
+    torch = pytest.importorskip("torch")
+    x = np.array([[[[1.0, 3.0, 3.0, np.nan], [3.0, 2.0, np.nan, 0.0], [-np.inf, -np.inf, 5.0, 5.0]]]])
+    y, idx = F.max_pool(x, 2, stride=1, padding=1, return_indices=True)
+    yt, it = torch.nn.functional.max_pool2d(torch.from_numpy(x), 2, 1, 1, return_indices=True)
+    np.testing.assert_array_equal(y, yt.numpy())
+    np.testing.assert_array_equal(idx, it.numpy())
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_unfold_fold_are_adjoint(nd: int) -> None:
+    rng = np.random.default_rng(nd)
+    x = rng.standard_normal((2, 3, *[6, 5, 4][:nd]))
+    kw = dict(kernel_size=(3, 2, 2)[:nd], dilation=(1, 2, 1)[:nd], padding=(1, 0, 1)[:nd], stride=(2, 1, 1)[:nd])
+    cols = F.unfold(x, **kw)
+    r = rng.standard_normal(cols.shape)
+    # <unfold(x), r> == <x, fold(r)>
+    np.testing.assert_allclose((cols * r).sum(), (x * F.fold(r, x.shape[2:], **kw)).sum(), rtol=1e-12)
+    if nd == 2:
+        torch = pytest.importorskip("torch")
+        np.testing.assert_array_equal(cols, torch.nn.functional.unfold(torch.from_numpy(x), **kw).numpy())
+        np.testing.assert_allclose(F.fold(r, x.shape[2:], **kw),
+                                   torch.nn.functional.fold(torch.from_numpy(r), x.shape[2:], **kw).numpy())

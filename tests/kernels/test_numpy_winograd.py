@@ -1,0 +1,63 @@
+"""Winograd F(m, r): exact SymPy matrices, symbolic verification, and the float32 error of the kernel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import convalg.functional as F
+from convalg import Conv, SpecError
+from convalg.kernels.numpy import winograd
+from convalg.kernels.numpy.plan import pad_input, window_plan
+from convalg.operators.winograd import verify_winograd, winograd_matrices
+from convalg.reference import direct
+
+
+@pytest.mark.parametrize("m,r", [(2, 3), (4, 3), (6, 3), (2, 5), (4, 2), (1, 1), (3, 4)])
+def test_matrices_exact_and_verified(m: int, r: int) -> None:
+    AT, G, BT = winograd_matrices(m, r)
+    assert AT.shape == (m, m + r - 1) and G.shape == (m + r - 1, r) and BT.shape == (m + r - 1, m + r - 1)
+    assert all(isinstance(v, sp.Rational) for M in (AT, G, BT) for v in M)
+    assert all(v.q == 1 for v in BT)  # the fractions live in G
+    assert verify_winograd(m, r)
+
+
+def test_verification_catches_a_wrong_matrix(monkeypatch) -> None:
+    import convalg.operators.winograd as mod
+
+    AT, G, BT = winograd_matrices(2, 3)
+    bad = BT.copy()
+    bad[1, 1] += 1
+    monkeypatch.setattr(mod, "winograd_matrices", lambda m, r, points=None: (AT, G, bad))
+    assert not mod.verify_winograd(2, 3)
+
+
+def test_bad_points() -> None:
+    with pytest.raises(SpecError, match="distinct"):
+        winograd_matrices(2, 3, points=[0, 0, 1])
+    with pytest.raises(SpecError, match="float"):
+        winograd_matrices(2, 3, points=[0, 0.5, 1])
+    with pytest.raises(SpecError, match="exactly"):
+        winograd_matrices(2, 3, points=[0])
+    assert verify_winograd(2, 3, points=[0, sp.Rational(1, 2), -3])
+
+
+@pytest.mark.parametrize("tile,measured_limit", [(2, 1e-6), (4, 1e-5), (6, 1e-4)])
+def test_float32_error_within_documented_bound(tile: int, measured_limit: float) -> None:
+    """The norm-wise bound holds, and the typical error (documented in the module) is what we say it is."""
+    rng = np.random.default_rng(tile)
+    x = rng.standard_normal((2, 16, 20, 19)).astype(np.float32)
+    w = rng.standard_normal((8, 16, 3, 3)).astype(np.float32)
+    plan = window_plan(Conv(3, padding=1, ndim=2), (20, 19))
+    got = winograd.conv_winograd(pad_input(x, plan, winograd.winograd_extent(plan, tile)), w, plan, 1, tile)
+    expected = direct.conv(x.astype(np.float64), w.astype(np.float64), padding=1)
+    err = np.abs(got - expected)
+    assert (err <= winograd.error_bound(x, w, plan, tile)).all()
+    assert err.max() / np.abs(expected).max() < measured_limit
+
+
+def test_winograd_rejects_strided() -> None:
+    x = np.zeros((1, 1, 8, 8), np.float32)
+    with pytest.raises(SpecError, match="winograd"):
+        F.conv(x, np.zeros((1, 1, 3, 3), np.float32), stride=2, algorithm="winograd")

@@ -1,0 +1,122 @@
+"""convalg.functional: argument checking, layouts, dtypes, empty batches, NaN/inf, dispatch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import convalg.functional as F
+from convalg import SpecError
+from convalg.reference import direct
+
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal((2, 4, 7, 6)).astype(np.float32)
+W = RNG.standard_normal((6, 2, 3, 3)).astype(np.float32)
+
+
+def test_wrong_ranks_and_channels() -> None:
+    with pytest.raises(SpecError, match="x: expected shape"):
+        F.conv(X[0, 0], W)
+    with pytest.raises(SpecError, match="weight: expected 4 dims"):
+        F.conv(X, W[0])
+    with pytest.raises(SpecError, match="needs x with 2\\*groups = 2 channels"):
+        F.conv(X, W)  # groups=1 but weight expects 2 input channels
+    with pytest.raises(SpecError, match="bias: expected shape"):
+        F.conv(X, W, np.zeros(5, np.float32), groups=2)
+    with pytest.raises(SpecError, match="groups"):
+        F.conv(X, W, groups=0)
+    with pytest.raises(SpecError, match="ConvTranspose weight"):
+        F.conv_transpose(X, W)
+    with pytest.raises(SpecError, match="stride"):
+        F.conv(X, W, groups=2, stride=0)
+    with pytest.raises(SpecError, match="algorithm"):
+        F.conv(X, W, groups=2, algorithm="magic")
+
+
+def test_dtype_errors_name_the_argument() -> None:
+    with pytest.raises(TypeError, match="weight: dtype float64 does not match x's dtype float32"):
+        F.conv(X, W.astype(np.float64), groups=2)
+    with pytest.raises(TypeError, match="x: dtype int64"):
+        F.conv(X.astype(np.int64), W, groups=2)
+    with pytest.raises(TypeError, match="bias"):
+        F.conv(X, W, np.zeros(6, np.float64), groups=2)
+    with pytest.raises(TypeError, match="indices"):
+        F.max_pool_grad(np.zeros((1, 1, 2)), np.zeros((1, 1, 2)), (1, 1, 4))
+
+
+def test_gradient_shape_checks() -> None:
+    with pytest.raises(SpecError, match="grad_out"):
+        F.conv_grad_weight(X, np.zeros((2, 6, 3, 3), np.float32), W.shape, groups=2)
+    with pytest.raises(SpecError, match="indices"):
+        F.max_pool_grad(np.zeros((1, 1, 2)), np.full((1, 1, 2), 9), (1, 1, 4))
+    with pytest.raises(SpecError, match="grad_out"):
+        F.avg_pool_grad(np.zeros((1, 1, 3)), (1, 1, 4), 2)
+    with pytest.raises(SpecError, match="cols"):
+        F.fold(np.zeros((1, 4, 5)), (4, 4), 2)
+
+
+@pytest.mark.parametrize("alg", ["gemm", "fft", "winograd", "direct"])
+def test_non_contiguous_and_negative_strides(alg: str) -> None:
+    x = X[:, :, ::-1, ::2]  # negative and non-unit strides
+    w = np.asfortranarray(W[:, :, ::-1, :])
+    expected = direct.conv(x.astype(np.float64), w.astype(np.float64), groups=2, padding=1)
+    got = F.conv(x, w, groups=2, padding=1, algorithm=alg)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_float16_accumulates_in_float32() -> None:
+    x, w = X.astype(np.float16), W.astype(np.float16)
+    y = F.conv(x, w, groups=2)
+    assert y.dtype == np.float16
+    expected = direct.conv(x.astype(np.float64), w.astype(np.float64), groups=2)
+    np.testing.assert_allclose(y.astype(np.float64), expected, rtol=2e-3, atol=2e-2)
+    assert F.max_pool(x, 2).dtype == np.float16
+
+
+@pytest.mark.parametrize("alg", ["auto", "gemm", "fft", "winograd", "direct"])
+def test_empty_batch(alg: str) -> None:
+    y = F.conv(X[:0], W, groups=2, padding=1, algorithm=alg)
+    assert y.shape == (0, 6, 7, 6)
+    assert F.conv_transpose(np.zeros((0, 6, 3, 3), np.float32), W, groups=2).shape == (0, 4, 5, 5)
+    assert F.max_pool(X[:0], 2, return_indices=True)[1].shape == (0, 4, 3, 3)
+    assert F.avg_pool(X[:0], 2).shape == (0, 4, 3, 3)
+    assert F.conv_grad_weight(X[:0], np.zeros((0, 6, 5, 4), np.float32), W.shape, groups=2).shape == W.shape
+    assert F.adaptive_avg_pool(X[:0], 2).shape == (0, 4, 2, 2)
+
+
+@pytest.mark.parametrize("alg", ["auto", "gemm", "fft", "winograd", "direct"])
+def test_nan_inf_propagate(alg: str) -> None:
+    x = X.copy()
+    x[0, 0, 3, 3] = np.nan
+    x[1, 1, 0, 0] = np.inf
+    y = F.conv(x, W, groups=2, padding=1, algorithm=alg)
+    expected = direct.conv(x.astype(np.float64), W.astype(np.float64), groups=2, padding=1)
+    if alg in ("auto", "gemm", "direct"):  # element-wise algorithms: NaN/inf exactly where the reference has them
+        np.testing.assert_array_equal(np.isnan(y), np.isnan(expected))
+        np.testing.assert_array_equal(np.isinf(y), np.isinf(expected))
+    else:  # transforms spread a NaN/inf over their tile or the whole plane: at least where the reference has them
+        assert (~np.isfinite(y) >= ~np.isfinite(expected)).all()
+    assert np.isnan(F.max_pool(x, 3)[0, 0]).any()
+
+
+def test_cupy_dispatch_error_is_clear(monkeypatch) -> None:
+    class FakeCupyArray:
+        __module__ = "cupy._core.core"
+
+    import importlib
+
+    real = importlib.import_module
+
+    def fail(name, *a):
+        if name == "convalg.kernels.cuda.ops":
+            raise ImportError("no CUDA here")
+        return real(name, *a)
+
+    monkeypatch.setattr(importlib, "import_module", fail)
+    with pytest.raises(TypeError, match="CUDA kernels are unavailable"):
+        F.backend(FakeCupyArray())
+
+
+def test_list_input_is_converted() -> None:
+    y = F.conv([[[1.0, 2.0, 3.0]]], [[[1.0, 1.0]]])
+    np.testing.assert_array_equal(y, [[[3.0, 5.0]]])
