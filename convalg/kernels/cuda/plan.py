@@ -53,7 +53,7 @@ LAUNCH = 4e-6  # s per kernel launch
 TILE_EFF = {"128x128": 0.60, "64x128": 0.52, "64x64": 0.42, "32x128": 0.40, "16x128": 0.30}  # uncalibrated
 BLOCKS_PER_SM = {"128x128": 1, "64x128": 2, "64x64": 2, "32x128": 2, "16x128": 2}
 EFF_DIRECT = 0.12  # uncalibrated
-EFF_FFT = 0.30  # uncalibrated
+EFF_FFT = 0.15  # uncalibrated
 
 
 @dataclass(frozen=True)
