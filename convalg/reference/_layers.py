@@ -14,6 +14,7 @@ import numpy as np
 from ..errors import SpecError
 from ..index_map import IndexMap
 from ..spec import AvgPool, Conv, ConvTranspose, MaxPool
+from ..spec._checks import check_int
 
 __all__ = ["as_float64", "conv_layer", "conv_transpose_layer", "max_pool_layer", "avg_pool_layer", "spatial_of"]
 
@@ -67,10 +68,10 @@ def conv_transpose_layer(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, 
     ndim = _check_rank(x, w)
     if x.shape[1] != w.shape[0]:
         raise SpecError(f"weight.shape={w.shape}: dim 0 must equal in_channels={x.shape[1]}")
+    groups = check_int("groups", groups, minimum=1)
     layer = ConvTranspose(tuple(w.shape[2:]), stride=stride, padding=padding, output_padding=output_padding,
                           groups=groups, bias=bias is not None, dilation=dilation, in_channels=x.shape[1],
-                          out_channels=w.shape[1] * (groups if isinstance(groups, int) else 1),
-                          flip_kernel=flip_kernel, ndim=ndim)
+                          out_channels=w.shape[1] * groups, flip_kernel=flip_kernel, ndim=ndim)
     _check_bias(bias, layer.out_channels)  # type: ignore[arg-type]
     return layer, layer.index_map(spatial_of(x))
 

@@ -113,8 +113,9 @@ def accumulation_length(op: str, *args: Any, **params: Any) -> int:
     """
     if op in ("conv", "conv_transpose"):
         w = _arr(args[1])
-        return int(np.prod(w.shape[1:])) if op == "conv" else int(w.shape[0] // params.get("groups", 1)
-                                                                   * np.prod(w.shape[2:]))
+        has_bias = (len(args) > 2 and args[2] is not None) or params.get("bias") is not None
+        terms = np.prod(w.shape[1:]) if op == "conv" else w.shape[0] // params.get("groups", 1) * np.prod(w.shape[2:])
+        return int(terms) + int(has_bias)
     if op == "conv_grad_input":
         w = _arr(args[1])
         return int(w.shape[0] // params.get("groups", 1) * np.prod(w.shape[2:]))
