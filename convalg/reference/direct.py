@@ -57,15 +57,15 @@ def _tap_index(imap_axis: Any, flip: bool) -> tuple[int, ...]:
     return tuple(int(imap_axis.tap(flip).subs(imap_axis.k, k)) for k in range(imap_axis.kernel))
 
 
-def _gather(imap: IndexMap, xg: np.ndarray, tap: Sequence[int], mode: str) -> np.ndarray:
-    """``x[..., fold(i(o, tap))]`` over all outputs ``o``, zero where invalid (zeros mode)."""
+def _gather(imap: IndexMap, xg: np.ndarray, tap: Sequence[int], mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """``x[..., fold(i(o, tap))]`` over all outputs ``o`` (zero where invalid), and the validity mask."""
     per_axis = [axis_taps(a, mode)[k] for a, k in zip(imap.axes, tap)]
     idx = np.ix_(*[np.clip(i, 0, a.n - 1) for (i, _), a in zip(per_axis, imap.axes)])
     sub = xg[(Ellipsis, *idx)]
-    mask = np.ones((), dtype=bool)
-    for ax, (_, valid) in enumerate(per_axis):
-        mask = mask[..., None] & valid.reshape((1,) * ax + (-1,)) if ax else valid
-    return np.where(mask, sub, 0.0)
+    mask = per_axis[0][1]
+    for _, valid in per_axis[1:]:
+        mask = mask[..., None] & valid
+    return np.where(mask, sub, 0.0), mask
 
 
 def _taps(imap: IndexMap) -> Any:
@@ -90,8 +90,9 @@ def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 
     xg = x.reshape(n, g, cin // g, *spatial_of(x))
     wg = w.reshape(g, cout // g, cin // g, *w.shape[2:])
     y = np.zeros((n, g, cout // g, *imap.output_shape))
-    for tap in _taps(imap):
-        y += np.einsum("goi,ngi...->ngo...", _weight_tap(imap, wg, tap), _gather(imap, xg, tap, layer.padding_mode))
+    for tap in _taps(imap):  # taps outside the input contribute nothing (not w * 0, which is NaN for w = inf)
+        sub, mask = _gather(imap, xg, tap, layer.padding_mode)
+        y += np.where(mask, np.einsum("goi,ngi...->ngo...", _weight_tap(imap, wg, tap), sub), 0.0)
     return _bias(y.reshape(n, cout, *imap.output_shape), b)
 
 
@@ -159,7 +160,7 @@ def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride:
     gg = g_out.reshape(n, G, cout // G, *imap.output_shape)
     dw = np.zeros((G, cout // G, cin // G, *wshape[2:]))
     for tap in _taps(imap):
-        sub = _gather(imap, xg, tap, "zeros").reshape(n, G, cin // G, -1)
+        sub = _gather(imap, xg, tap, "zeros")[0].reshape(n, G, cin // G, -1)
         dw[(Ellipsis, *tap)] = np.einsum("ngop,ngip->goi", gg.reshape(n, G, cout // G, -1), sub)
     return dw.reshape(wshape)
 

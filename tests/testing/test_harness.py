@@ -70,6 +70,12 @@ def _has_torch() -> bool:
     return True
 
 
+def test_nan_and_inf_inputs_against_torch():
+    ops = torch_ops() if _has_torch() else pytest.skip("torch is not installed")
+    for op in ("conv2d", "conv_transpose1d", "max_pool2d", "avg_pool1d"):
+        _run(ops[op], op, {"nan": True, "infinity": True}, 15)
+
+
 @pytest.mark.slow
 def test_no_false_alarms_over_1000_examples():
     """The big run: >= 1,000 examples over correct kernels, zero mismatches."""
