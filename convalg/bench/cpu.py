@@ -15,6 +15,10 @@ OpenBLAS may be slowed by ``OPENBLAS_CORETYPE`` / ``OPENBLAS_L2_SIZE`` on some
 machines; run with ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE`` and check
 the BLAS line printed at the start (``threadpoolctl``, when installed).
 
+The run calls :func:`convalg.kernels.numpy.memory.keep_freed_memory` first
+(NumPy temporaries otherwise pay a page fault per 4 KiB on every call; torch
+has its own caching allocator), unless ``--no-keep-memory``.
+
 ``--calibrate`` prints the throughputs that :mod:`convalg.kernels.numpy.cost` uses.
 """
 
@@ -134,13 +138,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scipy-limit", type=float, default=3.0, help="skip scipy when one call takes longer (s)")
     parser.add_argument("--no-scipy", action="store_true", help="skip scipy.signal")
     parser.add_argument("--calibrate", action="store_true", help="print the cost-model throughputs and exit")
+    parser.add_argument("--no-keep-memory", action="store_true",
+                        help="leave glibc's malloc thresholds alone (see convalg.kernels.numpy.memory)")
     args = parser.parse_args(argv or [])
+    from ..kernels.numpy.memory import keep_freed_memory
+
+    kept = False if args.no_keep_memory else keep_freed_memory()
     from ..functional import conv, conv_grad_input, conv_grad_weight
     from ..kernels.numpy.conv import conv_plan
     from ..kernels.numpy.ops import _layer
 
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     print(f"convalg bench cpu: BLAS {_blas_info()}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"  freed memory kept in the heap (keep_freed_memory): {kept}; numpy {np.__version__}")
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         if var in os.environ:
             print(f"  note: {var}={os.environ[var]} is set")

@@ -130,6 +130,9 @@ def weight_grad_im2col(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups:
     dw = np.zeros((g, cog, cg * ktot), dtype=np.result_type(xp, gy))
     if n == 0 or math.prod(out) == 0:
         return dw.reshape(cout, cg, *plan.kernel)
+    if ktot == 1 and all(s == 1 for s in plan.step) and xp.shape[2:] == out:  # 1x1: no column copy
+        prod = np.matmul(gy.reshape(n, g, cog, -1), xp.reshape(n, g, cg, -1).transpose(0, 1, 3, 2))
+        return prod.sum(axis=0).reshape(cout, cg, *plan.kernel)
     cols_view = _columns(xp, plan, groups)
     rest = math.prod(out[1:])
     rows = _chunk_rows(out[0], g * cg * ktot * rest * xp.itemsize, budget)

@@ -107,7 +107,21 @@ def conv_grad_input(grad_out: np.ndarray, weight: np.ndarray, input_shape: Any, 
     spatial = _spatial(input_shape, nd)
     layer = _conv_layer(nd, tuple(weight.shape[2:]), _freeze(stride), _freeze(padding), _freeze(dilation),
                         int(groups), "zeros", weight.shape[1] * groups, weight.shape[0])
+    if algorithm in ("auto", "gemm") and any(s > 1 for s in layer.stride):
+        return _grad_input_col2im(grad_out, weight, layer, spatial)
     return _transpose_run(grad_out, weight, None, layer.transpose(spatial), algorithm)
+
+
+def _grad_input_col2im(grad_out: np.ndarray, weight: np.ndarray, layer: Conv, spatial: tuple[int, ...]) -> np.ndarray:
+    """Strided input gradient as ``fold(W^T @ gy)``: the scatter form per tap (each tap one-to-one),
+    which avoids the ``stride**ndim`` zeros the gather form would multiply."""
+    n, cout = grad_out.shape[:2]
+    g = layer.groups
+    cog, cg = cout // g, weight.shape[1]
+    wt = weight.reshape(g, cog, -1).transpose(0, 2, 1)  # (G, Cg*K, Cog)
+    cols = np.matmul(wt, grad_out.reshape(n, g, cog, -1))  # (N, G, Cg*K, L)
+    return fold(cols.reshape(n, g * cols.shape[2], -1), spatial, layer.kernel_size, layer.dilation, layer.padding,
+                layer.stride)
 
 
 def conv_grad_weight(x: np.ndarray, grad_out: np.ndarray, weight_shape: Any, stride: Any = 1, padding: Any = 0,

@@ -86,15 +86,20 @@ def error_bound(x: np.ndarray, w: np.ndarray, plan: WindowPlan, tile: int | None
     return bound.reshape(1, -1, *[1] * plan.ndim)
 
 
+def _kron(mats: list[np.ndarray]) -> np.ndarray:
+    out = mats[0]
+    for m in mats[1:]:
+        out = np.kron(out, m)
+    return out
+
+
 def _transform(t: np.ndarray, mats: list[np.ndarray]) -> np.ndarray:
-    """Apply ``mats[j]`` (``(new, old)``) along leading axis ``j`` of ``t`` (``(*old, rest)``)."""
-    sizes = list(t.shape[: len(mats)])
-    rest = t.shape[len(mats):]
-    for j, mat in enumerate(mats):
-        before = math.prod(sizes[:j])
-        t = np.matmul(mat, t.reshape(before, sizes[j], -1))
-        sizes[j] = mat.shape[0]
-    return t.reshape(*sizes, *rest)
+    """Apply ``mats[j]`` (``(new, old)``) along leading axis ``j`` of ``t`` (``(*old, rest)``): one GEMM
+    with their Kronecker product (row-major order of the leading axes)."""
+    nd = len(mats)
+    rest = t.shape[nd:]
+    res = _kron(mats) @ t.reshape(math.prod(t.shape[:nd]), -1)
+    return res.reshape(*[m.shape[0] for m in mats], *rest)
 
 
 def conv_winograd(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
@@ -115,20 +120,32 @@ def conv_winograd(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
     mats = [_arrays(m, k, dtype.name) for m, k in zip(ms, ks)]
     st = xp.strides[2:]
     view = np.lib.stride_tricks.as_strided(
-        xp, (*alphas, n, c, *tiles), (*st, *xp.strides[:2], *[m * s for m, s in zip(ms, st)]), writeable=False)
-    d = np.ascontiguousarray(view)  # (*alpha, N, C, *T): the tiles, alpha^d/m^d times the input
-    v = _transform(d, [bt for _, _, bt in mats])  # (*alpha, N, C, *T)
+        xp, (*alphas, c, n, *tiles), (*st, xp.strides[1], xp.strides[0], *[m * s for m, s in zip(ms, st)]),
+        writeable=False)
+    d = np.ascontiguousarray(view)  # (*alpha, C, N, *T): the tiles, prod(alpha/m) times the input
     na, nt = math.prod(alphas), math.prod(tiles)
-    v = v.reshape(na, n, g, cg, nt)
-    v = v.transpose(0, 2, 3, 1, 4).reshape(na, g, cg, n * nt) if n > 1 else v.reshape(na, g, cg, nt)
+    v = _transform(d, [bt for _, _, bt in mats]).reshape(na, g, cg, n * nt)
     wk = np.moveaxis(w.reshape(cout * cg, *ks), 0, -1)  # (*K, Cout*Cg)
-    u = _transform(np.ascontiguousarray(wk), [gm for _, gm, _ in mats])  # (*alpha, Cout*Cg)
-    u = u.reshape(na, g, cog, cg)
-    mprod = np.matmul(u, v)  # (na, G, Cog, N*T)
-    y = _transform(mprod.reshape(*alphas, g * cog * n * nt), [at for at, _, _ in mats])  # (*m, Cout, N, *T)
-    y = y.reshape(*ms, cout, n, *tiles)
-    order = [nd + 1, nd]
-    for a in range(nd):
-        order += [nd + 2 + a, a]
-    y = y.transpose(order).reshape(n, cout, *[t * m for t, m in zip(tiles, ms)])
-    return np.ascontiguousarray(y[(Ellipsis, *[slice(0, o) for o in out])])
+    u = _transform(np.ascontiguousarray(wk), [gm for _, gm, _ in mats]).reshape(na, g, cog, cg)
+    mprod = np.matmul(u, v)  # (na, G, Cog, N*T): one GEMM per transformed point
+    # output transform: the last axis first with the result's m_d innermost (BLAS reads the transposed
+    # operand in place), then the leading axes in one Kronecker GEMM; the final copy then moves rows of
+    # T_d*m_d contiguous elements
+    rows = math.prod(alphas[:-1])
+    last = np.matmul(mprod.reshape(rows, alphas[-1], -1).transpose(0, 2, 1), mats[-1][0].T)  # (rows, R, m_d)
+    y = last.reshape(*alphas[:-1], cout * n * nt * ms[-1])
+    if nd > 1:
+        y = _transform(y, [at for at, _, _ in mats[:-1]])
+    y = y.reshape(*ms[:-1], cout, n, *tiles, ms[-1])  # (*m[:-1], Cout, N, *T, m_d)
+    order = [nd, nd - 1]
+    for a in range(nd - 1):
+        order += [nd + 1 + a, a]
+    order += [2 * nd, 2 * nd + 1]
+    full = np.empty((n, cout, *[t * m for t, m in zip(tiles, ms)]), dtype=dtype)
+    shape = [n, cout]
+    for t, m in zip(tiles, ms):
+        shape += [t, m]
+    full.reshape(shape)[...] = y.transpose(order)
+    if full.shape[2:] == out:
+        return full
+    return np.ascontiguousarray(full[(Ellipsis, *[slice(0, o) for o in out])])
