@@ -117,7 +117,7 @@ def _grad_input_col2im(grad_out: np.ndarray, weight: np.ndarray, layer: Conv, sp
     which avoids the ``stride**ndim`` zeros the gather form would multiply."""
     n, cout = grad_out.shape[:2]
     g = layer.groups
-    cog, cg = cout // g, weight.shape[1]
+    cog = cout // g
     wt = weight.reshape(g, cog, -1).transpose(0, 2, 1)  # (G, Cg*K, Cog)
     cols = np.matmul(wt, grad_out.reshape(n, g, cog, -1))  # (N, G, Cg*K, L)
     return fold(cols.reshape(n, g * cols.shape[2], -1), spatial, layer.kernel_size, layer.dilation, layer.padding,
