@@ -25,6 +25,7 @@ repetition                 ``layer*N``
 
 from __future__ import annotations
 
+import inspect
 import re
 from typing import Any
 
@@ -43,7 +44,10 @@ from ..spec import (
     MaxPool,
 )
 
-__all__ = ["parse_layers", "parse_input"]
+__all__ = ["parse_layers", "parse_input", "MAX_REPEAT"]
+
+#: Largest ``layer*N`` repetition count.
+MAX_REPEAT = 10_000
 
 _NAMES: dict[str, type] = {
     "conv": Conv, "convt": ConvTranspose, "convtranspose": ConvTranspose, "deconv": ConvTranspose,
@@ -101,6 +105,10 @@ def parse_layers(text: str | list[str]) -> list[Layer]:
         if not m or m.end() == pos:
             raise SpecError(f"layers: cannot parse {text[pos:]!r} (expected e.g. conv(k=3,s=2,p=1))")
         name, args, times = m.group(1).lower(), m.group(2) or "", m.group(3)
+        if m.group(2) is None and text[m.end(1):].lstrip().startswith("("):
+            raise SpecError(f"layers: unbalanced parentheses in {text[m.start(1):]!r} (expected e.g. conv(k=3,s=2,p=1))")
+        if times is not None and not 1 <= int(times) <= MAX_REPEAT:
+            raise SpecError(f"{name}(...)*{times}: a repetition count must be between 1 and {MAX_REPEAT}")
         if name not in _NAMES:
             raise SpecError(f"layer {name!r}: unknown; use one of {', '.join(sorted(_NAMES))}")
         kwargs: dict[str, Any] = {}
@@ -111,19 +119,18 @@ def parse_layers(text: str | list[str]) -> list[Layer]:
             full = _KEYS.get(key, key)
             kwargs[full] = _value(full, val)
         cls = _NAMES[name]
-        if cls in (GlobalAvgPool, GlobalMaxPool):
-            layer = cls(**kwargs)
-        elif cls in (AdaptiveAvgPool, AdaptiveMaxPool):
-            if "output_size" not in kwargs:
-                raise SpecError(f"{name}: needs o=<output size>")
-            layer = cls(**kwargs)
-        else:
-            if "kernel_size" not in kwargs:
-                raise SpecError(f"{name}: needs k=<kernel size>")
-            try:
-                layer = cls(**kwargs)
-            except TypeError as e:
-                raise SpecError(f"{name}({args}): {e}") from None
+        needed = {AdaptiveAvgPool: "output_size", AdaptiveMaxPool: "output_size",
+                  GlobalAvgPool: None, GlobalMaxPool: None}.get(cls, "kernel_size")
+        if needed is not None and needed not in kwargs:
+            short = {v: k for k, v in _KEYS.items()}[needed]
+            raise SpecError(f"{name}: needs {short}=<{needed.replace('_', ' ')}>")
+        known = set(inspect.signature(cls).parameters)
+        for key in kwargs:
+            if key not in known:
+                short = {v: k for k, v in _KEYS.items()}
+                allowed = ", ".join(short.get(k, k) for k in inspect.signature(cls).parameters)
+                raise SpecError(f"{name}({args}): unknown key {key!r}; {name} takes {allowed}")
+        layer = cls(**kwargs)
         layers.extend([layer] * (int(times) if times else 1))
         pos = m.end()
     if not layers:

@@ -5,9 +5,12 @@ positive integer ``m``::
 
     floor((floor(y) + c) / m) = floor((y + c) / m)
     ceiling((ceiling(y) + c) / m) = ceiling((y + c) / m)
+    ceiling((floor(y) + c) / m) = floor((y + c + m - 1) / m)
+    floor((ceiling(y) + c) / m) = ceiling((y + c - m + 1) / m)
 
-(``proofs/`` proves both), so a stack of four ``k=3, s=2, p=1`` convs
-collapses to ``floor((H - 1)/16) + 1``.
+(the mixed forms follow from ``ceiling(N/m) = floor((N + m - 1)/m)`` for an
+integer ``N``), so a stack of four ``k=3, s=2, p=1`` convs collapses to
+``floor((H - 1)/16) + 1``.
 
 >>> import sympy as sp
 >>> H = sp.Symbol("H", integer=True, positive=True)
@@ -31,17 +34,22 @@ def _collapse_one(e: sp.Expr) -> sp.Expr:
     if not (den.is_Integer and den > 0):
         return e
     terms = sp.Add.make_args(sp.expand(num))
-    inner = [t for t in terms if isinstance(t, func)]
+    inner = [t for t in terms if isinstance(t, (sp.floor, sp.ceiling))]
     if len(inner) != 1:
         return e
     rest = sp.Add(*[t for t in terms if t is not inner[0]])
     if rest.is_integer is not True:
         return e
+    if not isinstance(inner[0], func):
+        # mixed: the numerator N is an integer, so ceiling(N/m) = floor((N + m - 1)/m) and
+        # floor(N/m) = ceiling((N - m + 1)/m); rewrite the outer function to match the inner one
+        rest = rest + (den - 1 if func is sp.ceiling else 1 - den)
+        func = type(inner[0])
     return func(sp.expand((inner[0].args[0] + rest) / den))
 
 
 def collapse_floors(expr: sp.Expr) -> sp.Expr:
-    """Collapse ``floor((floor(y) + c)/m)`` and the ceiling analogue, bottom-up, to a fixed point.
+    """Collapse ``floor((floor(y) + c)/m)``, the ceiling analogue and the mixed forms, bottom-up, to a fixed point.
 
     Only rewrites when ``c`` is known to be an integer and ``m`` is a positive
     integer literal, so the result is always equal to the input.

@@ -97,6 +97,10 @@ class AvgPool(_WindowPool):
     ceil-mode overhang beyond the right padding never counts); else the number
     of taps inside the input.
 
+    One PyTorch quirk is not copied: ``AvgPool3d`` (3-D only) also rejects an
+    *unpadded* input smaller than the kernel; convalg applies the N-d rule of
+    ``AvgPool1d/2d`` (the padded input must hold one window).
+
     >>> AvgPool(3, stride=2, padding=1, ceil_mode=True).output_shape((6, 7))
     (4, 4)
     """

@@ -58,6 +58,11 @@ def test_collapse_floors_on_a_nest_and_ceilings() -> None:
     assert collapse_floors(nest) == sp.floor((H + 1 + 6 - 6) / 30)
     ceil_nest = sp.ceiling((sp.ceiling(H / 2) + 1) / 2)
     assert collapse_floors(ceil_nest) == sp.ceiling((H + 2) / 4)
+    # mixed: ceiling over floor and floor over ceiling
+    assert collapse_floors(sp.ceiling((sp.floor((H - 1) / 16) - 1) / 2)) == sp.floor((H - 1 - 16 + 16) / 32)
+    assert collapse_floors(sp.floor((sp.ceiling(H / 3) + 2) / 4)) == sp.ceiling((H + 6 - 9) / 12)
+    for n in range(1, 200):
+        assert (-(-((n - 1) // 16 - 1) // 2)) == (n - 1) // 32
     # not rewritten: a non-integer offset or a symbolic divisor
     half = sp.floor((sp.floor(H / 2) + sp.Rational(1, 2)) / 3)
     assert collapse_floors(half) == half
