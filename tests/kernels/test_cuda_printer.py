@@ -38,11 +38,12 @@ def test_printed_expressions(tmp_path):
         pytest.skip("needs g++")
     o, k, i = sp.symbols("o0 k0 i0", integer=True)
     exprs = _expressions()
-    grid = list(itertools.product(range(-4, 8), range(0, 5), range(-5, 12)))
+    ranges = {"o0": (-3, 6), "k0": (0, 4), "i0": (-4, 10)}
+    grid = list(itertools.product(*(range(*r) for r in ranges.values())))
+    loops = " ".join(f"for (int {v} = {a}; {v} < {b}; ++{v})" for v, (a, b) in ranges.items())
     body = "\n".join(f'        printf("%d\\n", (int)({cuda_code(e)}));' for e in exprs)
     src = ("#include <cstdio>\n#define __device__\n#define __forceinline__ inline\n" + PREAMBLE
-           + "int main() {\n    for (int o0 = -4; o0 < 8; ++o0) for (int k0 = 0; k0 < 5; ++k0)"
-           + " for (int i0 = -5; i0 < 12; ++i0) {\n" + body + "\n    }\n}\n")
+           + "int main() {\n    " + loops + " {\n" + body + "\n    }\n}\n")
     (tmp_path / "p.cpp").write_text(src)
     subprocess.run([host_compiler(), "-O0", "-o", str(tmp_path / "p"), str(tmp_path / "p.cpp")], check=True)
     got = np.array(subprocess.run([str(tmp_path / "p")], capture_output=True, text=True, check=True).stdout.split(),

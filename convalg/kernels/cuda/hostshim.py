@@ -158,7 +158,7 @@ class HostModule:
             with open(cpp, "w") as fh:
                 fh.write(src)
             tmp = lib + f".{os.getpid()}.tmp"
-            res = subprocess.run([cxx, "-O1", "-std=c++17", "-shared", "-fPIC", "-w", cpp, "-o", tmp],
+            res = subprocess.run([cxx, "-O0", "-std=c++17", "-shared", "-fPIC", "-w", cpp, "-o", tmp],
                                  capture_output=True, text=True)
             if res.returncode:
                 raise RuntimeError(f"host shim: g++ failed on {cpp}:\n{res.stderr[-4000:]}")
