@@ -73,6 +73,20 @@ def _ints(*values: object) -> bool:
     return all(type(v) is int for v in values)
 
 
+def _floor_div(num: sp.Expr, s: Size) -> sp.Expr:
+    """``floor(num / s)``, skipping SymPy's (slow) floor evaluation when ``s == 1`` and ``num`` is an integer."""
+    if s == 1 and num.is_integer:
+        return num
+    return sp.floor(num / s)
+
+
+def _ceil_div(num: sp.Expr, s: Size) -> sp.Expr:
+    """``ceiling(num / s)``, with the same shortcut as :func:`_floor_div`."""
+    if s == 1 and num.is_integer:
+        return num
+    return sp.ceiling(num / s)
+
+
 def conv_output_size(n: Size, k: Size, s: Size = 1, d: Size = 1, lo: Size = 0, hi: Size = 0) -> Size:
     """Output size of a convolution (PyTorch ``Conv*d``).
 
@@ -81,7 +95,7 @@ def conv_output_size(n: Size, k: Size, s: Size = 1, d: Size = 1, lo: Size = 0, h
     """
     if _ints(n, k, s, d, lo, hi):  # fast path, same rule in integer arithmetic
         return (n + lo + hi - d * (k - 1) - 1) // s + 1  # type: ignore[operator]
-    return as_size(sp.floor(sp.sympify(n + lo + hi - d * (k - 1) - 1) / s) + 1)
+    return as_size(_floor_div(sp.sympify(n + lo + hi - d * (k - 1) - 1), s) + 1)
 
 
 def conv_transpose_output_size(
@@ -116,8 +130,8 @@ def pool_output_size(
         return o_int - 1 if (o_int - 1) * s >= n + lo else o_int  # type: ignore[operator]
     num = sp.sympify(n + lo + hi - d * (k - 1) - 1)
     if not ceil_mode:
-        return as_size(sp.floor(num / s) + 1)
-    o = sp.ceiling(num / s) + 1
+        return as_size(_floor_div(num, s) + 1)
+    o = _ceil_div(num, s) + 1
     # (o-1)*s <= num + s - 1, so no window can start in the right padding when hi + s <= d*(k-1) + 1
     if sp.Le(sp.sympify(hi + s), d * (k - 1) + 1) is sp.true:
         return as_size(o)
