@@ -45,7 +45,7 @@ BACKENDS = [
                  marks=pytest.mark.skipif(host_compiler() is None, reason="host shim needs g++")),
     pytest.param("cupy", id="cupy", marks=[pytest.mark.gpu, pytest.mark.skipif(not GPU, reason="no CUDA device")]),
 ]
-EXAMPLES = {"host-shim": 6, "cupy": 25}
+EXAMPLES = {"host-shim": 6, "cupy": 15}
 
 
 class Device:

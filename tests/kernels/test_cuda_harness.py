@@ -41,3 +41,49 @@ def test_anchor_flops_and_table():
     text = run.table([row])
     assert "| 0.50 |" in text and "| 1.50 |" in text
     assert "fwd:igemm" in run.algo_table([row])
+
+
+class _FakeEvent:
+    def record(self):
+        import time
+
+        self.t = time.perf_counter()
+
+    def synchronize(self):
+        pass
+
+
+def _fake_cupy():
+    """Just enough of CuPy's surface for gpu/run.py's benchmark loop, backed by NumPy + the host shim."""
+    import types
+
+    import numpy as np
+
+    cuda = types.SimpleNamespace(
+        Event=_FakeEvent,
+        get_elapsed_time=lambda a, b: (b.t - a.t) * 1e3,
+        Device=lambda *a: types.SimpleNamespace(synchronize=lambda: None, id=0),
+        runtime=types.SimpleNamespace(getDeviceProperties=lambda i: {"name": b"host shim"}),
+    )
+    return types.SimpleNamespace(asarray=np.asarray, cuda=cuda, __version__="fake")
+
+
+def test_benchmark_loop_on_host_shim(monkeypatch, tmp_path):
+    import pytest
+
+    from convalg.kernels.cuda.hostshim import HostBackend, host_compiler
+    from convalg.kernels.cuda.runtime import using_backend
+
+    if host_compiler() is None:
+        pytest.skip("needs g++")
+    run = _load()
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy())
+    monkeypatch.setitem(sys.modules, "torch", None)  # no cuDNN comparison: the harness must degrade
+    tiny = run.Anchor("tiny", 1, 2, 6, 2, 3, 1, 1, 1, 1)
+    monkeypatch.setattr(run, "ANCHORS", [tiny])
+    out = tmp_path / "RESULTS.md"
+    with using_backend(HostBackend()):
+        assert run.main(["--skip-tests", "--reps", "1", "--results", str(out)]) == 0
+    text = out.read_text()
+    assert "host shim" in text and "| tiny |" in text and "no torch" in text
+    assert "fwd:fft" in text and "bwd_weight:direct" in text
