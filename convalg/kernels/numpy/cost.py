@@ -36,12 +36,18 @@ import math
 
 from .plan import WindowPlan
 
-__all__ = ["estimate", "choose", "RATE", "BANDWIDTH", "OVERHEAD"]
+__all__ = ["estimate", "choose", "RATE", "BANDWIDTH", "GATHER_BANDWIDTH", "SPECTRUM_COST", "OVERHEAD"]
 
-#: Effective GFLOP/s per algorithm's main contraction (float32; float64 runs at half).
-RATE = {"gemm": 150e9, "direct": 110e9, "fft": 25e9, "winograd": 70e9, "fft_transform": 6e9}
+#: Effective FLOP/s per algorithm's main contraction (float32, 2 threads; float64 runs at half).
+RATE = {"gemm": 150e9, "direct": 110e9, "fft": 25e9, "winograd": 100e9, "fft_transform": 6e9}
 #: Effective bytes/s for copies, transposes and element-wise passes.
 BANDWIDTH = 8e9
+#: Effective bytes/s of the im2col gather when its contiguous rows are short (< 1024 elements).
+GATHER_BANDWIDTH = 3e9
+#: Seconds per element of the kernel spectrum ``Cout * Cin/G * F`` (generation, layout, batched matvec).
+SPECTRUM_COST = 6e-9
+#: Per-point GEMM size (columns ``N * tiles``) below which Winograd's batched GEMMs lose efficiency.
+WINOGRAD_FULL_COLUMNS = 256
 #: Seconds per Python-level kernel call (loop overhead).
 OVERHEAD = 8e-6
 
@@ -64,14 +70,19 @@ def estimate(plan: WindowPlan, n: int, c: int, cout: int, groups: int, dtype: st
     mac = 2.0 * n * cout * cg * k * o
     est: dict[str, float] = {}
     calls = n * max(1, -(-(cg * k * o * item) // (4 << 20)))
-    est["gemm"] = slow * mac / RATE["gemm"] + (n * c * k * o * item + in_bytes + out_bytes) / BANDWIDTH + calls * OVERHEAD
+    run = plan.output_shape[-1] if plan.step[-1] == 1 else 1
+    gather = BANDWIDTH if run >= 1024 else GATHER_BANDWIDTH
+    copied = 0 if (k == 1 and plan.extent == plan.input_shape and all(s == 1 for s in plan.step)) else 1
+    est["gemm"] = (slow * mac / RATE["gemm"] + copied * n * c * k * o * item / gather + (in_bytes + out_bytes) / BANDWIDTH
+                   + calls * OVERHEAD)
     if all(s == 1 for s in plan.step):
         est["direct"] = slow * mac / RATE["direct"] + (k * out_bytes * 2 + in_bytes) / BANDWIDTH + k * OVERHEAD
     f = math.prod(_fft_len(e) for e in plan.extent)
     cmac = 8.0 * n * cout * cg * f / 2
     trans = 5.0 * (n * c + n * cout) * f * math.log2(max(f, 2)) / 2
-    spectra = 2 * (n * c + n * cout + cout * cg) * f * item
-    est["fft"] = slow * (cmac / RATE["fft"] + trans / RATE["fft_transform"]) + spectra / BANDWIDTH
+    spectra = 2 * (n * c + n * cout) * f * item
+    est["fft"] = (slow * (cmac / RATE["fft"] + trans / RATE["fft_transform"]) + spectra / BANDWIDTH
+                  + SPECTRUM_COST * cout * cg * f / 2)
     from .winograd import supports, tile_sizes
 
     if supports(plan) and k > 1:
@@ -80,9 +91,10 @@ def estimate(plan: WindowPlan, n: int, c: int, cout: int, groups: int, dtype: st
         tiles = math.prod(-(-oo // m) for oo, m in zip(plan.output_shape, ms))
         na = math.prod(alphas)
         wmac = 2.0 * n * cout * cg * tiles * na
+        efficiency = min(1.0, n * tiles / WINOGRAD_FULL_COLUMNS) ** 0.5
         growth = na / math.prod(ms)
         tbytes = growth * (in_bytes * 3 + out_bytes * 3) + na * cout * cg * item
-        est["winograd"] = slow * wmac / RATE["winograd"] + tbytes / BANDWIDTH + (na + 10) * OVERHEAD
+        est["winograd"] = slow * wmac / (RATE["winograd"] * efficiency) + tbytes / BANDWIDTH + (na + 10) * OVERHEAD
     return est
 
 

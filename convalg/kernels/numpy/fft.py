@@ -48,6 +48,13 @@ def _kernel_spectrum(w: np.ndarray, plan: WindowPlan, sizes: tuple[int, ...], cd
     ``(F_a, K_a)`` matrix (one GEMM each).
     """
     nd = plan.ndim
+    nf = math.prod(sizes[:-1]) * (sizes[-1] // 2 + 1)
+    pruned = sum(math.prod(sizes[a:]) * plan.kernel[a] for a in range(nd))
+    if pruned > 3 * nf * math.log2(max(nf, 2)):  # long kernels: an FFT of the spread kernel is cheaper
+        spread = np.zeros((*w.shape[:2], *sizes), dtype=w.dtype)
+        spread[(Ellipsis, *[slice(0, t * (k - 1) + 1, t) for t, k in zip(plan.tap_step, plan.kernel)])] = w
+        spec = np.conj(sfft.rfftn(spread, axes=tuple(range(2, 2 + nd)), workers=-1)).astype(cdtype, copy=False)
+        return np.moveaxis(spec.reshape(*w.shape[:2], nf), -1, 0).reshape(*spec.shape[2:], *w.shape[:2])
     spec = w.reshape(-1, *plan.kernel).astype(cdtype)
     for a in reversed(range(nd)):
         freq = sizes[a] // 2 + 1 if a == nd - 1 else sizes[a]
