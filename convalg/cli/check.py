@@ -22,9 +22,11 @@ _SWITCHES = (("stride", "strides > 1"), ("dilation", "dilation > 1"), ("groups",
              ("divisor_override", "divisor_override"), ("return_indices", "return_indices=True"))
 
 
-def register(sub: Any) -> None:
-    from ..testing.harness import OPS
+#: The harness ops (kept here so that the CLI starts without importing Hypothesis).
+OPS = tuple(f"{base}{n}d" for base in ("conv", "conv_transpose", "max_pool", "avg_pool") for n in (1, 2, 3))
 
+
+def register(sub: Any) -> None:
     p = sub.add_parser("check", help="conformance-test a convolution / pooling kernel against the references",
                        description="Draw jointly valid problems with Hypothesis, call TARGET "
                                    "(torch.nn.functional signature, NumPy arrays) and compare with the float64 "
@@ -55,23 +57,25 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..testing.harness import check
-    from ..testing.tolerance import DEFAULT_C
+    try:
+        from ..testing.harness import check, load_target
+        from ..testing.tolerance import DEFAULT_C
+    except ModuleNotFoundError as e:
+        print(f"convalg check: error: needs {e.name} (pip install 'convalg[test]')", file=sys.stderr)
+        return 2
 
     support = {name: getattr(args, name) for name, _ in _SWITCHES}
     support.update(asymmetric_padding=args.asymmetric_padding, nan=args.nan, infinity=args.inf,
                    padding_modes=tuple(m.strip() for m in args.padding_modes.split(",") if m.strip()),
                    max_side=args.max_side)
     try:
-        from ..testing.harness import load_target
-
         target = load_target(args.target)
     except (ImportError, AttributeError, ValueError, TypeError) as e:
         print(f"convalg check: error: cannot load target {args.target!r}: {e}", file=sys.stderr)
         return 2
     report = check(target, op=args.op, max_examples=args.max_examples, dtype=args.dtype, tolerance=args.tolerance,
                    growth=args.growth, c=DEFAULT_C if args.c is None else args.c, ties=args.ties,
-                   algorithm=args.algorithm, seed_value=args.seed, progress=False, target_name=args.target,
+                   algorithm=args.algorithm, seed=args.seed, progress=False, target_name=args.target,
                    **support)
     if not args.quiet:
         print(report.summary())

@@ -10,23 +10,23 @@ module                            contents
 :mod:`.pytest_plugin`             ``pytest --convalg-target module:function``
 ================================  ==========================================================
 
-``check`` is imported lazily, so ``import convalg.testing`` stays light.
+Everything is imported lazily: ``import convalg.testing`` (and the pytest
+plugin) needs neither Hypothesis nor the references until used.
 
 >>> from convalg.testing import check
 >>> callable(check)
 True
 """
 
+import importlib
 from typing import Any
-
-from .profiles import load_profile, register_profiles
 
 __all__ = ["load_profile", "register_profiles", "check"]
 
+_LAZY = {"check": ".harness", "load_profile": ".profiles", "register_profiles": ".profiles"}
+
 
 def __getattr__(name: str) -> Any:
-    if name == "check":
-        from .harness import check
-
-        return check
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -45,7 +45,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import seed as hypothesis_seed
 
 from ..reference import direct
 from . import strategies as S
@@ -254,8 +255,8 @@ class CheckReport:
 
 def check(target: Callable[..., Any] | str, op: str = "conv2d", *, max_examples: int = 100,
           dtype: str = "float32", tolerance: str | None = None, growth: str = "strict", c: float = DEFAULT_C,
-          ties: str = "first", algorithm: str = "direct", seed_value: int | None = 0, progress: bool = True, out: TextIO | None = None,
-          target_name: str | None = None, **support: Any) -> CheckReport:
+          ties: str = "first", algorithm: str = "direct", seed: int | None = 0, progress: bool = True,
+          out: TextIO | None = None, target_name: str | None = None, **support: Any) -> CheckReport:
     """Run the conformance suite for ``op`` on ``target`` (a callable or ``'module:function'``).
 
     ``dtype`` is the storage dtype of the generated arrays (``'bfloat16'`` =
@@ -264,7 +265,7 @@ def check(target: Callable[..., Any] | str, op: str = "conv2d", *, max_examples:
     fields of :class:`Support` (``dilation=False``, ``groups=False``, ...).
     ``algorithm='fft'`` adds the norm-wise FFT error term (for FFT-based
     targets, which are not accurate element by element); ``ties='any'``
-    accepts any maximal max-pool index.  ``seed_value=None`` draws a random seed.
+    accepts any maximal max-pool index.  ``seed=None`` draws a random seed.
     """
     if op not in OPS:
         raise ValueError(f"op={op!r}: must be one of {', '.join(OPS)}")
@@ -305,7 +306,7 @@ def check(target: Callable[..., Any] | str, op: str = "conv2d", *, max_examples:
         state["fail"] = (case, recipes, outcome)
         raise AssertionError(outcome.message)
 
-    test = seed(seed_value)(_conformance) if seed_value is not None else _conformance
+    test = hypothesis_seed(seed)(_conformance) if seed is not None else _conformance
     try:
         test()
     except AssertionError:

@@ -60,3 +60,13 @@ def test_pytest_plugin(tmp_path: Path) -> None:
     bad = _pytest(tmp_path, "--convalg-target", "my_kernels:bad", "--convalg-op", "conv2d",
                   "--convalg-max-examples", "50")
     assert bad.returncode == 1 and "Minimal failing case" in bad.stdout and "1 failed" in bad.stdout, bad.stdout
+
+
+def test_cli_op_list_matches_the_harness_and_plugin_import_is_light() -> None:
+    from convalg.cli.check import OPS as cli_ops
+    from convalg.testing.harness import OPS
+
+    assert set(cli_ops) == set(OPS)
+    code = "import sys, convalg.testing.pytest_plugin; print('hypothesis' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "False"
