@@ -91,7 +91,7 @@ def estimate(plan: WindowPlan, n: int, c: int, cout: int, groups: int, dtype: st
         tiles = math.prod(-(-oo // m) for oo, m in zip(plan.output_shape, ms))
         na = math.prod(alphas)
         wmac = 2.0 * n * cout * cg * tiles * na
-        efficiency = min(1.0, n * tiles / WINOGRAD_FULL_COLUMNS) ** 0.5
+        efficiency = min(1.0, max(n * tiles, 1) / WINOGRAD_FULL_COLUMNS) ** 0.5
         growth = na / math.prod(ms)
         tbytes = growth * (in_bytes * 3 + out_bytes * 3) + na * cout * cg * item
         est["winograd"] = slow * wmac / (RATE["winograd"] * efficiency) + tbytes / BANDWIDTH + (na + 10) * OVERHEAD
