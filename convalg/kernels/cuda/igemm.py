@@ -18,9 +18,10 @@ pass            m                    q                        p
 ``bwd_data`` with the map of a conv is also the forward pass of the transposed
 conv (PyTorch weight ``(C_in, C_out/G, *k)``).  A block computes a ``BM x BN`` tile
 of ``C``; per ``BK`` slice of ``q`` its threads gather ``A`` and ``B`` tiles into
-shared memory (the fast thread index follows the contiguous memory axis: coalesced
-loads), then each thread accumulates a ``TM x TN`` register block (``float4``
-shared-memory reads).
+registers (the fast thread index follows the contiguous memory axis: coalesced
+loads), store them to shared memory, and, while the next slice's loads are in
+flight (register prefetch), each thread accumulates a ``TM x TN`` register block
+(``float4`` shared-memory reads).
 
 >>> from convalg import Conv
 >>> from convalg.index_map import index_map
@@ -186,27 +187,55 @@ def igemm(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, has_bia
     em.line("#pragma unroll")
     em.line(f"for (int j = 0; j < {t.tn}; ++j) acc[i][j] = 0.0f;")
     em.close()
-    em.open(f"for (int q0 = q_begin; q0 < q_end; q0 += {t.bk})")
-    # A tile: q is the contiguous axis of every A operand -> q-fast thread mapping
-    for tile_name, rows, op, q_fast_first in (("As", t.bm, a_operand, True), ("Bs", t.bn, b_operand,
-                                                                               kind == "bwd_weight")):
-        per = rows * t.bk
-        em.line("#pragma unroll")
-        em.open(f"for (int e = threadIdx.x; e < {per}; e += {t.threads})")
-        if q_fast_first:
-            em.line(f"const int ql = e % {t.bk}, rl = e / {t.bk};")
-        else:
-            em.line(f"const int rl = e % {rows}, ql = e / {rows};")
-        row_sym = m if tile_name == "As" else p
-        block_axis = "y" if tile_name == "As" else "x"
-        em.line(f"const int {row_sym} = blockIdx.{block_axis} * {rows} + rl;")
-        em.line("const int q = q0 + ql;")
-        off, pred = op(em)
-        bound = f"{row_sym} < {'M' if tile_name == 'As' else 'P'} && q < q_end"
-        em.line(f"{tile_name}[ql][rl] = ({bound} && ({em.expr(pred)})) ? __ldg(&{'a' if tile_name == 'As' else 'b'}"
-                f"[{em.expr(off)}]) : 0.0f;")
-        em.close()
+    tiles = (("As", "ra", t.bm, a_operand, True), ("Bs", "rb", t.bn, b_operand, kind == "bwd_weight"))
+    for _, reg, rows, _, _ in tiles:
+        if (rows * t.bk) % t.threads:
+            raise ValueError(f"tile {t}: {rows}x{t.bk} elements do not split over {t.threads} threads")
+        em.line(f"float {reg}[{rows * t.bk // t.threads}];")
+
+    def gather_tile(first: str) -> None:
+        """Global -> registers for the q slice starting at ``first`` (coalesced: see the module docstring)."""
+        em.line(f"const int q0 = {first};")
+        for tile_name, reg, rows, op, q_fast_first in tiles:
+            per = rows * t.bk
+            em.line("#pragma unroll")
+            em.open(f"for (int r = 0; r < {per // t.threads}; ++r)")
+            em.line(f"const int e = threadIdx.x + r * {t.threads};")
+            if q_fast_first:
+                em.line(f"const int ql = e % {t.bk}, rl = e / {t.bk};")
+            else:
+                em.line(f"const int rl = e % {rows}, ql = e / {rows};")
+            row_sym = m if tile_name == "As" else p
+            em.line(f"const int {row_sym} = blockIdx.{'y' if tile_name == 'As' else 'x'} * {rows} + rl;")
+            em.line("const int q = q0 + ql;")
+            off, pred = op(em)
+            bound = f"{row_sym} < {'M' if tile_name == 'As' else 'P'} && q < q_end"
+            em.line(f"{reg}[r] = ({bound} && ({em.expr(pred)})) ? __ldg(&{'a' if tile_name == 'As' else 'b'}"
+                    f"[{em.expr(off)}]) : 0.0f;")
+            em.close()
+
+    def store_tile() -> None:
+        """Registers -> shared memory (same element mapping as :func:`gather_tile`)."""
+        for tile_name, reg, rows, _, q_fast_first in tiles:
+            em.line("#pragma unroll")
+            em.open(f"for (int r = 0; r < {rows * t.bk // t.threads}; ++r)")
+            em.line(f"const int e = threadIdx.x + r * {t.threads};")
+            if q_fast_first:
+                em.line(f"{tile_name}[e % {t.bk}][e / {t.bk}] = {reg}[r];")
+            else:
+                em.line(f"{tile_name}[e / {rows}][e % {rows}] = {reg}[r];")
+            em.close()
+
+    # software pipeline: the next slice's global loads are in flight while this slice is multiplied
+    em.open("if (q_begin < q_end)")
+    gather_tile("q_begin")
+    em.close()
+    em.open(f"for (int q_cur = q_begin; q_cur < q_end; q_cur += {t.bk})")
+    store_tile()
     em.line("__syncthreads();")
+    em.open(f"if (q_cur + {t.bk} < q_end)")
+    gather_tile(f"q_cur + {t.bk}")
+    em.close()
     em.line("#pragma unroll")
     em.open(f"for (int kk = 0; kk < {t.bk}; ++kk)")
     em.line(f"float av[{t.tm}], bv[{t.tn}];")
