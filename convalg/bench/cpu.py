@@ -93,9 +93,10 @@ def _scipy_forward(x: np.ndarray, w: np.ndarray, stride: int, padding: int, dila
     for n in range(x.shape[0]):
         for co in range(w.shape[0]):
             acc = sum(fftconvolve(xp[n, ci], flipped[co, ci], mode="valid") for ci in range(w.shape[1]))
+            acc = acc[tuple(slice(None, None, stride) for _ in range(nd))]
             if out is None:
                 out = np.empty((x.shape[0], w.shape[0], *acc.shape), dtype=x.dtype)
-            out[n, co] = acc[tuple(slice(None, None, stride) for _ in range(nd))]
+            out[n, co] = acc
     return out
 
 
