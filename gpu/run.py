@@ -177,7 +177,7 @@ def bench_case(a: Anchor, reps: int, torch, all_algorithms: bool) -> dict:
     if all_algorithms:
         for algo in ("igemm", "direct", "fft"):
             r[f"fwd:{algo}"] = _time_cupy(lambda algo=algo: ops.conv(x, w, algorithm=algo, **kw), reps)
-        for algo in ("igemm", "direct"):
+        for algo in ("igemm", "direct", "fft"):
             r[f"bwd_data:{algo}"] = _time_cupy(
                 lambda algo=algo: ops.conv_grad_input(dy, w, a.x_shape, algorithm=algo, **kw), reps)
             r[f"bwd_weight:{algo}"] = _time_cupy(

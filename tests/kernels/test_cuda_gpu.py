@@ -97,16 +97,20 @@ def _conv_backward(device, drawn):
     x, w = recipes["x"].build(), recipes["weight"].build()
     kw = case.kwargs()
     dy = np.random.default_rng(0).standard_normal(case.output_shape).astype(np.float32)
+    bound_algo = "fft" if algorithm == "fft" else "direct"
     dx = ops.conv_grad_input(device.put(dy), device.put(w), x.shape, algorithm=algorithm, **kw)
     assert_within_bound(device.get(dx), reference.conv_grad_input(dy, w, x.shape, **kw),
-                        error_bound("conv_grad_input", dy, w, x.shape, **kw), f"grad input {case.layer}")
+                        error_bound("conv_grad_input", dy, w, x.shape, algorithm=bound_algo, **kw),
+                        f"grad input {algorithm} {case.layer}")
     dw = ops.conv_grad_weight(device.put(x), device.put(dy), w.shape, algorithm=algorithm, **kw)
     assert_within_bound(device.get(dw), reference.conv_grad_weight(x, dy, w.shape, **kw),
-                        error_bound("conv_grad_weight", x, dy, w.shape, **kw), f"grad weight {case.layer}")
+                        error_bound("conv_grad_weight", x, dy, w.shape, algorithm=bound_algo, **kw),
+                        f"grad weight {algorithm} {case.layer}")
 
 
 def test_conv_backward_property(device):
-    _run(device, _conv_backward, st.tuples(case_arrays(conv_cases()), st.sampled_from(["auto", "igemm", "direct"])))
+    _run(device, _conv_backward,
+         st.tuples(case_arrays(conv_cases()), st.sampled_from(["auto", "igemm", "direct", "fft"])))
 
 
 def _conv_transpose(device, drawn):

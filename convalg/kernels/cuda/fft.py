@@ -10,7 +10,12 @@ input read by the outputs is ``[input_index(0, 0), input_index(n_out-1, K-1)]``
 
 Correlation theorem: ``irfft(rfft(slab) * conj(rfft(w_dilated)))[j] = sum_t
 slab[j + t] w[t]`` (circular), exact for ``j <= L - K_eff`` when the FFT length is at
-least ``L``.  Forward pass with ``padding_mode='zeros'`` only.
+least ``L``.  The gradients use the same frame: with ``dy`` placed at the output
+positions of the stride-1 correlation (zeros between, for ``stride > 1``),
+``d slab = irfft(rfft(dy) * rfft(w_dilated))`` (a full convolution, no wrap since
+``F >= L``) and ``d w_dilated = irfft(rfft(slab) * conj(rfft(dy)))`` (a correlation),
+then the slab gradient is cropped back onto the input and the dilated filter
+gradient read at the tap offsets.  ``padding_mode='zeros'`` only.
 
 >>> import numpy as np
 >>> from convalg import Conv
@@ -32,7 +37,7 @@ from scipy.fft import next_fast_len
 from ...errors import SpecError
 from ...index_map import IndexMap
 
-__all__ = ["fft_conv", "slab_geometry"]
+__all__ = ["fft_conv", "fft_conv_grad_input", "fft_conv_grad_weight", "slab_geometry"]
 
 
 def slab_geometry(imap: IndexMap) -> list[tuple[int, int, list[int], int]]:
@@ -88,3 +93,78 @@ def fft_conv(xp: Any, x: Any, w: Any, bias: Any, imap: IndexMap, groups: int) ->
     if bias is not None:
         y = y + bias.reshape((1, c_out) + (1,) * imap.ndim)
     return xp.ascontiguousarray(y)
+
+
+def _frame(xp: Any, imap: IndexMap) -> dict[str, Any]:
+    """Geometry of the FFT frame shared by the three passes (all read off the index map)."""
+    if imap.padding_mode != "zeros":
+        raise SpecError(f"padding_mode={imap.padding_mode!r}: the FFT path supports 'zeros' only")
+    geo = slab_geometry(imap)
+    n = [int(a.n) for a in imap.axes]
+    crop = tuple(slice(max(0, f), min(nn, last + 1)) for (f, last, _, _), nn in zip(geo, n))
+    pads = [(max(0, -f), max(0, last - (nn - 1))) for (f, last, _, _), nn in zip(geo, n)]
+    lengths = [last - f + 1 for f, last, _, _ in geo]
+    taps = [t.ravel() for t in np.meshgrid(*[np.arange(int(a.kernel)) for a in imap.axes], indexing="ij")]
+    dest = tuple(xp.asarray(np.asarray(offs)[t]) for (_, _, offs, _), t in zip(geo, taps))
+    src = tuple(xp.asarray([int(sp.sympify(a.tap(imap.flip_kernel)).subs(a.k, kk)) for kk in t])
+                for a, t in zip(imap.axes, taps))
+    keep = tuple(slice(0, step * (int(a.n_out) - 1) + 1, step) for (_, _, _, step), a in zip(geo, imap.axes))
+    return dict(geo=geo, crop=crop, pads=pads, sizes=[next_fast_len(v, real=True) for v in lengths],
+                k_eff=[offs[-1] + 1 for _, _, offs, _ in geo], dest=dest, src=src, keep=keep,
+                axes=tuple(range(2, 2 + imap.ndim)), lengths=lengths)
+
+
+def _spectra(xp: Any, fr: dict[str, Any], x: Any, w: Any, imap: IndexMap) -> tuple[Any, Any]:
+    all_ = (slice(None), slice(None))
+    slab = xp.pad(x[(*all_, *fr["crop"])], [(0, 0), (0, 0), *fr["pads"]])
+    wd = xp.zeros((w.shape[0], w.shape[1], *fr["k_eff"]), dtype=w.dtype)
+    wd[(*all_, *fr["dest"])] = w[(*all_, *fr["src"])]
+    return (xp.fft.rfftn(slab, s=fr["sizes"], axes=fr["axes"]), xp.fft.rfftn(wd, s=fr["sizes"], axes=fr["axes"]))
+
+
+def _dy_spectrum(xp: Any, fr: dict[str, Any], dy: Any) -> Any:
+    full = xp.zeros((*dy.shape[:2], *[v - k + 1 for v, k in zip(fr["lengths"], fr["k_eff"])]), dtype=dy.dtype)
+    full[(slice(None), slice(None), *fr["keep"])] = dy
+    return xp.fft.rfftn(full, s=fr["sizes"], axes=fr["axes"])
+
+
+def fft_conv_grad_input(xp: Any, dy: Any, w: Any, imap: IndexMap, groups: int, input_shape: tuple[int, ...]) -> Any:
+    """Input gradient of :func:`fft_conv`: ``rfft(dy) * rfft(w_dilated)``, channel sum per frequency."""
+    fr = _frame(xp, imap)
+    n_batch, c_out = dy.shape[:2]
+    c_in = input_shape[1]
+    cig, cog = c_in // groups, c_out // groups
+    dummy = xp.zeros((1, 1, *[int(a.n) for a in imap.axes]), dtype=dy.dtype)
+    _, wf = _spectra(xp, fr, dummy, w, imap)
+    yf = _dy_spectrum(xp, fr, dy)
+    fshape = yf.shape[2:]
+    nf = int(np.prod(fshape))
+    ym = xp.ascontiguousarray(yf.reshape(n_batch, groups, cog, nf).transpose(3, 1, 0, 2))  # (F, G, N, Cog)
+    wm = xp.ascontiguousarray(wf.reshape(groups, cog, cig, nf).transpose(3, 0, 1, 2))  # (F, G, Cog, Cig)
+    sf = xp.matmul(ym, wm).transpose(2, 1, 3, 0).reshape(n_batch, c_in, *fshape)
+    dslab = xp.fft.irfftn(sf, s=fr["sizes"], axes=fr["axes"])
+    inner = tuple(slice(lo, lo + (c.stop - c.start)) for (lo, _), c in zip(fr["pads"], fr["crop"]))
+    dx = xp.zeros(input_shape, dtype=dy.dtype)
+    dx[(slice(None), slice(None), *fr["crop"])] = dslab[(slice(None), slice(None), *inner)]
+    return dx
+
+
+def fft_conv_grad_weight(xp: Any, x: Any, dy: Any, imap: IndexMap, groups: int,
+                         weight_shape: tuple[int, ...]) -> Any:
+    """Weight gradient of :func:`fft_conv`: ``rfft(slab) * conj(rfft(dy))``, batch sum per frequency."""
+    fr = _frame(xp, imap)
+    n_batch, c_in = x.shape[:2]
+    c_out = dy.shape[1]
+    cig, cog = c_in // groups, c_out // groups
+    xf, _ = _spectra(xp, fr, x, xp.zeros((1, 1) + tuple(int(a.kernel) for a in imap.axes), dtype=x.dtype), imap)
+    yf = xp.conj(_dy_spectrum(xp, fr, dy))
+    fshape = xf.shape[2:]
+    nf = int(np.prod(fshape))
+    ym = xp.ascontiguousarray(yf.reshape(n_batch, groups, cog, nf).transpose(3, 1, 2, 0))  # (F, G, Cog, N)
+    xm = xp.ascontiguousarray(xf.reshape(n_batch, groups, cig, nf).transpose(3, 1, 0, 2))  # (F, G, N, Cig)
+    wf = xp.matmul(ym, xm).transpose(1, 2, 3, 0).reshape(c_out, cig, *fshape)
+    dwd = xp.fft.irfftn(wf, s=fr["sizes"], axes=fr["axes"])
+    dw = xp.zeros(weight_shape, dtype=x.dtype)
+    all_ = (slice(None), slice(None))
+    dw[(*all_, *fr["src"])] = dwd[(*all_, *fr["dest"])]
+    return dw

@@ -11,7 +11,7 @@ batched channels-first ``(N, C, *spatial)``; outputs are new C-contiguous arrays
 ``'igemm'``         tiled implicit GEMM (tile from the cost model)
 ``'direct'``        fwd: per-output direct kernel (depthwise/grouped/dilated/padding modes);
                     bwd_data: gather kernel; bwd_weight: one block per weight element
-``'fft'``           forward only, ``padding_mode='zeros'``: cupy.fft, channel sum per frequency
+``'fft'``           ``padding_mode='zeros'``: cupy.fft, channel (or batch) sum per frequency
 ==================  ===========================================================================
 
 Determinism: every pass is gather-form or a fixed-order reduction (no atomics), so
@@ -39,7 +39,7 @@ from ...errors import SpecError
 from ...index_map import IndexMap
 from ...spec import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, Conv, ConvTranspose, MaxPool
 from . import direct, igemm, plan, pool
-from .fft import fft_conv
+from .fft import fft_conv, fft_conv_grad_input, fft_conv_grad_weight
 from .runtime import backend
 
 __all__ = ["conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "conv_grad_bias", "max_pool",
@@ -98,8 +98,8 @@ def _conv_plan(layer: Any, spatial: tuple[int, ...], kind: str, n_batch: int, al
         raise SpecError(f"algorithm={algorithm!r}: must be one of {ALGORITHMS}")
     choice = plan.choose(imap, c_in, c_out, layer.groups, n_batch, gemm_kind)
     algo = choice.algorithm if algorithm == "auto" else algorithm
-    if algo == "fft" and (gemm_kind != "fwd" or imap.padding_mode != "zeros"):
-        raise SpecError(f"algorithm='fft': forward convolution with padding_mode='zeros' only (pass {kind})")
+    if algo == "fft" and imap.padding_mode != "zeros":
+        raise SpecError(f"algorithm='fft': padding_mode='zeros' only (got {imap.padding_mode!r})")
     tile = choice.tile or igemm.TILES["64x64"]
     splits = choice.splits if choice.algorithm == "igemm" else 1
     has_bias = kind in ("fwd", "transpose") and layer.bias
@@ -157,6 +157,12 @@ def _run_bwd_data(layer: Any, spatial: tuple[int, ...], kind: str, dy: Any, weig
                   out_shape: tuple[int, ...], algorithm: str) -> Any:
     cp = cupy_module()
     p = _conv_plan(layer, spatial, kind, dy.shape[0], algorithm)
+    if p[0] == "fft":
+        out = fft_conv_grad_input(cp, dy, weight, p[1], layer.groups, out_shape).astype(np.float32, copy=False)
+        if bias is not None:
+            _check_x_like("bias", bias)
+            out += bias.reshape((1, out_shape[1]) + (1,) * (len(out_shape) - 2))
+        return out
     out = cp.empty(out_shape, dtype=np.float32)
     b = _bias_arg(bias, out_shape[1])
     if p[0] == "igemm":
@@ -214,6 +220,9 @@ def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride:
         raise SpecError(f"grad_out.shape={grad_out.shape}: the forward output shape is {expect}")
     cp = cupy_module()
     p = _conv_plan(layer, spatial, "bwd_weight", x.shape[0], algorithm)
+    if p[0] == "fft":
+        return fft_conv_grad_weight(cp, x, grad_out, p[1], layer.groups, weight_shape).astype(np.float32,
+                                                                                               copy=False)
     dw = cp.empty(weight_shape, dtype=np.float32)
     if p[0] == "igemm":
         splits = p[3]

@@ -13,8 +13,8 @@ algorithm      estimated time
 ``direct``     ``max(flops / (PEAK * EFF_DIRECT), bytes / BANDWIDTH)``: the depthwise /
                grouped kernel (each input read ~once from DRAM, reuse through L1)
 ``fft``        ``(5 F log2 F)`` per transform for ``N*C_in + N*C_out + C_in*C_out/G``
-               transforms plus the per-frequency complex GEMM, at ``EFF_FFT``; forward with
-               zeros padding only
+               transforms plus the per-frequency complex GEMM, at ``EFF_FFT``; zeros
+               padding only (all three passes)
 =============  ===========================================================================
 
 **The constants are not calibrated.**  ``PEAK`` and ``BANDWIDTH`` are the H100
@@ -54,6 +54,7 @@ TILE_EFF = {"128x128": 0.60, "64x128": 0.52, "64x64": 0.42, "32x128": 0.40, "16x
 BLOCKS_PER_SM = {"128x128": 1, "64x128": 2, "64x64": 2, "32x128": 2, "16x128": 2}
 EFF_DIRECT = 0.12  # uncalibrated
 EFF_FFT = 0.15  # uncalibrated
+FFT_MIN_TAPS = 25  # heuristic guard until calibrated: FFT only for kernels of >= 25 taps (5x5 and up)
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,8 @@ def choose(imap: IndexMap, c_in: int, c_out: int, groups: int, n_batch: int, kin
     """Pick the fastest-estimated kernel for pass ``kind`` (``fwd``, ``bwd_data``, ``bwd_weight``).
 
     ``c_in``/``c_out`` are the channels of the conv's ``i``/``o`` sides.  The FFT
-    path is considered for the forward pass of zeros-padded, unflipped maps.
+    path is considered for every pass of zeros-padded maps with at least
+    :data:`FFT_MIN_TAPS` taps.
     """
     cands: dict[str, tuple[float, Choice]] = {}
     for name, tile in TILES.items():
@@ -133,7 +135,7 @@ def choose(imap: IndexMap, c_in: int, c_out: int, groups: int, n_batch: int, kin
         cands[f"igemm:{name}"] = (t, Choice("igemm", tile, splits, t))
     t = _direct_time(imap, c_in, c_out, groups, n_batch)
     cands["direct"] = (t, Choice("direct", None, 1, t))
-    if kind == "fwd" and imap.padding_mode == "zeros":
+    if imap.padding_mode == "zeros" and math.prod(int(a.kernel) for a in imap.axes) >= FFT_MIN_TAPS:
         t = _fft_time(imap, c_in, c_out, groups, n_batch)
         cands["fft"] = (t, Choice("fft", None, 1, t))
     best = min(cands, key=lambda c: cands[c][0])
