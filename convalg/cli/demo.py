@@ -31,7 +31,7 @@ def run(args: argparse.Namespace | None = None) -> int:
     print("convalg demo: exact shape algebra of a 4-level U-Net (PyTorch semantics)\n")
     encoder, decoder = small_unet()
     net = Sequential(*encoder.layers, *decoder.layers)
-    print(f"{len(net)} layers; input (H, W) = ({H}, {W})")
+    print(f"{len(net)} layers applied to a symbolic input (H, W); each row is the layer's output size")
     shapes = net.shapes((H, W))
     for i, (layer, s) in enumerate(zip(net.layers, shapes[1:])):
         print(f"  {i:2d} {layer!r:<46} -> ({', '.join(format_size(n) for n in s)})")

@@ -15,13 +15,23 @@ from .padding import PaddingArg, normalize_padding, pad_at
 __all__ = ["MaxPool", "AvgPool", "AdaptiveAvgPool", "AdaptiveMaxPool", "GlobalAvgPool", "GlobalMaxPool"]
 
 
+def _check_pool_pad(axis: int, side: str, pad: int, kernel: int, where: str = "") -> None:
+    if pad < 0:
+        raise SpecError(f"padding[{axis}] {side}={pad}{where}: pooling padding must be >= 0")
+    if pad > kernel // 2:
+        raise SpecError(
+            f"padding[{axis}] {side}={pad}{where}: pooling padding must be <= kernel_size // 2 = {kernel // 2} "
+            "(PyTorch checks the raw kernel size, whatever the dilation)"
+        )
+
+
 class _WindowPool(Layer):
     _axis_fields = ("kernel_size", "stride", "dilation", "padding")
     _stride_defaults_to_kernel = True
     kernel_size: tuple[int, ...]
     stride: tuple[int, ...]
     dilation: tuple[int, ...]
-    padding: tuple[tuple[int, int], ...]
+    padding: tuple[tuple[Any, Any], ...]
     ceil_mode: bool
 
     def _init_window(self, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: Any,
@@ -38,19 +48,17 @@ class _WindowPool(Layer):
         pads = normalize_padding(padding, ndim, kernel=k, dilation=d, stride=s, allow_same=False)
         for a, ((lo, hi), ka) in enumerate(zip(pads, k)):
             for side, p in (("lo", lo), ("hi", hi)):
-                if not isinstance(p, int):
-                    raise SpecError(f"padding[{a}] {side}={p}: pooling padding must be a concrete integer")
-                if p > ka // 2:
-                    raise SpecError(
-                        f"padding[{a}] {side}={p}: pooling padding must be <= kernel_size // 2 = {ka // 2} "
-                        "(PyTorch checks the raw kernel size, whatever the dilation)"
-                    )
+                if isinstance(p, int):  # size-dependent pads (TF 'SAME') are checked when evaluated
+                    _check_pool_pad(a, side, p, ka)
         self._set(kernel_size=k, stride=s, dilation=d, padding=pads,
                   ceil_mode=check_bool("ceil_mode", ceil_mode), ndim=ndim)
 
     def _axis_spec(self, axis: int, n: Size) -> AxisSpec:
-        lo, hi = self.padding[axis]
-        return AxisSpec(self.kernel_size[axis], self.stride[axis], self.dilation[axis], pad_at(lo, n), pad_at(hi, n))
+        lo, hi = (pad_at(p, n) for p in self.padding[axis])
+        for side, p in (("lo", lo), ("hi", hi)):
+            if isinstance(p, int) and p not in self.padding[axis]:
+                _check_pool_pad(axis, side, p, self.kernel_size[axis], f" at input size {n}")
+        return AxisSpec(self.kernel_size[axis], self.stride[axis], self.dilation[axis], lo, hi)
 
     def _output_size(self, axis: int, spec: AxisSpec, n: Size) -> Size:
         return pool_output_size(n, spec.kernel, spec.stride, spec.dilation, spec.lo, spec.hi, self.ceil_mode)

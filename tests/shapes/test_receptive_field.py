@@ -43,6 +43,21 @@ def resnet50_v1(n: int = 224, ndim: int = 2) -> Sequential:
     return Sequential(*layers)
 
 
+def test_resnet50_with_size_dependent_pool_padding() -> None:
+    """The TF 'SAME' pool pads kept symbolic in the pool's input size give the same numbers at 224."""
+    layers = list(resnet50_v1().layers)
+    layers[1] = MaxPool(3, stride=2, padding=conventions.explicit_padding("SAME", (3, 3), stride=2))
+    net = Sequential(*layers)
+    assert net.receptive_field((224, 224)) == (ReceptiveField(483, 32, 239),) * 2
+    n = sp.Symbol("n", integer=True, positive=True)
+    layers = list(resnet50_v1(ndim=1).layers)
+    layers[1] = MaxPool(3, stride=2, padding=conventions.explicit_padding("SAME", 3, stride=2))
+    (rf,) = Sequential(*layers).receptive_field((n,))
+    assert (rf.size, rf.stride) == (483, 32)
+    assert int(sp.sympify(rf.padding).subs(n, 224)) == 239
+    assert int(sp.sympify(rf.padding).subs(n, 225)) == 241  # 225 -> 113: pool pads (1, 1)
+
+
 def alexnet_v2() -> Sequential:
     """AlexNet v2 (slim ``alexnet_v2``) up to ``pool5``: conv1 11x11 stride 4 VALID, pools 3x3 stride 2 VALID,
     conv2 5x5 pad 2, conv3-5 3x3 pad 1 (TF 'SAME' at stride 1)."""

@@ -61,12 +61,24 @@ def test_symbolic_same_pads_evaluate_to_the_concrete_ones(k, s, d, convention) -
     assert {str(x) for e in (lo, hi) if isinstance(e, sp.Basic) for x in e.free_symbols} <= {str(INPUT_SIZE)}
     layer = Conv(k, stride=s, dilation=d, padding=((lo, hi),))
     (symbolic,) = layer.output_shape((H,))
+    pool = MaxPool(k, stride=s, padding=((lo, hi),)) if d == 1 else None  # pools take symbolic pads too
+    pool_symbolic = pool.output_shape((H,))[0] if pool is not None else None
     for n in range(1, 3 * s + 2 * k + 3):
         concrete = explicit_padding(convention, k, stride=s, dilation=d, n=n)
         assert (int(sp.sympify(lo).subs(INPUT_SIZE, n)), int(sp.sympify(hi).subs(INPUT_SIZE, n))) == concrete[0]
         assert layer.axis_specs((n,))[0][3:5] == concrete[0]
         assert layer.output_shape((n,)) == (math.ceil(n / s),)
         assert int(sp.sympify(symbolic).subs(H, n)) == math.ceil(n / s)
+        if pool is not None:
+            assert pool.output_shape((n,)) == (math.ceil(n / s),)
+            assert int(sp.sympify(pool_symbolic).subs(H, n)) == math.ceil(n / s)
+
+
+def test_size_dependent_pool_pads_are_checked_when_evaluated() -> None:
+    pool = MaxPool(2, stride=3, padding=explicit_padding("SAME", 2, stride=3, dilation=3))
+    assert pool.output_shape((9,)) == (3,)  # total max(3 - 8 % 3, 0) = 1: pads (0, 1)
+    with pytest.raises(SpecError, match=r"padding\[0\] hi=2 at input size 7: .*kernel_size // 2 = 1"):
+        pool.output_shape((7,))  # total max(3 - 6 % 3, 0) = 3: pads (1, 2) > 2 // 2
 
 
 def test_same_depends_on_n_through_n_mod_s() -> None:
