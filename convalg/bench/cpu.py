@@ -51,14 +51,17 @@ CASES = (
 )
 
 
+CLOCK = time.perf_counter
+
+
 def _median_ms(fn: Callable[[], Any], repeat: int, warmup: int = 2) -> float:
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(CLOCK() - t0)
     return 1e3 * statistics.median(times)
 
 
@@ -139,19 +142,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scipy-limit", type=float, default=3.0, help="skip scipy when one call takes longer (s)")
     parser.add_argument("--no-scipy", action="store_true", help="skip scipy.signal")
     parser.add_argument("--calibrate", action="store_true", help="print the cost-model throughputs and exit")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="limit BLAS (threadpoolctl) and torch to this many threads (0: leave as is)")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time with process CPU time instead of wall time (steadier on a loaded machine; "
+                             "use with --threads 1)")
     parser.add_argument("--no-keep-memory", action="store_true",
                         help="leave glibc's malloc thresholds alone (see convalg.kernels.numpy.memory)")
     args = parser.parse_args(argv or [])
     from ..kernels.numpy.memory import keep_freed_memory
 
     kept = False if args.no_keep_memory else keep_freed_memory()
+    global CLOCK
+    CLOCK = time.process_time if args.cpu_time else time.perf_counter
+    limiter = None
+    if args.threads:
+        try:
+            from threadpoolctl import threadpool_limits
+
+            limiter = threadpool_limits(args.threads)
+        except ImportError:
+            print("  note: threadpoolctl not installed, BLAS threads not limited")
+        try:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        except ImportError:
+            pass
     from ..functional import conv, conv_grad_input, conv_grad_weight
     from ..kernels.numpy.conv import conv_plan
     from ..kernels.numpy.ops import _layer
 
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     print(f"convalg bench cpu: BLAS {_blas_info()}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print(f"  freed memory kept in the heap (keep_freed_memory): {kept}; numpy {np.__version__}")
+    print(f"  freed memory kept in the heap (keep_freed_memory): {kept}; numpy {np.__version__}; "
+          f"threads: {args.threads or 'default'}; clock: {'process CPU time' if args.cpu_time else 'wall'}; "
+          f"BLAS limiter: {'on' if limiter is not None else 'off'}")
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         if var in os.environ:
             print(f"  note: {var}={os.environ[var]} is set")

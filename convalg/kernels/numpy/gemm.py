@@ -28,7 +28,7 @@ import numpy as np
 
 from .plan import WindowPlan, window_view
 
-__all__ = ["conv_im2col", "conv_taps", "weight_grad_im2col", "DEFAULT_BUDGET", "taps_extent"]
+__all__ = ["conv_im2col", "conv_taps", "weight_grad_im2col", "weight_grad_taps", "DEFAULT_BUDGET", "taps_extent"]
 
 #: Column-buffer budget in bytes for ``im2col`` chunks.
 DEFAULT_BUDGET = 4 << 20
@@ -146,3 +146,31 @@ def weight_grad_im2col(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups:
             cols2 = cols.reshape(g, cg * ktot, (r1 - r0) * rest)
             dw += np.matmul(gyb[:, :, r0:r1].reshape(g, cog, -1), cols2.transpose(0, 2, 1))
     return dw.reshape(cout, cg, *plan.kernel)
+
+
+def weight_grad_taps(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups: int) -> np.ndarray:
+    """Stride-1 weight gradient, one GEMM per tap on shifted flat views (no column copy).
+
+    ``gy`` is laid on the padded input's pitch (zeros in the columns past the
+    output), so tap ``k`` reads ``xp_flat[off_k : off_k + L]`` with the same
+    offsets as :func:`conv_taps`; ``xp`` comes from :func:`taps_extent`.
+    """
+    n, c = xp.shape[:2]
+    cout = gy.shape[1]
+    g, cg, cog = groups, c // groups, cout // groups
+    out = plan.output_shape
+    ext = xp.shape[2:]
+    pitch = [math.prod(ext[a + 1:]) for a in range(len(ext))]
+    length = out[0] * pitch[0]
+    dw = np.zeros((math.prod(plan.kernel), g, cog, cg), dtype=np.result_type(xp, gy))
+    if n == 0 or math.prod(out) == 0:
+        return np.moveaxis(dw, 0, -1).reshape(cout, cg, *plan.kernel)
+    gy_ext = np.zeros((n, cout, out[0], *ext[1:]), dtype=gy.dtype)
+    gy_ext[(Ellipsis, *[slice(0, o) for o in out])] = gy
+    gy_flat = gy_ext.reshape(n, g, cog, length)
+    flat = xp.reshape(n, g, cg, -1)
+    for t, k in enumerate(np.ndindex(*plan.kernel)):
+        off = sum(ts * kk * p for ts, kk, p in zip(plan.tap_step, k, pitch))
+        prod = np.matmul(gy_flat, flat[..., off: off + length].transpose(0, 1, 3, 2))  # (N, G, Cog, Cg)
+        dw[t] = prod.sum(axis=0) if n > 1 else prod[0]
+    return np.moveaxis(dw.reshape(-1, cout, cg), 0, -1).reshape(cout, cg, *plan.kernel)

@@ -14,6 +14,7 @@ spec (cached on the argument values), takes the cached plan and runs it.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import Any
 
@@ -128,17 +129,21 @@ def conv_grad_weight(x: np.ndarray, grad_out: np.ndarray, weight_shape: Any, str
                      dilation: Any = 1, groups: int = 1, algorithm: str = "auto") -> np.ndarray:
     """Gradient of :func:`conv` w.r.t. the weight: correlation of the input with the output gradient.
 
-    ``'fft'`` correlates in the frequency domain; every other choice uses the
-    chunked im2col GEMM (``'auto'`` picks by the forward cost model).
+    ``'fft'`` correlates in the frequency domain; ``'gemm'`` uses the chunked
+    im2col GEMM; ``'direct'``, ``'winograd'`` and a non-FFT ``'auto'`` use one GEMM per
+    tap on shifted views when the stride is 1 (im2col otherwise).
     """
     weight_shape = tuple(int(v) for v in weight_shape)
     layer = _conv_layer(x.ndim - 2, weight_shape[2:], _freeze(stride), _freeze(padding), _freeze(dilation),
                         int(groups), "zeros", x.shape[1], weight_shape[0])
     plan = _finite_safe(conv_plan(layer, tuple(x.shape), x.dtype.name, algorithm), algorithm, x, grad_out)
-    xp = pad_input(x, plan.window)
+    window = plan.window
     if plan.algorithm == "fft":
-        return fftmod.weight_grad_fft(xp, grad_out, plan.window, layer.groups)
-    return gemm.weight_grad_im2col(xp, grad_out, plan.window, layer.groups)
+        return fftmod.weight_grad_fft(pad_input(x, window), grad_out, window, layer.groups)
+    one_by_one = math.prod(window.kernel) == 1
+    if plan.algorithm != "gemm" and all(s == 1 for s in window.step) and not one_by_one:
+        return gemm.weight_grad_taps(pad_input(x, window, gemm.taps_extent(window)), grad_out, window, layer.groups)
+    return gemm.weight_grad_im2col(pad_input(x, window), grad_out, window, layer.groups)
 
 
 def conv_grad_bias(grad_out: np.ndarray) -> np.ndarray:

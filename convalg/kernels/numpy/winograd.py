@@ -17,6 +17,12 @@ al. 2020).  :func:`error_bound` is the bound the tests use,
 
     |y - ŷ| <= 2 u F (C/G * prod(k)) * max|x| * sum_{ci,k} |w[co, ci, k]|
 
+Memory: the tiles, their transform and the per-point products each take
+``prod(alpha/m)`` times the input (or output); stages are freed as the next
+is made, so a forward call peaks near ``2 prod(alpha/m)`` (in + out)
+(4.5x for F(4,3) in 2-D) plus the output: above the 2x target, the price of
+the batched GEMMs.
+
 with ``F`` = :func:`error_factor` (product over axes of
 ``||AT||∞ ||G||∞ ||BT||∞``: 12.6 per axis for F(2,3) with points 0, ±1;
 120 for F(4,3); ~8000 for F(6,3)).  Measured float32 errors are far below
@@ -125,15 +131,19 @@ def conv_winograd(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
     d = np.ascontiguousarray(view)  # (*alpha, C, N, *T): the tiles, prod(alpha/m) times the input
     na, nt = math.prod(alphas), math.prod(tiles)
     v = _transform(d, [bt for _, _, bt in mats]).reshape(na, g, cg, n * nt)
+    del d  # free each stage as soon as the next exists (peak: two stages, not five)
     wk = np.moveaxis(w.reshape(cout * cg, *ks), 0, -1)  # (*K, Cout*Cg)
     u = _transform(np.ascontiguousarray(wk), [gm for _, gm, _ in mats]).reshape(na, g, cog, cg)
     mprod = np.matmul(u, v)  # (na, G, Cog, N*T): one GEMM per transformed point
+    del v
     # output transform: the last axis first with the result's m_d innermost (BLAS reads the transposed
     # operand in place), then the leading axes in one Kronecker GEMM; the final copy then moves rows of
     # T_d*m_d contiguous elements
     rows = math.prod(alphas[:-1])
     last = np.matmul(mprod.reshape(rows, alphas[-1], -1).transpose(0, 2, 1), mats[-1][0].T)  # (rows, R, m_d)
+    del mprod
     y = last.reshape(*alphas[:-1], cout * n * nt * ms[-1])
+    del last
     if nd > 1:
         y = _transform(y, [at for at, _, _ in mats[:-1]])
     y = y.reshape(*ms[:-1], cout, n, *tiles, ms[-1])  # (*m[:-1], Cout, N, *T, m_d)
