@@ -15,8 +15,10 @@ The weight gradient is the same correlation of ``xp`` with the output
 gradient (upsampled by the stride), evaluated only at the taps by the pruned
 inverse DFT.  ``scipy.fft`` runs with ``workers=-1``.
 
-Memory: the spectra of the input and output (complex, about ``F/P`` times the
-real sizes) dominate; see :mod:`.cost`.
+Memory: the kernel spectrum, ``Cout * Cin/G * F/2`` complex values, dominates
+(case 7 of the CPU anchors: 13x the input + output + weight bytes), then the
+complex spectra of input and output; the 2x target does not hold for FFT
+layers with many channel pairs.  See :mod:`.cost` (``SPECTRUM_COST``).
 """
 
 from __future__ import annotations
