@@ -1,0 +1,23 @@
+"""Generated CUDA kernels run through CuPy (the GPU backend of :mod:`convalg.functional`).
+
+=================  ==================================================================
+module             contents
+=================  ==================================================================
+``ops``            the operators, same names/signatures as :mod:`convalg.reference`
+``plan``           cost model choosing igemm / direct / fft (constants uncalibrated)
+``igemm``          tiled implicit-GEMM kernels (fwd, bwd_data, bwd_weight split-K)
+``direct``         direct / depthwise, gather-form input gradient, weight gradient
+``pool``           pooling (with indices), their gradients, unfold, fold
+``fft``            FFT path (cupy.fft), all three passes
+``codegen``        kernel record and the SymPy -> CUDA emitting helpers
+``runtime``        cupy.RawModule compilation, int32 scalars, array validation
+``hostshim``       the same sources compiled for the CPU (CI without a GPU)
+``cases``          specs shared by the tests and gpu/run.py
+=================  ==================================================================
+
+Every index expression comes from :mod:`convalg.index_map`, printed by
+:class:`convalg.printers.cuda.CudaCodePrinter`.  Importing this package does not
+import CuPy.
+"""
+
+__all__: list[str] = []
