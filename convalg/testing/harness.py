@@ -199,6 +199,8 @@ def _judge_max_pool(case: S.Case, x: np.ndarray, got: Any, expected: Any, ties: 
 
 def _features(case: S.Case, recipes: dict[str, S.ArrayRecipe]) -> list[str]:
     L, f = case.layer, [f"ndim={case.ndim}", f"values={recipes['x'].kind}"]
+    if case.extras.get("stride_arg", ()) is None:
+        f.append("stride=None")
     if any(s > 1 for s in L.stride):
         f.append("stride>1")
     if case.op in ("conv", "conv_transpose"):

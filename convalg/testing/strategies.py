@@ -161,10 +161,11 @@ class Case:
         if self.op == "conv_transpose":
             return dict(stride=L.stride, padding=self.padding_arg, output_padding=L.output_padding,
                         groups=L.groups, dilation=L.dilation)
+        stride = self.extras.get("stride_arg", L.stride)  # None: PyTorch's default (= kernel_size)
         if self.op == "max_pool":
-            return dict(kernel_size=L.kernel_size, stride=L.stride, padding=self.padding_arg, dilation=L.dilation,
+            return dict(kernel_size=L.kernel_size, stride=stride, padding=self.padding_arg, dilation=L.dilation,
                         ceil_mode=L.ceil_mode, return_indices=self.extras.get("return_indices", True))
-        return dict(kernel_size=L.kernel_size, stride=L.stride, padding=self.padding_arg, ceil_mode=L.ceil_mode,
+        return dict(kernel_size=L.kernel_size, stride=stride, padding=self.padding_arg, ceil_mode=L.ceil_mode,
                     count_include_pad=L.count_include_pad, divisor_override=L.divisor_override)
 
 
@@ -312,7 +313,8 @@ def pool_cases(draw: Any, kind: str = "max", *, ndim: int | Sequence[int] | None
     for a in imap.axes:  # every window must read at least one input element
         assume(np.logical_or.reduce([v for _, v in axis_taps(a)]).all())
     channels = draw(st.integers(1, max_channels))
-    extras = {"return_indices": draw(st.booleans()) if (return_indices and kind == "max") else False}
+    extras = {"return_indices": draw(st.booleans()) if (return_indices and kind == "max") else False,
+              "stride_arg": None if s is None else layer.stride}
     return Case(f"{kind}_pool", layer, draw(st.integers(1, max_batch)), channels, spatial, pad, extras=extras)
 
 

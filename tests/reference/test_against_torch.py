@@ -110,7 +110,7 @@ def torch_avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad
     """``F.avg_pool{1,2,3}d`` with ``divisor_override`` also in 1-D (through avg_pool2d)."""
     nd = x.ndim - 2
     if nd == 1:
-        y = F.avg_pool2d(x.unsqueeze(2), (1, *kernel_size), (1, *stride), (0, *padding), ceil_mode,
+        y = F.avg_pool2d(x.unsqueeze(2), (1, *kernel_size), (1, *(stride or kernel_size)), (0, *padding), ceil_mode,
                          count_include_pad, divisor_override)
         return y.squeeze(2)
     return getattr(F, f"avg_pool{nd}d")(x, kernel_size, stride, padding, ceil_mode, count_include_pad,
