@@ -52,7 +52,7 @@ def register(sub: Any) -> None:
     for name, what in _SWITCHES:
         p.add_argument(f"--no-{name.replace('_', '-')}", dest=name, action="store_false",
                        help=f"the target does not support {what}")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--quiet", action="store_true", help="no progress output (stderr); report failures only")
     p.set_defaults(func=run)
 
 
@@ -75,8 +75,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     report = check(target, op=args.op, max_examples=args.max_examples, dtype=args.dtype, tolerance=args.tolerance,
                    growth=args.growth, c=DEFAULT_C if args.c is None else args.c, ties=args.ties,
-                   algorithm=args.algorithm, seed=args.seed, progress=False, target_name=args.target,
-                   **support)
+                   algorithm=args.algorithm, seed=args.seed, progress=not args.quiet, out=sys.stderr,
+                   print_summary=False, target_name=args.target, **support)
     if not args.quiet:
         print(report.summary())
     elif not report.passed:

@@ -258,7 +258,8 @@ class CheckReport:
 def check(target: Callable[..., Any] | str, op: str = "conv2d", *, max_examples: int = 100,
           dtype: str = "float32", tolerance: str | None = None, growth: str = "strict", c: float = DEFAULT_C,
           ties: str = "first", algorithm: str = "direct", seed: int | None = 0, progress: bool = True,
-          out: TextIO | None = None, target_name: str | None = None, **support: Any) -> CheckReport:
+          out: TextIO | None = None, target_name: str | None = None, print_summary: bool = True,
+          **support: Any) -> CheckReport:
     """Run the conformance suite for ``op`` on ``target`` (a callable or ``'module:function'``).
 
     ``dtype`` is the storage dtype of the generated arrays (``'bfloat16'`` =
@@ -268,6 +269,8 @@ def check(target: Callable[..., Any] | str, op: str = "conv2d", *, max_examples:
     ``algorithm='fft'`` adds the norm-wise FFT error term (for FFT-based
     targets, which are not accurate element by element); ``ties='any'``
     accepts any maximal max-pool index.  ``seed=None`` draws a random seed.
+    With ``progress``, a line every tenth of the run and (``print_summary``)
+    the report go to ``out`` (default stdout).
     """
     if op not in OPS:
         raise ValueError(f"op={op!r}: must be one of {', '.join(OPS)}")
@@ -321,7 +324,7 @@ def check(target: Callable[..., Any] | str, op: str = "conv2d", *, max_examples:
         snippet = repro_snippet(name, op, case, recipes, outcome, tol, growth, c, ties, algorithm)
         report = CheckReport(op, False, state["examples"], state["cov"], state["max_ratio"], snippet,
                              outcome.message, elapsed, _details(outcome))
-    if progress:
+    if progress and print_summary:
         print(report.summary(), file=out, flush=True)
     return report
 
