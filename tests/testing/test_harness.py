@@ -155,3 +155,15 @@ def test_target_exceptions_are_failures_and_bad_ops_are_errors():
         check(raises, op="conv4d")
     with pytest.raises(TypeError, match="support switch"):
         check(raises, op="conv1d", dilations=False)
+
+
+def test_bfloat16_tolerance_for_bf16_outputs():
+    from convalg.testing.strategies import _round_bfloat16
+
+    def bf16_conv(x, weight, bias, stride, padding, dilation, groups):
+        y = make_im2col_conv()(x, weight, bias, stride, padding, dilation, groups)
+        return _round_bfloat16(y)  # float32 accumulation, bf16 output
+
+    assert check(bf16_conv, op="conv1d", max_examples=30, progress=False, dtype="bfloat16").passed  # bf16 model
+    assert not check(bf16_conv, op="conv1d", max_examples=30, progress=False, dtype="bfloat16",
+                     tolerance="float32").passed
