@@ -220,7 +220,9 @@ def exact_sizes(layers: Sequence[object], axis: int = 0, ndim: int = 1, symbol: 
 
     A stride drops pixels when a layer's size division is inexact, i.e.
     ``(n + lo + hi - d*(k-1) - 1) mod s != 0``: the last window does not end on
-    the last (padded) element.
+    the last (padded) element (in a ceil-mode pool it overhangs the end
+    instead).  These are also the sizes at which :meth:`Conv.transpose` needs
+    no ``output_padding``.
 
     >>> from convalg import Conv
     >>> s = exact_sizes([Conv(3, stride=2, padding=1)] * 4)
