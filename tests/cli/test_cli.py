@@ -113,3 +113,20 @@ def test_no_traceback_from_the_real_command() -> None:
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "unbalanced parentheses" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bench_shapes_smoke(capsys) -> None:
+    """The benchmark runs through the CLI (a smoke test, not a timing: the figure is reported, not asserted)."""
+    code, out, _ = run(capsys, "bench", "shapes", "--layers", "20", "--runs", "1")
+    assert code == 0
+    assert "20-layer stack" in out and "median" in out
+    from convalg.bench.shapes import mixed_stack
+
+    net = mixed_stack(20)
+    shape = net.output_shape((H, W))
+    assert f"output: ({format_size(shape[0])}, {format_size(shape[1])})" in out
+    for n in (64, 100):
+        current = (n, n + 1)
+        for layer in net:
+            current = layer.output_shape(current)
+        assert current == tuple(int(e.subs({H: n, W: n + 1})) for e in shape)

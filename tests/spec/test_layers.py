@@ -109,3 +109,24 @@ def test_channels_and_weight_shapes() -> None:
         conv.output_channels(5)
     with pytest.raises(SpecError, match="weight_shape needs"):
         Conv(3).weight_shape  # noqa: B018
+
+
+@pytest.mark.parametrize("layer", [
+    MaxPool(2, stride=1), MaxPool((2, 3), stride=(2, 1)), AvgPool(3, stride=3, padding=1),
+    Conv(4, padding="same"), Conv(3, padding=((1, 2), (0, 0))), AdaptiveAvgPool((None,)),
+    ConvTranspose(3, stride=2, output_padding=1, dilation=2), GlobalAvgPool(ndim=2),
+    Sequential(Conv(3, stride=2), MaxPool(2, stride=1)),
+])
+def test_repr_round_trips(layer) -> None:
+    import convalg
+
+    namespace = {name: getattr(convalg, name) for name in convalg.__all__}
+    if layer.ndim is None and any(lo != hi for lo, hi in getattr(layer, "padding", ())):
+        layer = layer.bind(1)  # an asymmetric pad needs a (lo, hi) pair, which fixes ndim
+    assert eval(repr(layer), namespace) == layer
+
+
+def test_replace_keeps_any_ndim_layers() -> None:
+    assert Conv(3).replace(stride=2) == Conv(3, stride=2) and Conv(3).replace(stride=2).ndim is None
+    assert MaxPool(2).replace(ndim=2) == MaxPool((2, 2))
+    assert Conv(3).replace(stride=(2, 1)) == Conv((3, 3), stride=(2, 1))
