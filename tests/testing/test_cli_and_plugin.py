@@ -44,7 +44,12 @@ def _plugin_args() -> list[str]:
 def _pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     (tmp_path / "my_kernels.py").write_text(KERNELS)
     (tmp_path / "test_other.py").write_text("def test_other():\n    pass\n")
-    env = {**os.environ, "PYTHONPATH": str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    import convalg
+
+    # the subprocess imports the convalg under test, installed or not
+    root = str(Path(convalg.__file__).resolve().parents[1])
+    path = os.pathsep.join(p for p in (str(tmp_path), root, os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONPATH": path}
     env.pop("CONVALG_TARGET", None)
     return subprocess.run([sys.executable, "-m", "pytest", *_plugin_args(), "-q",
                            "-p", "no:cacheprovider", "test_other.py", *args], cwd=tmp_path, env=env,
