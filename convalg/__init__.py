@@ -10,6 +10,10 @@ maps, and float64 references / property tests to verify any kernel.
 (floor(H/2 - 1/2) + 1, 32)
 """
 
+import importlib
+from typing import Any
+
+from . import conventions, shapes
 from .errors import SpecError
 from .spec import (
     INPUT_SIZE,
@@ -23,12 +27,28 @@ from .spec import (
     Layer,
     MaxPool,
     Sequential,
-    conventions,
 )
 
 __version__ = "0.1.0"
 
+#: Subpackages imported on first attribute access (``convalg.functional.conv(...)``), so that
+#: ``import convalg`` stays as light as the shape algebra needs.
+_LAZY_SUBMODULES = ("functional", "operators", "index_map", "reference", "testing", "kernels", "printers")
+
 __all__ = [
     "SpecError", "Layer", "Conv", "ConvTranspose", "MaxPool", "AvgPool", "AdaptiveAvgPool", "AdaptiveMaxPool",
-    "GlobalAvgPool", "GlobalMaxPool", "Sequential", "INPUT_SIZE", "conventions", "__version__",
+    "GlobalAvgPool", "GlobalMaxPool", "Sequential", "INPUT_SIZE", "conventions", "shapes", "__version__",
+    *_LAZY_SUBMODULES,
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_SUBMODULES:
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))
