@@ -130,3 +130,14 @@ def test_bench_shapes_smoke(capsys) -> None:
         for layer in net:
             current = layer.output_shape(current)
         assert current == tuple(int(e.subs({H: n, W: n + 1})) for e in shape)
+
+
+def test_closed_pipe_ends_quietly() -> None:
+    """``convalg matrix ... | head``: no BrokenPipeError traceback, the shell's SIGPIPE status."""
+    proc = subprocess.Popen([sys.executable, "-m", "convalg", "matrix", "--input", "400", "--max-cols", "400",
+                             "conv(k=3)"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(10)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141 and "Traceback" not in err, err
