@@ -26,7 +26,10 @@ def load_all() -> dict[str, Theorem]:
 
     for name in MODULES:
         importlib.import_module(f"proofs.{name}")
-    return THEOREMS
+    # runner order = MODULES order, whatever order the modules were first imported in
+    rank = {f"proofs.{name}": i for i, name in enumerate(MODULES)}
+    ordered = sorted(THEOREMS.items(), key=lambda item: rank.get(getattr(item[1].check, "__module__", ""), len(rank)))
+    return dict(ordered)
 
 
 def select(names: Sequence[str] | None = None) -> list[Theorem]:

@@ -77,3 +77,14 @@ def test_cli_exit_status_and_unknown_name() -> None:
 def test_doctests(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_readme_table_is_the_runner_table() -> None:
+    """The README's theorem table is what ``python -m proofs --markdown`` prints when every theorem
+    is proved with its declared scope (which ``test_theorem_proved_with_its_scope`` establishes)."""
+    from proofs._core import Result
+
+    expected = markdown([Result(t, "general" if t.general else "bounded", t.default_bound, 0.0)
+                         for t in THEOREMS.values()])
+    readme = (ROOT / "README.md").read_text()
+    assert expected in readme, "README theorem table is stale: paste `python -m proofs --markdown`"
