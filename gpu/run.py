@@ -264,7 +264,14 @@ def main(argv: list[str] | None = None) -> int:
         _say("dry run: done")
         return 0
 
-    import cupy as cp
+    try:
+        import cupy as cp
+
+        cp.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # no CuPy, or CuPy without a usable CUDA device
+        print(f"gpu/run.py: error: needs CuPy and a CUDA device ({type(exc).__name__}: {exc}); "
+              "--dry-run shows the plan without one", file=sys.stderr)
+        return 2
 
     props = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)
     device = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
