@@ -63,7 +63,7 @@ def _fake_cupy():
         Event=_FakeEvent,
         get_elapsed_time=lambda a, b: (b.t - a.t) * 1e3,
         Device=lambda *a: types.SimpleNamespace(synchronize=lambda: None, id=0),
-        runtime=types.SimpleNamespace(getDeviceProperties=lambda i: {"name": b"host shim"}),
+        runtime=types.SimpleNamespace(getDeviceProperties=lambda i: {"name": b"host shim"}, getDeviceCount=lambda: 1),
     )
     return types.SimpleNamespace(asarray=np.asarray, cuda=cuda, __version__="fake")
 
