@@ -87,3 +87,11 @@ def test_benchmark_loop_on_host_shim(monkeypatch, tmp_path):
     text = out.read_text()
     assert "host shim" in text and "| tiny |" in text and "no torch" in text
     assert "fwd:fft" in text and "bwd_weight:direct" in text
+
+
+def test_without_cupy_a_clear_error(monkeypatch, capsys):
+    run = _load()
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    monkeypatch.setattr(run, "ANCHORS", run.ANCHORS[:1])
+    assert run.main(["--skip-tests"]) == 2
+    assert "needs CuPy and a CUDA device" in capsys.readouterr().err
