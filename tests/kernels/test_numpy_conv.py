@@ -121,3 +121,26 @@ def test_large_channel_sum_float32(alg: str) -> None:
     expected = reference.conv(x64, w64, padding=1)
     layer = _layer(x, w, 1, 1, 1, 1)
     assert_within_bound(got, expected, _bound("conv", (x64, w64, None), dict(padding=1), alg, layer, (13, 11)))
+
+
+@given(case_arrays(conv_cases(stride=False, same_padding=False), dtype="float64"))
+def test_fft_overlap_save_tiles(problem) -> None:
+    """Forward and weight gradient through small forced FFT tiles (anchors use them on large planes)."""
+    from convalg.kernels.numpy import fft as fftmod
+    from convalg.kernels.numpy.plan import pad_input
+
+    case, recipes = problem
+    x, w, _ = _arrays(case, recipes)
+    kw = case.kwargs()
+    layer = case.layer
+    window = window_plan(layer, case.spatial)
+    tiles = tuple(d * (k - 1) + 2 for d, k in zip(window.tap_step, window.kernel))  # 2 valid outputs per tile
+    xp = pad_input(x, window, fftmod.fft_extent(window, tiles))
+    got = fftmod.conv_fft_tiled(xp, w, window, layer.groups, tiles)
+    expected = reference.conv(x, w, **kw)
+    assert_within_bound(got, expected, error_bound("conv", x, w, dtype="float64", algorithm="fft", **kw),
+                        f"tiled fft {tiles} {case}")
+    gy = np.random.default_rng(1).standard_normal(expected.shape)
+    gw = fftmod.weight_grad_fft_tiled(xp, gy, window, layer.groups, tiles)
+    bound = error_bound("conv_grad_weight", x, gy, w.shape, dtype="float64", algorithm="fft", **kw)
+    assert_within_bound(gw, reference.conv_grad_weight(x, gy, w.shape, **kw), bound, f"tiled fft dW {case}")

@@ -58,6 +58,7 @@ class ConvPlan:
     window: WindowPlan
     extent: tuple[int, ...]
     source: str
+    tiles: tuple[int, ...] | None = None  # overlap-save FFT tiles (``fft`` only)
 
     def __call__(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         groups = self.layer.groups
@@ -66,6 +67,8 @@ class ConvPlan:
             return gemm.conv_taps(pad_input(x, self.window, fill_extent), w, self.window, groups)
         xp = pad_input(x, self.window, fill_extent)
         if self.algorithm == "fft":
+            if self.tiles is not None:
+                return fftmod.conv_fft_tiled(xp, w, self.window, groups, self.tiles)
             return fftmod.conv_fft(xp, w, self.window, groups)
         if self.algorithm == "winograd":
             return winograd.conv_winograd(xp, w, self.window, groups)
@@ -87,16 +90,20 @@ def conv_plan(layer: Conv, input_shape: tuple[int, ...], dtype: str, algorithm: 
                         f"{sorted(winograd.DEFAULT_TILE)} (got stride={window.step}, dilation={window.tap_step}, "
                         f"kernel_size={window.kernel})")
     extent = window.extent
-    if algorithm == "winograd":
+    tiles = fftmod.fft_tiles(window) if algorithm == "fft" else None
+    if algorithm == "fft":
+        extent = fftmod.fft_extent(window, tiles)
+    elif algorithm == "winograd":
         extent = winograd.winograd_extent(window)
     elif algorithm == "direct" and all(s == 1 for s in window.step):
         extent = gemm.taps_extent(window)
     lines = [window.source, f"# algorithm: {algorithm}; padded extent {extent}"]
     if algorithm == "fft":
-        lines.append(f"# fft sizes {fftmod.fft_sizes(extent)}")
+        lines.append(f"# fft sizes {fftmod.fft_sizes(extent if tiles is None else tiles)}"
+                     + ("" if tiles is None else " (overlap-save tiles)"))
     if algorithm == "winograd":
         lines.append(f"# tiles F(m, r) per axis: {list(zip(winograd.tile_sizes(window), window.kernel))}")
-    return ConvPlan(layer, tuple(input_shape), dtype, algorithm, window, tuple(extent), "\n".join(lines))
+    return ConvPlan(layer, tuple(input_shape), dtype, algorithm, window, tuple(extent), "\n".join(lines), tiles)
 
 
 @lru_cache(maxsize=256)

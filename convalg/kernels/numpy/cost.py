@@ -52,12 +52,6 @@ WINOGRAD_FULL_COLUMNS = 256
 OVERHEAD = 8e-6
 
 
-def _fft_len(n: int) -> int:
-    from scipy.fft import next_fast_len
-
-    return next_fast_len(int(n), real=True)
-
-
 def estimate(plan: WindowPlan, n: int, c: int, cout: int, groups: int, dtype: str) -> dict[str, float]:
     """Predicted seconds per applicable algorithm (see the module table)."""
     item = 8 if dtype == "float64" else 4
@@ -77,12 +71,16 @@ def estimate(plan: WindowPlan, n: int, c: int, cout: int, groups: int, dtype: st
                    + calls * OVERHEAD)
     if all(s == 1 for s in plan.step):
         est["direct"] = slow * mac / RATE["direct"] + (k * out_bytes * 2 + in_bytes) / BANDWIDTH + k * OVERHEAD
-    f = math.prod(_fft_len(e) for e in plan.extent)
-    cmac = 8.0 * n * cout * cg * f / 2
-    trans = 5.0 * (n * c + n * cout) * f * math.log2(max(f, 2)) / 2
-    spectra = 2 * (n * c + n * cout) * f * item
+    from .fft import fft_sizes, fft_tiles, tile_counts
+
+    tiles = fft_tiles(plan)
+    batches = n * (1 if tiles is None else math.prod(tile_counts(plan, tiles)))
+    f = math.prod(fft_sizes(plan.extent if tiles is None else tiles))
+    cmac = 8.0 * batches * cout * cg * f / 2
+    trans = 5.0 * batches * (c + cout) * f * math.log2(max(f, 2)) / 2
+    spectra = 2 * batches * (c + cout) * f * item
     est["fft"] = (slow * (cmac / RATE["fft"] + trans / RATE["fft_transform"]) + spectra / BANDWIDTH
-                  + SPECTRUM_COST * cout * cg * f / 2)
+                  + SPECTRUM_COST * cout * cg * f / 2 + 12 * OVERHEAD)
     from .winograd import supports, tile_sizes
 
     if supports(plan) and k > 1:

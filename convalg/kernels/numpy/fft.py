@@ -15,10 +15,23 @@ The weight gradient is the same correlation of ``xp`` with the output
 gradient (upsampled by the stride), evaluated only at the taps by the pruned
 inverse DFT.  ``scipy.fft`` runs with ``workers=-1``.
 
-Memory: the kernel spectrum, ``Cout * Cin/G * F/2`` complex values, dominates
-(case 7 of the CPU anchors: 13x the input + output + weight bytes), then the
-complex spectra of input and output; the 2x target does not hold for FFT
-layers with many channel pairs.  See :mod:`.cost` (``SPECTRUM_COST``).
+Overlap-save tiles (stride 1): one transform of the whole plane makes the
+kernel spectrum ``Cout * Cin/G * F/2`` complex values large (case 7 of the CPU
+anchors: 20 MB, 13x the input + output + weight bytes) and the channel sum a
+batch of matrix-*vector* products.  :func:`fft_tiles` therefore cuts the
+padded input into overlapping tiles of ``T`` points per axis (a fast FFT
+length a few times the effective kernel ``E = tap_step*(K-1) + 1``), each
+giving ``L = T - E + 1`` valid outputs; the tiles become batch entries of the
+same kernel (:func:`conv_fft_tiled`), so the channel sum is a complex GEMM
+``(Cout/G x Cin/G) @ (Cin/G x N*tiles)`` per frequency and the kernel
+spectrum is small.  The tile plan is the window plan of a stride-1, unpadded
+``Conv`` on a ``T``-point tile (derived from the index map like every plan).
+
+Memory: the tiled input and the spectra of the tiles, ``(T/L)^ndim`` times
+the input (and output) plus the complex factor ~2, so about 3-5x the input
++ output + weight bytes (above the 2x target: the price of the batched
+transforms); untiled, the kernel spectrum dominates as above.  See
+:mod:`.cost` (``SPECTRUM_COST``).
 """
 
 from __future__ import annotations
@@ -28,9 +41,119 @@ import math
 import numpy as np
 import scipy.fft as sfft
 
-from .plan import WindowPlan
+from ...spec.conv import Conv
+from .plan import WindowPlan, window_plan
 
-__all__ = ["fft_sizes", "conv_fft", "weight_grad_fft"]
+__all__ = ["fft_sizes", "fft_tiles", "fft_extent", "conv_fft", "conv_fft_tiled", "weight_grad_fft",
+           "weight_grad_fft_tiled", "tile_counts", "TILE_FACTOR"]
+
+#: FFT tiles are about ``TILE_FACTOR`` effective kernels long (at least ``MIN_TILE`` points; see
+#: :func:`fft_tiles`); an axis whose tile would cover the whole extent is not tiled.
+TILE_FACTOR = 4
+MIN_TILE = 16
+
+
+def _effective(plan: WindowPlan) -> tuple[int, ...]:
+    return tuple(t * (k - 1) + 1 for t, k in zip(plan.tap_step, plan.kernel))
+
+
+def fft_tiles(plan: WindowPlan) -> tuple[int, ...] | None:
+    """Overlap-save tile ``T`` per axis, or ``None`` (one transform of the whole extent: strided
+    layers, or when no axis would get two tiles).
+
+    Per axis, among the fast lengths ``T`` in ``[TILE_FACTOR * E / 2, 2 * TILE_FACTOR * E]``, the one
+    with the fewest transformed points ``ceil(out / L) * T * log2(T)`` (``L = T - E + 1``); measured
+    on the CPU anchors 7 and 8, tiles within that range differ by < 20%.
+    """
+    if any(s != 1 for s in plan.step):
+        return None
+    tiles = []
+    for e, ke, o in zip(plan.extent, _effective(plan), plan.output_shape):
+        lo = max(TILE_FACTOR * ke // 2, ke + MIN_TILE - 1, 2)
+        best, best_cost = e, float("inf")
+        t = sfft.next_fast_len(lo, real=True)
+        while t <= 2 * TILE_FACTOR * ke and t - ke + 1 < o:
+            cost = -(-o // (t - ke + 1)) * t * math.log2(t)
+            if cost < best_cost:
+                best, best_cost = t, cost
+            t = sfft.next_fast_len(t + 1, real=True)
+        tiles.append(best)
+    if tuple(tiles) == tuple(plan.extent):
+        return None
+    return tuple(tiles)
+
+
+def tile_counts(plan: WindowPlan, tiles: tuple[int, ...]) -> tuple[int, ...]:
+    """Overlap-save tiles per axis."""
+    return _tiling(plan, tiles)[1]
+
+
+def _tiling(plan: WindowPlan, tiles: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Valid outputs ``L`` per tile and tile counts per axis."""
+    valid = tuple(t - ke + 1 for t, ke in zip(tiles, _effective(plan)))
+    counts = tuple(-(-o // v) for o, v in zip(plan.output_shape, valid))
+    return valid, counts
+
+
+def fft_extent(plan: WindowPlan, tiles: tuple[int, ...] | None) -> tuple[int, ...]:
+    """Padded extent read by the tiles (``counts * L + E - 1`` per axis), or the plan's."""
+    if tiles is None:
+        return plan.extent
+    valid, counts = _tiling(plan, tiles)
+    return tuple(max(e, c * v + ke - 1) for e, c, v, ke in zip(plan.extent, counts, valid, _effective(plan)))
+
+
+def _tile_plan(plan: WindowPlan, tiles: tuple[int, ...]) -> WindowPlan:
+    layer = Conv(plan.kernel, dilation=plan.tap_step, bias=False, ndim=plan.ndim)
+    return window_plan(layer, tuple(tiles))
+
+
+def _cut_tiles(xp: np.ndarray, plan: WindowPlan, tiles: tuple[int, ...]) -> np.ndarray:
+    """``(N * prod(counts), C, *T)``: the overlapping tiles of ``xp`` (one copy)."""
+    valid, counts = _tiling(plan, tiles)
+    n, c = xp.shape[:2]
+    st = xp.strides
+    view = np.lib.stride_tricks.as_strided(
+        xp, (n, *counts, c, *tiles), (st[0], *[v * s for v, s in zip(valid, st[2:])], st[1], *st[2:]),
+        writeable=False)
+    return view.reshape(n * math.prod(counts), c, *tiles)
+
+
+def conv_fft_tiled(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
+                   tiles: tuple[int, ...]) -> np.ndarray:
+    """Overlap-save :func:`conv_fft`: tiles of ``xp`` (padded to :func:`fft_extent`) as batch entries."""
+    n, cout, nd = xp.shape[0], w.shape[0], plan.ndim
+    out = plan.output_shape
+    if n == 0 or math.prod(out) == 0:
+        return np.zeros((n, cout, *out), dtype=np.result_type(xp, w))
+    valid, counts = _tiling(plan, tiles)
+    yt = _conv_fft_full(_cut_tiles(xp, plan, tiles), w, _tile_plan(plan, tiles), groups)
+    yt = yt[(Ellipsis, *[slice(0, v) for v in valid])].reshape(n, *counts, cout, *valid)
+    order = [0, nd + 1]
+    for a in range(nd):
+        order += [1 + a, nd + 2 + a]
+    full = np.empty((n, cout, *[c * v for c, v in zip(counts, valid)]), dtype=yt.dtype)
+    full.reshape(n, cout, *[d for cv in zip(counts, valid) for d in cv])[...] = yt.transpose(order)
+    if full.shape[2:] == out:
+        return full
+    return np.ascontiguousarray(full[(Ellipsis, *[slice(0, o) for o in out])])
+
+
+def weight_grad_fft_tiled(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups: int,
+                          tiles: tuple[int, ...]) -> np.ndarray:
+    """Overlap-save :func:`weight_grad_fft`: input tiles against the matching output-gradient blocks."""
+    n, cout, nd = xp.shape[0], gy.shape[1], plan.ndim
+    if n == 0 or math.prod(plan.output_shape) == 0:
+        return np.zeros((cout, xp.shape[1] // groups, *plan.kernel), dtype=np.result_type(xp, gy))
+    valid, counts = _tiling(plan, tiles)
+    blocks = np.zeros((n, cout, *[c * v for c, v in zip(counts, valid)]), dtype=gy.dtype)
+    blocks[(Ellipsis, *[slice(0, o) for o in plan.output_shape])] = gy
+    shape = [n, cout]
+    for c, v in zip(counts, valid):
+        shape += [c, v]
+    order = [0] + [2 + 2 * a for a in range(nd)] + [1] + [3 + 2 * a for a in range(nd)]
+    gyt = blocks.reshape(shape).transpose(order).reshape(n * math.prod(counts), cout, *valid)
+    return weight_grad_fft(_cut_tiles(xp, plan, tiles), gyt, _tile_plan(plan, tiles), groups)
 
 
 def fft_sizes(extent: tuple[int, ...]) -> tuple[int, ...]:
@@ -67,15 +190,22 @@ def _kernel_spectrum(w: np.ndarray, plan: WindowPlan, sizes: tuple[int, ...], cd
 
 def conv_fft(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int) -> np.ndarray:
     """Forward correlation of the padded input with ``w`` through ``scipy.fft``."""
+    out = plan.output_shape
+    if xp.shape[0] == 0 or math.prod(out) == 0:
+        return np.zeros((xp.shape[0], w.shape[0], *out), dtype=np.result_type(xp, w))
+    full = _conv_fft_full(xp, w, plan, groups)
+    sl = tuple(slice(0, s * (o - 1) + 1, s) for s, o in zip(plan.step, out))
+    return np.ascontiguousarray(full[(Ellipsis, *sl)], dtype=np.result_type(xp, w))
+
+
+def _conv_fft_full(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int) -> np.ndarray:
+    """The stride-1 correlation over the whole FFT frame (``(N, Cout, *F)``, valid at the front)."""
     n, c = xp.shape[:2]
     cout = w.shape[0]
     nd = plan.ndim
     g, cg, cog = groups, c // groups, cout // groups
     dtype = np.result_type(xp, w)
     cdtype = np.result_type(dtype, np.complex64)
-    out = plan.output_shape
-    if n == 0 or math.prod(out) == 0:
-        return np.zeros((n, cout, *out), dtype=dtype)
     sizes = fft_sizes(xp.shape[2:])
     axes = tuple(range(2, 2 + nd))
     xf = sfft.rfftn(xp, s=sizes, axes=axes, workers=-1)
@@ -86,9 +216,7 @@ def conv_fft(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int) -> np
     xt = np.ascontiguousarray(xf.reshape(n, g, cg, nf).transpose(1, 3, 2, 0))  # (G, F, Cg, N)
     yt = np.matmul(wt, xt)  # (G, F, Cog, N)
     yf = yt.transpose(3, 0, 2, 1).reshape(n, cout, *fshape)
-    full = sfft.irfftn(yf, s=sizes, axes=axes, workers=-1)
-    sl = tuple(slice(0, s * (o - 1) + 1, s) for s, o in zip(plan.step, out))
-    return np.ascontiguousarray(full[(Ellipsis, *sl)], dtype=dtype)
+    return sfft.irfftn(yf, s=sizes, axes=axes, workers=-1).astype(dtype, copy=False)
 
 
 def weight_grad_fft(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups: int) -> np.ndarray:

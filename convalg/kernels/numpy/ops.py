@@ -142,6 +142,9 @@ def conv_grad_weight(x: np.ndarray, grad_out: np.ndarray, weight_shape: Any, str
     plan = _finite_safe(conv_plan(layer, tuple(x.shape), x.dtype.name, algorithm), algorithm, x, grad_out)
     window = plan.window
     if plan.algorithm == "fft":
+        if plan.tiles is not None:
+            return fftmod.weight_grad_fft_tiled(pad_input(x, window, plan.extent), grad_out, window, layer.groups,
+                                                plan.tiles)
         return fftmod.weight_grad_fft(pad_input(x, window), grad_out, window, layer.groups)
     one_by_one = math.prod(window.kernel) == 1
     if plan.algorithm != "gemm" and all(s == 1 for s in window.step) and not one_by_one:
