@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import given
 
 import convalg.functional as F
 from convalg import Conv, SpecError
@@ -12,6 +13,7 @@ from convalg.kernels.numpy import winograd
 from convalg.kernels.numpy.plan import pad_input, window_plan
 from convalg.operators.winograd import verify_winograd, winograd_matrices
 from convalg.reference import direct
+from convalg.testing.strategies import case_arrays, conv_cases
 
 
 @pytest.mark.parametrize("m,r", [(2, 3), (4, 3), (6, 3), (2, 5), (4, 2), (1, 1), (3, 4)])
@@ -61,3 +63,34 @@ def test_winograd_rejects_strided() -> None:
     x = np.zeros((1, 1, 8, 8), np.float32)
     with pytest.raises(SpecError, match="winograd"):
         F.conv(x, np.zeros((1, 1, 3, 3), np.float32), stride=2, algorithm="winograd")
+
+
+@given(case_arrays(conv_cases(stride=False, dilation=False, same_padding=False, max_kernel=5)))
+def test_weight_gradient_f_r_m(problem) -> None:
+    """F(r, m) weight gradient in float64 and float32, within the norm-wise bound."""
+    case, recipes = problem
+    x, w = recipes["x"].build().astype(np.float64), recipes["weight"].build()
+    kw = case.kwargs()
+    plan = window_plan(case.layer, case.spatial)
+    gy = np.random.default_rng(2).standard_normal(case.output_shape).astype(np.float32).astype(np.float64)
+    expected = direct.conv_grad_weight(x, gy, w.shape, **kw)
+    for dtype in (np.float64, np.float32):
+        xp = pad_input(x.astype(dtype), plan, winograd.winograd_extent(plan))
+        got = winograd.weight_grad_winograd(xp, gy.astype(dtype), plan, case.layer.groups)
+        assert got.dtype == dtype and got.shape == w.shape
+        bound = winograd.weight_grad_error_bound(x, gy, plan, dtype=dtype) + 1e-300
+        assert (np.abs(got - expected) <= bound).all(), (case, np.abs(got - expected).max())
+    got = F.conv_grad_weight(x, gy, w.shape, algorithm="winograd", **kw)  # float64 through the functional API
+    assert (np.abs(got - expected) <= winograd.weight_grad_error_bound(x, gy, plan) + 1e-300).all()
+
+
+def test_weight_gradient_large_float32() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 16, 30, 29)).astype(np.float32)
+    gy = rng.standard_normal((2, 8, 30, 29)).astype(np.float32)
+    plan = window_plan(Conv(3, padding=1, ndim=2), (30, 29))
+    got = F.conv_grad_weight(x, gy, (8, 16, 3, 3), padding=1, algorithm="winograd")
+    expected = direct.conv_grad_weight(x.astype(np.float64), gy.astype(np.float64), (8, 16, 3, 3), padding=1)
+    err = np.abs(got - expected)
+    assert (err <= winograd.weight_grad_error_bound(x, gy, plan)).all()
+    assert err.max() / np.abs(expected).max() < 1e-5

@@ -24,7 +24,7 @@ from ...errors import SpecError
 from ...spec.conv import Conv, ConvTranspose
 from ...spec.pooling import AvgPool, MaxPool
 from . import fft as fftmod
-from . import gemm, pool
+from . import gemm, pool, winograd
 from .conv import conv_plan, gather_layer, gather_weight, upsample
 from .plan import pad_input, window_plan, window_view
 
@@ -132,9 +132,10 @@ def conv_grad_weight(x: np.ndarray, grad_out: np.ndarray, weight_shape: Any, str
                      dilation: Any = 1, groups: int = 1, algorithm: str = "auto") -> np.ndarray:
     """Gradient of :func:`conv` w.r.t. the weight: correlation of the input with the output gradient.
 
-    ``'fft'`` correlates in the frequency domain; ``'gemm'`` uses the chunked
-    im2col GEMM; ``'direct'``, ``'winograd'`` and a non-FFT ``'auto'`` use one GEMM per
-    tap on shifted views when the stride is 1 (im2col otherwise).
+    ``'fft'`` correlates in the frequency domain (overlap-save tiles); ``'winograd'``
+    uses F(r, m) (:func:`~convalg.kernels.numpy.winograd.weight_grad_winograd`); ``'gemm'``
+    the chunked im2col GEMM; ``'direct'`` one GEMM per tap on shifted views when the
+    stride is 1 (im2col otherwise).  ``'auto'`` follows the forward plan's choice.
     """
     weight_shape = tuple(int(v) for v in weight_shape)
     layer = _conv_layer(x.ndim - 2, weight_shape[2:], _freeze(stride), _freeze(padding), _freeze(dilation),
@@ -146,6 +147,8 @@ def conv_grad_weight(x: np.ndarray, grad_out: np.ndarray, weight_shape: Any, str
             return fftmod.weight_grad_fft_tiled(pad_input(x, window, plan.extent), grad_out, window, layer.groups,
                                                 plan.tiles)
         return fftmod.weight_grad_fft(pad_input(x, window), grad_out, window, layer.groups)
+    if plan.algorithm == "winograd":
+        return winograd.weight_grad_winograd(pad_input(x, window, plan.extent), grad_out, window, layer.groups)
     one_by_one = math.prod(window.kernel) == 1
     if plan.algorithm != "gemm" and all(s == 1 for s in window.step) and not one_by_one:
         return gemm.weight_grad_taps(pad_input(x, window, gemm.taps_extent(window)), grad_out, window, layer.groups)

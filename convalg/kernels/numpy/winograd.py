@@ -41,7 +41,7 @@ import numpy as np
 from ...operators.winograd import winograd_matrices
 from .plan import WindowPlan
 
-__all__ = ["conv_winograd", "tile_sizes", "winograd_extent", "error_factor", "error_bound", "supports",
+__all__ = ["conv_winograd", "weight_grad_winograd", "weight_grad_error_bound", "tile_sizes", "winograd_extent", "error_factor", "error_bound", "supports",
            "DEFAULT_TILE"]
 
 #: Output tile ``m`` per kernel size ``r`` (F(4,3) for 3x3, alpha <= 8).
@@ -108,6 +108,16 @@ def _transform(t: np.ndarray, mats: list[np.ndarray]) -> np.ndarray:
     return res.reshape(*[m.shape[0] for m in mats], *rest)
 
 
+def _input_tiles(xp: np.ndarray, ms: tuple[int, ...], alphas: tuple[int, ...], tiles: tuple[int, ...]) -> np.ndarray:
+    """``(*alpha, C, N, *T)``: the overlapping input tiles, ``prod(alpha/m)`` times the input (one copy)."""
+    n, c = xp.shape[:2]
+    st = xp.strides[2:]
+    view = np.lib.stride_tricks.as_strided(
+        xp, (*alphas, c, n, *tiles), (*st, xp.strides[1], xp.strides[0], *[m * s for m, s in zip(ms, st)]),
+        writeable=False)
+    return np.ascontiguousarray(view)
+
+
 def conv_winograd(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
                   tile: int | None = None) -> np.ndarray:
     """Correlation of ``xp`` (padded to :func:`winograd_extent`) with ``w`` by F(m, r) per axis."""
@@ -124,11 +134,7 @@ def conv_winograd(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
     if n == 0 or math.prod(out) == 0:
         return np.zeros((n, cout, *out), dtype=dtype)
     mats = [_arrays(m, k, dtype.name) for m, k in zip(ms, ks)]
-    st = xp.strides[2:]
-    view = np.lib.stride_tricks.as_strided(
-        xp, (*alphas, c, n, *tiles), (*st, xp.strides[1], xp.strides[0], *[m * s for m, s in zip(ms, st)]),
-        writeable=False)
-    d = np.ascontiguousarray(view)  # (*alpha, C, N, *T): the tiles, prod(alpha/m) times the input
+    d = _input_tiles(xp, ms, alphas, tiles)
     na, nt = math.prod(alphas), math.prod(tiles)
     v = _transform(d, [bt for _, _, bt in mats]).reshape(na, g, cg, n * nt)
     del d  # free each stage as soon as the next exists (peak: two stages, not five)
@@ -159,3 +165,59 @@ def conv_winograd(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
     if full.shape[2:] == out:
         return full
     return np.ascontiguousarray(full[(Ellipsis, *[slice(0, o) for o in out])])
+
+
+def weight_grad_winograd(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups: int,
+                         tile: int | None = None) -> np.ndarray:
+    """Weight gradient by F(r, m) per axis (the roles of kernel and tile swapped).
+
+    With output tiles ``o = m t + j``, ``dW[k] = sum_{n,t} sum_j gy_t[j] d_t[j + k]``: per tile an
+    ``r``-output correlation with the ``m``-tap filter ``gy_t`` over the same ``alpha``-point input tile
+    ``d_t`` as the forward pass, so with ``(AT, G, BT)`` of F(r, m) the sum over tiles moves inside the
+    output transform: ``M[xi] = (G gy)[xi] @ (BT d)[xi]^T``, one GEMM ``(Cout/G x N*T) @ (N*T x Cin/G)``
+    per transformed point, and ``dW = AT M AT^T ...``.  ``xp`` is padded to :func:`winograd_extent`.
+    """
+    n, c = xp.shape[:2]
+    cout = gy.shape[1]
+    nd = plan.ndim
+    g, cg, cog = groups, c // groups, cout // groups
+    dtype = np.result_type(xp, gy)
+    out = plan.output_shape
+    ms = tile_sizes(plan, tile)
+    ks = plan.kernel
+    if n == 0 or math.prod(out) == 0:
+        return np.zeros((cout, cg, *ks), dtype=dtype)
+    alphas = tuple(m + k - 1 for m, k in zip(ms, ks))
+    tiles = tuple(-(-o // m) for o, m in zip(out, ms))
+    na, nt = math.prod(alphas), math.prod(tiles)
+    mats = [_arrays(k, m, dtype.name) for m, k in zip(ms, ks)]  # F(r, m): r outputs, m-tap filter
+    v = _transform(_input_tiles(xp, ms, alphas, tiles), [bt for _, _, bt in mats]).reshape(na, g, cg, n * nt)
+    blocks = np.zeros((n, cout, *[t * m for t, m in zip(tiles, ms)]), dtype=dtype)
+    blocks[(Ellipsis, *[slice(0, o) for o in out])] = gy
+    shape = [n, cout]
+    for t, m in zip(tiles, ms):
+        shape += [t, m]
+    order = [3 + 2 * a for a in range(nd)] + [1, 0] + [2 + 2 * a for a in range(nd)]
+    gt = np.ascontiguousarray(blocks.reshape(shape).transpose(order))  # (*m, Cout, N, *T)
+    del blocks
+    u = _transform(gt, [gm for _, gm, _ in mats]).reshape(na, g, cog, n * nt)
+    del gt
+    mprod = np.matmul(u, v.transpose(0, 1, 3, 2))  # (na, G, Cog, Cg)
+    del u, v
+    dw = _transform(mprod.reshape(*alphas, cout * cg), [at for at, _, _ in mats])  # (*k, Cout*Cg)
+    return np.ascontiguousarray(np.moveaxis(dw.reshape(math.prod(ks), cout * cg), 0, -1)).reshape(cout, cg, *ks)
+
+
+def weight_grad_error_bound(x: np.ndarray, gy: np.ndarray, plan: WindowPlan, tile: int | None = None,
+                            dtype: Any = None) -> np.ndarray:
+    """Norm-wise bound on the error of :func:`weight_grad_winograd` per output channel (same form as
+    :func:`error_bound` with the F(r, m) matrices and the ``N * prod(out)`` products summed)."""
+    u = float(np.finfo(np.result_type(x, gy) if dtype is None else np.dtype(dtype)).eps) / 2
+    f = 1.0
+    for m, r in zip(tile_sizes(plan, tile), plan.kernel):
+        AT, G, BT = _arrays(r, m, "float64")
+        f *= float(np.abs(AT).sum(1).max() * np.abs(G).sum(1).max() * np.abs(BT).sum(1).max())
+    length = gy.shape[0] * math.prod(gy.shape[2:])
+    xmax = float(np.abs(x).max()) if x.size else 0.0
+    gsum = np.abs(gy.astype(np.float64)).sum(axis=(0, *range(2, gy.ndim)))
+    return (2 * u * f * length * xmax * gsum).reshape(-1, 1, *[1] * plan.ndim)
