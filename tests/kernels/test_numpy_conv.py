@@ -68,7 +68,7 @@ def test_conv_transpose_every_algorithm(problem) -> None:
               for fft in ("fft", "direct")}
     for alg in ("auto", "gemm", "direct", "fft"):
         got = F.conv_transpose(x, w, b, algorithm=alg, **kw)
-        bound = bounds["fft" if alg in ("fft", "auto") else "direct"]  # 'auto' may pick fft
+        bound = bounds["fft" if alg == "fft" else "direct"]  # small problems: 'auto' is element-wise (GEMM)
         assert_within_bound(got, expected, bound, f"conv_transpose algorithm={alg} {case}")
 
 
@@ -84,7 +84,7 @@ def test_conv_gradients(problem) -> None:
                     error_bound("conv_grad_weight", x, gy, w.shape, dtype="float64", algorithm=fft, **kw))
               for fft in ("fft", "direct")}
     for alg in ("auto", "gemm", "direct", "fft"):
-        gx_bound, gw_bound = bounds["fft" if alg in ("fft", "auto") else "direct"]  # 'auto' may pick fft
+        gx_bound, gw_bound = bounds["fft" if alg == "fft" else "direct"]  # small: 'auto' is element-wise
         gx = F.conv_grad_input(gy, w, x.shape, algorithm=alg, **kw)
         assert_within_bound(gx, gx_ref, gx_bound, f"grad_input {alg} {case}")
         gw = F.conv_grad_weight(x, gy, w.shape, algorithm=alg, **kw)
@@ -109,6 +109,26 @@ def test_auto_picks_by_cost_model() -> None:
     for (k, p), alg in cases.items():
         w = np.zeros((16, 16, k, k), np.float32)
         assert conv_plan(_layer(x, w, 1, p, 1, 1), x.shape, "float32", "auto").algorithm == alg
+
+
+def test_auto_stays_element_wise_below_the_size_threshold() -> None:
+    """Tiny problems: 'auto' never picks a transform (their error is norm-wise: exact zeros come out as ~1e-10)."""
+    from convalg.kernels.numpy import cost
+
+    rng = np.random.default_rng(4)
+    x = np.zeros((1, 4, 40), np.float32)
+    x[0, :, :8] = rng.standard_normal((4, 8))
+    w = rng.standard_normal((4, 4, 9)).astype(np.float32)
+    layer = _layer(x, w, 1, 4, 1, 1)
+    assert cost.flops(window_plan(layer, (40,)), 1, 4, 4, 1) < cost.TRANSFORM_MIN_FLOPS
+    assert conv_plan(layer, x.shape, "float32", "auto").algorithm in ("gemm", "direct")
+    got = F.conv(x, w, padding=4)
+    assert (got[0, :, 16:] == 0).all()  # exact zeros stay exact
+    x64, w64 = x.astype(np.float64), w.astype(np.float64)
+    assert_within_bound(got, reference.conv(x64, w64, padding=4), error_bound("conv", x64, w64, padding=4))
+    big = np.zeros((1, 64, 56, 56), np.float32)
+    assert conv_plan(_layer(big, np.zeros((64, 64, 3, 3), np.float32), 1, 1, 1, 1), big.shape, "float32",
+                     "auto").algorithm == "winograd"
 
 
 @pytest.mark.parametrize("alg", ALGS)

@@ -9,16 +9,39 @@ algorithm    FLOPs (GEMM part)                                          memory t
 ===========  =========================================================  ===============================
 gemm         ``2 N Co (C/G) K O``                                       ``N C K O`` (column copy) + in + out
 direct       same FLOPs, ``K`` matmuls (stride 1)                       ``K (N Co O)`` (accumulation) + in
-fft          ``8 N Co (C/G) F/2`` complex MACs + ``5 (N C + N Co) F     spectra ``2 (N C + N Co + C Co/G) F``
-             log2 F`` (transforms)
+fft          ``8 B Co (C/G) F/2`` complex MACs + ``5 B (C + Co) F       spectra ``2 B (C + Co) F`` and the
+             log2 F`` (transforms); ``B = N * tiles``                   kernel spectrum ``Co C/G F/2``
 winograd     ``2 N Co (C/G) T prod(alpha)`` + transforms                ``prod(alpha)/prod(m)`` x (in + out)
 ===========  =========================================================  ===============================
 
-``seconds = flops / RATE[alg] + bytes / BANDWIDTH + CALLS[alg] * overhead``.
-The rates are effective throughputs measured on the development machine (2 Zen4 cores, AVX-512,
-OpenBLAS 0.3.31 SkylakeX kernels, numpy 2.4, scipy 1.17) on 2026-11-26 with
-``convalg bench cpu --calibrate`` (square float32 matmul, small-K batched matmuls, complex64
-batched matmul, rfftn).  They only need to be right relative to each other.
+``seconds = flops / RATE[alg] + bytes / BANDWIDTH + CALLS[alg] * overhead``; the FFT counts
+use the overlap-save tiles of :func:`convalg.kernels.numpy.fft.fft_tiles` (``N * tiles`` batch
+entries of ``F`` points each).
+
+**Size threshold.**  FFT and Winograd are considered only when the direct FLOP count
+``2 N Co (C/G) K O`` is at least :data:`TRANSFORM_MIN_FLOPS` (2e7, about 0.15 ms of GEMM here).
+Below it their fixed cost (a dozen NumPy / ``scipy.fft`` calls, ~50-100 µs) cannot pay, and
+their error is only norm-wise (an output whose exact value is 0 may come out as ``-6.6e-10``),
+so ``'auto'`` stays with the element-wise accurate ``gemm`` / ``direct``; pass
+``algorithm='fft'`` / ``'winograd'`` explicitly to use them on small problems.
+
+**Where the constants come from.**  They are *not* fitted automatically (and not by
+``--calibrate``).  They were set by hand on 2026-11-26 on the development VM (2 Zen4 cores
+with AVX-512, OpenBLAS 0.3.31 SkylakeX kernels, numpy 2.4, scipy 1.17), first from
+single-thread process CPU times of the anchor cases (``convalg bench cpu --threads 1
+--cpu-time --algorithm NAME``), then re-checked after the overlap-save FFT: every algorithm
+timed on the eight CPU anchors of ``shared/ANCHORS.md`` plus four small cases, one BLAS
+thread (``threadpoolctl``), best of 7 wall-clock runs.  The cheapest predicted algorithm was
+the fastest measured one, or within 10% of it (case 6: ``direct`` predicted, ``gemm`` 5%
+faster; a 32-channel 32x32 5x5 case: ``gemm`` predicted, ``direct`` 9% faster).  ``convalg bench cpu --calibrate``
+prints the raw throughputs of the primitives behind them (sgemm, small batched sgemm,
+batched cgemm, ``rfftn``, copy); they only need to be right relative to each other.  To
+recalibrate on another machine: run ``--calibrate``, scale ``RATE`` / ``BANDWIDTH`` by the
+ratio of its figures to these (``--calibrate --threads 1`` here: sgemm 77 GFLOP/s, copy 8 GB/s,
+rfftn 9.3 GFLOP/s, with another process on the second core),
+then time each algorithm on the anchors with ``convalg bench cpu --algorithm NAME`` and check
+that ``choose`` picks the fastest.  With two BLAS threads the GEMM-bound algorithms gain
+more than the single-threaded NumPy passes, which the rates do not model.
 
 >>> from convalg import Conv
 >>> from convalg.kernels.numpy.plan import window_plan
@@ -36,8 +59,10 @@ import math
 
 from .plan import WindowPlan
 
-__all__ = ["estimate", "choose", "RATE", "BANDWIDTH", "GATHER_BANDWIDTH", "SPECTRUM_COST", "OVERHEAD"]
+__all__ = ["estimate", "choose", "TRANSFORM_MIN_FLOPS", "RATE", "BANDWIDTH", "GATHER_BANDWIDTH", "SPECTRUM_COST", "OVERHEAD"]
 
+#: Direct FLOPs below which ``choose`` does not consider FFT or Winograd (see the module docstring).
+TRANSFORM_MIN_FLOPS = 2e7
 #: Effective FLOP/s per algorithm's main contraction (float32, 2 threads; float64 runs at half).
 RATE = {"gemm": 150e9, "direct": 110e9, "fft": 25e9, "winograd": 100e9, "fft_transform": 6e9}
 #: Effective bytes/s for copies, transposes and element-wise passes.
@@ -97,6 +122,19 @@ def estimate(plan: WindowPlan, n: int, c: int, cout: int, groups: int, dtype: st
 
 
 def choose(plan: WindowPlan, n: int, c: int, cout: int, groups: int, dtype: str) -> str:
-    """The algorithm with the least predicted time."""
+    """The algorithm with the least predicted time (GEMM / direct only below ``TRANSFORM_MIN_FLOPS``).
+
+    >>> from convalg import Conv
+    >>> from convalg.kernels.numpy.plan import window_plan
+    >>> choose(window_plan(Conv(3, padding=1, ndim=2), (12, 12)), 1, 8, 8, 1, "float32")
+    'gemm'
+    """
     est = estimate(plan, n, c, cout, groups, dtype)
+    if flops(plan, n, c, cout, groups) < TRANSFORM_MIN_FLOPS:
+        est = {k: v for k, v in est.items() if k in ("gemm", "direct")}
     return min(est, key=est.__getitem__)
+
+
+def flops(plan: WindowPlan, n: int, c: int, cout: int, groups: int) -> float:
+    """FLOPs of the direct correlation, ``2 N Co (C/G) K O``."""
+    return 2.0 * n * cout * (c // max(groups, 1)) * math.prod(plan.kernel) * math.prod(plan.output_shape)
