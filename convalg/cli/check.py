@@ -70,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
                    max_side=args.max_side)
     try:
         target = load_target(args.target)
-    except (ImportError, AttributeError, ValueError, TypeError) as e:
-        print(f"convalg check: error: cannot load target {args.target!r}: {e}", file=sys.stderr)
+    except Exception as e:  # noqa: BLE001 - importing the user's module may raise anything (OSError, SyntaxError, ...)
+        print(f"convalg check: error: cannot load target {args.target!r}: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
     report = check(target, op=args.op, max_examples=args.max_examples, dtype=args.dtype, tolerance=args.tolerance,
                    growth=args.growth, c=DEFAULT_C if args.c is None else args.c, ties=args.ties,

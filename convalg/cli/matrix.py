@@ -47,6 +47,9 @@ def register(sub: Any) -> None:
 def _layer(text: list[str], ndim: int, cin: int | None, cout: int | None) -> tuple[Any, int]:
     from ..spec.conv import Conv, ConvTranspose
 
+    for flag, value in (("--cin", cin), ("--cout", cout)):
+        if value is not None and value < 1:
+            raise SpecError(f"{flag}={value}: a channel count must be >= 1")
     layers = parse_layers(text)
     if len(layers) != 1:
         raise SpecError(f"layer: `convalg matrix` takes one layer, got {len(layers)}")
@@ -106,8 +109,12 @@ def save_pattern_png(A: sp.MatrixBase, row_shape: tuple[int, ...], col_shape: tu
     ax.set_ylabel(f"output (C, *spatial) = {row_shape}")
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        fig.savefig(path, dpi=100)
+    except (OSError, ValueError) as e:  # a missing folder, a directory, an unknown extension
+        raise SpecError(f"--png {path!r}: cannot write the image ({type(e).__name__}: {e})") from None
+    finally:
+        plt.close(fig)
 
 
 def format_grid(A: sp.MatrixBase, row_shape: tuple[int, ...], col_shape: tuple[int, ...]) -> str:

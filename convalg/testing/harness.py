@@ -48,7 +48,9 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 
+from ..errors import SpecError
 from ..reference import direct
+from ..spec import PADDING_MODES
 from . import strategies as S
 from .repro import repro_snippet
 from .tolerance import DEFAULT_C, compare, error_bound
@@ -277,6 +279,9 @@ def check(target: Callable[..., Any] | str, op: str = "conv2d", *, max_examples:
     unknown = set(support) - set(Support.names())
     if unknown:
         raise TypeError(f"unknown support switch(es) {sorted(unknown)}; valid: {', '.join(Support.names())}")
+    _check_run_options(max_examples, c, support)
+    if ties not in ("first", "any"):
+        raise SpecError(f"ties={ties!r}: must be 'first' (PyTorch's rule) or 'any' (any maximal element)")
     if isinstance(target, str):
         target_name, target = target, load_target(target)
     name = target_name or f"{getattr(target, '__module__', '?')}:{getattr(target, '__qualname__', repr(target))}"
@@ -327,6 +332,21 @@ def check(target: Callable[..., Any] | str, op: str = "conv2d", *, max_examples:
     if progress and print_summary:
         print(report.summary(), file=out, flush=True)
     return report
+
+
+def _check_run_options(max_examples: Any, c: Any, support: dict[str, Any]) -> None:
+    """:class:`SpecError` for run options that would crash Hypothesis or make every kernel fail."""
+    if isinstance(max_examples, bool) or not isinstance(max_examples, (int, np.integer)) or max_examples < 1:
+        raise SpecError(f"max_examples={max_examples!r}: must be an integer >= 1")
+    if isinstance(c, bool) or not isinstance(c, (int, float, np.number)) or not (0 < float(c) < float("inf")):
+        raise SpecError(f"c={c!r}: the safety factor of the error model must be a positive finite number")
+    for name in ("max_batch", "max_channels", "max_kernel", "max_side"):
+        value = support.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+            raise SpecError(f"{name}={value!r}: must be an integer >= 1" + (" (or None)" * (name == "max_side")))
+    modes = support.get("padding_modes", ("zeros",))
+    if isinstance(modes, str) or not modes or any(m not in PADDING_MODES for m in modes):
+        raise SpecError(f"padding_modes={modes!r}: must be a non-empty tuple of {', '.join(map(repr, PADDING_MODES))}")
 
 
 def _details(outcome: CaseOutcome) -> str:

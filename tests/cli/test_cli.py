@@ -141,3 +141,25 @@ def test_closed_pipe_ends_quietly() -> None:
     proc.stdout.close()
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141 and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["matrix", "--input", "4", "conv(k=3,p=1)", "--png", "/nonexistent-dir/x.png"], "cannot write the image"),
+    (["matrix", "--input", "4", "conv(k=3,p=1)", "--cin", "0"], "--cin=0"),
+    (["matrix", "--input", "4", "conv(k=3,p=1)", "--cout", "-2"], "--cout=-2"),
+    (["check", "--op", "conv1d", "/nonexistent-dir/k.py:conv"], "cannot load target"),
+    (["check", "--op", "conv1d", "convalg.reference:conv", "--max-examples", "0"], "max_examples=0"),
+    (["check", "--op", "conv1d", "convalg.reference:conv", "--c", "-1"], "safety factor"),
+    (["check", "--op", "conv1d", "convalg.reference:conv", "--c", "nan"], "safety factor"),
+    (["check", "--op", "conv1d", "convalg.reference:conv", "--max-side", "0"], "max_side=0"),
+    (["check", "--op", "conv1d", "convalg.reference:conv", "--padding-modes", "foo"], "padding_modes"),
+    (["check", "--op", "conv1d", "convalg.reference:conv", "--padding-modes", ","], "padding_modes"),
+])
+def test_bad_matrix_and_check_options_exit_2_without_traceback(capsys, argv, needle) -> None:
+    """Found by the audit: these raised OSError / Hypothesis errors, or ran with a bound every kernel fails."""
+    pytest.importorskip("hypothesis")
+    if "--png" in argv:
+        pytest.importorskip("matplotlib")
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and err.startswith(f"convalg {argv[0]}: error: ") and needle in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1

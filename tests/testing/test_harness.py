@@ -167,3 +167,21 @@ def test_bfloat16_tolerance_for_bf16_outputs():
     assert check(bf16_conv, op="conv1d", max_examples=30, progress=False, dtype="bfloat16").passed  # bf16 model
     assert not check(bf16_conv, op="conv1d", max_examples=30, progress=False, dtype="bfloat16",
                      tolerance="float32").passed
+
+
+@pytest.mark.parametrize("kwargs, needle", [
+    ({"max_examples": 0}, "max_examples=0"),
+    ({"c": 0.0}, "safety factor"),
+    ({"c": float("inf")}, "safety factor"),
+    ({"max_side": 0}, "max_side=0"),
+    ({"max_kernel": -1}, "max_kernel=-1"),
+    ({"padding_modes": ()}, "padding_modes"),
+    ({"padding_modes": ("zeros", "wrap")}, "padding_modes"),
+    ({"ties": "last"}, "ties='last'"),
+])
+def test_bad_run_options_raise_spec_error(kwargs, needle) -> None:
+    """Audit regression: these crashed inside Hypothesis, were silently ignored, or failed every kernel."""
+    from convalg import SpecError
+
+    with pytest.raises(SpecError, match=needle.replace("(", r"\(").replace(")", r"\)")):
+        check(ref.direct.conv, op="conv1d", progress=False, **kwargs)
