@@ -21,6 +21,14 @@ operator              full convolution, then
 Geometry (pads, output sizes) comes from the layer's index map.  Inputs of
 any real dtype are computed in float64.
 
+Accuracy: the FFT is accurate *norm-wise* (errors of order ``u * max|out|``
+spread over every output), not element by element: an output much smaller
+than its neighbours (wide dynamic range, near cancellation) may carry an
+absolute error of ``1e-16`` times the largest one.  Judge it with
+``error_bound(..., algorithm='fft')`` or use :mod:`convalg.reference.direct`.
+Inputs holding NaN or inf are passed to :mod:`convalg.reference.direct`
+(a transform would spread them to every output).
+
 >>> import numpy as np
 >>> x = np.arange(5.0).reshape(1, 1, 5); w = np.array([[[1.0, 0.0, -1.0]]])
 >>> np.round(conv(x, w, padding=1), 12)
@@ -99,6 +107,10 @@ def _flip(a: np.ndarray, ndim: int) -> np.ndarray:
     return a[(Ellipsis, *[slice(None, None, -1)] * ndim)]
 
 
+def _nonfinite(*arrays: np.ndarray | None) -> bool:
+    return any(a is not None and not np.isfinite(a).all() for a in arrays)
+
+
 def _bias(y: np.ndarray, bias: Any, ndim: int) -> np.ndarray:
     if bias is not None:
         y = y + as_float64("bias", bias, 1).reshape((-1,) + (1,) * ndim)
@@ -116,6 +128,10 @@ def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 
     x, w = as_float64("x", x), as_float64("weight", weight)
     b = None if bias is None else as_float64("bias", bias, 1)
     layer, imap = conv_layer(x, w, b, stride, padding, dilation, groups, padding_mode, flip_kernel)
+    if _nonfinite(x, w, b):
+        from . import direct
+
+        return direct.conv(x, w, b, stride, padding, dilation, groups, padding_mode, flip_kernel)
     nd, g = imap.ndim, layer.groups
     xp = pad_input(x, [(a.lo, a.hi) for a in imap.axes], layer.padding_mode)
     kern = zero_stuff(w, layer.dilation, range(2, 2 + nd))
@@ -140,6 +156,10 @@ def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, paddi
     x, w = as_float64("x", x), as_float64("weight", weight)
     b = None if bias is None else as_float64("bias", bias, 1)
     layer, imap = conv_transpose_layer(x, w, b, stride, padding, output_padding, groups, dilation, flip_kernel)
+    if _nonfinite(x, w, b):
+        from . import direct
+
+        return direct.conv_transpose(x, w, b, stride, padding, output_padding, groups, dilation, flip_kernel)
     nd, g = imap.ndim, layer.groups
     xs = zero_stuff(x, layer.stride, range(2, 2 + nd))
     kern = zero_stuff(w, layer.dilation, range(2, 2 + nd))
@@ -175,6 +195,10 @@ def conv_grad_input(grad_out: Any, weight: Any, input_shape: Sequence[int], stri
     expected = (input_shape[0], w.shape[0], *layer.output_shape(input_shape[2:]))
     if g.shape != expected:
         raise SpecError(f"grad_out.shape={g.shape}: must be the conv output shape {expected}")
+    if _nonfinite(g, w):
+        from . import direct
+
+        return direct.conv_grad_input(g, w, input_shape, stride, padding, dilation, groups)
     t = layer.transpose(input_shape[2:])
     return conv_transpose(g, w, None, t.stride, t.padding, t.output_padding, t.groups, t.dilation)
 
@@ -190,6 +214,10 @@ def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride:
     cout = weight_shape[0]
     if g.shape != (n, cout, *imap.output_shape):
         raise SpecError(f"grad_out.shape={g.shape}: must be the conv output shape {(n, cout, *imap.output_shape)}")
+    if _nonfinite(x, g):
+        from . import direct
+
+        return direct.conv_grad_weight(x, g, weight_shape, stride, padding, dilation, groups)
     xp = pad_input(x, [(a.lo, a.hi) for a in imap.axes])
     gs = _flip(zero_stuff(g, layer.stride, range(2, 2 + nd)), nd)
     full = fft_convolve(xp.reshape(n, G, cin // G, *xp.shape[2:]), gs.reshape(n, G, cout // G, *gs.shape[2:]),

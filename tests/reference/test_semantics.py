@@ -81,3 +81,22 @@ def test_bad_arguments_raise_spec_errors():
         ref.conv_grad_weight(x, np.ones((1, 2, 9)), w.shape)
     with pytest.raises(TypeError, match="real numeric"):
         ref.conv(np.ones((1, 2, 5), dtype=complex), w)
+
+
+def test_fft_reference_keeps_non_finite_values_local():
+    """Audit regression: one inf / NaN in the input made every FFT output NaN (the transform spreads it)."""
+    x = np.zeros((1, 1, 6))
+    x[0, 0, 0] = np.inf
+    w = np.ones((1, 1, 2))
+    np.testing.assert_array_equal(ref.conv(x, w), [[[np.inf, 0.0, 0.0, 0.0, 0.0]]])
+    x[0, 0, 0] = np.nan
+    y = ref.conv(x, w)
+    assert np.isnan(y[0, 0, 0]) and np.array_equal(y[0, 0, 1:], np.zeros(4))
+    y = ref.conv_transpose(x, w)  # y[i] = x[i] + x[i-1]: the NaN reaches outputs 0 and 1 only
+    assert np.isnan(y[0, 0, :2]).all() and np.array_equal(y[0, 0, 2:], np.zeros(5))
+    g = ref.conv_grad_input(x[..., :5], w, (1, 1, 6))
+    assert np.isnan(g[0, 0, :2]).all() and np.array_equal(g[0, 0, 2:], np.zeros(4))
+    gw = ref.conv_grad_weight(np.ones((1, 1, 6)), x[..., :5], (1, 1, 2))
+    assert np.isnan(gw).all()  # every tap meets the NaN gradient: not a spread, the true value
+    gw = ref.conv_grad_weight(x, np.ones((1, 1, 3)), (1, 1, 4))  # taps k see x[k:k+3]: only tap 0 meets x[0]
+    assert np.isnan(gw[0, 0, 0]) and np.array_equal(gw[0, 0, 1:], np.zeros(3))
