@@ -94,3 +94,19 @@ def test_weight_gradient_large_float32() -> None:
     err = np.abs(got - expected)
     assert (err <= winograd.weight_grad_error_bound(x, gy, plan)).all()
     assert err.max() / np.abs(expected).max() < 1e-5
+
+
+def test_batch_chunks_match(monkeypatch) -> None:
+    """Chunked over the batch (one entry per chunk) the results equal the one-chunk run."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((3, 4, 9, 10))
+    w = rng.standard_normal((5, 4, 3, 3))
+    gy = rng.standard_normal((3, 5, 9, 10))
+    whole = F.conv(x, w, padding=1, algorithm="winograd"), F.conv_grad_weight(x, gy, w.shape, padding=1,
+                                                                              algorithm="winograd")
+    monkeypatch.setattr(winograd, "CHUNK_BYTES", 1)
+    chunked = F.conv(x, w, padding=1, algorithm="winograd"), F.conv_grad_weight(x, gy, w.shape, padding=1,
+                                                                                algorithm="winograd")
+    for a, b in zip(whole, chunked):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(whole[0], direct.conv(x, w, padding=1), rtol=1e-10, atol=1e-10)

@@ -237,8 +237,10 @@ def weight_grad_fft(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups: in
     gf = sfft.rfftn(up, s=sizes, axes=axes, workers=-1)
     fshape = xf.shape[2:]
     nf = math.prod(fshape)
-    gt = np.conj(gf.reshape(n, g, cog, nf).transpose(1, 3, 2, 0))  # (G, F, Cog, N)
-    xt = xf.reshape(n, g, cg, nf).transpose(1, 3, 0, 2)  # (G, F, N, Cg)
+    gt = np.empty((g, nf, cog, n), dtype=gf.dtype)  # (G, F, Cog, N), contiguous for BLAS
+    np.conjugate(gf.reshape(n, g, cog, nf).transpose(1, 3, 2, 0), out=gt)
+    xt = np.ascontiguousarray(xf.reshape(n, g, cg, nf).transpose(1, 3, 0, 2))  # (G, F, N, Cg)
+    del xf, gf
     cross = np.matmul(gt, xt)  # (G, F, Cog, Cg)
     spec = cross.transpose(1, 0, 2, 3).reshape(*fshape, cout * cg)  # (*F, Cout*Cg)
     last = sizes[-1]
