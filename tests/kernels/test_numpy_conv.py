@@ -26,8 +26,9 @@ def _arrays(case, recipes):
 
 
 def _winograd_ok(case) -> bool:
-    layer = case.layer
-    return winograd.supports(window_plan(layer.replace(padding_mode="zeros"), case.spatial))
+    """Stride 1 and supported kernel sizes (dilated layers run Winograd on their undilated phases)."""
+    plan = window_plan(case.layer.replace(padding_mode="zeros"), case.spatial)
+    return all(s == 1 for s in plan.step) and all(k in winograd.DEFAULT_TILE for k in plan.kernel)
 
 
 def _bound(op, args, kw, alg, layer=None, spatial=None):
@@ -164,3 +165,26 @@ def test_fft_overlap_save_tiles(problem) -> None:
     gw = fftmod.weight_grad_fft_tiled(xp, gy, window, layer.groups, tiles)
     bound = error_bound("conv_grad_weight", x, gy, w.shape, dtype="float64", algorithm="fft", **kw)
     assert_within_bound(gw, reference.conv_grad_weight(x, gy, w.shape, **kw), bound, f"tiled fft dW {case}")
+
+
+@given(case_arrays(conv_cases(stride=False, same_padding=False, groups=True), dtype="float64"))
+def test_dilated_winograd_polyphase_gradients(problem) -> None:
+    """Dilated layers through the polyphase split: input and weight gradients by Winograd."""
+    from convalg.kernels.numpy.conv import gather_layer, gather_weight
+
+    case, recipes = problem
+    x, w, _ = _arrays(case, recipes)
+    kw = case.kwargs()
+    gy = np.random.default_rng(3).standard_normal(case.output_shape)
+    out_spatial = case.output_shape[2:]
+    conv_layer, _ = gather_layer(case.layer.transpose(case.spatial), out_spatial)
+    wg = gather_weight(w, case.layer.groups)
+    gx_bound = (error_bound("conv_grad_input", gy, w, x.shape, dtype="float64", **kw)
+                + winograd.error_bound(gy, wg, window_plan(conv_layer, out_spatial), dtype=np.float64))
+    gx = F.conv_grad_input(gy, w, x.shape, algorithm="winograd", **kw)
+    assert_within_bound(gx, reference.conv_grad_input(gy, w, x.shape, **kw), gx_bound, f"winograd dX {case}")
+    plan = window_plan(case.layer, case.spatial)
+    gw_bound = (error_bound("conv_grad_weight", x, gy, w.shape, dtype="float64", **kw)
+                + winograd.weight_grad_error_bound(x, gy, plan, dtype=np.float64))
+    gw = F.conv_grad_weight(x, gy, w.shape, algorithm="winograd", **kw)
+    assert_within_bound(gw, reference.conv_grad_weight(x, gy, w.shape, **kw), gw_bound, f"winograd dW {case}")

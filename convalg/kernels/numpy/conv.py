@@ -8,7 +8,8 @@ algorithm       kernel (module)
 ``direct``      sum over taps of matmuls on shifted views, no column buffer
                 (:mod:`.gemm`)
 ``fft``         ``scipy.fft`` with the channel sum per frequency (:mod:`.fft`)
-``winograd``    F(m, r) per axis, stride 1 / dilation 1 (:mod:`.winograd`)
+``winograd``    F(m, r) per axis, stride 1 (:mod:`.winograd`); dilated layers on their
+                undilated phases (:mod:`.polyphase`; also chosen by ``auto``)
 ``auto``        the cheapest by the cost model (:mod:`.cost`)
 ==============  ====================================================================
 
@@ -38,7 +39,7 @@ import sympy as sp
 from ...errors import SpecError
 from ...index_map import index_map
 from ...spec.conv import Conv
-from . import cost, gemm, winograd
+from . import cost, gemm, polyphase, winograd
 from . import fft as fftmod
 from .plan import WindowPlan, pad_input, window_plan
 
@@ -59,9 +60,14 @@ class ConvPlan:
     extent: tuple[int, ...]
     source: str
     tiles: tuple[int, ...] | None = None  # overlap-save FFT tiles (``fft`` only)
+    inner: ConvPlan | None = None  # dilated layers: the plan of one undilated phase (:mod:`.polyphase`)
+    phases: tuple[int, ...] | None = None
 
     def __call__(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         groups = self.layer.groups
+        if self.inner is not None and self.phases is not None:
+            xs = polyphase.split(pad_input(x, self.window, self.extent), self.phases)
+            return polyphase.merge(self.inner(xs, w), self.window, self.phases)
         fill_extent = self.extent
         if self.algorithm == "direct" and all(s == 1 for s in self.window.step):
             return gemm.conv_taps(pad_input(x, self.window, fill_extent), w, self.window, groups)
@@ -83,10 +89,13 @@ def conv_plan(layer: Conv, input_shape: tuple[int, ...], dtype: str, algorithm: 
         raise SpecError(f"algorithm={algorithm!r}: must be one of {', '.join(map(repr, ALGORITHMS))}")
     window = window_plan(layer, tuple(input_shape[2:]))
     cout = layer.out_channels
+    phased = _polyphase_plan(layer, window, tuple(input_shape), dtype, algorithm)
+    if phased is not None:
+        return phased
     if algorithm == "auto":
         algorithm = cost.choose(window, input_shape[0], input_shape[1], cout, layer.groups, dtype)
     if algorithm == "winograd" and not winograd.supports(window):
-        raise SpecError(f"algorithm='winograd': needs stride 1, dilation 1 and kernel sizes in "
+        raise SpecError(f"algorithm='winograd': needs stride 1 and kernel sizes in "
                         f"{sorted(winograd.DEFAULT_TILE)} (got stride={window.step}, dilation={window.tap_step}, "
                         f"kernel_size={window.kernel})")
     extent = window.extent
@@ -104,6 +113,33 @@ def conv_plan(layer: Conv, input_shape: tuple[int, ...], dtype: str, algorithm: 
     if algorithm == "winograd":
         lines.append(f"# tiles F(m, r) per axis: {list(zip(winograd.tile_sizes(window), window.kernel))}")
     return ConvPlan(layer, tuple(input_shape), dtype, algorithm, window, tuple(extent), "\n".join(lines), tiles)
+
+
+def _polyphase_plan(layer: Conv, window: WindowPlan, input_shape: tuple[int, ...], dtype: str,
+                    algorithm: str) -> ConvPlan | None:
+    """Dilated stride-1 layers: Winograd on the undilated phases (explicit ``'winograd'``, or ``'auto'``
+    when the cost model predicts it cheaper than the best algorithm on the dilated layer, counting the
+    split and merge copies)."""
+    factors = polyphase.phase_factors(window)
+    if factors is None or algorithm not in ("auto", "winograd"):
+        return None
+    sub_layer, sub_spatial = polyphase.phase_layer(layer, window, factors)
+    n, c, cout, g = input_shape[0], input_shape[1], layer.out_channels, layer.groups
+    sub_shape = (n * math.prod(factors), c, *sub_spatial)
+    inner = conv_plan(sub_layer, sub_shape, dtype, algorithm)
+    if algorithm == "auto":
+        if inner.algorithm != "winograd":
+            return None
+        here = cost.estimate(window, n, c, cout, g, dtype)
+        sub = cost.estimate(inner.window, sub_shape[0], c, cout, g, dtype)["winograd"]
+        item = 8 if dtype == "float64" else 4
+        copies = 2 * item * (n * c * math.prod(window.extent) + n * cout * math.prod(window.output_shape))
+        if sub + copies / cost.BANDWIDTH >= min(here[a] for a in here if a in ("gemm", "direct")):
+            return None
+    extent = polyphase.phase_extent(window, factors)
+    source = "\n".join([window.source, f"# polyphase: {math.prod(factors)} undilated phases {factors}, padded "
+                                       f"extent {extent}; per phase:", inner.source])
+    return ConvPlan(layer, input_shape, dtype, inner.algorithm, window, extent, source, None, inner, factors)
 
 
 @lru_cache(maxsize=256)

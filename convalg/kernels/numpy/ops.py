@@ -24,7 +24,7 @@ from ...errors import SpecError
 from ...spec.conv import Conv, ConvTranspose
 from ...spec.pooling import AvgPool, MaxPool
 from . import fft as fftmod
-from . import gemm, pool, winograd
+from . import gemm, polyphase, pool, winograd
 from .conv import conv_plan, gather_layer, gather_weight, upsample
 from .plan import pad_input, window_plan, window_view
 
@@ -141,18 +141,26 @@ def conv_grad_weight(x: np.ndarray, grad_out: np.ndarray, weight_shape: Any, str
     layer = _conv_layer(x.ndim - 2, weight_shape[2:], _freeze(stride), _freeze(padding), _freeze(dilation),
                         int(groups), "zeros", x.shape[1], weight_shape[0])
     plan = _finite_safe(conv_plan(layer, tuple(x.shape), x.dtype.name, algorithm), algorithm, x, grad_out)
-    window = plan.window
+    return _weight_grad(plan, x, grad_out)
+
+
+def _weight_grad(plan: Any, x: np.ndarray, grad_out: np.ndarray) -> np.ndarray:
+    """The weight gradient by ``plan``'s algorithm (``x`` unpadded)."""
+    window, groups = plan.window, plan.layer.groups
+    if plan.inner is not None:  # dilated: the inner algorithm on the phases (batch sum over phases too)
+        xs = polyphase.split(pad_input(x, window, plan.extent), plan.phases)
+        return _weight_grad(plan.inner, xs, polyphase.split_output(grad_out, window, plan.phases))
     if plan.algorithm == "fft":
         if plan.tiles is not None:
-            return fftmod.weight_grad_fft_tiled(pad_input(x, window, plan.extent), grad_out, window, layer.groups,
+            return fftmod.weight_grad_fft_tiled(pad_input(x, window, plan.extent), grad_out, window, groups,
                                                 plan.tiles)
-        return fftmod.weight_grad_fft(pad_input(x, window), grad_out, window, layer.groups)
+        return fftmod.weight_grad_fft(pad_input(x, window), grad_out, window, groups)
     if plan.algorithm == "winograd":
-        return winograd.weight_grad_winograd(pad_input(x, window, plan.extent), grad_out, window, layer.groups)
+        return winograd.weight_grad_winograd(pad_input(x, window, plan.extent), grad_out, window, groups)
     one_by_one = math.prod(window.kernel) == 1
     if plan.algorithm != "gemm" and all(s == 1 for s in window.step) and not one_by_one:
-        return gemm.weight_grad_taps(pad_input(x, window, gemm.taps_extent(window)), grad_out, window, layer.groups)
-    return gemm.weight_grad_im2col(pad_input(x, window), grad_out, window, layer.groups)
+        return gemm.weight_grad_taps(pad_input(x, window, gemm.taps_extent(window)), grad_out, window, groups)
+    return gemm.weight_grad_im2col(pad_input(x, window), grad_out, window, groups)
 
 
 def conv_grad_bias(grad_out: np.ndarray) -> np.ndarray:
