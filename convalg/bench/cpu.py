@@ -5,7 +5,8 @@ cross-correlation).  Per case, in one run: median ms and GFLOP/s of the
 forward (``convalg.functional.conv``, ``algorithm='auto'`` unless
 ``--algorithm``) and backward (input + weight gradient, counted as 2x the
 forward FLOPs), the same for ``torch`` (when importable; backward with
-``aten.convolution_backward``), ``scipy.signal.fftconvolve`` per channel pair
+``aten.convolution_backward``; convalg and torch calls alternate, so a load
+change hits both), ``scipy.signal.fftconvolve`` per channel pair
 (forward only, skipped when one call is predicted to take more than
 ``--scipy-limit`` seconds), the ratio ``torch_time / convalg_time`` and the
 geometric means; plus the peak memory of one convalg forward call
@@ -19,7 +20,9 @@ The run calls :func:`convalg.kernels.numpy.memory.keep_freed_memory` first
 (NumPy temporaries otherwise pay a page fault per 4 KiB on every call; torch
 has its own caching allocator), unless ``--no-keep-memory``.
 
-``--calibrate`` prints the throughputs that :mod:`convalg.kernels.numpy.cost` uses.
+``--calibrate`` prints the throughputs of the primitives behind the cost model, to compare
+with the hand-set constants of :mod:`convalg.kernels.numpy.cost` (its docstring says how
+they were set and how to recalibrate).
 """
 
 from __future__ import annotations
@@ -63,6 +66,21 @@ def _median_ms(fn: Callable[[], Any], repeat: int, warmup: int = 2) -> float:
         fn()
         times.append(CLOCK() - t0)
     return 1e3 * statistics.median(times)
+
+
+def _paired_ms(fa: Callable[[], Any], fb: Callable[[], Any], repeat: int, warmup: int = 2) -> tuple[float, float]:
+    """Median ms of ``fa`` and ``fb`` timed alternately (a, b, a, b, ...), so that both see the same
+    machine load (another process on a shared core shifts both, not one)."""
+    for _ in range(warmup):
+        fa()
+        fb()
+    ta, tb = [], []
+    for _ in range(repeat):
+        for f, times in ((fa, ta), (fb, tb)):
+            t0 = CLOCK()
+            f()
+            times.append(CLOCK() - t0)
+    return 1e3 * statistics.median(ta), 1e3 * statistics.median(tb)
 
 
 def _blas_info() -> str:
@@ -141,9 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--algorithm", default="auto", help="convalg algorithm (default auto)")
     parser.add_argument("--scipy-limit", type=float, default=3.0, help="skip scipy when one call takes longer (s)")
     parser.add_argument("--no-scipy", action="store_true", help="skip scipy.signal")
-    parser.add_argument("--calibrate", action="store_true", help="print the cost-model throughputs and exit")
+    parser.add_argument("--calibrate", action="store_true", help="print the primitive throughputs behind the cost model and exit")
     parser.add_argument("--threads", type=int, default=0,
-                        help="limit BLAS (threadpoolctl) and torch to this many threads (0: leave as is)")
+                        help="limit BLAS (threadpoolctl), scipy.fft workers and torch to this many threads "
+                             "(0: leave as is)")
     parser.add_argument("--cpu-time", action="store_true",
                         help="time with process CPU time instead of wall time (steadier on a loaded machine; "
                              "use with --threads 1)")
@@ -169,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
             torch.set_num_threads(args.threads)
         except ImportError:
             pass
+        from ..kernels.numpy import fft as fftmod
+
+        fftmod.WORKERS = args.threads  # scipy.fft workers of the FFT kernels
     from ..functional import conv, conv_grad_input, conv_grad_weight
     from ..kernels.numpy.conv import conv_plan
     from ..kernels.numpy.ops import _layer
@@ -200,21 +222,25 @@ def main(argv: list[str] | None = None) -> int:
         gy = rng.standard_normal(y.shape).astype(np.float32)
         alg = conv_plan(_layer(x, w, s, p, d, 1), x.shape, "float32", args.algorithm).algorithm
         gflop = 2.0 * n * cout * c * k**nd * math.prod(y.shape[2:]) / 1e9
-        fwd = _median_ms(lambda: conv(x, w, None, s, p, d, algorithm=args.algorithm), args.repeat)  # noqa: B023
+
+        def forward() -> None:
+            conv(x, w, None, s, p, d, algorithm=args.algorithm)  # noqa: B023
 
         def backward() -> None:
             conv_grad_input(gy, w, x.shape, s, p, d, algorithm=args.algorithm)  # noqa: B023
             conv_grad_weight(x, gy, w.shape, s, p, d, algorithm=args.algorithm)  # noqa: B023
 
-        bwd = _median_ms(backward, args.repeat)
         t_fwd = t_bwd = float("nan")
         ops = _torch_ops(nd)
-        if ops is not None:
+        if ops is None:
+            fwd = _median_ms(forward, args.repeat)
+            bwd = _median_ms(backward, args.repeat)
+        else:
             torch, tconv = ops
             xt, wt, gt = torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(gy)
             with torch.no_grad():
-                t_fwd = _median_ms(lambda: tconv(xt, wt, None, s, p, d), args.repeat)  # noqa: B023
-                t_bwd = _median_ms(lambda: torch.ops.aten.convolution_backward(  # noqa: B023
+                fwd, t_fwd = _paired_ms(forward, lambda: tconv(xt, wt, None, s, p, d), args.repeat)  # noqa: B023
+                bwd, t_bwd = _paired_ms(backward, lambda: torch.ops.aten.convolution_backward(  # noqa: B023
                     gt, xt, wt, None, [s] * nd, [p] * nd, [d] * nd, False, [0] * nd, 1, [True, True, False]),  # noqa: B023
                     args.repeat)
             fwd_ratios.append(t_fwd / fwd)

@@ -13,7 +13,7 @@ DFT (small dense matrices ``exp(2 pi i f t / F)`` over the ``K`` taps only),
 far cheaper than an FFT of the zero-padded kernel for every channel pair.
 The weight gradient is the same correlation of ``xp`` with the output
 gradient (upsampled by the stride), evaluated only at the taps by the pruned
-inverse DFT.  ``scipy.fft`` runs with ``workers=-1``.
+inverse DFT.  ``scipy.fft`` runs with ``workers=WORKERS`` (-1: all cores).
 
 Overlap-save tiles (stride 1): one transform of the whole plane makes the
 kernel spectrum ``Cout * Cin/G * F/2`` complex values large (case 7 of the CPU
@@ -51,6 +51,8 @@ __all__ = ["fft_sizes", "fft_tiles", "fft_extent", "conv_fft", "conv_fft_tiled",
 #: :func:`fft_tiles`); an axis whose tile would cover the whole extent is not tiled.
 TILE_FACTOR = 4
 MIN_TILE = 16
+#: ``scipy.fft`` workers (-1: all cores; ``convalg bench cpu --threads N`` sets N).
+WORKERS = -1
 
 
 def _effective(plan: WindowPlan) -> tuple[int, ...]:
@@ -178,7 +180,7 @@ def _kernel_spectrum(w: np.ndarray, plan: WindowPlan, sizes: tuple[int, ...], cd
     if pruned > 3 * nf * math.log2(max(nf, 2)):  # long kernels: an FFT of the spread kernel is cheaper
         spread = np.zeros((*w.shape[:2], *sizes), dtype=w.dtype)
         spread[(Ellipsis, *[slice(0, t * (k - 1) + 1, t) for t, k in zip(plan.tap_step, plan.kernel)])] = w
-        spec = np.conj(sfft.rfftn(spread, axes=tuple(range(2, 2 + nd)), workers=-1)).astype(cdtype, copy=False)
+        spec = np.conj(sfft.rfftn(spread, axes=tuple(range(2, 2 + nd)), workers=WORKERS)).astype(cdtype, copy=False)
         return np.moveaxis(spec.reshape(*w.shape[:2], nf), -1, 0).reshape(*spec.shape[2:], *w.shape[:2])
     spec = w.reshape(-1, *plan.kernel).astype(cdtype)
     for a in reversed(range(nd)):
@@ -208,7 +210,7 @@ def _conv_fft_full(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int)
     cdtype = np.result_type(dtype, np.complex64)
     sizes = fft_sizes(xp.shape[2:])
     axes = tuple(range(2, 2 + nd))
-    xf = sfft.rfftn(xp, s=sizes, axes=axes, workers=-1)
+    xf = sfft.rfftn(xp, s=sizes, axes=axes, workers=WORKERS)
     fshape = xf.shape[2:]
     nf = math.prod(fshape)
     wf = _kernel_spectrum(w, plan, sizes, cdtype).reshape(nf, g, cog, cg)
@@ -216,7 +218,7 @@ def _conv_fft_full(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int)
     xt = np.ascontiguousarray(xf.reshape(n, g, cg, nf).transpose(1, 3, 2, 0))  # (G, F, Cg, N)
     yt = np.matmul(wt, xt)  # (G, F, Cog, N)
     yf = yt.transpose(3, 0, 2, 1).reshape(n, cout, *fshape)
-    return sfft.irfftn(yf, s=sizes, axes=axes, workers=-1).astype(dtype, copy=False)
+    return sfft.irfftn(yf, s=sizes, axes=axes, workers=WORKERS).astype(dtype, copy=False)
 
 
 def weight_grad_fft(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups: int) -> np.ndarray:
@@ -233,8 +235,8 @@ def weight_grad_fft(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups: in
     axes = tuple(range(2, 2 + nd))
     up = np.zeros((n, cout, *[s * (o - 1) + 1 for s, o in zip(plan.step, plan.output_shape)]), dtype=gy.dtype)
     up[(Ellipsis, *[slice(None, None, s) for s in plan.step])] = gy
-    xf = sfft.rfftn(xp, s=sizes, axes=axes, workers=-1)
-    gf = sfft.rfftn(up, s=sizes, axes=axes, workers=-1)
+    xf = sfft.rfftn(xp, s=sizes, axes=axes, workers=WORKERS)
+    gf = sfft.rfftn(up, s=sizes, axes=axes, workers=WORKERS)
     fshape = xf.shape[2:]
     nf = math.prod(fshape)
     gt = np.empty((g, nf, cog, n), dtype=gf.dtype)  # (G, F, Cog, N), contiguous for BLAS

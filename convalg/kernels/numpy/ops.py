@@ -113,7 +113,12 @@ def conv_grad_input(grad_out: np.ndarray, weight: np.ndarray, input_shape: Any, 
                         int(groups), "zeros", weight.shape[1] * groups, weight.shape[0])
     if algorithm in ("auto", "gemm") and any(s > 1 for s in layer.stride):
         return _grad_input_col2im(grad_out, weight, layer, spatial)
-    return _transpose_run(grad_out, weight, None, layer.transpose(spatial), algorithm)
+    return _transpose_run(grad_out, weight, None, _transposed(layer, spatial), algorithm)
+
+
+@lru_cache(maxsize=512)
+def _transposed(layer: Conv, spatial: tuple[int, ...]) -> ConvTranspose:
+    return layer.transpose(spatial)
 
 
 def _grad_input_col2im(grad_out: np.ndarray, weight: np.ndarray, layer: Conv, spatial: tuple[int, ...]) -> np.ndarray:
