@@ -120,3 +120,21 @@ def test_cupy_dispatch_error_is_clear(monkeypatch) -> None:
 def test_list_input_is_converted() -> None:
     y = F.conv([[[1.0, 2.0, 3.0]]], [[[1.0, 1.0]]])
     np.testing.assert_array_equal(y, [[[3.0, 5.0]]])
+
+
+@pytest.mark.parametrize("shape,k", [((1, 8, 64, 64), 11), ((1, 64, 40, 40), 3)])
+def test_auto_transform_falls_back_on_nan(shape, k) -> None:
+    """Large enough for 'auto' to pick FFT / Winograd: a NaN or inf still stays element-wise (GEMM fallback)."""
+    from convalg.kernels.numpy.conv import conv_plan
+    from convalg.kernels.numpy.ops import _layer
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal((shape[1], shape[1], k, k)).astype(np.float32)
+    assert conv_plan(_layer(x, w, 1, k // 2, 1, 1), x.shape, "float32", "auto").algorithm in ("fft", "winograd")
+    x[0, 1, 5, 7] = np.nan
+    x[0, 2, 30, 30] = np.inf
+    y = F.conv(x, w, padding=k // 2)
+    expected = direct.conv(x.astype(np.float64), w.astype(np.float64), padding=k // 2)
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(expected))
+    np.testing.assert_array_equal(np.isinf(y), np.isinf(expected))

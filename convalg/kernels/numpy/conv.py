@@ -7,7 +7,8 @@ algorithm       kernel (module)
                 (:mod:`.gemm`)
 ``direct``      sum over taps of matmuls on shifted views, no column buffer
                 (:mod:`.gemm`)
-``fft``         ``scipy.fft`` with the channel sum per frequency (:mod:`.fft`)
+``fft``         ``scipy.fft`` with the channel sum per frequency, overlap-save tiles
+                as batch entries for stride 1 (:mod:`.fft`)
 ``winograd``    F(m, r) per axis, stride 1 (:mod:`.winograd`); dilated layers on their
                 undilated phases (:mod:`.polyphase`; also chosen by ``auto``)
 ``auto``        the cheapest by the cost model (:mod:`.cost`)

@@ -18,10 +18,18 @@ al. 2020).  :func:`error_bound` is the bound the tests use,
     |y - ŷ| <= 2 u F (C/G * prod(k)) * max|x| * sum_{ci,k} |w[co, ci, k]|
 
 Memory: the tiles, their transform and the per-point products each take
-``prod(alpha/m)`` times the input (or output); stages are freed as the next
-is made, so a forward call peaks near ``2 prod(alpha/m)`` (in + out)
-(4.5x for F(4,3) in 2-D) plus the output: above the 2x target, the price of
-the batched GEMMs.
+``prod(alpha/m)`` times the input (or output) of one batch chunk; stages are
+freed as the next is made, and the batch is processed in chunks of about
+:data:`CHUNK_BYTES` of tiles (cache-sized stages: on 8x64x56x56 one pass over
+the whole batch ran the tile gather ~3.5x slower per image).  A forward call on
+one image peaks near ``2 prod(alpha/m)`` times the chunk's input (or output)
+plus the whole output (measured peak / (in + out + weight) on the CPU anchors:
+2.9 for 64x56x56, 1.4 for a batch of 8): above the 2x target for single
+images, the price of the batched GEMMs.
+
+The weight gradient (:func:`weight_grad_winograd`) uses F(r, m): the tiles'
+sum moves inside the output transform, one GEMM per point over ``N * tiles``.
+Dilated layers run on their undilated phases (:mod:`.polyphase`).
 
 with ``F`` = :func:`error_factor` (product over axes of
 ``||AT||∞ ||G||∞ ||BT||∞``: 12.6 per axis for F(2,3) with points 0, ±1;
@@ -147,7 +155,7 @@ def conv_winograd(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
     na, nt = math.prod(alphas), math.prod(tiles)
     wk = np.moveaxis(w.reshape(cout * cg, *ks), 0, -1)  # (*K, Cout*Cg)
     u = _transform(np.ascontiguousarray(wk), [gm for _, gm, _ in mats]).reshape(na, g, cog, cg)
-    full = np.empty((n, cout, *[t * m for t, m in zip(tiles, ms)]), dtype=dtype)
+    full = None  # allocated once the first chunk's stages are freed (lower peak)
     shape = [-1, cout]
     for t, m in zip(tiles, ms):
         shape += [t, m]
@@ -174,7 +182,10 @@ def conv_winograd(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
         if nd > 1:
             y = _transform(y, [at for at, _, _ in mats[:-1]])
         y = y.reshape(*ms[:-1], cout, nb, *tiles, ms[-1])  # (*m[:-1], Cout, nb, *T, m_d)
+        if full is None:
+            full = np.empty((n, cout, *[t * m for t, m in zip(tiles, ms)]), dtype=dtype)
         full[b0:b0 + nb].reshape(shape)[...] = y.transpose(order)
+    assert full is not None
     if full.shape[2:] == out:
         return full
     return np.ascontiguousarray(full[(Ellipsis, *[slice(0, o) for o in out])])
