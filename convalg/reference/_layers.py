@@ -16,19 +16,39 @@ from ..index_map import IndexMap
 from ..spec import AvgPool, Conv, ConvTranspose, MaxPool
 from ..spec._checks import check_int
 
-__all__ = ["as_float64", "conv_layer", "conv_transpose_layer", "max_pool_layer", "avg_pool_layer", "spatial_of"]
+__all__ = ["as_float64", "as_shape", "conv_layer", "conv_transpose_layer", "max_pool_layer", "avg_pool_layer",
+           "spatial_of"]
 
 
 def as_float64(name: str, a: Any, min_ndim: int = 3) -> np.ndarray:
     """``a`` as a float64 NumPy array of rank >= ``min_ndim`` (batched, channels first)."""
     if hasattr(a, "get") and not isinstance(a, np.ndarray):  # CuPy arrays
         a = a.get()
-    arr = np.asarray(a)
+    try:
+        arr = np.asarray(a)
+    except ValueError as e:  # ragged nested lists
+        raise TypeError(f"{name}: expected a real numeric array ({e})") from None
     if arr.dtype.kind not in "fiub":
         raise TypeError(f"{name}: expected a real numeric array, got dtype {arr.dtype}")
     if arr.ndim < min_ndim:
         raise SpecError(f"{name}.shape={arr.shape}: must be (N, C, *spatial) with at least one spatial dim")
     return arr.astype(np.float64, copy=False)
+
+
+def as_shape(name: str, shape: Any, ndim: int | None = None) -> tuple[int, ...]:
+    """``shape`` (e.g. ``input_shape``) as a tuple of non-negative ints, of length ``ndim`` when given.
+
+    >>> as_shape("input_shape", (2, 3.0))
+    Traceback (most recent call last):
+    ...
+    convalg.errors.SpecError: input_shape[1]=3.0: must be an integer, got float
+    """
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__"):
+        raise SpecError(f"{name}={shape!r}: must be a tuple of integers")
+    out = tuple(check_int(f"{name}[{i}]", v, minimum=0) for i, v in enumerate(shape))
+    if ndim is not None and len(out) != ndim:
+        raise SpecError(f"{name}={out}: must have {ndim} entries (N, C, *spatial)")
+    return out
 
 
 def spatial_of(x: np.ndarray) -> tuple[int, ...]:

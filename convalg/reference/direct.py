@@ -36,7 +36,7 @@ import numpy as np
 from ..errors import SpecError
 from ..index_map import IndexMap
 from ..spec import Conv
-from ._layers import as_float64, conv_layer, conv_transpose_layer, spatial_of
+from ._layers import as_float64, as_shape, conv_layer, conv_transpose_layer, spatial_of
 from .fft import conv_grad_bias
 from .pooling import (
     adaptive_avg_pool,
@@ -125,7 +125,7 @@ def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, paddi
 
 def _grad_map(input_shape: Sequence[int], w: np.ndarray, stride: Any, padding: Any, dilation: Any,
               groups: int) -> tuple[Conv, IndexMap, tuple[int, ...]]:
-    shape = tuple(int(v) for v in input_shape)
+    shape = as_shape("input_shape", input_shape)
     layer, imap = conv_layer(np.broadcast_to(np.empty(()), shape), w, None, stride, padding, dilation, groups)
     return layer, imap, shape
 
@@ -152,7 +152,7 @@ def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride:
                      dilation: Any = 1, groups: int = 1) -> np.ndarray:
     """Brute-force gradient of :func:`conv` w.r.t. its weight."""
     x, g_out = as_float64("x", x), as_float64("grad_out", grad_out)
-    wshape = tuple(int(v) for v in weight_shape)
+    wshape = as_shape("weight_shape", weight_shape)
     layer, imap = conv_layer(x, np.broadcast_to(np.empty(()), wshape), None, stride, padding, dilation, groups)
     G, (n, cin), cout = layer.groups, x.shape[:2], wshape[0]
     _check_grad_out(g_out, (n, cout, *imap.output_shape))

@@ -47,7 +47,7 @@ import scipy.fft as sfft
 
 from ..errors import SpecError
 from ..spec import Conv
-from ._layers import as_float64, conv_layer, conv_transpose_layer
+from ._layers import as_float64, as_shape, conv_layer, conv_transpose_layer
 
 __all__ = ["conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "conv_grad_bias", "fft_convolve",
            "zero_stuff", "pad_input"]
@@ -176,7 +176,7 @@ def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, paddi
 
 def _grad_layer(input_shape: Sequence[int], weight: np.ndarray, stride: Any, padding: Any, dilation: Any,
                 groups: int) -> tuple[Conv, tuple[int, ...]]:
-    input_shape = tuple(int(v) for v in input_shape)
+    input_shape = as_shape("input_shape", input_shape)
     if len(input_shape) != weight.ndim:
         raise SpecError(f"input_shape={input_shape}: must be (N, C_in, *spatial) with {weight.ndim - 2} spatial dims")
     layer = Conv(tuple(weight.shape[2:]), stride=stride, padding=padding, dilation=dilation, groups=groups,
@@ -207,8 +207,8 @@ def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride:
                      dilation: Any = 1, groups: int = 1) -> np.ndarray:
     """Gradient of :func:`conv` w.r.t. its weight: ``dW[co, ci, k] = sum_{n,o} g[n,co,o] * xpad[n, ., s*o + d*k]``."""
     x, g = as_float64("x", x), as_float64("grad_out", grad_out)
-    weight_shape = tuple(int(v) for v in weight_shape)
-    layer, imap = conv_layer(x, np.empty(weight_shape), None, stride, padding, dilation, groups)
+    weight_shape = as_shape("weight_shape", weight_shape)
+    layer, imap = conv_layer(x, np.broadcast_to(np.empty(()), weight_shape), None, stride, padding, dilation, groups)
     nd, G = imap.ndim, layer.groups
     n, cin = x.shape[:2]
     cout = weight_shape[0]

@@ -39,7 +39,7 @@ import sympy as sp
 from ..errors import SpecError
 from ..index_map import IndexMap
 from ..spec import AdaptiveAvgPool, AdaptiveMaxPool
-from ._layers import as_float64, avg_pool_layer, max_pool_layer, spatial_of
+from ._layers import as_float64, as_shape, avg_pool_layer, max_pool_layer, spatial_of
 
 __all__ = ["max_pool", "max_pool_grad", "avg_pool", "avg_pool_grad", "adaptive_avg_pool", "adaptive_max_pool",
            "axis_taps"]
@@ -109,12 +109,18 @@ def max_pool_grad(grad_out: Any, indices: Any, input_shape: Sequence[int]) -> np
     """Gradient of :func:`max_pool`: ``grad_out`` scattered (added) to the argmax positions."""
     g = as_float64("grad_out", grad_out)
     idx = np.asarray(indices)
-    shape = tuple(int(v) for v in input_shape)
+    shape = as_shape("input_shape", input_shape, g.ndim)
     if idx.shape != g.shape or g.shape[:2] != shape[:2]:
         raise SpecError(f"indices.shape={idx.shape}, grad_out.shape={g.shape}: must match each other and the "
                         f"batch/channels of input_shape={shape}")
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"indices: expected an integer array (PyTorch's flat per-plane indices), got dtype {idx.dtype}")
+    plane_size = int(np.prod(shape[2:]))
+    if idx.size and (idx.max() >= plane_size or idx.min() < -1):
+        raise SpecError(f"indices: values in [{idx.min()}, {idx.max()}]; must be flat positions in [0, {plane_size}) "
+                        f"of an input plane {shape[2:]} (or -1: no element)")
     planes = int(np.prod(shape[:2]))
-    dx = np.zeros((planes, int(np.prod(shape[2:]))))
+    dx = np.zeros((planes, plane_size))
     rows = np.repeat(np.arange(planes), int(np.prod(g.shape[2:])))
     flat_idx, flat_g = idx.reshape(-1), g.reshape(-1)
     keep = flat_idx >= 0
@@ -157,7 +163,7 @@ def avg_pool_grad(grad_out: Any, input_shape: Sequence[int], kernel_size: Any, s
                   divisor_override: int | None = None) -> np.ndarray:
     """Gradient of :func:`avg_pool`: each valid tap of window ``o`` receives ``g[o] / divisor[o]``."""
     g = as_float64("grad_out", grad_out)
-    shape = tuple(int(v) for v in input_shape)
+    shape = as_shape("input_shape", input_shape, g.ndim)
     layer, imap = avg_pool_layer(shape, kernel_size, stride, padding, ceil_mode, count_include_pad,
                                  divisor_override)
     if g.shape != shape[:2] + tuple(imap.output_shape):
@@ -175,39 +181,85 @@ def avg_pool_grad(grad_out: Any, input_shape: Sequence[int], kernel_size: Any, s
     return dx
 
 
-def _adaptive(layer_type: type, x: np.ndarray, output_size: Any) -> tuple[IndexMap, list[tuple[slice, ...]]]:
-    layer = layer_type(output_size)
-    imap = layer.index_map(spatial_of(x))
-    windows = [tuple(slice(a.start(o), a.stop(o)) for a, o in zip(imap.axes, pos))
-               for pos in itertools.product(*[range(a.n_out) for a in imap.axes])]
-    return imap, windows
+@lru_cache(maxsize=512)
+def _window_bounds(axis: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(window_start, window_end)`` of one :class:`~convalg.index_map.AdaptiveAxisMap` at every output."""
+    o = np.arange(axis.n_out, dtype=np.int64)
+    bounds = []
+    for expr in (axis.window_start, axis.window_end):
+        # floor / ceiling of p(o)/q in exact integer arithmetic (float division misrounds, e.g. ceil(35/6 + 7/6) = 8)
+        rounded = isinstance(expr, (sp.floor, sp.ceiling))
+        num, den = sp.fraction(sp.together(expr.args[0] if rounded else expr))
+        p, q = (np.broadcast_to(np.asarray(sp.lambdify(axis.o, e, "numpy")(o), dtype=np.int64), o.shape)
+                for e in (num, den))
+        bounds.append(-(-p // q) if isinstance(expr, sp.ceiling) else p // q)
+    return bounds[0], bounds[1]
+
+
+def _adaptive_axes(layer_type: type, x: np.ndarray, output_size: Any) -> tuple[IndexMap, list[Any]]:
+    """The index map and, per axis (last axis first), ``(array axis, start, window length, max window)``."""
+    imap = layer_type(output_size).index_map(spatial_of(x))
+    plan = []
+    for a in reversed(range(imap.ndim)):
+        start, stop = _window_bounds(imap.axes[a])
+        plan.append((2 + a, start, stop - start, int((stop - start).max())))
+    return imap, plan
+
+
+def _take(a: np.ndarray, index: np.ndarray, axis: int) -> np.ndarray:
+    return np.take(a, index, axis=axis)
 
 
 def adaptive_avg_pool(x: Any, output_size: Any) -> np.ndarray:
-    """N-d adaptive average pooling (``F.adaptive_avg_pool{1,2,3}d``)."""
+    """N-d adaptive average pooling (``F.adaptive_avg_pool{1,2,3}d``).
+
+    A window is a box, so its mean is taken one axis at a time (taps
+    ``start + j`` of each axis, vectorised over the outputs).
+
+    >>> adaptive_avg_pool(np.array([[[1.0, 2.0, 4.0, 8.0, 16.0]]]), 3)   # windows [0,2) [1,4) [3,5)
+    array([[[ 1.5       ,  4.66666667, 12.        ]]])
+    """
     x = as_float64("x", x)
-    imap, windows = _adaptive(AdaptiveAvgPool, x, output_size)
-    nd = x.ndim - 2
-    vals = [x[(Ellipsis, *w)].mean(axis=tuple(range(2, 2 + nd))) for w in windows]
-    return np.stack(vals, axis=-1).reshape(x.shape[:2] + tuple(imap.output_shape))
+    _, plan = _adaptive_axes(AdaptiveAvgPool, x, output_size)
+    y = x
+    for ax, start, length, widest in plan:
+        shape = [1] * y.ndim
+        shape[ax] = len(start)
+        total = np.zeros(y.shape[:ax] + (len(start),) + y.shape[ax + 1:])
+        for j in range(widest):
+            valid = (j < length).reshape(shape)
+            total += np.where(valid, _take(y, np.minimum(start + j, y.shape[ax] - 1), ax), 0.0)
+        y = total / length.reshape(shape)
+    return y
 
 
 def adaptive_max_pool(x: Any, output_size: Any, return_indices: bool = False) -> Any:
-    """N-d adaptive max pooling (``F.adaptive_max_pool{1,2,3}d``); ties and NaN as :func:`max_pool`."""
+    """N-d adaptive max pooling (``F.adaptive_max_pool{1,2,3}d``); ties and NaN as :func:`max_pool`.
+
+    Reduced one axis at a time from the last: the first maximum of each row,
+    then the first row holding the maximum, is the first maximum in row-major
+    order (and the last NaN likewise the last NaN), so the result and the
+    indices are PyTorch's.
+
+    >>> adaptive_max_pool(np.array([[[1.0, 3.0, 3.0, 2.0, 0.0]]]), 2, return_indices=True)
+    (array([[[3., 3.]]]), array([[[1, 2]]]))
+    """
     x = as_float64("x", x)
-    imap, windows = _adaptive(AdaptiveMaxPool, x, output_size)
+    imap, plan = _adaptive_axes(AdaptiveMaxPool, x, output_size)
     spatial = spatial_of(x)
-    lead = x.shape[:2]
-    vals, idxs = [], []
-    for w in windows:
-        block = x[(Ellipsis, *w)].reshape(lead + (-1,))
-        coords = np.stack(np.meshgrid(*[np.arange(s.start, s.stop) for s in w], indexing="ij"), 0)
-        flat = np.ravel_multi_index(tuple(coords.reshape(len(w), -1)), spatial)
-        nan = np.isnan(block)
-        last_nan = block.shape[-1] - 1 - np.argmax(nan[..., ::-1], axis=-1)
-        pick = np.where(nan.any(-1), last_nan, np.argmax(block, axis=-1))  # argmax: first maximum
-        vals.append(np.take_along_axis(block, pick[..., None], -1)[..., 0])
-        idxs.append(flat[pick])
-    shape = lead + tuple(imap.output_shape)
-    y = np.stack(vals, -1).reshape(shape)
-    return (y, np.stack(idxs, -1).reshape(shape)) if return_indices else y
+    flat = np.arange(int(np.prod(spatial)), dtype=np.int64).reshape(spatial)
+    y, index = x, np.broadcast_to(flat, x.shape)
+    for ax, start, length, widest in plan:
+        shape = [1] * y.ndim
+        shape[ax] = len(start)
+        best = _take(y, start, ax)  # tap 0 always lies in the window
+        where = _take(index, start, ax)
+        for j in range(1, widest):
+            pos = np.minimum(start + j, y.shape[ax] - 1)
+            val = _take(y, pos, ax)
+            take = (j < length).reshape(shape) & ((val > best) | np.isnan(val))  # PyTorch's CPU rule
+            best = np.where(take, val, best)
+            where = np.where(take, _take(index, pos, ax), where)
+        y, index = best, where
+    index = np.ascontiguousarray(index)
+    return (y, index) if return_indices else y

@@ -143,3 +143,31 @@ def test_adaptive_pools_match_torch(recipe, sizes):
     yt, it = F.adaptive_max_pool2d(_t(x), out, return_indices=True)
     np.testing.assert_array_equal(y, yt.numpy())
     np.testing.assert_array_equal(idx, it.numpy())
+
+
+def test_adaptive_pools_every_small_size_nan_and_upsampling():
+    """Audit: every (n, out) pair up to 12 x 14 (out > n included; windows from exact integer bounds), NaN
+    and -inf inputs, 2-D / 3-D boxes, against torch; and a huge output size is fast (it looped per window)."""
+    rng = np.random.default_rng(5)
+    for n in range(1, 13):
+        for out in range(1, 15):
+            x = rng.integers(0, 3, (2, 2, n)).astype(float)
+            x[0, 0, rng.random(n) < 0.3] = np.nan
+            x[1, 1] = -np.inf
+            np.testing.assert_allclose(ref.adaptive_avg_pool(x, out), F.adaptive_avg_pool1d(_t(x), out).numpy(),
+                                       rtol=1e-13, atol=0)
+            y, idx = ref.adaptive_max_pool(x, out, return_indices=True)
+            yt, it = F.adaptive_max_pool1d(_t(x), out, return_indices=True)
+            np.testing.assert_array_equal(y, yt.numpy())
+            np.testing.assert_array_equal(idx, it.numpy())
+    for shape, out in [((4, 7), (3, 9)), ((3, 4, 5), (2, 7, 3)), ((6, 5, 4), (4, 4, 4))]:
+        x = rng.integers(0, 3, (1, 2, *shape)).astype(float)
+        x[0, 1][rng.random(shape) < 0.2] = np.nan
+        f_avg, f_max = {2: (F.adaptive_avg_pool2d, F.adaptive_max_pool2d),
+                        3: (F.adaptive_avg_pool3d, F.adaptive_max_pool3d)}[len(shape)]
+        np.testing.assert_allclose(ref.adaptive_avg_pool(x, out), f_avg(_t(x), out).numpy(), rtol=1e-13, atol=0)
+        y, idx = ref.adaptive_max_pool(x, out, return_indices=True)
+        yt, it = f_max(_t(x), out, return_indices=True)
+        np.testing.assert_array_equal(y, yt.numpy())
+        np.testing.assert_array_equal(idx, it.numpy())
+    np.testing.assert_array_equal(ref.adaptive_avg_pool(np.ones((1, 1, 5)), 200_000), np.ones((1, 1, 200_000)))

@@ -100,3 +100,28 @@ def test_fft_reference_keeps_non_finite_values_local():
     assert np.isnan(gw).all()  # every tap meets the NaN gradient: not a spread, the true value
     gw = ref.conv_grad_weight(x, np.ones((1, 1, 3)), (1, 1, 4))  # taps k see x[k:k+3]: only tap 0 meets x[0]
     assert np.isnan(gw[0, 0, 0]) and np.array_equal(gw[0, 0, 1:], np.zeros(3))
+
+
+@pytest.mark.parametrize("call, needle", [
+    (lambda: ref.conv_grad_weight(np.ones((1, 2, 5)), np.ones((1, 3, 3)), (3, 2, 10**10)), "larger than the padded"),
+    (lambda: ref.conv_grad_weight(np.ones((1, 2, 5)), np.ones((1, 3, 3)), (3, 2, -3)), "weight_shape[2]=-3"),
+    (lambda: ref.conv_grad_weight(np.ones((1, 2, 5)), np.ones((1, 3, 3)), (3, 2, 3.5)), "weight_shape[2]=3.5"),
+    (lambda: D.conv_grad_weight(np.ones((1, 2, 5)), np.ones((1, 3, 3)), (3, 2, 3.5)), "weight_shape[2]=3.5"),
+    (lambda: ref.conv_grad_input(np.ones((1, 3, 3)), np.ones((3, 2, 3)), "abc"), "input_shape='abc'"),
+    (lambda: D.conv_grad_input(np.ones((1, 3, 3)), np.ones((3, 2, 3)), (1, 2, 5.0)), "input_shape[2]=5.0"),
+    (lambda: ref.max_pool_grad(np.ones((1, 2, 2)), np.full((1, 2, 2), 99), (1, 2, 5)), "indices: values in"),
+    (lambda: ref.max_pool_grad(np.ones((1, 2, 2)), np.full((1, 2, 2), 1), "ab"), "input_shape='ab'"),
+    (lambda: ref.avg_pool_grad(np.ones((1, 2, 2)), (1, 2, None), 2), "input_shape[2]=None"),
+])
+def test_bad_shapes_and_indices_raise_spec_error(call, needle):
+    """Audit regression: these gave MemoryError / ValueError / IndexError, or truncated 3.5 to 3 silently."""
+    with pytest.raises(SpecError) as info:
+        call()
+    assert needle in str(info.value)
+
+
+def test_bad_array_contents_raise_type_error():
+    with pytest.raises(TypeError, match="real numeric array"):
+        ref.conv([[[1.0, 2.0, 3.0], [1.0]]], np.ones((1, 1, 2)))  # ragged
+    with pytest.raises(TypeError, match="integer array"):
+        ref.max_pool_grad(np.ones((1, 2, 2)), np.full((1, 2, 2), 1.5), (1, 2, 5))
