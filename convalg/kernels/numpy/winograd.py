@@ -166,8 +166,8 @@ def conv_winograd(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
         return np.zeros((n, cout, *out), dtype=dtype)
     mats = [_arrays(m, k, dtype.name) for m, k in zip(ms, ks)]
     na, nt = math.prod(alphas), math.prod(tiles)
-    wk = np.moveaxis(w.reshape(cout * cg, *ks), 0, -1)  # (*K, Cout*Cg)
-    u = _transform(np.ascontiguousarray(wk), [gm for _, gm, _ in mats]).reshape(na, g, cog, cg)
+    # weight transform: one GEMM with the taps as the contraction, BLAS reading w^T in place (no transpose copy)
+    u = (_kron([gm for _, gm, _ in mats]) @ w.reshape(cout * cg, -1).T).reshape(na, g, cog, cg)
     full = None  # allocated once the first chunk's stages are freed (lower peak)
     shape = [-1, cout]
     for t, m in zip(tiles, ms):
@@ -247,8 +247,9 @@ def weight_grad_winograd(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, group
         del gt
         mprod += np.matmul(u, v.transpose(0, 1, 3, 2))  # (na, G, Cog, Cg)
         del u, v
-    dw = _transform(mprod.reshape(*alphas, cout * cg), [at for at, _, _ in mats])  # (*k, Cout*Cg)
-    return np.ascontiguousarray(np.moveaxis(dw.reshape(math.prod(ks), cout * cg), 0, -1)).reshape(cout, cg, *ks)
+    # output transform straight into (Cout*Cg, *k) order: BLAS reads mprod^T in place
+    dw = mprod.reshape(na, cout * cg).T @ _kron([at for at, _, _ in mats]).T
+    return dw.reshape(cout, cg, *ks)
 
 
 def weight_grad_error_bound(x: np.ndarray, gy: np.ndarray, plan: WindowPlan, tile: int | None = None,
