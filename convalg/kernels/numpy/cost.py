@@ -29,19 +29,21 @@ so ``'auto'`` stays with the element-wise accurate ``gemm`` / ``direct``; pass
 ``--calibrate``).  They were set by hand on 2026-11-26 on the development VM (2 Zen4 cores
 with AVX-512, OpenBLAS 0.3.31 SkylakeX kernels, numpy 2.4, scipy 1.17), first from
 single-thread process CPU times of the anchor cases (``convalg bench cpu --threads 1
---cpu-time --algorithm NAME``), then re-checked after the overlap-save FFT: every algorithm
-timed on the eight CPU anchors of ``shared/ANCHORS.md`` plus four small cases, one BLAS
-thread (``threadpoolctl``), best of 7 wall-clock runs.  The cheapest predicted algorithm was
-the fastest measured one, or within 10% of it (case 6: ``direct`` predicted, ``gemm`` 5%
-faster; a 32-channel 32x32 5x5 case: ``gemm`` predicted, ``direct`` 9% faster).  ``convalg bench cpu --calibrate``
-prints the raw throughputs of the primitives behind them (sgemm, small batched sgemm,
-batched cgemm, ``rfftn``, copy); they only need to be right relative to each other.  To
-recalibrate on another machine: run ``--calibrate``, scale ``RATE`` / ``BANDWIDTH`` by the
-ratio of its figures to these (``--calibrate --threads 1`` here: sgemm 77 GFLOP/s, copy 8 GB/s,
-rfftn 9.3 GFLOP/s, with another process on the second core),
-then time each algorithm on the anchors with ``convalg bench cpu --algorithm NAME`` and check
-that ``choose`` picks the fastest.  With two BLAS threads the GEMM-bound algorithms gain
-more than the single-threaded NumPy passes, which the rates do not model.
+--cpu-time --algorithm NAME``), then re-checked after the overlap-save FFT and the Winograd
+changes: every algorithm timed on the eight CPU anchors of ``shared/ANCHORS.md`` plus four small
+cases, one BLAS thread (``threadpoolctl``), best of 7 wall-clock runs.  The predicted choice was
+the fastest measured algorithm on all eight anchors (case 6: Winograd on the polyphase split,
+1.9 ms against 2.1 ms for GEMM) and on three of the small cases; on a 32-channel 32x32 5x5 case
+it picks ``gemm`` (1.11 ms) where ``direct`` (0.93 ms) and ``winograd`` (0.95 ms) are faster.
+``convalg bench cpu --calibrate`` prints the raw throughputs of the primitives behind them
+(sgemm, small batched sgemm, batched cgemm, ``rfftn``, copy); they only need to be right
+relative to each other.  To recalibrate on another machine: run ``--calibrate --threads 1``,
+scale ``RATE`` / ``BANDWIDTH`` by the ratio of its figures to these (here: sgemm 77 GFLOP/s,
+copy 8 GB/s, rfftn 9.3 GFLOP/s, with another process on the second core), then time each
+algorithm on the anchors with ``convalg bench cpu --threads 1 --algorithm NAME`` and check that
+``choose`` picks the fastest.  With two BLAS threads the GEMM-bound algorithms gain more than
+the single-threaded NumPy passes and the many small GEMMs of Winograd and FFT, which the rates
+do not model.
 
 >>> from convalg import Conv
 >>> from convalg.kernels.numpy.plan import window_plan
