@@ -41,7 +41,7 @@ from ..errors import SpecError
 from .budget import Budget, check_budget
 from .tables import adaptive_table, axis_table, concrete_map
 
-__all__ = ["MaxPoolSelection", "max_pool_mask", "max_pool_mask_symbolic", "window_candidates"]
+__all__ = ["MaxPoolSelection", "max_pool_mask", "max_pool_mask_symbolic", "window_candidates", "COMPARISON_COST"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,12 @@ class MaxPoolSelection:
         for (r, c), v in self.mask.todok().items():
             out[c] += float(v) * g.reshape(-1)[r]
         return out.reshape(self.input_shape)
+
+
+#: A symbolic mask entry compares its tap with every other tap of the window; one SymPy relational inside
+#: ``Piecewise(And(...))`` costs ~0.7 ms, so each comparison counts as this many stored entries of the budget
+#: (default budget: ~10,000 comparisons, a few seconds).
+COMPARISON_COST = 25
 
 
 def window_candidates(layer: Any, spatial: tuple[int, ...]) -> tuple[Any, list[list[int]]]:
@@ -113,6 +119,12 @@ def _split(layer: Any, x: Any, batched: bool | None) -> tuple[np.ndarray, tuple[
     return arr, arr.shape[:lead], arr.shape[lead:]
 
 
+def _is_real_number(v: Any) -> bool:
+    if isinstance(v, sp.Basic):
+        return bool(v.is_number) and (v.is_extended_real is True or v is sp.nan)
+    return isinstance(v, (int, float, np.integer, np.floating, np.bool_))
+
+
 def _is_symbolic(arr: np.ndarray) -> bool:
     return arr.dtype == object and any(isinstance(v, sp.Basic) and not v.is_number for v in arr.flat)
 
@@ -131,6 +143,8 @@ def max_pool_mask(layer: Any, x: Any, *, batched: bool | None = None, budget: Bu
     check_budget(planes * size_out, planes * size_in, planes * size_out, type(layer).__name__, budget)
     if _is_symbolic(arr):
         return max_pool_mask_symbolic(layer, arr, batched=len(lead) == 2, budget=budget)
+    if arr.dtype.kind not in "fiub" and not (arr.dtype == object and all(_is_real_number(v) for v in arr.flat)):
+        raise TypeError(f"x: expected real numbers or SymPy expressions, got dtype {arr.dtype}")
     flat = arr.reshape(planes, size_in).astype(np.float64)
     indices = np.empty((planes, size_out), dtype=np.int64)
     entries = {}
@@ -165,7 +179,9 @@ def max_pool_mask_symbolic(layer: Any, x: Any, *, batched: bool | None = None,
     m, cands = window_candidates(layer, spatial)
     planes, size_in, size_out = math.prod(lead), math.prod(spatial), len(cands)
     taps = sum(len(c) for c in cands)
-    check_budget(planes * size_out, planes * size_in, planes * taps, type(layer).__name__, budget)
+    comparisons = planes * sum(len(c) * (len(c) - 1) for c in cands)
+    what = f"symbolic {type(layer).__name__} mask ({comparisons} comparisons, {COMPARISON_COST} entries each)"
+    check_budget(planes * size_out, planes * size_in, max(planes * taps, COMPARISON_COST * comparisons), what, budget)
     flat = arr.reshape(planes, size_in)
     entries = {}
     for p in range(planes):

@@ -25,6 +25,7 @@ array([b_0, b_1, b_2], dtype=object)
 from __future__ import annotations
 
 import itertools
+import math
 from functools import lru_cache
 from typing import Any
 
@@ -32,6 +33,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import SpecError
+from .budget import DEFAULT_BUDGET
 
 __all__ = ["weight_symbols", "bias_symbols", "symbol_array"]
 
@@ -43,6 +45,11 @@ def symbol_array(prefix: str, shape: tuple[int, ...]) -> np.ndarray:
     array([[x_0_0, x_0_1],
            [x_1_0, x_1_1]], dtype=object)
     """
+    count = math.prod(shape)
+    if count > DEFAULT_BUDGET.max_nnz:
+        raise SpecError(f"{prefix}: {count} symbols for shape {tuple(shape)} exceed the budget of "
+                        f"{DEFAULT_BUDGET.max_nnz} (SymPy symbols cost ~1 kB each); symbolic operators are for small "
+                        "layers, use the index-map form layer.index_map(spatial) for large ones")
     out = np.empty(shape, dtype=object)
     for idx in itertools.product(*map(range, shape)):
         out[idx] = sp.Symbol("_".join([prefix, *map(str, idx)]))

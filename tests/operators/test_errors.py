@@ -65,3 +65,32 @@ def test_other_bad_arguments():
         max_pool_mask(MaxPool(2, ndim=2), np.ones(4))
     with pytest.raises(SpecError, match="spatial sizes"):
         matrix(layer, (4, 4))
+
+
+def test_huge_weights_and_symbolic_masks_are_refused_fast():
+    """Audit regression: weight_symbols of a 1e5-channel conv raised MemoryError (after a long allocation), and a
+    symbolic 20x20 max-pool mask with a 5x5 window ran ~100 s inside the budget."""
+    import time
+
+    from convalg.operators import max_pool_mask_symbolic, symbol_array
+
+    start = time.monotonic()
+    with pytest.raises(SpecError, match=r"w: 30000000000 symbols .* exceed the budget"):
+        weight_symbols(Conv(3, in_channels=10**5, out_channels=10**5, ndim=1))
+    with pytest.raises(SpecError, match="exceed the budget"):
+        _ = Conv(3, in_channels=10**9, out_channels=10**9, ndim=2).weight_symbols
+    x = symbol_array("x", (1, 20, 20))
+    with pytest.raises(SpecError, match=r"symbolic MaxPool mask \(153600 comparisons"):
+        max_pool_mask_symbolic(MaxPool(5, stride=1, ndim=2), x)
+    with pytest.raises(SpecError, match="exceeds the budget"):
+        max_pool_mask(MaxPool(5, stride=1, ndim=2), x)
+    assert time.monotonic() - start < 5
+    small = max_pool_mask_symbolic(MaxPool(2, ndim=1), symbol_array("x", (1, 4)))  # still fine when small
+    assert small.mask.shape == (2, 4)
+
+
+@pytest.mark.parametrize("x", [np.array([["a", "b"]]), np.array([[1j, 2.0]]), np.array([[sp.I, 1]], dtype=object)])
+def test_max_pool_mask_rejects_non_real_input(x):
+    """Audit regression: strings gave a bare ValueError and complex input dropped the imaginary part silently."""
+    with pytest.raises(TypeError):
+        max_pool_mask(MaxPool(2, ndim=1), x)
