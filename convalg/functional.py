@@ -42,6 +42,7 @@ convalg.errors.SpecError: weight: shape (3, 1, 3, 3) needs x with 1*groups = 1 c
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Sequence
 from typing import Any
@@ -90,8 +91,11 @@ def _freeze(v: Any) -> Any:
     return tuple(_freeze(e) for e in v) if isinstance(v, (list, tuple)) else v
 
 
+_NAMES = {np.dtype(t): np.dtype(t).name for t in (np.float16, np.float32, np.float64)}
+
+
 def _check_dtype(name: str, a: Any, want: str | None = None) -> str:
-    kind = a.dtype.name
+    kind = _NAMES.get(a.dtype) or a.dtype.name
     if kind == "float16" and want in (None, "float16"):
         return kind
     if want is not None and kind != want:
@@ -112,7 +116,7 @@ class _Args:
             raise SpecError(f"{name}: expected shape (N, C, *spatial) with at least {min_spatial} spatial dim, "
                             f"got shape {tuple(x.shape)}")
         self.x = x.astype(np.float32) if self.in_dtype == "float16" else x
-        self.dtype = self.x.dtype.name
+        self.dtype = _NAMES.get(self.x.dtype) or self.x.dtype.name
 
     def other(self, name: str, a: Any, ndim: int | None = None) -> Any:
         if a is None:
@@ -200,6 +204,21 @@ def conv_grad_input(grad_out: Any, weight: Any, input_shape: Sequence[int], stri
     return a.out(gx)
 
 
+def _conv_output_shape(kernel: tuple[int, ...], stride: Any, padding: Any, dilation: Any, groups: int,
+                       spatial: tuple[int, ...]) -> tuple[int, ...]:
+    try:
+        return _output_shape_cached(kernel, stride, padding, dilation, groups, spatial)
+    except TypeError:  # unhashable arguments: no cache
+        return _output_shape_cached.__wrapped__(kernel, stride, padding, dilation, groups, spatial)
+
+
+@functools.lru_cache(maxsize=512)
+def _output_shape_cached(kernel: tuple[int, ...], stride: Any, padding: Any, dilation: Any, groups: int,
+                         spatial: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(Conv(kernel, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                      ndim=len(kernel)).output_shape(spatial))
+
+
 def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
                      dilation: Any = 1, groups: int = 1, algorithm: str = "auto") -> Any:
     """Gradient of :func:`conv` (zero padding) w.r.t. a weight of shape ``weight_shape``."""
@@ -208,8 +227,8 @@ def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride:
     shape = _shape("weight_shape", weight_shape, a.x.ndim)
     _check_conv(a.x, np.empty(shape), None, groups)
     b = backend(a.x)
-    expected = Conv(shape[2:], stride=_freeze(stride), padding=_freeze(padding), dilation=_freeze(dilation),
-                    groups=groups, ndim=len(shape) - 2).output_shape(a.x.shape[2:])
+    expected = _conv_output_shape(shape[2:], _freeze(stride), _freeze(padding), _freeze(dilation), groups,
+                                  tuple(a.x.shape[2:]))
     if tuple(g.shape) != (a.x.shape[0], shape[0], *expected):
         raise SpecError(f"grad_out: expected shape {(a.x.shape[0], shape[0], *expected)}, got {tuple(g.shape)}")
     return a.out(b.conv_grad_weight(a.x, g, shape, stride, padding, dilation, groups, algorithm))

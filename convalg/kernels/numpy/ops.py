@@ -53,6 +53,26 @@ def _layer(x: np.ndarray, weight: np.ndarray, stride: Any, padding: Any, dilatio
                        int(groups), padding_mode, x.shape[1], weight.shape[0])
 
 
+_NAMES = {np.dtype(t): np.dtype(t).name for t in (np.float16, np.float32, np.float64)}
+_BY_ID: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+
+def _dtype_name(a: np.ndarray) -> str:
+    return _NAMES.get(a.dtype) or a.dtype.name
+
+
+def _by_id(fn: Any, obj: Any, *rest: Any) -> Any:
+    """``fn(obj, *rest)`` memoised on ``obj``'s identity (the layers come from cached constructors, so
+    this skips re-hashing the layer on every call; the entry keeps ``obj`` alive, so ids are not reused)."""
+    key = (fn, id(obj), *rest)
+    hit = _BY_ID.get(key)
+    if hit is None:
+        if len(_BY_ID) > 4096:
+            _BY_ID.clear()
+        hit = _BY_ID[key] = (obj, fn(obj, *rest))
+    return hit[1]
+
+
 def _add_bias(y: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
     if bias is not None:
         y += bias.reshape(1, -1, *[1] * (y.ndim - 2)).astype(y.dtype)
@@ -66,7 +86,7 @@ def conv(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stri
     layer = _layer(x, weight, stride, padding, dilation, groups, padding_mode)
     if flip_kernel:
         weight = np.ascontiguousarray(weight[(Ellipsis, *[slice(None, None, -1)] * (x.ndim - 2))])
-    plan = _finite_safe(conv_plan(layer, tuple(x.shape), x.dtype.name, algorithm), algorithm, x, weight)
+    plan = _finite_safe(_by_id(conv_plan, layer, tuple(x.shape), _dtype_name(x), algorithm), algorithm, x, weight)
     return _add_bias(plan(x, weight), bias)
 
 
@@ -93,9 +113,10 @@ def conv_transpose(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = 
 
 def _transpose_run(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, layer: ConvTranspose,
                    algorithm: str) -> np.ndarray:
-    conv_layer, factors = gather_layer(layer, tuple(x.shape[2:]))
+    conv_layer, factors = _by_id(gather_layer, layer, tuple(x.shape[2:]))
     xu = upsample(x, factors)
-    plan = _finite_safe(conv_plan(conv_layer, tuple(xu.shape), x.dtype.name, algorithm), algorithm, x, weight)
+    plan = _finite_safe(_by_id(conv_plan, conv_layer, tuple(xu.shape), _dtype_name(x), algorithm), algorithm, x,
+                        weight)
     return _add_bias(plan(xu, gather_weight(weight, layer.groups)), bias)
 
 
@@ -113,7 +134,7 @@ def conv_grad_input(grad_out: np.ndarray, weight: np.ndarray, input_shape: Any, 
                         int(groups), "zeros", weight.shape[1] * groups, weight.shape[0])
     if algorithm in ("auto", "gemm") and any(s > 1 for s in layer.stride):
         return _grad_input_col2im(grad_out, weight, layer, spatial)
-    return _transpose_run(grad_out, weight, None, _transposed(layer, spatial), algorithm)
+    return _transpose_run(grad_out, weight, None, _by_id(_transposed, layer, spatial), algorithm)
 
 
 @lru_cache(maxsize=512)
@@ -145,7 +166,8 @@ def conv_grad_weight(x: np.ndarray, grad_out: np.ndarray, weight_shape: Any, str
     weight_shape = tuple(int(v) for v in weight_shape)
     layer = _conv_layer(x.ndim - 2, weight_shape[2:], _freeze(stride), _freeze(padding), _freeze(dilation),
                         int(groups), "zeros", x.shape[1], weight_shape[0])
-    plan = _finite_safe(conv_plan(layer, tuple(x.shape), x.dtype.name, algorithm), algorithm, x, grad_out)
+    plan = _finite_safe(_by_id(conv_plan, layer, tuple(x.shape), _dtype_name(x), algorithm), algorithm, x,
+                        grad_out)
     return _weight_grad(plan, x, grad_out)
 
 
