@@ -82,7 +82,11 @@ def _bias(y: np.ndarray, b: np.ndarray | None) -> np.ndarray:
 
 def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
          groups: int = 1, padding_mode: str = "zeros", flip_kernel: bool = False) -> np.ndarray:
-    """Brute-force :func:`convalg.reference.conv` (same signature and result)."""
+    """Brute-force :func:`convalg.reference.conv` (same signature and result).
+
+    >>> conv(np.arange(4.0).reshape(1, 1, 4), np.array([[[1.0, 2.0]]]), padding=((0, 1),), padding_mode="circular")
+    array([[[2., 5., 8., 3.]]])
+    """
     x, w = as_float64("x", x), as_float64("weight", weight)
     b = None if bias is None else as_float64("bias", bias, 1)
     layer, imap = conv_layer(x, w, b, stride, padding, dilation, groups, padding_mode, flip_kernel)
@@ -112,7 +116,11 @@ def _scatter(imap: IndexMap, xg: np.ndarray, wg: np.ndarray, out_shape: tuple[in
 def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
                    output_padding: Any = 0, groups: int = 1, dilation: Any = 1,
                    flip_kernel: bool = False) -> np.ndarray:
-    """Brute-force :func:`convalg.reference.conv_transpose` (scatter form)."""
+    """Brute-force :func:`convalg.reference.conv_transpose` (scatter form).
+
+    >>> conv_transpose(np.arange(4.0).reshape(1, 1, 4), np.array([[[1.0, 2.0]]]), stride=2)
+    array([[[0., 0., 1., 2., 2., 4., 3., 6.]]])
+    """
     x, w = as_float64("x", x), as_float64("weight", weight)
     b = None if bias is None else as_float64("bias", bias, 1)
     layer, imap = conv_transpose_layer(x, w, b, stride, padding, output_padding, groups, dilation, flip_kernel)
@@ -137,7 +145,11 @@ def _check_grad_out(g: np.ndarray, expected: tuple[int, ...]) -> None:
 
 def conv_grad_input(grad_out: Any, weight: Any, input_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
                     dilation: Any = 1, groups: int = 1) -> np.ndarray:
-    """Brute-force gradient of :func:`conv` w.r.t. its input: ``dx[i(o, k)] += w[k] * g[o]``."""
+    """Brute-force gradient of :func:`conv` w.r.t. its input: ``dx[i(o, k)] += w[k] * g[o]``.
+
+    >>> conv_grad_input(np.ones((1, 1, 3)), np.array([[[1.0, 2.0]]]), (1, 1, 4))
+    array([[[1., 3., 3., 2.]]])
+    """
     g_out, w = as_float64("grad_out", grad_out), as_float64("weight", weight)
     layer, imap, shape = _grad_map(input_shape, w, stride, padding, dilation, groups)
     G, (n, cin), cout = layer.groups, shape[:2], w.shape[0]
@@ -150,7 +162,11 @@ def conv_grad_input(grad_out: Any, weight: Any, input_shape: Sequence[int], stri
 
 def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
                      dilation: Any = 1, groups: int = 1) -> np.ndarray:
-    """Brute-force gradient of :func:`conv` w.r.t. its weight."""
+    """Brute-force gradient of :func:`conv` w.r.t. its weight.
+
+    >>> conv_grad_weight(np.arange(4.0).reshape(1, 1, 4), np.ones((1, 1, 3)), (1, 1, 2))
+    array([[[3., 6.]]])
+    """
     x, g_out = as_float64("x", x), as_float64("grad_out", grad_out)
     wshape = as_shape("weight_shape", weight_shape)
     layer, imap = conv_layer(x, np.broadcast_to(np.empty(()), wshape), None, stride, padding, dilation, groups)

@@ -73,7 +73,13 @@ def zero_stuff(a: np.ndarray, factors: Sequence[int], axes: Sequence[int]) -> np
 
 
 def pad_input(x: np.ndarray, pads: Sequence[tuple[int, int]], padding_mode: str = "zeros") -> np.ndarray:
-    """Pad the trailing ``len(pads)`` axes by ``(lo, hi)``; negative pads crop (zeros mode only)."""
+    """Pad the trailing ``len(pads)`` axes by ``(lo, hi)``; negative pads crop (zeros mode only).
+
+    >>> pad_input(np.array([[[1.0, 2.0, 3.0]]]), [(2, 1)], "reflect")
+    array([[[3., 2., 1., 2., 3., 2.]]])
+    >>> pad_input(np.array([[[1.0, 2.0, 3.0]]]), [(2, -1)])          # a negative pad crops
+    array([[[0., 0., 1., 2.]]])
+    """
     lead = x.ndim - len(pads)
     crop = tuple([slice(None)] * lead + [slice(max(-lo, 0), x.shape[lead + a] - max(-hi, 0))
                                          for a, (lo, hi) in enumerate(pads)])
@@ -124,6 +130,10 @@ def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 
     ``x`` is ``(N, C_in, *spatial)``, ``weight`` ``(C_out, C_in/groups, *k)``;
     ``padding`` is anything :class:`convalg.Conv` accepts (int, per-axis
     tuple, ``'same'``, ``'valid'``, ``(lo, hi)`` pairs).
+
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4); w = np.ones((2, 1, 3, 3))
+    >>> conv(x, w, padding="same").shape, conv(x, w, stride=2, padding=((1, 0), (0, 1))).shape
+    ((1, 2, 4, 4), (1, 2, 2, 2))
     """
     x, w = as_float64("x", x), as_float64("weight", weight)
     b = None if bias is None else as_float64("bias", bias, 1)
@@ -152,6 +162,9 @@ def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, paddi
 
     ``weight`` is ``(C_in, C_out/groups, *k)``; ``y[s*o - lo + d*k] += x[o] * w[k]``.
     ``padding`` may also be ``(lo, hi)`` pairs.
+
+    >>> np.round(conv_transpose(np.arange(4.0).reshape(1, 1, 4), np.array([[[1.0, 2.0]]]), stride=2), 12)
+    array([[[0., 0., 1., 2., 2., 4., 3., 6.]]])
     """
     x, w = as_float64("x", x), as_float64("weight", weight)
     b = None if bias is None else as_float64("bias", bias, 1)
@@ -189,7 +202,11 @@ def _grad_layer(input_shape: Sequence[int], weight: np.ndarray, stride: Any, pad
 
 def conv_grad_input(grad_out: Any, weight: Any, input_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
                     dilation: Any = 1, groups: int = 1) -> np.ndarray:
-    """Gradient of :func:`conv` w.r.t. its input: the exact transposed layer applied to ``grad_out``."""
+    """Gradient of :func:`conv` w.r.t. its input: the exact transposed layer applied to ``grad_out``.
+
+    >>> np.round(conv_grad_input(np.ones((1, 1, 3)), np.array([[[1.0, 2.0]]]), (1, 1, 4)), 12)
+    array([[[1., 3., 3., 2.]]])
+    """
     g, w = as_float64("grad_out", grad_out), as_float64("weight", weight)
     layer, input_shape = _grad_layer(input_shape, w, stride, padding, dilation, groups)
     expected = (input_shape[0], w.shape[0], *layer.output_shape(input_shape[2:]))
@@ -205,7 +222,11 @@ def conv_grad_input(grad_out: Any, weight: Any, input_shape: Sequence[int], stri
 
 def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
                      dilation: Any = 1, groups: int = 1) -> np.ndarray:
-    """Gradient of :func:`conv` w.r.t. its weight: ``dW[co, ci, k] = sum_{n,o} g[n,co,o] * xpad[n, ., s*o + d*k]``."""
+    """Gradient of :func:`conv` w.r.t. its weight: ``dW[co, ci, k] = sum_{n,o} g[n,co,o] * xpad[n, ., s*o + d*k]``.
+
+    >>> np.round(conv_grad_weight(np.arange(4.0).reshape(1, 1, 4), np.ones((1, 1, 3)), (1, 1, 2)), 12)
+    array([[[3., 6.]]])
+    """
     x, g = as_float64("x", x), as_float64("grad_out", grad_out)
     weight_shape = as_shape("weight_shape", weight_shape)
     layer, imap = conv_layer(x, np.broadcast_to(np.empty(()), weight_shape), None, stride, padding, dilation, groups)

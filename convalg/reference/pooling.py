@@ -89,7 +89,11 @@ def _flat_index(clipped: Sequence[np.ndarray], spatial: Sequence[int]) -> np.nda
 
 def max_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
              ceil_mode: bool = False, return_indices: bool = False) -> Any:
-    """N-d max pooling (``F.max_pool{1,2,3}d``), with PyTorch's tie rule and flat per-plane indices."""
+    """N-d max pooling (``F.max_pool{1,2,3}d``), with PyTorch's tie rule and flat per-plane indices.
+
+    >>> max_pool(np.array([[[1.0, np.nan, 5.0, 2.0]]]), 2, return_indices=True)   # NaN propagates
+    (array([[[nan,  5.]]]), array([[[1, 2]]]))
+    """
     x = as_float64("x", x)
     _, imap = max_pool_layer(x, kernel_size, stride, padding, dilation, ceil_mode)
     lead = x.shape[:2]
@@ -106,7 +110,13 @@ def max_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dil
 
 
 def max_pool_grad(grad_out: Any, indices: Any, input_shape: Sequence[int]) -> np.ndarray:
-    """Gradient of :func:`max_pool`: ``grad_out`` scattered (added) to the argmax positions."""
+    """Gradient of :func:`max_pool`: ``grad_out`` scattered (added) to the argmax positions.
+
+    >>> x = np.array([[[1.0, 3.0, 3.0, 2.0, 0.0]]])
+    >>> y, idx = max_pool(x, 2, stride=1, return_indices=True)
+    >>> max_pool_grad(np.ones_like(y), idx, x.shape)               # overlapping windows add
+    array([[[0., 2., 1., 1., 0.]]])
+    """
     g = as_float64("grad_out", grad_out)
     idx = np.asarray(indices)
     shape = as_shape("input_shape", input_shape, g.ndim)
@@ -148,7 +158,12 @@ def _avg_divisor(imap: IndexMap, count_include_pad: bool, divisor_override: int 
 
 def avg_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
              count_include_pad: bool = True, divisor_override: int | None = None) -> np.ndarray:
-    """N-d average pooling (``F.avg_pool{1,2,3}d``) with PyTorch's divisor rules."""
+    """N-d average pooling (``F.avg_pool{1,2,3}d``) with PyTorch's divisor rules.
+
+    >>> x = np.array([[[1.0, 3.0, 3.0, 2.0, 0.0]]])
+    >>> avg_pool(x, 2, padding=1), avg_pool(x, 2, padding=1, divisor_override=1)
+    (array([[[0.5, 3. , 1. ]]]), array([[[1., 6., 2.]]]))
+    """
     x = as_float64("x", x)
     layer, imap = avg_pool_layer(x.shape, kernel_size, stride, padding, ceil_mode, count_include_pad,
                                  divisor_override)
@@ -161,7 +176,11 @@ def avg_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, cei
 def avg_pool_grad(grad_out: Any, input_shape: Sequence[int], kernel_size: Any, stride: Any = None,
                   padding: Any = 0, ceil_mode: bool = False, count_include_pad: bool = True,
                   divisor_override: int | None = None) -> np.ndarray:
-    """Gradient of :func:`avg_pool`: each valid tap of window ``o`` receives ``g[o] / divisor[o]``."""
+    """Gradient of :func:`avg_pool`: each valid tap of window ``o`` receives ``g[o] / divisor[o]``.
+
+    >>> avg_pool_grad(np.ones((1, 1, 3)), (1, 1, 5), 2, padding=1, count_include_pad=False)
+    array([[[1. , 0.5, 0.5, 0.5, 0.5]]])
+    """
     g = as_float64("grad_out", grad_out)
     shape = as_shape("input_shape", input_shape, g.ndim)
     layer, imap = avg_pool_layer(shape, kernel_size, stride, padding, ceil_mode, count_include_pad,
