@@ -73,8 +73,14 @@ def receptive_field(layers: Sequence[object], spatial: Sequence[Size]) -> tuple[
     Sizes may be symbols; they matter only for size-dependent padding (TF
     ``'SAME'``), which is evaluated at each layer's own input size.
     """
+    from ..spec.padding import padding_depends_on_size
+    from .simplify import collapse_floors
+
     layers = _flatten(layers)
     sizes = tuple(spatial)
+    # later sizes matter only to size-dependent pads; symbolic ones are not propagated without need (the
+    # nested floors of a deep strided stack grow until SymPy recurses too deep) and are collapsed when they are
+    size_dependent = [padding_depends_on_size(getattr(layer, "padding", ())) for layer in layers]
     r: list[Size] = [1] * len(sizes)
     jump: list[Size] = [1] * len(sizes)
     pad: list[Size] = [0] * len(sizes)
@@ -89,7 +95,9 @@ def receptive_field(layers: Sequence[object], spatial: Sequence[Size]) -> tuple[
             r[a] = as_size(r[a] + (effective_kernel(spec.kernel, spec.dilation) - 1) * jump[a])
             pad[a] = as_size(pad[a] + spec.lo * jump[a])
             jump[a] = as_size(jump[a] * spec.stride)
-        sizes = layer.output_shape(sizes)  # type: ignore[attr-defined]
+        if all(isinstance(n, int) for n in sizes) or any(size_dependent[i + 1:]):
+            sizes = tuple(n if isinstance(n, int) else collapse_floors(n)
+                          for n in layer.output_shape(sizes))  # type: ignore[attr-defined]
     return tuple(ReceptiveField(*t) for t in zip(r, jump, pad))
 
 

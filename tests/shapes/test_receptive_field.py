@@ -223,3 +223,14 @@ def test_real_network_regions_by_perturbation(net) -> None:
             assert set(np.flatnonzero(seen[:, y])) <= region
             if n == exact:
                 assert set(np.flatnonzero(seen[:, y])) == region, (n, y)
+
+
+def test_deep_strided_stack_without_input_sizes() -> None:
+    """Audit regression: ``convalg rf 'conv(k=3,s=2,p=1)*1000'`` died with RecursionError (the unneeded symbolic
+    sizes nested 1000 floors); the closed form is r = 2^1001 - 1, S = 2^1000, P = 2^1000 - 1."""
+    import time
+
+    start = time.monotonic()
+    (rf,) = Sequential(*[Conv(3, stride=2, padding=1)] * 1000).receptive_field()
+    assert (rf.size, rf.stride, rf.padding) == (2**1001 - 1, 2**1000, 2**1000 - 1)
+    assert time.monotonic() - start < 5
