@@ -55,7 +55,15 @@ __all__ = [
 
 def grad_input_matrix(layer: Any, spatial: Sequence[int], in_channels: int | None = None, weights: Any = None,
                       budget: Budget | None = None) -> sp.SparseMatrix:
-    """``A(w)^T``: maps ``dL/dy`` to ``dL/dx`` (a ConvTranspose for a zero-padded Conv)."""
+    """``A(w)^T``: maps ``dL/dy`` to ``dL/dx`` (a ConvTranspose for a zero-padded Conv).
+
+    >>> from convalg import Conv
+    >>> grad_input_matrix(Conv(2, in_channels=1, out_channels=1, ndim=1), (3,))
+    Matrix([
+    [w_0_0_0,       0],
+    [w_0_0_1, w_0_0_0],
+    [      0, w_0_0_1]])
+    """
     return matrix(layer, spatial, in_channels, weights, budget=budget).T
 
 
@@ -109,6 +117,12 @@ def im2col(layer: Any, spatial: Sequence[int], x: Any = None, in_channels: int |
 
     Entry ``x[c, padded_index(o, k)]`` (zero where a zero-padded tap is
     invalid); the kernel position ``k`` is not flipped.
+
+    >>> from convalg import Conv
+    >>> im2col(Conv(2, in_channels=1, out_channels=1, ndim=1), (3,))
+    Matrix([
+    [x_0_0, x_0_1],
+    [x_0_1, x_0_2]])
     """
     from ..spec.conv import Conv
 
@@ -139,7 +153,12 @@ def _grad_vector(layer: Any, g: Any, rows: int) -> sp.Matrix:
 
 
 def grad_weight(layer: Any, spatial: Sequence[int], x: Any, g: Any, in_channels: int | None = None) -> np.ndarray:
-    """``dL/dw = B(x)^T g`` reshaped to the weight shape (``g`` shaped like the output ``(C_out, *out)``)."""
+    """``dL/dw = B(x)^T g`` reshaped to the weight shape (``g`` shaped like the output ``(C_out, *out)``).
+
+    >>> from convalg import Conv
+    >>> grad_weight(Conv(2, in_channels=1, out_channels=1, ndim=1), (3,), np.array([[1, 2, 3]]), np.array([[1, 1]]))
+    array([[[3, 5]]], dtype=object)
+    """
     layer = resolve_channels(layer, in_channels, spatial)
     B = unfold_matrix(layer, spatial, x)
     grad = B.T * _grad_vector(layer, g, B.rows)
@@ -147,7 +166,12 @@ def grad_weight(layer: Any, spatial: Sequence[int], x: Any, g: Any, in_channels:
 
 
 def grad_bias(layer: Any, g: Any) -> np.ndarray:
-    """``dL/db[co] = sum_o g[co, o]`` for ``g`` of shape ``(C_out, *out)`` or batched ``(N, C_out, *out)``."""
+    """``dL/db[co] = sum_o g[co, o]`` for ``g`` of shape ``(C_out, *out)`` or batched ``(N, C_out, *out)``.
+
+    >>> from convalg import Conv
+    >>> grad_bias(Conv(2, in_channels=1, out_channels=2, ndim=1), np.ones((2, 3), dtype=int))
+    array([3, 3], dtype=object)
+    """
     arr = np.asarray(g, dtype=object)
     nd = layer.ndim if layer.ndim is not None else arr.ndim - 1
     ch_axis = arr.ndim - 1 - nd

@@ -51,7 +51,16 @@ class KroneckerTerm:
 
 
 def shift_matrix(table: AxisTable, k: int, transposed: bool = False) -> sp.SparseMatrix:
-    """The 0/1 ``n_out x n`` matrix of tap ``k`` of an axis table (``n x n_out`` when ``transposed``)."""
+    """The 0/1 ``n_out x n`` matrix of tap ``k`` of an axis table (``n x n_out`` when ``transposed``).
+
+    >>> from convalg import Conv
+    >>> from convalg.operators.tables import axis_table
+    >>> axis = Conv(2, in_channels=1, out_channels=1, ndim=1).index_map((3,)).axes[0]
+    >>> shift_matrix(axis_table(axis), 1)           # tap 1: output o reads input o + 1
+    Matrix([
+    [0, 1, 0],
+    [0, 0, 1]])
+    """
     entries = {(int(o), int(i)): sp.Integer(1) for o, i in zip(table.o[k], table.i[k])}
     S = sp.SparseMatrix(table.n_out, table.n, entries)
     return S.T if transposed else S
@@ -78,7 +87,14 @@ def sparse_kron(*mats: sp.MatrixBase) -> sp.SparseMatrix:
 
 def kronecker_terms(layer: Any, spatial: Sequence[int], in_channels: int | None = None, weights: Any = None,
                     budget: Budget | None = None) -> list[KroneckerTerm]:
-    """The Kronecker terms of a Conv / ConvTranspose matrix, one per N-d tap (row-major)."""
+    """The Kronecker terms of a Conv / ConvTranspose matrix, one per N-d tap (row-major).
+
+    >>> from convalg import Conv
+    >>> layer = Conv(2, in_channels=1, out_channels=1, ndim=1)
+    >>> terms = kronecker_terms(layer, (3,))
+    >>> [t.tap for t in terms], kronecker_sum(terms) == layer.matrix((3,))
+    ([(0,), (1,)], True)
+    """
     from ..spec.conv import Conv, ConvTranspose
 
     if not isinstance(layer, (Conv, ConvTranspose)):
@@ -106,7 +122,14 @@ def kronecker_terms(layer: Any, spatial: Sequence[int], in_channels: int | None 
 
 
 def kronecker_sum(terms: Sequence[KroneckerTerm]) -> sp.SparseMatrix:
-    """``sum_k channel_k (x) shifts_k``: equals the layer's :func:`~convalg.operators.matrix`."""
+    """``sum_k channel_k (x) shifts_k``: equals the layer's :func:`~convalg.operators.matrix`.
+
+    >>> from convalg import Conv
+    >>> kronecker_sum(kronecker_terms(Conv(2, in_channels=1, out_channels=1, ndim=1), (3,), weights=[[[1, -1]]]))
+    Matrix([
+    [1, -1,  0],
+    [0,  1, -1]])
+    """
     if not terms:
         raise SpecError("kronecker_sum: no terms")
     total = terms[0].matrix()

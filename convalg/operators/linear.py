@@ -118,7 +118,14 @@ def _conv_nnz_bound(m: IndexMap) -> int:
 
 def conv_matrix(layer: Any, spatial: Sequence[int], in_channels: int | None = None, weights: Any = None,
                 budget: Budget | None = None) -> sp.SparseMatrix:
-    """The matrix of a ``Conv`` or ``ConvTranspose`` (see the module docstring)."""
+    """The matrix of a ``Conv`` or ``ConvTranspose`` (see the module docstring).
+
+    >>> from convalg import Conv
+    >>> conv_matrix(Conv(2, in_channels=1, out_channels=1, ndim=1), (3,), weights=[[[1, -1]]])
+    Matrix([
+    [1, -1,  0],
+    [0,  1, -1]])
+    """
     layer = resolve_channels(layer, in_channels, spatial)
     m = concrete_map(layer, spatial)
     ch = m.channels
@@ -214,6 +221,11 @@ def affine(layer: Any, spatial: Sequence[int], in_channels: int | None = None, w
 
     ``bias`` substitutes values for the bias symbols; layers without a bias
     (``bias=False``, pooling) give ``b = 0``.
+
+    >>> from convalg import Conv
+    >>> A, b = affine(Conv(2, in_channels=1, out_channels=1, ndim=1), (3,))
+    >>> A.shape, b.T
+    ((2, 3), Matrix([[b_0, b_0]]))
     """
     from ..spec.conv import Conv, ConvTranspose
 

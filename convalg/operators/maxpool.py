@@ -136,6 +136,11 @@ def max_pool_mask(layer: Any, x: Any, *, batched: bool | None = None, budget: Bu
     without ``ndim``, ``(C, *spatial)`` unless ``batched=True``).  A symbolic
     ``x`` (object array of SymPy expressions) gives ``Piecewise`` entries, see
     :func:`max_pool_mask_symbolic`.
+
+    >>> from convalg import AdaptiveMaxPool
+    >>> sel = max_pool_mask(AdaptiveMaxPool(2), np.array([[4.0, 1.0, 1.0, 4.0, 2.0]]))   # windows [0,3) [2,5)
+    >>> sel.indices, sel.output
+    (array([[0, 3]]), array([[4., 4.]]))
     """
     arr, lead, spatial = _split(layer, x, batched)
     m, cands = window_candidates(layer, spatial)

@@ -57,7 +57,14 @@ def avg_divisors(m: Any) -> np.ndarray:
 
 
 def pool_matrix(layer: Any, spatial: Sequence[int], channels: int = 1, budget: Budget | None = None) -> sp.SparseMatrix:
-    """The matrix of an ``AvgPool`` / ``AdaptiveAvgPool`` / ``GlobalAvgPool`` on ``channels`` channels."""
+    """The matrix of an ``AvgPool`` / ``AdaptiveAvgPool`` / ``GlobalAvgPool`` on ``channels`` channels.
+
+    >>> from convalg import AvgPool
+    >>> pool_matrix(AvgPool(2, padding=1, count_include_pad=False, ndim=1), (3,))
+    Matrix([
+    [1,   0,   0],
+    [0, 1/2, 1/2]])
+    """
     if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or channels < 1:
         raise SpecError(f"in_channels={channels!r}: must be a positive integer")
     m = concrete_map(layer, spatial)

@@ -49,14 +49,28 @@ __all__ = [
 
 
 def toeplitz(c: Sequence[Any], r: Sequence[Any] | None = None) -> sp.SparseMatrix:
-    """Toeplitz matrix with first column ``c`` and first row ``r`` (see the module table)."""
+    """Toeplitz matrix with first column ``c`` and first row ``r`` (see the module table).
+
+    >>> toeplitz([1, 2, 3], [1, 4])         # as scipy.linalg.toeplitz(c, r)
+    Matrix([
+    [1, 4],
+    [2, 1],
+    [3, 2]])
+    """
     r = c if r is None else r
     m, n = len(c), len(r)
     return sp.SparseMatrix(m, n, lambda i, j: c[i - j] if i >= j else r[j - i])
 
 
 def circulant(c: Sequence[Any]) -> sp.SparseMatrix:
-    """Circulant matrix with first column ``c``."""
+    """Circulant matrix with first column ``c``.
+
+    >>> circulant([1, 2, 3])
+    Matrix([
+    [1, 3, 2],
+    [2, 1, 3],
+    [3, 2, 1]])
+    """
     n = len(c)
     return sp.SparseMatrix(n, n, lambda i, j: c[(i - j) % n])
 
@@ -92,7 +106,11 @@ def block_toeplitz(c_blocks: Sequence[sp.MatrixBase], r_blocks: Sequence[sp.Matr
 
 
 def block_circulant(c_blocks: Sequence[sp.MatrixBase]) -> sp.SparseMatrix:
-    """Block circulant matrix with first block column ``c_blocks``."""
+    """Block circulant matrix with first block column ``c_blocks``.
+
+    >>> block_circulant([sp.Matrix([[1]]), sp.Matrix([[2]])]).tolist()
+    [[1, 2], [2, 1]]
+    """
     p, q = _blocks(c_blocks)
     n = len(c_blocks)
     return _assemble(n, n, lambda i, j: c_blocks[(i - j) % n], p, q)
@@ -111,13 +129,21 @@ def _equal(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def is_toeplitz(A: sp.MatrixBase) -> bool:
-    """Whether ``A[i, j]`` depends only on ``i - j``."""
+    """Whether ``A[i, j]`` depends only on ``i - j``.
+
+    >>> is_toeplitz(toeplitz([1, 2, 3], [1, 4])), is_toeplitz(sp.Matrix([[1, 2], [3, 4]]))
+    (True, False)
+    """
     T = _dense(A)
     return _equal(T[1:, 1:], T[:-1, :-1])
 
 
 def is_circulant(A: sp.MatrixBase) -> bool:
-    """Whether ``A`` is square and ``A[i, j]`` depends only on ``(i - j) mod n``."""
+    """Whether ``A`` is square and ``A[i, j]`` depends only on ``(i - j) mod n``.
+
+    >>> is_circulant(circulant([1, 2, 3])), is_circulant(toeplitz([1, 2, 3]))
+    (True, False)
+    """
     if A.rows != A.cols:
         return False
     T = _dense(A)
@@ -156,10 +182,22 @@ def block_structure(A: sp.MatrixBase, row_shape: Sequence[int], col_shape: Seque
 
 
 def is_block_toeplitz(A: sp.MatrixBase, row_shape: Sequence[int], col_shape: Sequence[int]) -> bool:
-    """Multi-level block Toeplitz: Toeplitz (or circulant) at every level."""
+    """Multi-level block Toeplitz: Toeplitz (or circulant) at every level.
+
+    >>> from convalg import Conv
+    >>> A = Conv(3, padding=1, in_channels=1, out_channels=1, ndim=2).matrix((3, 3))
+    >>> is_block_toeplitz(A, (1, 3, 3), (1, 3, 3)), is_block_circulant(A, (1, 3, 3), (1, 3, 3))
+    (True, False)
+    """
     return all(s != "none" for s in block_structure(A, row_shape, col_shape))
 
 
 def is_block_circulant(A: sp.MatrixBase, row_shape: Sequence[int], col_shape: Sequence[int]) -> bool:
-    """Multi-level block circulant: circulant at every level."""
+    """Multi-level block circulant: circulant at every level.
+
+    >>> from convalg import Conv
+    >>> A = Conv(3, padding=1, padding_mode="circular", in_channels=1, out_channels=1, ndim=2).matrix((3, 3))
+    >>> is_block_circulant(A, (1, 3, 3), (1, 3, 3))       # doubly block circulant
+    True
+    """
     return all(s == "circulant" for s in block_structure(A, row_shape, col_shape))

@@ -72,12 +72,23 @@ def _conv_layer(layer: Any, what: str) -> Any:
 
 
 def weight_symbols(layer: Any) -> np.ndarray:
-    """Object array of weight symbols with the PyTorch weight shape of ``layer`` (read-only)."""
+    """Object array of weight symbols with the PyTorch weight shape of ``layer`` (read-only).
+
+    >>> from convalg import ConvTranspose
+    >>> weight_symbols(ConvTranspose(2, in_channels=1, out_channels=2, ndim=1))    # (C_in, C_out/groups, *k)
+    array([[[w_0_0_0, w_0_0_1],
+            [w_0_1_0, w_0_1_1]]], dtype=object)
+    """
     return _weights(tuple(_conv_layer(layer, "weight symbols").weight_shape))
 
 
 def bias_symbols(layer: Any) -> np.ndarray:
-    """Object array of bias symbols ``b_<co>`` of shape ``(C_out,)`` (zeros when ``bias=False``)."""
+    """Object array of bias symbols ``b_<co>`` of shape ``(C_out,)`` (zeros when ``bias=False``).
+
+    >>> from convalg import Conv
+    >>> bias_symbols(Conv(1, in_channels=1, out_channels=2, bias=False, ndim=1))
+    array([0, 0], dtype=object)
+    """
     layer = _conv_layer(layer, "bias symbols")
     if layer.out_channels is None:
         raise SpecError(f"layer={layer!r}: bias symbols need out_channels")
