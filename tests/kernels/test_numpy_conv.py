@@ -188,3 +188,25 @@ def test_dilated_winograd_polyphase_gradients(problem) -> None:
                 + winograd.weight_grad_error_bound(x, gy, plan, dtype=np.float64))
     gw = F.conv_grad_weight(x, gy, w.shape, algorithm="winograd", **kw)
     assert_within_bound(gw, reference.conv_grad_weight(x, gy, w.shape, **kw), gw_bound, f"winograd dW {case}")
+
+
+@pytest.mark.parametrize("alg", ALGS)
+def test_parallel_copies_change_nothing(alg: str, monkeypatch) -> None:
+    """Every copy split over the thread pool (threshold 0) gives bit-identical results."""
+    from convalg.kernels.numpy import parallel
+
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((3, 4, 13, 11)).astype(np.float32)
+    w = rng.standard_normal((6, 4, 3, 3)).astype(np.float32)
+    gy = rng.standard_normal((3, 6, 13, 11)).astype(np.float32)
+    kw = dict(padding=2, dilation=2) if alg in ("winograd", "direct") else dict(padding=1)
+
+    def run():
+        return (F.conv(x, w, algorithm=alg, **kw), F.conv_grad_input(gy, w, x.shape, algorithm=alg, **kw),
+                F.conv_grad_weight(x, gy, w.shape, algorithm=alg, **kw))
+
+    serial = run()
+    monkeypatch.setattr(parallel, "MIN_BYTES", 0)
+    monkeypatch.setattr(parallel, "WORKERS", 3)
+    for a, b in zip(serial, run()):
+        np.testing.assert_array_equal(a, b)

@@ -43,6 +43,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from ...spec.conv import Conv
+from . import parallel
 from .plan import WindowPlan, window_plan
 
 __all__ = ["fft_sizes", "fft_tiles", "fft_extent", "conv_fft", "conv_fft_tiled", "weight_grad_fft",
@@ -119,7 +120,7 @@ def _cut_tiles(xp: np.ndarray, plan: WindowPlan, tiles: tuple[int, ...]) -> np.n
     view = np.lib.stride_tricks.as_strided(
         xp, (n, *counts, c, *tiles), (st[0], *[v * s for v, s in zip(valid, st[2:])], st[1], *st[2:]),
         writeable=False)
-    return view.reshape(n * math.prod(counts), c, *tiles)
+    return parallel.contiguous(view).reshape(n * math.prod(counts), c, *tiles)
 
 
 def conv_fft_tiled(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
@@ -136,10 +137,10 @@ def conv_fft_tiled(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
     for a in range(nd):
         order += [1 + a, nd + 2 + a]
     full = np.empty((n, cout, *[c * v for c, v in zip(counts, valid)]), dtype=yt.dtype)
-    full.reshape(n, cout, *[d for cv in zip(counts, valid) for d in cv])[...] = yt.transpose(order)
+    parallel.copyto(full.reshape(n, cout, *[d for cv in zip(counts, valid) for d in cv]), yt.transpose(order))
     if full.shape[2:] == out:
         return full
-    return np.ascontiguousarray(full[(Ellipsis, *[slice(0, o) for o in out])])
+    return parallel.contiguous(full[(Ellipsis, *[slice(0, o) for o in out])])
 
 
 def weight_grad_fft_tiled(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups: int,
@@ -217,11 +218,11 @@ def _conv_fft_full(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int)
     nf = math.prod(fshape)
     wf = _kernel_spectrum(w, plan, sizes, cdtype).reshape(nf, g, cog, cg)
     wt = wf.transpose(1, 0, 2, 3)  # (G, F, Cog, Cg), a view for G = 1
-    xt = np.ascontiguousarray(xf.reshape(n, g, cg, nf).transpose(1, 3, 2, 0))  # (G, F, Cg, N)
+    xt = parallel.contiguous(xf.reshape(n, g, cg, nf).transpose(1, 3, 2, 0))  # (G, F, Cg, N)
     del xf
     yt = np.matmul(wt, xt)  # (G, F, Cog, N)
     del xt, wt, wf
-    yf = np.ascontiguousarray(yt.transpose(3, 0, 2, 1)).reshape(n, cout, *fshape)
+    yf = parallel.contiguous(yt.transpose(3, 0, 2, 1)).reshape(n, cout, *fshape)
     del yt
     return sfft.irfftn(yf, s=sizes, axes=axes, workers=WORKERS, overwrite_x=True).astype(dtype, copy=False)
 
@@ -246,7 +247,7 @@ def weight_grad_fft(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups: in
     nf = math.prod(fshape)
     gt = np.empty((g, nf, cog, n), dtype=gf.dtype)  # (G, F, Cog, N), contiguous for BLAS
     np.conjugate(gf.reshape(n, g, cog, nf).transpose(1, 3, 2, 0), out=gt)
-    xt = np.ascontiguousarray(xf.reshape(n, g, cg, nf).transpose(1, 3, 0, 2))  # (G, F, N, Cg)
+    xt = parallel.contiguous(xf.reshape(n, g, cg, nf).transpose(1, 3, 0, 2))  # (G, F, N, Cg)
     del xf, gf
     cross = np.matmul(gt, xt)  # (G, F, Cog, Cg)
     spec = cross.transpose(1, 0, 2, 3).reshape(*fshape, cout * cg)  # (*F, Cout*Cg)

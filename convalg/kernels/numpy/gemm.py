@@ -26,6 +26,7 @@ import math
 
 import numpy as np
 
+from . import parallel
 from .plan import WindowPlan, window_view
 
 __all__ = ["conv_im2col", "conv_taps", "weight_grad_im2col", "weight_grad_taps", "DEFAULT_BUDGET", "taps_extent"]
@@ -81,7 +82,7 @@ def conv_im2col(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
         for r0 in range(0, out[0], rows):
             r1 = min(out[0], r0 + rows)
             cols = buf[(Ellipsis, slice(0, r1 - r0)) + (slice(None),) * (len(out) - 1)]
-            np.copyto(cols, cols_view[(b, Ellipsis, slice(r0, r1)) + (slice(None),) * (len(out) - 1)])
+            parallel.copyto(cols, cols_view[(b, Ellipsis, slice(r0, r1)) + (slice(None),) * (len(out) - 1)])
             cols2 = cols.reshape(g, cg * ktot, (r1 - r0) * rest)
             tgt = _target(yb[:, :, r0:r1], (g, cog, (r1 - r0) * rest))
             if tgt is not None:
@@ -116,7 +117,7 @@ def conv_taps(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int) -> n
         np.matmul(wk[t], flat[..., off: off + length], out=tmp)
         y_ext += tmp
     y_ext = y_ext.reshape(n, cout, out[0], *ext[1:])
-    return np.ascontiguousarray(y_ext[(Ellipsis, *[slice(0, o) for o in out])])
+    return parallel.contiguous(y_ext[(Ellipsis, *[slice(0, o) for o in out])])
 
 
 def weight_grad_im2col(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups: int,
@@ -142,7 +143,7 @@ def weight_grad_im2col(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups:
         for r0 in range(0, out[0], rows):
             r1 = min(out[0], r0 + rows)
             cols = buf[(Ellipsis, slice(0, r1 - r0)) + (slice(None),) * (len(out) - 1)]
-            np.copyto(cols, cols_view[(b, Ellipsis, slice(r0, r1)) + (slice(None),) * (len(out) - 1)])
+            parallel.copyto(cols, cols_view[(b, Ellipsis, slice(r0, r1)) + (slice(None),) * (len(out) - 1)])
             cols2 = cols.reshape(g, cg * ktot, (r1 - r0) * rest)
             dw += np.matmul(gyb[:, :, r0:r1].reshape(g, cog, -1), cols2.transpose(0, 2, 1))
     return dw.reshape(cout, cg, *plan.kernel)

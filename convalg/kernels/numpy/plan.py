@@ -43,6 +43,7 @@ import sympy as sp
 
 from ...index_map import AxisMap, index_map
 from ...printers.numpy import compile_source, print_module
+from . import parallel
 
 __all__ = ["WindowPlan", "window_plan", "pad_input", "window_view"]
 
@@ -191,7 +192,7 @@ def pad_input(x: np.ndarray, plan: WindowPlan, extent: tuple[int, ...] | None = 
         out = np.full(lead + tuple(ext), fill, dtype=x.dtype)
         dst = tuple(slice(p0, p1) for p0, p1, _ in plan.inside)
         src = tuple(slice(i0, i0 + p1 - p0) for p0, p1, i0 in plan.inside)
-        out[(Ellipsis, *dst)] = x[(Ellipsis, *src)]
+        parallel.copyto(out[(Ellipsis, *dst)], x[(Ellipsis, *src)])
         return out
     g = x
     for a, idx in enumerate(plan.pad_index):

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ...spec.conv import Conv
+from . import parallel
 from .plan import WindowPlan
 
 __all__ = ["phase_factors", "phase_extent", "phase_layer", "split", "split_output", "merge"]
@@ -65,7 +66,7 @@ def _split(a: np.ndarray, factors: tuple[int, ...]) -> np.ndarray:
     inner = [e // d for e, d in zip(a.shape[2:], factors)]
     out = np.empty((*factors, n, c, *inner), dtype=a.dtype)
     for r in np.ndindex(*factors):  # one strided copy per phase (long contiguous runs on both sides)
-        out[r] = a[(Ellipsis, *[slice(ri, None, d) for ri, d in zip(r, factors)])]
+        parallel.copyto(out[r], a[(Ellipsis, *[slice(ri, None, d) for ri, d in zip(r, factors)])])
     return out.reshape(math.prod(factors) * n, c, *inner)
 
 
@@ -89,7 +90,7 @@ def merge(ys: np.ndarray, plan: WindowPlan, factors: tuple[int, ...]) -> np.ndar
     parts = ys.reshape(*factors, n, co, *q)
     full = np.empty((n, co, *[d * v for d, v in zip(factors, q)]), dtype=ys.dtype)
     for r in np.ndindex(*factors):
-        full[(Ellipsis, *[slice(ri, None, d) for ri, d in zip(r, factors)])] = parts[r]
+        parallel.copyto(full[(Ellipsis, *[slice(ri, None, d) for ri, d in zip(r, factors)])], parts[r])
     if full.shape[2:] == plan.output_shape:
         return full
-    return np.ascontiguousarray(full[(Ellipsis, *[slice(0, o) for o in plan.output_shape])])
+    return parallel.contiguous(full[(Ellipsis, *[slice(0, o) for o in plan.output_shape])])

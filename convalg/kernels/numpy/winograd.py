@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from ...operators.winograd import winograd_matrices
+from . import parallel
 from .plan import WindowPlan
 
 __all__ = ["conv_winograd", "weight_grad_winograd", "weight_grad_error_bound", "tile_sizes", "winograd_extent", "error_factor", "error_bound", "supports",
@@ -146,7 +147,7 @@ def _input_tiles(xp: np.ndarray, ms: tuple[int, ...], alphas: tuple[int, ...], t
     view = np.lib.stride_tricks.as_strided(
         xp, (*alphas, c, n, *tiles), (*st, xp.strides[1], xp.strides[0], *[m * s for m, s in zip(ms, st)]),
         writeable=False)
-    return np.ascontiguousarray(view)
+    return parallel.contiguous(view)
 
 
 def conv_winograd(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
@@ -197,11 +198,11 @@ def conv_winograd(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
         y = y.reshape(*ms[:-1], cout, nb, *tiles, ms[-1])  # (*m[:-1], Cout, nb, *T, m_d)
         if full is None:
             full = np.empty((n, cout, *[t * m for t, m in zip(tiles, ms)]), dtype=dtype)
-        full[b0:b0 + nb].reshape(shape)[...] = y.transpose(order)
+        parallel.copyto(full[b0:b0 + nb].reshape(shape), y.transpose(order))
     assert full is not None
     if full.shape[2:] == out:
         return full
-    return np.ascontiguousarray(full[(Ellipsis, *[slice(0, o) for o in out])])
+    return parallel.contiguous(full[(Ellipsis, *[slice(0, o) for o in out])])
 
 
 def weight_grad_winograd(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups: int,
@@ -241,7 +242,7 @@ def weight_grad_winograd(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, group
         del d
         blocks = np.zeros((nb, cout, *[t * m for t, m in zip(tiles, ms)]), dtype=dtype)
         blocks[(Ellipsis, *[slice(0, o) for o in out])] = gy[b0:b0 + nb]
-        gt = np.ascontiguousarray(blocks.reshape(shape).transpose(order))  # (*m, Cout, nb, *T)
+        gt = parallel.contiguous(blocks.reshape(shape).transpose(order))  # (*m, Cout, nb, *T)
         del blocks
         u = _transform(gt, [gm for _, gm, _ in mats]).reshape(na, g, cog, nb * nt)
         del gt
