@@ -38,6 +38,16 @@ def _pool() -> ThreadPoolExecutor:
     return _POOL
 
 
+def _forget_pool() -> None:
+    """A forked child has none of the parent's threads: start a fresh pool on first use."""
+    global _POOL
+    _POOL = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def copyto(dst: np.ndarray, src: np.ndarray, min_bytes: int | None = None) -> np.ndarray:
     """``dst[...] = src`` (same shape), split over the cores when large; returns ``dst``."""
     limit = MIN_BYTES if min_bytes is None else min_bytes
