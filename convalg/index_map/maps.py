@@ -143,6 +143,9 @@ def index_map(layer: Any, spatial: Sequence[Size]) -> IndexMap:
 
     if isinstance(layer, Sequential):
         raise SpecError("layer: a Sequential has one index map per layer; call index_map on each layer")
+    if not isinstance(layer, (Conv, ConvTranspose, MaxPool, AvgPool, AdaptiveAvgPool, AdaptiveMaxPool)):
+        raise SpecError(f"layer={layer!r}: must be a convalg layer (Conv, ConvTranspose, MaxPool, AvgPool, "
+                        "AdaptiveAvgPool, AdaptiveMaxPool or a global pool)")
     spatial = check_spatial(spatial, layer.ndim)
     layer = layer.bind(len(spatial))
     out = layer.output_shape(spatial)

@@ -94,3 +94,12 @@ def test_max_pool_mask_rejects_non_real_input(x):
     """Audit regression: strings gave a bare ValueError and complex input dropped the imaginary part silently."""
     with pytest.raises(TypeError):
         max_pool_mask(MaxPool(2, ndim=1), x)
+
+
+@pytest.mark.parametrize("bad", [3, None, "conv", object()])
+def test_index_map_of_a_non_layer_is_a_spec_error(bad):
+    """Audit regression: ``index_map(3, (4,))`` raised AttributeError."""
+    from convalg.index_map import index_map
+
+    with pytest.raises(SpecError, match="must be a convalg layer"):
+        index_map(bad, (4,))
