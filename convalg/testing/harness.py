@@ -158,12 +158,16 @@ def run_case(target: Callable[..., Any], case: S.Case, arrays: dict[str, np.ndar
         got = target(*args, **extra)
     except Exception as e:  # the target's own failure is a finding, not a harness error
         return CaseOutcome(False, f"the target raised {type(e).__name__}: {e}", float("inf"), expected)
-    if case.op == "max_pool":
-        return _judge_max_pool(case, arrays["x"], got, expected, ties)
+    try:
+        if case.op == "max_pool":
+            return _judge_max_pool(case, arrays["x"], got, expected, ties)
+        got = _as_numpy(got)
+    except (TypeError, ValueError) as e:  # e.g. a ragged tuple where an array was due
+        return CaseOutcome(False, f"the target returned {type(got).__name__}, not an array of the output's shape "
+                                  f"({type(e).__name__}: {e})", float("inf"), expected)
     with np.errstate(invalid="ignore", over="ignore"):
         bound = error_bound(case.op, *ref_args, dtype=tolerance, growth=growth, c=c, algorithm=algorithm,
                             **case.kwargs())
-    got = _as_numpy(got)
     result = compare(got, expected, bound)
     return CaseOutcome(result.ok, result.message(), result.worst_ratio, expected, got, bound)
 
@@ -183,6 +187,9 @@ def _judge_max_pool(case: S.Case, x: np.ndarray, got: Any, expected: Any, ties: 
     if want_idx:
         if got_i.shape != exp_i.shape:
             return CaseOutcome(False, f"indices: shape {got_i.shape}, expected {exp_i.shape}", 1.0, exp_i, got_i)
+        if got_i.dtype.kind not in "iu":
+            return CaseOutcome(False, f"indices: dtype {got_i.dtype}, expected integers (flat per-plane positions)",
+                               1.0, exp_i, got_i)
         if ties == "first":
             bad = got_i != exp_i
             detail = "PyTorch's rule: the first maximum in row-major window order wins ties, the last NaN wins"

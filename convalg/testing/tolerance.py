@@ -158,6 +158,10 @@ def error_bound(op: str, *args: Any, dtype: Any = "float32", growth: str = "stri
     ``'sqrt'``; ``algorithm='fft'`` adds the norm-wise FFT term.  Max pooling
     is exact: its bound is 0.
     """
+    if op not in OPS:
+        raise ValueError(f"op={op!r}: must be one of {', '.join(OPS)}")
+    if isinstance(c, bool) or not isinstance(c, (int, float, np.number)) or not 0 < float(c) < math.inf:
+        raise ValueError(f"c={c!r}: the safety factor must be a positive finite number")
     if growth not in ("strict", "sqrt"):
         raise ValueError(f"growth={growth!r}: must be 'strict' or 'sqrt'")
     if algorithm not in ("direct", "fft"):
@@ -200,19 +204,27 @@ class Comparison:
                 f"|error| = {self.error:.3g}, bound = {self.bound:.3g} (error/bound = {self.worst_ratio:.3g})")
 
 
+def _not_real(message: str) -> Comparison:
+    return Comparison(False, -1, None, math.nan, math.nan, math.nan, math.nan, math.inf, message)
+
+
 def compare(got: Any, expected: Any, bound: Any) -> Comparison:
     """Compare element-wise; NaN must match NaN and infinities must match exactly.
 
     >>> compare(np.array([1.0, 2.0]), np.array([1.0, 2.5]), np.array([0.1, 0.1])).violations
     1
     """
-    got = np.asarray(got)
     expected, bound = np.asarray(expected, dtype=np.float64), np.broadcast_to(np.asarray(bound, np.float64),
                                                                               np.shape(expected))
+    try:
+        got = np.asarray(got)
+        g = got.astype(np.float64) if got.dtype.kind in "fiubO" else None
+    except (TypeError, ValueError) as e:  # ragged tuples, objects that are not numbers
+        return _not_real(f"got a value that is not a real array ({type(e).__name__}: {e})")
+    if g is None:  # complex, strings, ...: a real operator's result must be real
+        return _not_real(f"got dtype {got.dtype}, expected real values")
     if got.shape != expected.shape:
-        return Comparison(False, -1, None, math.nan, math.nan, math.nan, math.nan, math.inf,
-                          f"shape mismatch: got {got.shape}, expected {expected.shape}")
-    g = got.astype(np.float64)
+        return _not_real(f"shape mismatch: got {got.shape}, expected {expected.shape}")
     special = ~np.isfinite(expected)  # NaN / inf expected: must be matched exactly
     matched = (g == expected) | (np.isnan(expected) & np.isnan(g))
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):

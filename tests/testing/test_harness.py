@@ -185,3 +185,28 @@ def test_bad_run_options_raise_spec_error(kwargs, needle) -> None:
 
     with pytest.raises(SpecError, match=needle.replace("(", r"\(").replace(")", r"\)")):
         check(ref.direct.conv, op="conv1d", progress=False, **kwargs)
+
+
+def _returns_pair(x, weight, bias, stride, padding, dilation, groups):
+    return ref.direct.conv(x, weight, bias, stride, padding, dilation, groups), "extra"
+
+
+def _returns_complex(x, weight, bias, stride, padding, dilation, groups):
+    return ref.direct.conv(x, weight, bias, stride, padding, dilation, groups) + 0j
+
+
+def _float_indices(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    out = ref.max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+    return (out[0], out[1] + 0.5) if return_indices else out
+
+
+@pytest.mark.parametrize("target, op, needle", [
+    (_returns_pair, "conv1d", "the target returned tuple, not an array"),
+    (_returns_complex, "conv1d", "got dtype complex128, expected real values"),
+    (_float_indices, "max_pool1d", "indices: dtype float64, expected integers"),
+])
+def test_malformed_results_are_failures_not_crashes(target, op, needle) -> None:
+    """Audit regression: a tuple result crashed check() with ValueError, a complex one passed (imaginary part
+    dropped), float indices were reported as 'got 0, expected 0'."""
+    report = check(target, op=op, max_examples=5, progress=False)
+    assert not report.passed and needle in report.message, report.message

@@ -117,3 +117,14 @@ def test_bounds_for_every_op_have_the_output_shape():
     assert accumulation_length("conv_grad_weight", x, g, w.shape) == 2 * 4 * 4
     with pytest.raises(ValueError, match="growth"):
         error_bound("conv", x, w, groups=2, growth="linear")
+
+
+def test_bad_op_and_safety_factor_are_value_errors() -> None:
+    """Audit regression: an unknown op raised AttributeError, and c <= 0 gave negative bounds."""
+    x, w = np.ones((1, 1, 5)), np.ones((1, 1, 3))
+    with pytest.raises(ValueError, match="op='nope'"):
+        error_bound("nope", x, w)
+    for c in (-1.0, 0.0, float("nan")):
+        with pytest.raises(ValueError, match="safety factor"):
+            error_bound("conv", x, w, c=c)
+    assert not compare(np.ones((1, 1, 3)) + 0j, np.ones((1, 1, 3)), np.zeros((1, 1, 3))).ok
