@@ -38,8 +38,9 @@ it picks ``gemm`` (1.11 ms) where ``direct`` (0.93 ms) and ``winograd`` (0.95 ms
 ``convalg bench cpu --calibrate`` prints the raw throughputs of the primitives behind them
 (sgemm, small batched sgemm, batched cgemm, ``rfftn``, copy); they only need to be right
 relative to each other.  To recalibrate on another machine: run ``--calibrate --threads 1``,
-scale ``RATE`` / ``BANDWIDTH`` by the ratio of its figures to these (here: sgemm 77 GFLOP/s,
-copy 8 GB/s, rfftn 9.3 GFLOP/s, with another process on the second core), then time each
+scale ``RATE`` / ``BANDWIDTH`` by the ratio of its figures to these (here, in runs with other
+processes on the shared VM: sgemm 77-96 GFLOP/s, batched cgemm of the FFT channel sum ~32,
+rfftn 4-9, copy 7.5-8 GB/s), then time each
 algorithm on the anchors with ``convalg bench cpu --threads 1 --algorithm NAME`` and check that
 ``choose`` picks the fastest.  With two BLAS threads the GEMM-bound algorithms gain more than
 the single-threaded NumPy passes and the many small GEMMs of Winograd and FFT, which the rates
