@@ -38,6 +38,7 @@ layers), the kernel spectrum dominates as above.  See :mod:`.cost` (``SPECTRUM_C
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 import scipy.fft as sfft
@@ -166,8 +167,17 @@ def fft_sizes(extent: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def _dft_matrix(freq: int, size: int, positions: np.ndarray, sign: float, dtype: np.dtype) -> np.ndarray:
+    return _dft_cached(int(freq), int(size), tuple(int(p) for p in positions), float(sign), np.dtype(dtype).name)
+
+
+@lru_cache(maxsize=128)
+def _dft_cached(freq: int, size: int, positions: tuple[int, ...], sign: float, dtype: str) -> np.ndarray:
+    """``exp(sign 2 pi i f t / size)`` over frequencies ``f < freq`` and the tap positions ``t`` (cached, read-only)."""
     f = np.arange(freq).reshape(freq, 1)
-    return np.exp(sign * 2j * np.pi * ((f * positions.reshape(1, -1)) % size) / size).astype(dtype)
+    t = np.asarray(positions, dtype=np.int64).reshape(1, -1)
+    out = np.exp(sign * 2j * np.pi * ((f * t) % size) / size).astype(dtype)
+    out.flags.writeable = False
+    return out
 
 
 def _kernel_spectrum(w: np.ndarray, plan: WindowPlan, sizes: tuple[int, ...], cdtype: np.dtype) -> np.ndarray:
