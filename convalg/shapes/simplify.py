@@ -28,11 +28,26 @@ from sympy.printing.str import StrPrinter
 __all__ = ["collapse_floors", "format_size", "latex_size"]
 
 
+def _drop_mod(func: type, num: sp.Expr, den: sp.Expr) -> sp.Expr | None:
+    """``floor((R - Mod(X, m))/m) = floor(X/m) + floor((R - X)/m)`` for a constant ``R - X`` (and the ceiling
+    analogue), as ``X - Mod(X, m) = m*floor(X/m)``; None when ``num`` has no such term."""
+    for term in sp.Add.make_args(num):
+        if isinstance(-term, sp.Mod) and (-term).args[1] == den:
+            x = (-term).args[0]
+            shift = sp.expand(num + (-term) - x)
+            if shift.is_number and shift.is_real and x.is_real:
+                return sp.floor(x / den) + func(shift / den)
+    return None
+
+
 def _collapse_one(e: sp.Expr) -> sp.Expr:
     func = type(e)
     num, den = _split(e.args[0])
     if not (den.is_Integer and den > 0):
         return e
+    dropped = _drop_mod(func, sp.expand(num), den)
+    if dropped is not None:
+        return dropped
     terms = sp.Add.make_args(sp.expand(num))
     inner = [t for t in terms if isinstance(t, (sp.floor, sp.ceiling))]
     if len(inner) != 1:

@@ -42,8 +42,10 @@ CONVENTIONS = ("SAME", "SAME_UPPER", "SAME_LOWER", "VALID", "torch_same")
 
 
 def _same_total(n: Size, keff: int, s: int) -> Any:
-    # max((ceil(n/s) - 1)*s + keff - n, 0) == max(keff - 1 - (n-1) mod s, 0)  (proved in proofs/)
-    return sp.Max(keff - 1 - sp.Mod(sp.sympify(n) - 1, s), 0)
+    # max((ceil(n/s) - 1)*s + keff - n, 0) == max(keff - 1 - (n-1) mod s, 0)  (proved in proofs/);
+    # the max is dropped when keff >= s, as (n-1) mod s <= s-1 (so that stacks of such layers simplify)
+    total = keff - 1 - sp.Mod(sp.sympify(n) - 1, s)
+    return total if sp.sympify(keff >= s) is sp.true else sp.Max(total, 0)
 
 
 def explicit_padding(

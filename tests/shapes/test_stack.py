@@ -165,3 +165,34 @@ def test_finite_size_sets_and_empty_sets() -> None:
     two_d = Sequential(Conv((3, 1), stride=(2, 1), padding=(1, 0)))
     assert two_d.exact_sizes(axis=0).condition == sp.Eq(sp.Mod(sp.Symbol("n", integer=True, positive=True), 2), 1)
     assert two_d.exact_sizes(axis=1).condition == sp.Ge(sp.Symbol("n", integer=True, positive=True), 1)
+
+
+def test_tf_same_stacks_simplify_to_ceil_n_over_product_of_strides() -> None:
+    """Audit: TF 'SAME' stacks printed nests of Max/Mod (correct, unsimplified); with keff >= s the pad total
+    drops its max and floor((R - Mod(X, m))/m) = floor(X/m) + floor((R - X)/m) collapses them."""
+    from convalg.conventions import explicit_padding as pads
+
+    layer = Conv(3, stride=2, padding=pads("SAME", 3, 2))
+    assert format_size(Sequential(layer, layer, layer).output_shape((H,))[0]) == "floor((H + 7)/8)"
+    stem = Sequential(Conv(7, stride=2, padding=pads("SAME", 7, 2)), MaxPool(3, stride=2, padding=pads("SAME", 3, 2)),
+                      Conv(1, stride=2, padding=pads("SAME", 1, 2)))
+    assert format_size(stem.output_shape((H,))[0]) == "floor((H - 1)/8) + 1"
+    for k, s, d, convention in [(3, 2, 1, "SAME"), (2, 2, 1, "SAME_LOWER"), (3, 4, 1, "SAME"), (2, 3, 2, "SAME"),
+                                (5, 3, 1, "SAME_LOWER"), (1, 3, 1, "SAME")]:
+        layer = Conv(k, stride=s, dilation=d, padding=pads(convention, k, s, d))
+        out = Sequential(layer, layer).output_shape((H,))[0]
+        for n in range(1, 30):
+            once = -(-n // s)  # TF: ceil(n/s) per layer
+            assert out.subs(H, n) == -(-once // s), (k, s, d, convention, n, out)
+
+
+def test_mod_rule_of_collapse_floors_by_exact_evaluation() -> None:
+    y = sp.Symbol("y", real=True)
+    for m in range(1, 5):
+        for shift in (-3, -1, 0, 2, sp.Rational(5, 2)):  # a fraction: the rule may not fire, must stay exact
+            for func in (sp.floor, sp.ceiling):
+                expr = func((y + shift - sp.Mod(y, m)) / m)
+                got = collapse_floors(expr)
+                assert shift.__class__ is not int or not got.has(sp.Mod), got  # integer shifts collapse
+                for value in [sp.Rational(p, 3) for p in range(-20, 21)]:
+                    assert got.subs(y, value) == expr.subs(y, value), (m, shift, func, value)
