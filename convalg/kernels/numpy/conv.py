@@ -119,8 +119,8 @@ def conv_plan(layer: Conv, input_shape: tuple[int, ...], dtype: str, algorithm: 
 def _polyphase_plan(layer: Conv, window: WindowPlan, input_shape: tuple[int, ...], dtype: str,
                     algorithm: str) -> ConvPlan | None:
     """Dilated stride-1 layers: Winograd on the undilated phases (explicit ``'winograd'``, or ``'auto'``
-    when the cost model predicts it cheaper than the best algorithm on the dilated layer, counting the
-    split and merge copies)."""
+    when the cost model predicts it cheaper than its choice for the dilated layer, counting the split and
+    merge copies)."""
     factors = polyphase.phase_factors(window)
     if factors is None or algorithm not in ("auto", "winograd"):
         return None
@@ -135,7 +135,7 @@ def _polyphase_plan(layer: Conv, window: WindowPlan, input_shape: tuple[int, ...
         sub = cost.estimate(inner.window, sub_shape[0], c, cout, g, dtype)["winograd"]
         item = 8 if dtype == "float64" else 4
         copies = 2 * item * (n * c * math.prod(window.extent) + n * cout * math.prod(window.output_shape))
-        if sub + copies / cost.BANDWIDTH >= min(here[a] for a in here if a in ("gemm", "direct")):
+        if sub + copies / cost.BANDWIDTH >= here[cost.choose(window, n, c, cout, g, dtype)]:
             return None
     extent = polyphase.phase_extent(window, factors)
     source = "\n".join([window.source, f"# polyphase: {math.prod(factors)} undilated phases {factors}, padded "
