@@ -89,6 +89,31 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     for pair in config.getoption("--convalg-option"):
         key, _, value = pair.partition("=")
         options[key.strip().replace("-", "_")] = _parse_value(value.strip())
-    for op in filter(None, (s.strip() for s in config.getoption("--convalg-op").split(","))):
+    ops = [s.strip() for s in config.getoption("--convalg-op").split(",") if s.strip()]
+    _validate(target, ops, options)
+    for op in ops:
         items.append(ConformanceItem.from_parent(session, name=f"convalg-check[{op}]", op=op, target=target,
                                                  options=options))
+
+
+def _validate(target: str, ops: list[str], options: dict[str, Any]) -> None:
+    """Usage errors (unknown op or switch, bad values, a target that does not load) stop the run with one line."""
+    from ..errors import SpecError
+    from .harness import OPS, Support, _check_run_options, load_target
+
+    unknown_ops = [op for op in ops if op not in OPS]
+    if unknown_ops or not ops:
+        raise pytest.UsageError(f"--convalg-op: {', '.join(unknown_ops) or 'empty'}; choose from {', '.join(OPS)}")
+    check_keys = {"max_examples", "dtype", "tolerance", "growth", "c", "ties", "algorithm", "seed"}
+    unknown = sorted(set(options) - check_keys - set(Support.names()))
+    if unknown:
+        raise pytest.UsageError(f"--convalg-unsupported / --convalg-option: unknown {', '.join(unknown)}; "
+                                f"switches: {', '.join(Support.names())}")
+    support = {k: v for k, v in options.items() if k in Support.names()}
+    try:
+        _check_run_options(options["max_examples"], options.get("c", 2.0), support)
+        load_target(target)
+    except SpecError as e:
+        raise pytest.UsageError(f"convalg: {e}") from None
+    except Exception as e:  # noqa: BLE001 - importing the user's module may raise anything
+        raise pytest.UsageError(f"--convalg-target {target!r}: cannot load it ({type(e).__name__}: {e})") from None

@@ -75,3 +75,21 @@ def test_cli_op_list_matches_the_harness_and_plugin_import_is_light() -> None:
     code = "import sys, convalg.testing.pytest_plugin; print('hypothesis' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "False"
+
+
+def test_plugin_usage_errors_stop_the_run_with_one_line(tmp_path: Path) -> None:
+    """Audit regression: a bad --convalg-op / switch / value / target was a failing item with a long traceback."""
+    import pytest
+
+    from convalg.testing.pytest_plugin import _validate
+
+    bad = _pytest(tmp_path, "--convalg-target", "my_kernels:good", "--convalg-op", "conv9d")
+    assert bad.returncode == 4 and "ERROR: --convalg-op: conv9d" in bad.stderr and "Traceback" not in bad.stderr
+    for target, ops, options, needle in [
+        ("my_kernels:good", ["conv1d"], {"max_examples": 10, "foo": False}, "unknown foo"),
+        ("my_kernels:good", ["conv1d"], {"max_examples": 0}, "max_examples=0"),
+        ("my_kernels:good", ["conv1d"], {"max_examples": 10, "c": -1.0}, "safety factor"),
+        ("no_such_module_xyz:f", ["conv1d"], {"max_examples": 10}, "cannot load it"),
+    ]:
+        with pytest.raises(pytest.UsageError, match=needle):
+            _validate(target, ops, options)
