@@ -132,8 +132,8 @@ def conv_fft_tiled(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
     if n == 0 or math.prod(out) == 0:
         return np.zeros((n, cout, *out), dtype=np.result_type(xp, w))
     valid, counts = _tiling(plan, tiles)
-    yt = _conv_fft_full(_cut_tiles(xp, plan, tiles), w, _tile_plan(plan, tiles), groups)
-    yt = yt[(Ellipsis, *[slice(0, v) for v in valid])].reshape(n, *counts, cout, *valid)
+    yt = _conv_fft_full(_cut_tiles(xp, plan, tiles), w, _tile_plan(plan, tiles), groups, valid)
+    yt = yt.reshape(n, *counts, cout, *valid)
     order = [0, nd + 1]
     for a in range(nd):
         order += [1 + a, nd + 2 + a]
@@ -207,13 +207,14 @@ def conv_fft(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int) -> np
     out = plan.output_shape
     if xp.shape[0] == 0 or math.prod(out) == 0:
         return np.zeros((xp.shape[0], w.shape[0], *out), dtype=np.result_type(xp, w))
-    full = _conv_fft_full(xp, w, plan, groups)
+    full = _conv_fft_full(xp, w, plan, groups, tuple(s * (o - 1) + 1 for s, o in zip(plan.step, out)))
     sl = tuple(slice(0, s * (o - 1) + 1, s) for s, o in zip(plan.step, out))
     return np.ascontiguousarray(full[(Ellipsis, *sl)], dtype=np.result_type(xp, w))
 
 
-def _conv_fft_full(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int) -> np.ndarray:
-    """The stride-1 correlation over the whole FFT frame (``(N, Cout, *F)``, valid at the front)."""
+def _conv_fft_full(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
+                   keep: tuple[int, ...]) -> np.ndarray:
+    """The stride-1 correlation's first ``keep`` points per axis of the FFT frame (``(N, Cout, *keep)``)."""
     n, c = xp.shape[:2]
     cout = w.shape[0]
     nd = plan.ndim
@@ -234,7 +235,19 @@ def _conv_fft_full(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int)
     del xt, wt, wf
     yf = parallel.contiguous(yt.transpose(3, 0, 2, 1)).reshape(n, cout, *fshape)
     del yt
-    return sfft.irfftn(yf, s=sizes, axes=axes, workers=WORKERS, overwrite_x=True).astype(dtype, copy=False)
+    return _irfft_front(yf, sizes, keep).astype(dtype, copy=False)
+
+
+def _irfft_front(spec: np.ndarray, sizes: tuple[int, ...], keep: tuple[int, ...]) -> np.ndarray:
+    """``irfftn`` over the trailing axes, keeping the first ``keep`` points per axis: the complex inverse
+    axis by axis (leading axes first), each cut to its ``keep`` rows before the next axis is transformed."""
+    nd = len(sizes)
+    lead = spec.ndim - nd
+    for a in range(nd - 1):
+        spec = sfft.ifft(spec, n=sizes[a], axis=lead + a, workers=WORKERS, overwrite_x=True)
+        spec = spec[(slice(None),) * (lead + a) + (slice(0, keep[a]),)]
+    out = sfft.irfft(spec, n=sizes[-1], axis=-1, workers=WORKERS)
+    return out[..., :keep[-1]]
 
 
 def weight_grad_fft(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups: int) -> np.ndarray:
