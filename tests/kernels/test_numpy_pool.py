@@ -86,3 +86,17 @@ def test_unfold_fold_are_adjoint(nd: int) -> None:
         np.testing.assert_array_equal(cols, torch.nn.functional.unfold(torch.from_numpy(x), **kw).numpy())
         np.testing.assert_allclose(F.fold(r, x.shape[2:], **kw),
                                    torch.nn.functional.fold(torch.from_numpy(r), x.shape[2:], **kw).numpy())
+
+
+@pytest.mark.parametrize("stride,dilation", [((2, 3), (3, 2)), ((3, 2), (1, 1)), ((2, 2), (2, 2))])
+def test_fold_strided_phases_match_torch(stride, dilation) -> None:
+    """Strided fold adds each tap into one phase of the frame (tap_step*k mod stride): against torch's fold."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(9)
+    kw = dict(kernel_size=(3, 2), dilation=dilation, padding=(1, 2), stride=stride)
+    size = (11, 10)
+    n_cols = F.unfold(np.zeros((1, 2, *size)), **kw).shape
+    r = rng.standard_normal(n_cols)
+    np.testing.assert_allclose(F.fold(r, size, **kw),
+                               torch.nn.functional.fold(torch.from_numpy(r), size, **kw).numpy(), rtol=1e-12,
+                               atol=1e-12)
