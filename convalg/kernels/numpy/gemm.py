@@ -71,8 +71,8 @@ def conv_im2col(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
         return y
     w2 = w.reshape(g, cog, cg * ktot)
     if ktot == 1 and all(s == 1 for s in plan.step) and xp.shape[2:] == out:
-        res = np.matmul(w2, xp.reshape(n, g, cg, -1))
-        return res.reshape(y.shape)
+        np.matmul(w2, xp.reshape(n, g, cg, -1), out=y.reshape(n, g, cog, -1))  # written in place
+        return y
     cols_view = _columns(xp, plan, groups)
     rest = math.prod(out[1:])
     rows = _chunk_rows(out[0], g * cg * ktot * rest * xp.itemsize, budget)
