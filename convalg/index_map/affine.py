@@ -41,6 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
+import numpy as np
 import sympy as sp
 
 from ..errors import SpecError
@@ -50,6 +51,14 @@ __all__ = ["AxisMap", "AdaptiveAxisMap", "Index"]
 Index = Union[int, sp.Expr]
 
 _PAD_MODES = ("zeros", "circular", "reflect", "replicate")
+
+
+def _int_poly(e: sp.Expr, x: sp.Symbol, values: np.ndarray) -> np.ndarray:
+    """An integer polynomial in ``x`` evaluated exactly at int64 ``values`` (Horner)."""
+    out = np.zeros(values.shape, dtype=np.int64)
+    for c in sp.Poly(e, x).all_coeffs():
+        out = out * values + int(c)
+    return out
 
 
 def _eval(e: sp.Expr) -> Index:
@@ -252,9 +261,30 @@ class AdaptiveAxisMap:
     def stop(self, o: Index) -> Index:
         return _eval(self.window_end.subs(self.o, o))
 
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(window_start, window_end)`` at every output ``o`` as int64 arrays (concrete sizes only).
+
+        Evaluated from the two expressions in exact integer arithmetic (the
+        floor / ceiling of ``p(o)/q`` as ``p // q``), vectorised over ``o``:
+
+        >>> AdaptiveAxisMap(n=7, n_out=6).bounds()[1]          # float division would give ceil(7.000000000000001)
+        array([2, 3, 4, 5, 6, 7])
+        """
+        if not (isinstance(self.n, int) and isinstance(self.n_out, int)):
+            raise SpecError("bounds: needs concrete sizes")
+        o = np.arange(self.n_out, dtype=np.int64)
+        out = []
+        for expr in (self.window_start, self.window_end):
+            rounded = isinstance(expr, (sp.floor, sp.ceiling))
+            num, den = sp.fraction(sp.together(expr.args[0] if rounded else expr))
+            p, q = (_int_poly(e, self.o, o) for e in (num, den))
+            out.append(-(-p // q) if isinstance(expr, sp.ceiling) else p // q)
+        return out[0], out[1]
+
     @property
     def max_window(self) -> int:
         """Largest window (concrete sizes only)."""
         if not (isinstance(self.n, int) and isinstance(self.n_out, int)):
             raise SpecError("max_window: needs concrete sizes")
-        return max(self.stop(o) - self.start(o) for o in range(self.n_out))  # type: ignore[operator]
+        start, stop = self.bounds()
+        return int((stop - start).max())

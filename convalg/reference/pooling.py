@@ -203,16 +203,7 @@ def avg_pool_grad(grad_out: Any, input_shape: Sequence[int], kernel_size: Any, s
 @lru_cache(maxsize=512)
 def _window_bounds(axis: Any) -> tuple[np.ndarray, np.ndarray]:
     """``(window_start, window_end)`` of one :class:`~convalg.index_map.AdaptiveAxisMap` at every output."""
-    o = np.arange(axis.n_out, dtype=np.int64)
-    bounds = []
-    for expr in (axis.window_start, axis.window_end):
-        # floor / ceiling of p(o)/q in exact integer arithmetic (float division misrounds, e.g. ceil(35/6 + 7/6) = 8)
-        rounded = isinstance(expr, (sp.floor, sp.ceiling))
-        num, den = sp.fraction(sp.together(expr.args[0] if rounded else expr))
-        p, q = (np.broadcast_to(np.asarray(sp.lambdify(axis.o, e, "numpy")(o), dtype=np.int64), o.shape)
-                for e in (num, den))
-        bounds.append(-(-p // q) if isinstance(expr, sp.ceiling) else p // q)
-    return bounds[0], bounds[1]
+    return axis.bounds()
 
 
 def _adaptive_axes(layer_type: type, x: np.ndarray, output_size: Any) -> tuple[IndexMap, list[Any]]:

@@ -103,3 +103,24 @@ def test_index_map_of_a_non_layer_is_a_spec_error(bad):
 
     with pytest.raises(SpecError, match="must be a convalg layer"):
         index_map(bad, (4,))
+
+
+def test_adaptive_axis_bounds_are_exact_and_fast():
+    """Audit regression: ``AdaptiveAxisMap.max_window`` substituted each output into SymPy (``F.adaptive_avg_pool``
+    to 100000 outputs took ~50 s); ``bounds()`` evaluates the window expressions in exact integer arithmetic."""
+    import time
+
+    from convalg.index_map import AdaptiveAxisMap
+
+    for n in range(1, 13):
+        for m in range(1, 15):
+            amap = AdaptiveAxisMap(n, m)
+            start, stop = amap.bounds()
+            assert start.tolist() == [o * n // m for o in range(m)]
+            assert stop.tolist() == [-(-(o + 1) * n // m) for o in range(m)]
+            assert amap.max_window == max(stop - start)
+    begin = time.monotonic()
+    assert AdaptiveAxisMap(5, 200_000).max_window == 1 and AdaptiveAxisMap(7, 200_001).max_window == 2
+    assert time.monotonic() - begin < 2
+    with pytest.raises(SpecError, match="concrete sizes"):
+        AdaptiveAxisMap(H, 3).bounds()
