@@ -132,9 +132,10 @@ def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, paddi
 
 
 def _grad_map(input_shape: Sequence[int], w: np.ndarray, stride: Any, padding: Any, dilation: Any,
-              groups: int) -> tuple[Conv, IndexMap, tuple[int, ...]]:
+              groups: int, padding_mode: str, flip_kernel: bool) -> tuple[Conv, IndexMap, tuple[int, ...]]:
     shape = as_shape("input_shape", input_shape)
-    layer, imap = conv_layer(np.broadcast_to(np.empty(()), shape), w, None, stride, padding, dilation, groups)
+    layer, imap = conv_layer(np.broadcast_to(np.empty(()), shape), w, None, stride, padding, dilation, groups,
+                             padding_mode, flip_kernel)
     return layer, imap, shape
 
 
@@ -143,40 +144,65 @@ def _check_grad_out(g: np.ndarray, expected: tuple[int, ...]) -> None:
         raise SpecError(f"grad_out.shape={g.shape}: must be the conv output shape {expected}")
 
 
+def _scatter_folded(imap: IndexMap, gg: np.ndarray, wg: np.ndarray, out_shape: tuple[int, ...],
+                    mode: str) -> np.ndarray:
+    """``dx[fold(i(o, k))] += w[tap(k)] * g[o]`` (reflect / replicate / circular): folded indices repeat, so add.at."""
+    dx = np.zeros(out_shape)
+    spatial = out_shape[3:]
+    flat = dx.reshape(*out_shape[:3], -1)
+    for tap in _taps(imap):
+        per_axis = [axis_taps(a, mode)[k][0] for a, k in zip(imap.axes, tap)]
+        dst = np.ravel_multi_index(np.meshgrid(*per_axis, indexing="ij"), spatial).reshape(-1)
+        contrib = np.einsum("goi,ngo...->ngi...", _weight_tap(imap, wg, tap), gg)
+        np.add.at(flat, (Ellipsis, dst), contrib.reshape(*contrib.shape[:3], -1))
+    return dx
+
+
 def conv_grad_input(grad_out: Any, weight: Any, input_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
-                    dilation: Any = 1, groups: int = 1) -> np.ndarray:
-    """Brute-force gradient of :func:`conv` w.r.t. its input: ``dx[i(o, k)] += w[k] * g[o]``.
+                    dilation: Any = 1, groups: int = 1, padding_mode: str = "zeros",
+                    flip_kernel: bool = False) -> np.ndarray:
+    """Brute-force gradient of :func:`conv` w.r.t. its input: ``dx[fold(i(o, k))] += w[tap(k)] * g[o]``.
 
     >>> conv_grad_input(np.ones((1, 1, 3)), np.array([[[1.0, 2.0]]]), (1, 1, 4))
     array([[[1., 3., 3., 2.]]])
+    >>> conv_grad_input(np.ones((1, 1, 4)), np.array([[[1.0, 2.0]]]), (1, 1, 4), padding=((0, 1),),
+    ...                 padding_mode="circular")                       # the wrapped tap feeds x[0] again
+    array([[[3., 3., 3., 3.]]])
     """
     g_out, w = as_float64("grad_out", grad_out), as_float64("weight", weight)
-    layer, imap, shape = _grad_map(input_shape, w, stride, padding, dilation, groups)
+    layer, imap, shape = _grad_map(input_shape, w, stride, padding, dilation, groups, padding_mode, flip_kernel)
     G, (n, cin), cout = layer.groups, shape[:2], w.shape[0]
     _check_grad_out(g_out, (n, cout, *imap.output_shape))
     gg = g_out.reshape(n, G, cout // G, *imap.output_shape)
     wg = w.reshape(G, cout // G, cin // G, *w.shape[2:])
-    dx = _scatter(imap, gg, wg, (n, G, cin // G, *shape[2:]))
+    if layer.padding_mode == "zeros":
+        dx = _scatter(imap, gg, wg, (n, G, cin // G, *shape[2:]))
+    else:
+        dx = _scatter_folded(imap, gg, wg, (n, G, cin // G, *shape[2:]), layer.padding_mode)
     return dx.reshape(shape)
 
 
 def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
-                     dilation: Any = 1, groups: int = 1) -> np.ndarray:
-    """Brute-force gradient of :func:`conv` w.r.t. its weight.
+                     dilation: Any = 1, groups: int = 1, padding_mode: str = "zeros",
+                     flip_kernel: bool = False) -> np.ndarray:
+    """Brute-force gradient of :func:`conv` w.r.t. its weight: ``dw[tap(k)] = sum_o g[o] * x[fold(i(o, k))]``.
 
     >>> conv_grad_weight(np.arange(4.0).reshape(1, 1, 4), np.ones((1, 1, 3)), (1, 1, 2))
     array([[[3., 6.]]])
+    >>> conv_grad_weight(np.arange(4.0).reshape(1, 1, 4), np.ones((1, 1, 3)), (1, 1, 2), flip_kernel=True)
+    array([[[6., 3.]]])
     """
     x, g_out = as_float64("x", x), as_float64("grad_out", grad_out)
     wshape = as_shape("weight_shape", weight_shape)
-    layer, imap = conv_layer(x, np.broadcast_to(np.empty(()), wshape), None, stride, padding, dilation, groups)
+    layer, imap = conv_layer(x, np.broadcast_to(np.empty(()), wshape), None, stride, padding, dilation, groups,
+                             padding_mode, flip_kernel)
     G, (n, cin), cout = layer.groups, x.shape[:2], wshape[0]
     _check_grad_out(g_out, (n, cout, *imap.output_shape))
     xg = x.reshape(n, G, cin // G, *spatial_of(x))
     gg = g_out.reshape(n, G, cout // G, *imap.output_shape)
     dw = np.zeros((G, cout // G, cin // G, *wshape[2:]))
     for tap in _taps(imap):
-        sub = _gather(imap, xg, tap, "zeros")[0].reshape(n, G, cin // G, -1)
-        dw[(Ellipsis, *tap)] = np.einsum("ngop,ngip->goi", gg.reshape(n, G, cout // G, -1), sub)
+        sub = _gather(imap, xg, tap, layer.padding_mode)[0].reshape(n, G, cin // G, -1)
+        where = tuple(_tap_index(a, imap.flip_kernel)[k] for a, k in zip(imap.axes, tap))
+        dw[(Ellipsis, *where)] = np.einsum("ngop,ngip->goi", gg.reshape(n, G, cout // G, -1), sub)
     return dw.reshape(wshape)
-

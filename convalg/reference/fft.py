@@ -47,10 +47,11 @@ import scipy.fft as sfft
 
 from ..errors import SpecError
 from ..spec import Conv
+from ..spec._checks import check_bool
 from ._layers import as_float64, as_shape, conv_layer, conv_transpose_layer
 
 __all__ = ["conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "conv_grad_bias", "fft_convolve",
-           "zero_stuff", "pad_input"]
+           "zero_stuff", "pad_input", "unpad_adjoint"]
 
 #: ``padding_mode`` -> ``numpy.pad`` mode.
 NUMPY_PAD_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
@@ -188,48 +189,88 @@ def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, paddi
 
 
 def _grad_layer(input_shape: Sequence[int], weight: np.ndarray, stride: Any, padding: Any, dilation: Any,
-                groups: int) -> tuple[Conv, tuple[int, ...]]:
+                groups: int, padding_mode: str = "zeros") -> tuple[Conv, tuple[int, ...]]:
     input_shape = as_shape("input_shape", input_shape)
     if len(input_shape) != weight.ndim:
         raise SpecError(f"input_shape={input_shape}: must be (N, C_in, *spatial) with {weight.ndim - 2} spatial dims")
     layer = Conv(tuple(weight.shape[2:]), stride=stride, padding=padding, dilation=dilation, groups=groups,
-                 bias=False, in_channels=input_shape[1], out_channels=weight.shape[0], ndim=weight.ndim - 2)
+                 bias=False, padding_mode=padding_mode, in_channels=input_shape[1], out_channels=weight.shape[0],
+                 ndim=weight.ndim - 2)
     if weight.shape[1] * layer.groups != input_shape[1]:
         raise SpecError(f"weight.shape={weight.shape}: dim 1 must be in_channels/groups = "
                         f"{input_shape[1]}/{layer.groups}")
     return layer, input_shape
 
 
+def unpad_adjoint(grad_padded: np.ndarray, spatial: Sequence[int], pads: Sequence[tuple[int, int]],
+                  padding_mode: str) -> np.ndarray:
+    """The adjoint of :func:`pad_input` (non-negative pads): each padded element's value added to its source.
+
+    >>> unpad_adjoint(np.array([[[1.0, 10.0, 100.0, 1000.0]]]), (3,), [(1, 0)], "reflect")   # x1 is read twice
+    array([[[  10.,  101., 1000.]]])
+    """
+    lead = grad_padded.shape[:grad_padded.ndim - len(spatial)]
+    source = pad_input(np.arange(int(np.prod(spatial))).reshape(spatial), pads, padding_mode)
+    out = np.zeros((int(np.prod(lead)), int(np.prod(spatial))))
+    if padding_mode == "zeros":  # the zero pad has no source: keep the interior only
+        interior = tuple(slice(lo, lo + n) for (lo, _), n in zip(pads, spatial))
+        return np.ascontiguousarray(grad_padded[(Ellipsis, *interior)])
+    np.add.at(out, (slice(None), source.reshape(-1)), grad_padded.reshape(out.shape[0], -1))
+    return out.reshape(*lead, *spatial)
+
+
 def conv_grad_input(grad_out: Any, weight: Any, input_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
-                    dilation: Any = 1, groups: int = 1) -> np.ndarray:
+                    dilation: Any = 1, groups: int = 1, padding_mode: str = "zeros",
+                    flip_kernel: bool = False) -> np.ndarray:
     """Gradient of :func:`conv` w.r.t. its input: the exact transposed layer applied to ``grad_out``.
+
+    With a non-zero ``padding_mode`` that is the gradient w.r.t. the padded
+    input, folded back by :func:`unpad_adjoint`; ``flip_kernel`` flips ``weight``.
 
     >>> np.round(conv_grad_input(np.ones((1, 1, 3)), np.array([[[1.0, 2.0]]]), (1, 1, 4)), 12)
     array([[[1., 3., 3., 2.]]])
+    >>> np.round(conv_grad_input(np.ones((1, 1, 4)), np.array([[[1.0, 2.0]]]), (1, 1, 4), padding=((0, 1),),
+    ...                          padding_mode="replicate"), 12)                  # x3 is read twice by the last window
+    array([[[1., 3., 3., 5.]]])
     """
     g, w = as_float64("grad_out", grad_out), as_float64("weight", weight)
-    layer, input_shape = _grad_layer(input_shape, w, stride, padding, dilation, groups)
+    layer, input_shape = _grad_layer(input_shape, w, stride, padding, dilation, groups, padding_mode)
     expected = (input_shape[0], w.shape[0], *layer.output_shape(input_shape[2:]))
     if g.shape != expected:
         raise SpecError(f"grad_out.shape={g.shape}: must be the conv output shape {expected}")
     if _nonfinite(g, w):
         from . import direct
 
-        return direct.conv_grad_input(g, w, input_shape, stride, padding, dilation, groups)
-    t = layer.transpose(input_shape[2:])
-    return conv_transpose(g, w, None, t.stride, t.padding, t.output_padding, t.groups, t.dilation)
+        return direct.conv_grad_input(g, w, input_shape, stride, padding, dilation, groups, padding_mode,
+                                      flip_kernel)
+    nd = w.ndim - 2
+    if check_bool("flip_kernel", flip_kernel):
+        w = np.ascontiguousarray(_flip(w, nd))
+    if layer.padding_mode == "zeros":
+        t = layer.transpose(input_shape[2:])
+        return conv_transpose(g, w, None, t.stride, t.padding, t.output_padding, t.groups, t.dilation)
+    pads = [(a.lo, a.hi) for a in layer.index_map(input_shape[2:]).axes]
+    padded = tuple(n + lo + hi for n, (lo, hi) in zip(input_shape[2:], pads))
+    inner = layer.replace(padding=0, padding_mode="zeros").transpose(padded)
+    grad_padded = conv_transpose(g, w, None, inner.stride, inner.padding, inner.output_padding, inner.groups,
+                                 inner.dilation)
+    return unpad_adjoint(grad_padded, input_shape[2:], pads, layer.padding_mode)
 
 
 def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
-                     dilation: Any = 1, groups: int = 1) -> np.ndarray:
+                     dilation: Any = 1, groups: int = 1, padding_mode: str = "zeros",
+                     flip_kernel: bool = False) -> np.ndarray:
     """Gradient of :func:`conv` w.r.t. its weight: ``dW[co, ci, k] = sum_{n,o} g[n,co,o] * xpad[n, ., s*o + d*k]``.
+
+    ``xpad`` is padded by ``padding_mode``; with ``flip_kernel`` the result is flipped.
 
     >>> np.round(conv_grad_weight(np.arange(4.0).reshape(1, 1, 4), np.ones((1, 1, 3)), (1, 1, 2)), 12)
     array([[[3., 6.]]])
     """
     x, g = as_float64("x", x), as_float64("grad_out", grad_out)
     weight_shape = as_shape("weight_shape", weight_shape)
-    layer, imap = conv_layer(x, np.broadcast_to(np.empty(()), weight_shape), None, stride, padding, dilation, groups)
+    layer, imap = conv_layer(x, np.broadcast_to(np.empty(()), weight_shape), None, stride, padding, dilation, groups,
+                             padding_mode, flip_kernel)
     nd, G = imap.ndim, layer.groups
     n, cin = x.shape[:2]
     cout = weight_shape[0]
@@ -238,13 +279,16 @@ def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride:
     if _nonfinite(x, g):
         from . import direct
 
-        return direct.conv_grad_weight(x, g, weight_shape, stride, padding, dilation, groups)
-    xp = pad_input(x, [(a.lo, a.hi) for a in imap.axes])
+        return direct.conv_grad_weight(x, g, weight_shape, stride, padding, dilation, groups, padding_mode,
+                                       flip_kernel)
+    xp = pad_input(x, [(a.lo, a.hi) for a in imap.axes], layer.padding_mode)
     gs = _flip(zero_stuff(g, layer.stride, range(2, 2 + nd)), nd)
     full = fft_convolve(xp.reshape(n, G, cin // G, *xp.shape[2:]), gs.reshape(n, G, cout // G, *gs.shape[2:]),
                         "ngi,ngo->goi", nd)
     keep = tuple(slice(gs.shape[2 + ax] - 1, None, a.dilation) for ax, a in enumerate(imap.axes))
     dw = full[(Ellipsis, *keep)][(Ellipsis, *[slice(0, a.kernel) for a in imap.axes])]
+    if layer.flip_kernel:
+        dw = _flip(dw, nd)
     return np.ascontiguousarray(dw.reshape(weight_shape))
 
 
