@@ -114,10 +114,20 @@ class _SizeLatexPrinter(LatexPrinter):
 
 
 def format_size(expr: object) -> str:
-    """A size expression as text, floors printed as ``floor((a + b)/m)``."""
+    """A size expression as text, floors printed as ``floor((a + b)/m)``.
+
+    >>> H = sp.Symbol("H", integer=True, positive=True)
+    >>> format_size(sp.floor((H - 1) / 4) + 1)
+    'floor((H - 1)/4) + 1'
+    """
     return _SizeStrPrinter().doprint(sp.sympify(expr))
 
 
 def latex_size(expr: object) -> str:
-    r"""A size expression as LaTeX, floors printed as ``\left\lfloor{\frac{a}{m}}\right\rfloor``."""
+    r"""A size expression as LaTeX, floors printed as ``\left\lfloor{\frac{a}{m}}\right\rfloor``.
+
+    >>> H = sp.Symbol("H", integer=True, positive=True)
+    >>> latex_size(sp.floor((H - 1) / 4) + 1)
+    '\\left\\lfloor{\\frac{H - 1}{4}}\\right\\rfloor + 1'
+    """
     return _SizeLatexPrinter().doprint(sp.sympify(expr))

@@ -72,6 +72,10 @@ def receptive_field(layers: Sequence[object], spatial: Sequence[Size]) -> tuple[
 
     Sizes may be symbols; they matter only for size-dependent padding (TF
     ``'SAME'``), which is evaluated at each layer's own input size.
+
+    >>> from convalg import Conv, MaxPool
+    >>> receptive_field([Conv(3, padding=1), MaxPool(2)], (224,))
+    (ReceptiveField(size=4, stride=2, padding=1),)
     """
     from ..spec.padding import padding_depends_on_size
     from .simplify import collapse_floors

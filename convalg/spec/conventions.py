@@ -62,6 +62,11 @@ def explicit_padding(
     With ``n`` (the input sizes) the pads are evaluated; without it they are
     SymPy expressions in :data:`convalg.spec.padding.INPUT_SIZE` that a layer
     substitutes with each axis' size when applied.
+
+    >>> explicit_padding("SAME_LOWER", (4, 3), stride=(1, 2), n=(10, 10))   # extra pad at the start
+    ((2, 1), (1, 0))
+    >>> explicit_padding("torch_same", 4)
+    ((1, 2),)
     """
     check_choice("convention", convention, CONVENTIONS)
     sizes = n

@@ -367,7 +367,11 @@ def _details(outcome: CaseOutcome) -> str:
 
 
 def load_target(spec: str) -> Callable[..., Any]:
-    """Import ``'package.module:function'`` or ``'path/to/file.py:function'`` (dotted attributes allowed)."""
+    """Import ``'package.module:function'`` or ``'path/to/file.py:function'`` (dotted attributes allowed).
+
+    >>> load_target("convalg.reference:conv").__name__
+    'conv'
+    """
     if ":" not in spec:
         raise ValueError(f"target={spec!r}: expected 'package.module:function' or 'file.py:function'")
     mod_name, attr = spec.rsplit(":", 1)

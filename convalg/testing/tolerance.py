@@ -157,6 +157,9 @@ def error_bound(op: str, *args: Any, dtype: Any = "float32", growth: str = "stri
     'float64'`` or a NumPy dtype); ``growth`` is ``'strict'`` (``g(K) = K``) or
     ``'sqrt'``; ``algorithm='fft'`` adds the norm-wise FFT term.  Max pooling
     is exact: its bound is 0.
+
+    >>> error_bound("conv", np.ones((1, 1, 4)), np.array([[[1.0, -1.0]]]), dtype="float16").round(6)
+    array([[[0.00415, 0.00415, 0.00415]]])
     """
     if op not in OPS:
         raise ValueError(f"op={op!r}: must be one of {', '.join(OPS)}")
