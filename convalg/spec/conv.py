@@ -285,7 +285,9 @@ class ConvTranspose(_ConvBase):
         for a, (spec, n, want) in enumerate(zip(layer.axis_specs(spatial), spatial, output_size)):
             lowest = layer._output_size(a, spec, n)
             op = as_size(sp.sympify(want) - lowest)
-            if isinstance(op, int) and not 0 <= op <= spec.stride - 1:
+            outside = (not 0 <= op <= spec.stride - 1) if isinstance(op, int) else (
+                sp.sympify(op < 0) is sp.true or sp.sympify(op > spec.stride - 1) is sp.true)
+            if outside:
                 raise SpecError(
                     f"output_size[{a}]={want}: must lie in [{lowest}, {lowest + spec.stride - 1}] for input size {n}"
                 )

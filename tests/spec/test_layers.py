@@ -130,3 +130,13 @@ def test_replace_keeps_any_ndim_layers() -> None:
     assert Conv(3).replace(stride=2) == Conv(3, stride=2) and Conv(3).replace(stride=2).ndim is None
     assert MaxPool(2).replace(ndim=2) == MaxPool((2, 2))
     assert Conv(3).replace(stride=(2, 1)) == Conv((3, 3), stride=(2, 1))
+
+
+def test_output_padding_for_symbolic_sizes_rejects_what_sympy_can_bound() -> None:
+    """Audit regression: output_size=3H at input H (stride 2) returned output_padding H + 1 (>= stride for every H)."""
+    from convalg import ConvTranspose, SpecError
+
+    layer = ConvTranspose(3, stride=2, padding=1)
+    assert layer.output_padding_for((H,), (2 * H,)) == (1,)
+    with pytest.raises(SpecError, match=r"output_size\[0\]=3\*H: must lie in \[2\*H - 1, 2\*H\]"):
+        layer.output_padding_for((H,), (3 * H,))
