@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from typing import Any
 
@@ -164,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"(not printed: {A.cols} columns > --max-cols {args.max_cols}; use --png FILE)")
     if args.png:
-        save_pattern_png(A, rep["row_shape"], rep["col_shape"], args.png, title=repr(layer))
-        print(f"wrote {args.png}", file=sys.stderr)
+        path = args.png if os.path.splitext(args.png)[1] else args.png + ".png"  # what matplotlib would write
+        save_pattern_png(A, rep["row_shape"], rep["col_shape"], path, title=repr(layer))
+        print(f"wrote {path}", file=sys.stderr)
     return 0

@@ -163,3 +163,10 @@ def test_bad_matrix_and_check_options_exit_2_without_traceback(capsys, argv, nee
     code, _, err = run(capsys, *argv)
     assert code == 2 and err.startswith(f"convalg {argv[0]}: error: ") and needle in err, err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_matrix_png_without_suffix_reports_the_file_written(capsys, tmp_path) -> None:
+    """Audit regression: ``--png out`` wrote out.png (matplotlib's default format) but said 'wrote out'."""
+    pytest.importorskip("matplotlib")
+    code, _, err = run(capsys, "matrix", "--input", "3", "conv(k=3,p=1)", "--png", str(tmp_path / "pattern"))
+    assert code == 0 and f"wrote {tmp_path / 'pattern.png'}" in err and (tmp_path / "pattern.png").is_file()
