@@ -67,7 +67,7 @@ def markdown(results: Sequence[Result]) -> str:
 def main(argv: Sequence[str] | None = None, prog: str = "python -m proofs") -> int:
     parser = argparse.ArgumentParser(prog=prog, description="Run convalg's machine-checked theorems.")
     add_arguments(parser)
-    return run_from_args(parser.parse_args(argv))
+    return run_from_args(parser.parse_args(argv), prog)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -78,14 +78,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list", action="store_true", help="list the theorems and exit")
 
 
-def run_from_args(args: argparse.Namespace) -> int:
+def run_from_args(args: argparse.Namespace, prog: str = "python -m proofs") -> int:
     try:
         chosen = select(args.names)
     except KeyError as e:
-        print(f"error: {e.args[0]}", file=sys.stderr)
+        print(f"{prog}: error: {e.args[0]}", file=sys.stderr)
         return 2
     if args.bound is not None and args.bound < 1:
-        print(f"error: --bound={args.bound}: must be >= 1", file=sys.stderr)
+        print(f"{prog}: error: --bound={args.bound}: must be >= 1", file=sys.stderr)
         return 2
     if args.list:
         for t in chosen:

@@ -48,4 +48,4 @@ def run(args: argparse.Namespace) -> int:
         print("convalg prove: error: the 'proofs' package was not found; it ships with the source checkout "
               "(run from the repository root, or install convalg with 'pip install -e .')", file=sys.stderr)
         return 2
-    return int(runner.run_from_args(args))
+    return int(runner.run_from_args(args, "convalg prove"))
