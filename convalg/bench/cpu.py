@@ -5,8 +5,9 @@ cross-correlation).  Per case, in one run: median ms and GFLOP/s of the
 forward (``convalg.functional.conv``, ``algorithm='auto'`` unless
 ``--algorithm``) and backward (input + weight gradient, counted as 2x the
 forward FLOPs), the same for ``torch`` (when importable; backward with
-``aten.convolution_backward``; convalg and torch calls alternate, so a load
-change hits both), ``scipy.signal.fftconvolve`` per channel pair
+``aten.convolution_backward``; convalg's repeats, then torch's: alternating
+single calls made the two libraries' spinning worker threads preempt each
+other on 2 cores), ``scipy.signal.fftconvolve`` per channel pair
 (forward only, skipped when one call is predicted to take more than
 ``--scipy-limit`` seconds), the ratio ``torch_time / convalg_time`` and the
 geometric means; plus the peak memory of one convalg forward call
@@ -66,21 +67,6 @@ def _median_ms(fn: Callable[[], Any], repeat: int, warmup: int = 2) -> float:
         fn()
         times.append(CLOCK() - t0)
     return 1e3 * statistics.median(times)
-
-
-def _paired_ms(fa: Callable[[], Any], fb: Callable[[], Any], repeat: int, warmup: int = 2) -> tuple[float, float]:
-    """Median ms of ``fa`` and ``fb`` timed alternately (a, b, a, b, ...), so that both see the same
-    machine load (another process on a shared core shifts both, not one)."""
-    for _ in range(warmup):
-        fa()
-        fb()
-    ta, tb = [], []
-    for _ in range(repeat):
-        for f, times in ((fa, ta), (fb, tb)):
-            t0 = CLOCK()
-            f()
-            times.append(CLOCK() - t0)
-    return 1e3 * statistics.median(ta), 1e3 * statistics.median(tb)
 
 
 def _blas_info() -> str:
@@ -231,17 +217,18 @@ def main(argv: list[str] | None = None) -> int:
             conv_grad_input(gy, w, x.shape, s, p, d, algorithm=args.algorithm)  # noqa: B023
             conv_grad_weight(x, gy, w.shape, s, p, d, algorithm=args.algorithm)  # noqa: B023
 
+        # convalg's and torch's repeats run in separate blocks: interleaving single calls made OpenBLAS's
+        # and torch's OpenMP threads (both spin a while after a call) preempt each other on 2 cores
+        fwd = _median_ms(forward, args.repeat)
+        bwd = _median_ms(backward, args.repeat)
         t_fwd = t_bwd = float("nan")
         ops = _torch_ops(nd)
-        if ops is None:
-            fwd = _median_ms(forward, args.repeat)
-            bwd = _median_ms(backward, args.repeat)
-        else:
+        if ops is not None:
             torch, tconv = ops
             xt, wt, gt = torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(gy)
             with torch.no_grad():
-                fwd, t_fwd = _paired_ms(forward, lambda: tconv(xt, wt, None, s, p, d), args.repeat)  # noqa: B023
-                bwd, t_bwd = _paired_ms(backward, lambda: torch.ops.aten.convolution_backward(  # noqa: B023
+                t_fwd = _median_ms(lambda: tconv(xt, wt, None, s, p, d), args.repeat)  # noqa: B023
+                t_bwd = _median_ms(lambda: torch.ops.aten.convolution_backward(  # noqa: B023
                     gt, xt, wt, None, [s] * nd, [p] * nd, [d] * nd, False, [0] * nd, 1, [True, True, False]),  # noqa: B023
                     args.repeat)
             fwd_ratios.append(t_fwd / fwd)
