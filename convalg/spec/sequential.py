@@ -71,10 +71,14 @@ class Sequential(Layer):
         """Input shape followed by the output shape of every layer (nested floors collapsed)."""
         current = check_spatial(spatial, self.ndim)
         out = [current]
-        for layer in self.layers:
-            current = tuple(
-                n if isinstance(n, int) else collapse_floors(n) for n in layer.output_shape(current)
-            )
+        for index, layer in enumerate(self.layers):
+            try:
+                shape = layer.output_shape(current)
+            except SpecError as e:
+                if len(self.layers) == 1:
+                    raise
+                raise SpecError(f"layers[{index}]={layer!r} (input size {current}): {e}") from None
+            current = tuple(n if isinstance(n, int) else collapse_floors(n) for n in shape)
             out.append(current)
         return out
 

@@ -140,3 +140,12 @@ def test_output_padding_for_symbolic_sizes_rejects_what_sympy_can_bound() -> Non
     assert layer.output_padding_for((H,), (2 * H,)) == (1,)
     with pytest.raises(SpecError, match=r"output_size\[0\]=3\*H: must lie in \[2\*H - 1, 2\*H\]"):
         layer.output_padding_for((H,), (3 * H,))
+
+
+def test_stack_errors_name_the_failing_layer() -> None:
+    """Audit: a U-Net on input 8 said only 'input[0]=1: MaxPool gives output size 0' (which of 16 layers?)."""
+    from convalg import ConvTranspose, SpecError
+
+    unet = Sequential(*([Conv(3, padding=1), MaxPool(2)] * 4 + [ConvTranspose(2, stride=2), Conv(3, padding=1)] * 4))
+    with pytest.raises(SpecError, match=r"^layers\[7\]=MaxPool\(kernel_size=2\) \(input size \(1,\)\): input\[0\]=1"):
+        unet.output_shape((8,))
