@@ -26,7 +26,7 @@ import sympy as sp
 from ..errors import SpecError
 from .syntax import parse_input, parse_layers
 
-__all__ = ["register", "run", "operator_report", "save_pattern_png"]
+__all__ = ["register", "run", "operator_report", "save_pattern_png", "format_grid"]
 
 
 def register(sub: Any) -> None:

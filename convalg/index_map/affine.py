@@ -46,7 +46,7 @@ import sympy as sp
 
 from ..errors import SpecError
 
-__all__ = ["AxisMap", "AdaptiveAxisMap", "Index"]
+__all__ = ["AxisMap", "AdaptiveAxisMap", "Index", "fold_index"]
 
 Index = Union[int, sp.Expr]
 
@@ -206,7 +206,12 @@ class AxisMap:
 
 
 def fold_index(i: sp.Expr, n: Index, mode: str) -> sp.Expr:
-    """Map a possibly out-of-range index into ``[0, n)`` by a padding mode (``zeros``: unchanged)."""
+    """Map a possibly out-of-range index into ``[0, n)`` by a padding mode (``zeros``: unchanged).
+
+    >>> i = sp.Symbol("i", integer=True)
+    >>> [fold_index(i, 4, mode).subs(i, -1) for mode in ("circular", "replicate", "reflect")]
+    [3, 0, 1]
+    """
     if mode == "zeros":
         return i
     if mode == "circular":

@@ -45,7 +45,8 @@ from .budget import Budget, check_budget
 from .symbols import bias_symbols, weight_symbols
 from .tables import axis_table, combine, concrete_map, resolve_channels, tap_tuples
 
-__all__ = ["matrix", "affine", "conv_matrix", "padding_operator", "weight_array", "sparse_from_dict"]
+__all__ = ["matrix", "affine", "conv_matrix", "padding_operator", "weight_array", "sparse_from_dict",
+           "conv_entries"]
 
 
 def sparse_from_dict(rows: int, cols: int, entries: dict[tuple[int, int], Any]) -> sp.SparseMatrix:

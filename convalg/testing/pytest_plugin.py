@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-__all__ = ["pytest_addoption", "pytest_collection_modifyitems", "ConformanceItem"]
+__all__ = ["pytest_addoption", "pytest_collection_modifyitems", "ConformanceItem", "ConformanceFailure"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
