@@ -10,7 +10,7 @@ algorithm       kernel (module)
 ``fft``         ``scipy.fft`` with the channel sum per frequency, overlap-save tiles
                 as batch entries for stride 1 (:mod:`.fft`)
 ``winograd``    F(m, r) per axis, stride 1 (:mod:`.winograd`); dilated layers on their
-                undilated phases (:mod:`.polyphase`; also chosen by ``auto``)
+                undilated phases (:mod:`.polyphase`)
 ``auto``        the cheapest by the cost model (:mod:`.cost`)
 ==============  ====================================================================
 
@@ -118,25 +118,17 @@ def conv_plan(layer: Conv, input_shape: tuple[int, ...], dtype: str, algorithm: 
 
 def _polyphase_plan(layer: Conv, window: WindowPlan, input_shape: tuple[int, ...], dtype: str,
                     algorithm: str) -> ConvPlan | None:
-    """Dilated stride-1 layers: Winograd on the undilated phases (explicit ``'winograd'``, or ``'auto'``
-    when the cost model predicts it cheaper than its choice for the dilated layer, counting the split and
-    merge copies)."""
+    """Dilated stride-1 layers with an explicit ``'winograd'``: Winograd on the undilated phases.
+
+    Not chosen by ``'auto'``: on the one dilated CPU anchor (case 6, 32x64x64, 3x3, dilation 2) it tied
+    with ``direct`` with one BLAS thread and lost by 10-20% with two (2026-11-26).
+    """
     factors = polyphase.phase_factors(window)
-    if factors is None or algorithm not in ("auto", "winograd"):
+    if factors is None or algorithm != "winograd":
         return None
     sub_layer, sub_spatial = polyphase.phase_layer(layer, window, factors)
-    n, c, cout, g = input_shape[0], input_shape[1], layer.out_channels, layer.groups
-    sub_shape = (n * math.prod(factors), c, *sub_spatial)
+    sub_shape = (input_shape[0] * math.prod(factors), input_shape[1], *sub_spatial)
     inner = conv_plan(sub_layer, sub_shape, dtype, algorithm)
-    if algorithm == "auto":
-        if inner.algorithm != "winograd":
-            return None
-        here = cost.estimate(window, n, c, cout, g, dtype)
-        sub = cost.estimate(inner.window, sub_shape[0], c, cout, g, dtype)["winograd"]
-        item = 8 if dtype == "float64" else 4
-        copies = 2 * item * (n * c * math.prod(window.extent) + n * cout * math.prod(window.output_shape))
-        if sub + copies / cost.BANDWIDTH >= here[cost.choose(window, n, c, cout, g, dtype)]:
-            return None
     extent = polyphase.phase_extent(window, factors)
     source = "\n".join([window.source, f"# polyphase: {math.prod(factors)} undilated phases {factors}, padded "
                                        f"extent {extent}; per phase:", inner.source])

@@ -32,9 +32,9 @@ single-thread process CPU times of the anchor cases (``convalg bench cpu --threa
 --cpu-time --algorithm NAME``), then re-checked after the overlap-save FFT and the Winograd
 changes: every algorithm timed on the eight CPU anchors of ``shared/ANCHORS.md`` plus four small
 cases, one BLAS thread (``threadpoolctl``), best of 7 wall-clock runs.  The predicted choice was
-the fastest measured algorithm on all eight anchors or within 3% of it (case 6: Winograd on the
-polyphase split, 1.51-1.58 ms forward against 1.48-1.53 ms for ``direct`` and 1.7-1.9 ms for
-``gemm``) and on three of the small cases; on a 32-channel 32x32 5x5 case
+the fastest measured algorithm on all eight anchors or within 5% of it (case 6: ``direct``,
+1.48-1.53 ms forward, ``gemm`` 1.7-1.9 ms; with two BLAS threads both 1.4-1.8 ms) and on three
+of the small cases; on a 32-channel 32x32 5x5 case
 it picks ``gemm`` (1.11 ms) where ``direct`` (0.93 ms) and ``winograd`` (0.95 ms) are faster.
 ``convalg bench cpu --calibrate`` prints the raw throughputs of the primitives behind them
 (sgemm, small batched sgemm, batched cgemm, ``rfftn``, copy); they only need to be right

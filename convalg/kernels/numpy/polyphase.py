@@ -11,9 +11,11 @@ correlation.  Splitting each such axis by phase turns the layer into
     xp (N, C, *d*E')  ->  (prod(d) * N, C, *E')     E' = ceil(O/d) + K - 1 per axis
     y  (prod(d) * N, Co, *ceil(O/d))  ->  (N, Co, *O)
 
-so Winograd (which needs dilation 1) and the dense GEMMs apply to dilated
-layers, and the weight gradient is the inner algorithm's on the split input
-and the split output gradient (its batch sum runs over the phases too).
+so Winograd (which needs dilation 1) applies to dilated layers
+(``algorithm='winograd'``; ``'auto'`` does not choose it, see
+:func:`convalg.kernels.numpy.conv.conv_plan`), and the weight gradient is the
+inner algorithm's on the split input and the split output gradient (its batch
+sum runs over the phases too).
 
 >>> from convalg import Conv
 >>> from convalg.kernels.numpy.plan import window_plan
