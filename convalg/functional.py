@@ -17,9 +17,10 @@ rank, channels         ``x`` ``(N, C, *spatial)``, ``weight`` of the same rank w
                        ``C == weight.shape[1] * groups`` (conv): :class:`~convalg.SpecError`
 layout                 non-contiguous or negative-stride arrays are copied contiguous
 empty batch            an empty output of the right shape
-NaN / inf              propagate as in PyTorch (max pooling: NaN wins); ``'auto'`` keeps
-                       them element-wise (non-finite inputs use GEMM), an explicit
-                       ``'fft'`` / ``'winograd'`` spreads them over the plane / tile
+NaN / inf              propagate element-wise as in PyTorch (max pooling: NaN wins); a
+                       convolution with non-finite input runs by GEMM even when ``'fft'`` /
+                       ``'winograd'`` was asked for (a transform would spread them over a
+                       plane / tile)
 =====================  ===================================================================
 
 ``algorithm``: ``'auto'`` (cost model), ``'gemm'``, ``'fft'``, ``'winograd'`` or

@@ -91,11 +91,11 @@ def conv(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stri
 
 
 def _finite_safe(plan: Any, algorithm: str, *arrays: np.ndarray) -> Any:
-    """With ``'auto'``, keep NaN / inf element-wise like PyTorch: transforms (FFT, Winograd) would
-    spread them over a tile or a plane, so non-finite inputs switch to GEMM."""
+    """Keep NaN / inf element-wise like PyTorch: transforms (FFT, Winograd) would spread them over
+    a tile or a plane, so non-finite inputs switch to GEMM, whatever ``algorithm`` asked for."""
     # one reduction pass in the arrays' own dtype (half the time of a float64 sum for float32): the sum is
     # non-finite iff some value is, or if it overflows, which then only costs the GEMM fallback
-    if algorithm == "auto" and plan.algorithm in ("fft", "winograd") and not all(
+    if plan.algorithm in ("fft", "winograd") and not all(
             np.isfinite(np.sum(a)) for a in arrays):
         return conv_plan(plan.layer, plan.input_shape, plan.dtype, "gemm")
     return plan
