@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from .errors import SpecError
+from .kernels.padding import pad_frame, padded_frame, unpad_adjoint
 from .spec.conv import Conv
 from .spec.pooling import AvgPool
 
@@ -84,7 +85,10 @@ def _array(name: str, a: Any, like: Any) -> Any:
         return cupy.ascontiguousarray(a)
     if _is_cupy(a):
         raise TypeError(f"{name}: a CuPy array, but x is a {type(like).__name__}")
-    a = np.asarray(a)
+    try:
+        a = np.asarray(a)
+    except (ValueError, TypeError) as e:  # ragged nested lists, objects numpy cannot convert
+        raise SpecError(f"{name}: cannot be converted to an array ({e})") from e
     return np.ascontiguousarray(a)
 
 
@@ -180,18 +184,33 @@ def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, paddi
 
 
 def _shape(name: str, shape: Any, length: int) -> tuple[int, ...]:
-    try:
-        shape = tuple(int(v) for v in shape)
-    except TypeError as e:
-        raise SpecError(f"{name}={shape!r}: must be a sequence of ints") from e
-    if len(shape) != length:
-        raise SpecError(f"{name}={shape}: expected {length} entries")
-    return shape
+    """``shape`` as a tuple of ``length`` non-negative ints (no floats, bools or strings)."""
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence) and not hasattr(shape, "__iter__"):
+        raise SpecError(f"{name}={shape!r}: must be a sequence of {length} non-negative ints")
+    values = tuple(shape)
+    if len(values) != length:
+        raise SpecError(f"{name}={values!r}: expected {length} entries")
+    for v in values:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise SpecError(f"{name}={values!r}: entry {v!r} is not a non-negative int")
+    return tuple(int(v) for v in values)
 
 
 def conv_grad_input(grad_out: Any, weight: Any, input_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
-                    dilation: Any = 1, groups: int = 1, algorithm: str = "auto") -> Any:
-    """Gradient of :func:`conv` (zero padding) w.r.t. ``x`` of shape ``input_shape`` ``(N, C, *spatial)``."""
+                    dilation: Any = 1, groups: int = 1, padding_mode: str = "zeros", flip_kernel: bool = False,
+                    algorithm: str = "auto") -> Any:
+    """Gradient of :func:`conv` w.r.t. ``x`` of shape ``input_shape`` ``(N, C, *spatial)``.
+
+    The transposed convolution of ``grad_out`` (gather form).  With a non-zero
+    ``padding_mode`` it is the gradient w.r.t. the padded frame, folded back onto
+    the input by the adjoint of the padding (:func:`convalg.kernels.padding.unpad_adjoint`);
+    ``flip_kernel=True`` differentiates the true convolution.
+
+    >>> import numpy as np
+    >>> conv_grad_input(np.ones((1, 1, 4)), np.array([[[1.0, 2.0]]]), (1, 1, 4), padding=((0, 1),),
+    ...                 padding_mode="replicate").tolist()          # x3 is read by the last two taps
+    [[[1.0, 3.0, 3.0, 5.0]]]
+    """
     a = _Args(grad_out, name="grad_out")
     w = a.other("weight", weight, a.x.ndim)
     shape = _shape("input_shape", input_shape, a.x.ndim)
@@ -199,10 +218,34 @@ def conv_grad_input(grad_out: Any, weight: Any, input_shape: Sequence[int], stri
     if w.shape[0] != a.x.shape[1] or shape[0] != a.x.shape[0]:
         raise SpecError(f"grad_out: shape {tuple(a.x.shape)} does not match weight {tuple(w.shape)} / "
                         f"input_shape {shape}")
-    gx = backend(a.x).conv_grad_input(a.x, w, shape, stride, padding, dilation, groups, algorithm)
+    if _flag("flip_kernel", flip_kernel):
+        w = _flip(w)
+    b = backend(a.x)
+    if padding_mode == "zeros":
+        gx = b.conv_grad_input(a.x, w, shape, stride, padding, dilation, groups, algorithm)
+    else:
+        frame = padded_frame(tuple(w.shape[2:]), stride, padding, dilation, groups, padding_mode, shape[2:])
+        expected = (shape[0], w.shape[0], *frame.output_shape)
+        if tuple(a.x.shape) != expected:
+            raise SpecError(f"grad_out: shape {tuple(a.x.shape)} is not the conv output {expected} for input_shape "
+                            f"{shape}")
+        gf = b.conv_grad_input(a.x, w, (*shape[:2], *frame.extent), stride, 0, dilation, groups, algorithm)
+        gx = unpad_adjoint(gf, frame)
     if tuple(gx.shape) != shape:
         raise SpecError(f"grad_out: shape {tuple(a.x.shape)} is not the conv output for input_shape {shape}")
     return a.out(gx)
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise SpecError(f"{name}={value!r}: must be True or False")
+    return bool(value)
+
+
+def _flip(w: Any) -> Any:
+    """``w`` reversed along its spatial axes (contiguous copy)."""
+    flipped = w[(Ellipsis, *[slice(None, None, -1)] * (w.ndim - 2))]
+    return flipped.copy() if _is_cupy(w) else np.ascontiguousarray(flipped)
 
 
 def _conv_output_shape(kernel: tuple[int, ...], stride: Any, padding: Any, dilation: Any, groups: int,
@@ -220,19 +263,43 @@ def _output_shape_cached(kernel: tuple[int, ...], stride: Any, padding: Any, dil
                       ndim=len(kernel)).output_shape(spatial))
 
 
+class _WeightShape:
+    """Stands in for a weight array in :func:`_check_conv` (only ``ndim`` and ``shape``; nothing allocated)."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape, self.ndim = shape, len(shape)
+
+
 def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
-                     dilation: Any = 1, groups: int = 1, algorithm: str = "auto") -> Any:
-    """Gradient of :func:`conv` (zero padding) w.r.t. a weight of shape ``weight_shape``."""
+                     dilation: Any = 1, groups: int = 1, padding_mode: str = "zeros", flip_kernel: bool = False,
+                     algorithm: str = "auto") -> Any:
+    """Gradient of :func:`conv` w.r.t. a weight of shape ``weight_shape``.
+
+    The correlation of the (``padding_mode``-padded) input with ``grad_out``;
+    ``flip_kernel=True`` differentiates the true convolution (the result is flipped).
+
+    >>> import numpy as np
+    >>> conv_grad_weight(np.arange(4.0).reshape(1, 1, 4), np.ones((1, 1, 4)), (1, 1, 2), padding=((0, 1),),
+    ...                  padding_mode="circular").tolist()          # the last window wraps to x0
+    [[[6.0, 6.0]]]
+    """
     a = _Args(x)
     g = a.other("grad_out", grad_out, a.x.ndim)
     shape = _shape("weight_shape", weight_shape, a.x.ndim)
-    _check_conv(a.x, np.empty(shape), None, groups)
+    _check_conv(a.x, _WeightShape(shape), None, groups)
+    flip = _flag("flip_kernel", flip_kernel)
     b = backend(a.x)
-    expected = _conv_output_shape(shape[2:], _freeze(stride), _freeze(padding), _freeze(dilation), groups,
-                                  tuple(a.x.shape[2:]))
+    if padding_mode == "zeros":
+        xs, pad = a.x, padding
+        expected = _conv_output_shape(shape[2:], _freeze(stride), _freeze(padding), _freeze(dilation), groups,
+                                      tuple(a.x.shape[2:]))
+    else:
+        frame = padded_frame(shape[2:], stride, padding, dilation, groups, padding_mode, tuple(a.x.shape[2:]))
+        xs, pad, expected = pad_frame(a.x, frame), 0, frame.output_shape
     if tuple(g.shape) != (a.x.shape[0], shape[0], *expected):
         raise SpecError(f"grad_out: expected shape {(a.x.shape[0], shape[0], *expected)}, got {tuple(g.shape)}")
-    return a.out(b.conv_grad_weight(a.x, g, shape, stride, padding, dilation, groups, algorithm))
+    dw = b.conv_grad_weight(xs, g, shape, stride, pad, dilation, groups, algorithm)
+    return a.out(_flip(dw) if flip else dw)
 
 
 def conv_grad_bias(grad_out: Any) -> Any:
@@ -319,4 +386,6 @@ def fold(cols: Any, output_size: Any, kernel_size: Any, dilation: Any = 1, paddi
     a = _Args(cols, min_spatial=1, name="cols")
     if a.x.ndim != 3:
         raise SpecError(f"cols: expected shape (N, C*prod(kernel_size), L), got {tuple(a.x.shape)}")
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,)
+    output_size = _shape("output_size", sizes, len(sizes))
     return a.out(backend(a.x).fold(a.x, output_size, kernel_size, dilation, padding, stride))

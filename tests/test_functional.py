@@ -137,3 +137,69 @@ def test_transform_falls_back_on_nan(shape, k, alg) -> None:
     expected = direct.conv(x.astype(np.float64), w.astype(np.float64), padding=k // 2)
     np.testing.assert_array_equal(np.isnan(y), np.isnan(expected))
     np.testing.assert_array_equal(np.isinf(y), np.isinf(expected))
+
+
+GRAD_SPECS = [  # (spatial, kernel, stride, padding, dilation, groups)
+    ((7, 6), (3, 2), (1, 2), ((1, 2), (0, 1)), (1, 1), 2),
+    ((9,), (3,), (2,), (2,), (2,), 1),
+    ((5, 4, 6), (2, 3, 1), 1, 1, 1, 1),
+    ((8, 8), (3, 3), 1, "same", 2, 1),
+]
+
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("flip_kernel", [False, True])
+@pytest.mark.parametrize("alg", ["auto", "gemm", "fft", "direct"])
+def test_gradients_take_padding_mode_and_flip_kernel(padding_mode, flip_kernel, alg) -> None:
+    """Both gradients match the float64 direct reference for every padding mode, true convolution and algorithm."""
+    from convalg.reference import direct as reference
+    from convalg.testing.tolerance import assert_within_bound, error_bound
+
+    rng = np.random.default_rng(11)
+    for spatial, k, s, p, d, g in GRAD_SPECS:
+        x = rng.standard_normal((2, 4, *spatial))
+        w = rng.standard_normal((6, 4 // g, *k))
+        kw = dict(stride=s, padding=p, dilation=d, groups=g, padding_mode=padding_mode, flip_kernel=flip_kernel)
+        gy = rng.standard_normal(reference.conv(x, w, **kw).shape)
+        context = f"{spatial} k={k} {kw} algorithm={alg}"
+        gx = F.conv_grad_input(gy, w, x.shape, algorithm=alg, **kw)
+        assert_within_bound(gx, reference.conv_grad_input(gy, w, x.shape, **kw),
+                            error_bound("conv_grad_input", gy, w, x.shape, dtype="float64",
+                                        algorithm="fft" if alg == "fft" else "direct", **kw), context)
+        gw = F.conv_grad_weight(x, gy, w.shape, algorithm=alg, **kw)
+        assert_within_bound(gw, reference.conv_grad_weight(x, gy, w.shape, **kw),
+                            error_bound("conv_grad_weight", x, gy, w.shape, dtype="float64",
+                                        algorithm="fft" if alg == "fft" else "direct", **kw), context)
+
+
+def test_padded_gradients_are_adjoint_to_the_forward() -> None:
+    """<conv(x), g> == <x, grad_input(g)> and == <w, grad_weight(x, g)> with a reflect-padded true convolution."""
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((2, 3, 6, 7)), rng.standard_normal((4, 3, 3, 2))
+    kw = dict(stride=(2, 1), padding=((2, 1), (1, 0)), padding_mode="reflect", flip_kernel=True)
+    y = F.conv(x, w, **kw)
+    g = rng.standard_normal(y.shape)
+    assert np.isclose(np.vdot(y, g), np.vdot(x, F.conv_grad_input(g, w, x.shape, **kw)), rtol=1e-12)
+    assert np.isclose(np.vdot(y, g), np.vdot(w, F.conv_grad_weight(x, g, w.shape, **kw)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: F.conv([[[1.0, 2.0], [1.0]]], [[[1.0]]]), "x: cannot be converted to an array"),
+    (lambda: F.conv_grad_input(np.ones((1, 3, 3, 3)), np.ones((3, 2, 3, 3)), "abc"), "input_shape='abc'"),
+    (lambda: F.conv_grad_input(np.ones((1, 3, 3, 3)), np.ones((3, 2, 3, 3)), (1, 2, 5, 5.5)), "entry 5.5"),
+    (lambda: F.conv_grad_input(np.ones((1, 3, 3, 3)), np.ones((3, 2, 3, 3)), (1, 2, True, 5)), "entry True"),
+    (lambda: F.conv_grad_weight(np.ones((1, 2, 5, 5)), np.ones((1, 3, 3, 3)), (3, 2, 10**10, 3)), "output size"),
+    (lambda: F.conv_grad_weight(np.ones((1, 2, 5, 5)), np.ones((1, 3, 3, 3)), (3, 2, -3, 3)), "entry -3"),
+    (lambda: F.conv_grad_weight(np.ones((1, 2, 5, 5)), np.ones((1, 3, 3, 3)), (3, 2, 3.5, 3)), "entry 3.5"),
+    (lambda: F.max_pool_grad(np.ones((1, 1, 2)), np.zeros((1, 1, 2), int), "ab"), "input_shape='ab'"),
+    (lambda: F.conv_grad_input(np.ones((1, 1, 3)), np.ones((1, 1, 2)), (1, 1, 4), padding_mode="mirror"),
+     "padding_mode='mirror'"),
+    (lambda: F.conv_grad_weight(np.ones((1, 1, 3)), np.ones((1, 1, 6)), (1, 1, 2), padding=3,
+                                padding_mode="reflect"), "reflect padding must be < the input size 3"),
+    (lambda: F.conv_grad_input(np.ones((1, 1, 3)), np.ones((1, 1, 2)), (1, 1, 4), flip_kernel="yes"),
+     "flip_kernel='yes'"),
+    (lambda: F.fold(np.ones((1, 4, 4)), (3, 3.5), 2), "entry 3.5"),
+])
+def test_bad_arguments_get_spec_errors(call, match) -> None:
+    with pytest.raises(SpecError, match=match):
+        call()

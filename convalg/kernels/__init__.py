@@ -5,6 +5,8 @@ package                     arrays
 ==========================  ===============================================
 ``convalg.kernels.numpy``   NumPy (plans of strided views, GEMM, FFT, Winograd)
 ``convalg.kernels.cuda``    CuPy (loaded lazily by :mod:`convalg.functional`)
+``convalg.kernels.padding`` either: reflect / replicate / circular padding
+                            around a zero-padding kernel, and its adjoint
 ==========================  ===============================================
 """
 
