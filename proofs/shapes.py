@@ -20,7 +20,15 @@ Division with remainder is parametrised: ``0 <= r < s`` as ``r >= 0``,
     ``ceil((ceil(y) + c)/m) = ceil((y + c)/m)``.  Proof: ``y = F + f``,
     ``0 <= f < 1``, ``F + c = q m + r``; both sides are ``q``.  The
     library's ``collapse_floors`` rewrite is this identity (checked for every
-    literal ``m <= bound``).
+    literal ``m <= bound``).  Its second rule drops a remainder: for real ``X``
+    and real ``t``, ``floor((X + t - (X mod m))/m) = floor(X/m) + floor(t/m)``
+    and ``ceil((X + t - (X mod m))/m) = floor(X/m) + ceil(t/m)``.  Proof:
+    ``X = q m + r + f`` (``0 <= r < m`` integer, ``0 <= f < 1``), so
+    ``X mod m = r + f`` and the numerator is ``t + q m``; with ``t = p m + e``,
+    ``0 <= e < m`` (``t = p m - e`` for the ceiling) both sides are ``q + p``.
+    The library's rewrites (both rules and the mixed floor-of-ceiling forms)
+    are compared with direct evaluation on rationals for every literal
+    ``m <= bound`` (bounded).
 ``same-padding`` (general)
     ``same_padding(K, d) = (lo, hi)`` has ``lo + hi = d(K-1)``, ``0 <= hi - lo <= 1``
     and ``conv(n; K, 1, d, lo, hi) = n`` for all ``n, K, d``.
@@ -145,6 +153,7 @@ def check_floor_collapse(bound: int) -> None:
     lhs = resolve(sp.ceiling((sp.ceiling(y) + c) / m), [q * m - r - c, q, 0], below_one)
     rhs = resolve(sp.ceiling((y + c) / m), [q], below_one)
     equal(lhs, rhs, "ceiling((ceiling(y)+c)/m) = ceiling((y+c)/m)", general=True)
+    _check_mod_drop(q, r, U, f, g)
     # the library rewrite is an instance of the identity, for every literal m <= bound
     yr, ci = sp.Symbol("y", real=True), sp.Symbol("c", integer=True)
     for mm in range(1, bound + 1):
@@ -153,6 +162,60 @@ def check_floor_collapse(bound: int) -> None:
             want = func((yr + ci) / mm)
             require(sp.expand(got.args[0] - want.args[0]) == 0 and type(got) is type(want),
                     f"collapse_floors({func.__name__}(({func.__name__}(y) + c)/{mm})) gave {got}, not {want}")
+    _check_rewrites_numerically(bound)
+
+
+def _check_mod_drop(q: sp.Symbol, r: sp.Symbol, U: sp.Symbol, f: sp.Symbol, g: sp.Symbol) -> None:
+    """General: ``floor((X + t - X mod m)/m) = floor(X/m) + floor(t/m)`` and the ceiling analogue."""
+    p = sp.Symbol("p", integer=True)
+    e = sp.Symbol("e", real=True, nonnegative=True)
+    h = sp.Symbol("h", real=True, positive=True)
+    m = r + U + 1
+    X = q * m + r + f  # every real X: 0 <= r < m integer, 0 <= f < 1
+    alternatives = [{f: 1 - g}, {e: m - h}]  # f < 1, e < m
+    for outer, t in ((sp.floor, p * m + e), (sp.ceiling, p * m - e)):
+        lhs = resolve(outer((X + t - sp.Mod(X, m)) / m), [r + f, q + p], alternatives)
+        rhs = resolve(sp.floor(X / m) + outer(t / m), [q, p], alternatives)
+        equal(lhs, rhs, f"{outer.__name__}((X + t - X mod m)/m) = floor(X/m) + {outer.__name__}(t/m)",
+              general=True)
+
+
+def _check_rewrites_numerically(bound: int) -> None:
+    """Bounded: every ``collapse_floors`` rewrite equals direct evaluation on rationals."""
+    y, c = sp.Symbol("y", real=True), sp.Symbol("c", integer=True)
+    for mm in range(1, bound + 1):
+        forms = [outer((inner(y) + c) / mm) for outer in (sp.floor, sp.ceiling) for inner in (sp.floor, sp.ceiling)]
+        forms += [outer((y + shift - sp.Mod(y, mm)) / mm) for outer in (sp.floor, sp.ceiling)
+                  for shift in (c, c + sp.Rational(1, 2), sp.Integer(-mm - 1), sp.Rational(7, 3))]
+        for form in forms:
+            rewritten = collapse_floors(form)
+            for num, ci, den in itertools.product(range(-2 * mm - 2, 2 * mm + 3), range(-mm - 1, mm + 2), (1, 3)):
+                at = {y: Fraction(num, den), c: Fraction(ci)}
+                if _exact(form, at) != _exact(rewritten, at):  # (message built only on failure)
+                    require(False, f"collapse_floors({form}) = {rewritten} differs at y={num}/{den}, c={ci}")
+
+
+def _exact(e: sp.Expr, at: dict[sp.Symbol, Fraction]) -> Fraction:
+    """Evaluate a sum / product of rationals, symbols, floor, ceiling and Mod exactly (no SymPy evaluation)."""
+    if e.is_Symbol:
+        return at[e]
+    if e.is_Rational:
+        return Fraction(int(e.p), int(e.q))
+    args = [_exact(a, at) for a in e.args]
+    if e.is_Add:
+        return sum(args, Fraction(0))
+    if e.is_Mul:
+        out = Fraction(1)
+        for a in args:
+            out *= a
+        return out
+    if isinstance(e, sp.floor):
+        return Fraction(floor(args[0]))
+    if isinstance(e, sp.ceiling):
+        return Fraction(ceil(args[0]))
+    if isinstance(e, sp.Mod):  # floored remainder, as SymPy's Mod and Python's %
+        return args[0] % args[1]
+    raise TypeError(f"cannot evaluate {e!r} exactly")
 
 
 def check_same_padding(bound: int) -> None:
@@ -268,9 +331,11 @@ theorem("conv-transpose-size-inverse", "transposed-conv size inverts the conv si
         general=True, bound=6,
         note="symbolic n, K, s, d, lo, hi, op; cross-checked for n, K, s ≤ bound, d ≤ 2, lo, hi ≤ 2")(check_size_inverse)
 theorem("floor-collapse", "nested floor / ceiling collapse (stack simplifier)",
-        r"floor((floor(y)+c)/m) = floor((y+c)/m), same for ceiling (y real, c integer, m >= 1)",
+        r"floor((floor(y)+c)/m) = floor((y+c)/m), same for ceiling (y real, c integer, m >= 1); "
+        r"floor((X+t-X mod m)/m) = floor(X/m) + floor(t/m), same for ceiling (X, t real)",
         general=True, bound=5,
-        note="symbolic y, c, m; collapse_floors checked for literal m ≤ bound; rationals y cross-checked")(check_floor_collapse)
+        note="symbolic y, c, m, X, t; collapse_floors checked against direct evaluation on rationals "
+        "for literal m ≤ bound")(check_floor_collapse)
 theorem("same-padding", "'same' padding preserves the size at stride 1",
         r"conv(n; K, s=1, d, same_padding(K, d)) = n, lo + hi = d(K-1), hi - lo ∈ {0, 1}",
         general=True, bound=8,
