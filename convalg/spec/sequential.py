@@ -27,6 +27,10 @@ class Sequential(Layer):
     (floor(H/16 - 1/16) + 1,)
     >>> net.receptive_field((224,))[0]
     ReceptiveField(size=31, stride=16, padding=15)
+    >>> Sequential(Conv(3, in_channels=3, out_channels=8), Conv(3, in_channels=4, out_channels=5))
+    Traceback (most recent call last):
+    ...
+    convalg.errors.SpecError: layers[1]=Conv(kernel_size=3, in_channels=4, out_channels=5): in_channels=8: the layer expects in_channels=4 (the output channels of layers[0])
     """
 
     layers: tuple[Layer, ...]
@@ -40,6 +44,12 @@ class Sequential(Layer):
         ndims = {layer.ndim for layer in layers if layer.ndim is not None}
         if len(ndims) > 1:
             raise SpecError(f"layers: disagree on ndim ({sorted(ndims)})")
+        channels = None  # declared channel counts must chain: out_channels of one = in_channels of the next
+        for i, layer in enumerate(layers):
+            try:
+                channels = layer.output_channels(channels)
+            except SpecError as e:
+                raise SpecError(f"layers[{i}]={layer!r}: {e} (the output channels of layers[{i - 1}])") from None
         self._set(layers=tuple(layers), ndim=ndims.pop() if ndims else None)
 
     def _params(self) -> dict[str, Any]:

@@ -117,3 +117,17 @@ def test_tuple_lengths_that_disagree_with_ndim() -> None:
     assert_names(message(lambda: Conv(3, padding=((1, 2, 3),))), "padding[0]=(1, 2, 3)", "(lo, hi)")
     assert_names(message(lambda: GlobalAvgPool(ndim=2).output_shape((3,))), "1 spatial sizes", "ndim=2")
     assert_names(message(lambda: Conv(())), "kernel_size=()", "at least one")
+
+
+def test_sequential_checks_that_declared_channels_chain() -> None:
+    from convalg import ConvTranspose, MaxPool, Sequential
+
+    with pytest.raises(SpecError, match=r"layers\[2\].*in_channels=8: the layer expects in_channels=4"):
+        Sequential(Conv(3, in_channels=3, out_channels=8), MaxPool(2), Conv(3, in_channels=4, out_channels=5))
+    with pytest.raises(SpecError, match=r"layers\[1\].*divisible by groups=3"):
+        Sequential(Conv(1, in_channels=3, out_channels=4), Conv(3, groups=3))
+    # undeclared channels stay unchecked; a chain that matches is accepted
+    net = Sequential(Conv(3, in_channels=3, out_channels=8), Conv(3), ConvTranspose(2, in_channels=6, out_channels=2))
+    assert net.output_channels(3) == 2
+    assert Sequential(Conv(3, in_channels=3, out_channels=8), Conv(3, in_channels=8, out_channels=5)).output_channels(
+        None) == 5
