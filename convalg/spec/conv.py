@@ -285,11 +285,17 @@ class ConvTranspose(_ConvBase):
         for a, (spec, n, want) in enumerate(zip(layer.axis_specs(spatial), spatial, output_size)):
             lowest = layer._output_size(a, spec, n)
             op = as_size(sp.sympify(want) - lowest)
-            outside = (not 0 <= op <= spec.stride - 1) if isinstance(op, int) else (
-                sp.sympify(op < 0) is sp.true or sp.sympify(op > spec.stride - 1) is sp.true)
-            if outside:
+            if isinstance(op, int):
+                inside: Any = 0 <= op <= spec.stride - 1
+            else:  # symbolic: decided by SymPy from the symbols' assumptions, or not at all
+                low, high = _decide(op >= 0), _decide(op <= spec.stride - 1)
+                inside = None if False in (low, high) else (True if low and high else "?")
+            if inside is not True:
+                unknown = f" (output_padding {op} is not provably in [0, {spec.stride - 1}] for every size; pass numbers)" \
+                    if inside == "?" else ""
                 raise SpecError(
                     f"output_size[{a}]={want}: must lie in [{lowest}, {lowest + spec.stride - 1}] for input size {n}"
+                    + unknown
                 )
             result.append(op)
         return tuple(result)
@@ -309,3 +315,23 @@ class ConvTranspose(_ConvBase):
         return Conv(self.kernel_size, stride=self.stride, padding=self.padding, dilation=self.dilation,
                     groups=self.groups, bias=self.bias, in_channels=self.out_channels,
                     out_channels=self.in_channels, flip_kernel=self.flip_kernel, ndim=self.ndim)
+
+
+def _decide(claim: Any) -> bool | None:
+    """Decide a symbolic inequality: True / False, or None when SymPy cannot.
+
+    Each ``Mod(x, m)`` (``m`` a positive integer) lies in ``[0, m - 1]``: the claim is
+    also tried with the ``Mod`` replaced by ``r`` and by ``m - 1 - r`` (``r >= 0``
+    integer), two supersets of its range, so a proof for either is a proof.
+    """
+    claim = sp.sympify(claim)
+    if claim in (sp.true, sp.false):
+        return bool(claim)
+    mods = [m for m in claim.atoms(sp.Mod) if m.args[1].is_Integer and m.args[1] > 0]
+    for side in ("low", "high"):
+        fresh = {m: (r if side == "low" else m.args[1] - 1 - r)
+                 for m, r in zip(mods, sp.symbols(f"r:{len(mods)}", integer=True, nonnegative=True))}
+        if mods and sp.sympify(claim.xreplace(fresh)) is sp.true:
+            return True
+    return None
+

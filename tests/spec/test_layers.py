@@ -142,6 +142,20 @@ def test_output_padding_for_symbolic_sizes_rejects_what_sympy_can_bound() -> Non
         layer.output_padding_for((H,), (3 * H,))
 
 
+def test_output_padding_for_symbolic_sizes_needs_a_proof_of_the_range() -> None:
+    """An output_padding valid for some sizes only (2 - H: H in {1, 2}) is refused; a Mod that SymPy cannot bound
+    by itself is bounded by [0, m - 1]."""
+    from convalg import ConvTranspose, SpecError
+
+    layer = ConvTranspose(3, stride=2, padding=1)
+    with pytest.raises(SpecError, match=r"output_padding 2 - H is not provably in \[0, 1\] for every size"):
+        layer.output_padding_for((H,), (H + 1,))
+    assert layer.output_padding_for((H,), (2 * H - 1 + sp.Mod(H, 2),)) == (sp.Mod(H, 2),)
+    assert layer.output_padding_for((H,), (2 * H - sp.Mod(H, 2),)) == (1 - sp.Mod(H, 2),)
+    with pytest.raises(SpecError, match="not provably"):
+        layer.output_padding_for((H,), (2 * H + sp.Mod(H, 3),))  # Mod(H, 3) + 1 reaches 3
+
+
 def test_stack_errors_name_the_failing_layer() -> None:
     """Audit: a U-Net on input 8 said only 'input[0]=1: MaxPool gives output size 0' (which of 16 layers?)."""
     from convalg import ConvTranspose, SpecError
