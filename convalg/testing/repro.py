@@ -42,6 +42,14 @@ def _kwargs(kw: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in kw.items())
 
 
+def _target_line(name: str) -> str:
+    """How the snippet gets the target: ``load_target`` for an importable ``module:function``;
+    a local function or lambda (``<locals>`` / ``<lambda>`` in its name) must be pasted in."""
+    if "<" in name:
+        return f"target = ...  # paste your function here: {name} is not importable"
+    return f"target = load_target({name!r})  # or: from <your module> import <your function> as target"
+
+
 def repro_snippet(name: str, op: str, case: Any, recipes: dict[str, Any], outcome: Any, tolerance: str,
                   growth: str, c: float, ties: str, algorithm: str = "direct") -> str:
     """Python source that rebuilds the inputs, calls the target and shows expected vs got and the bound."""
@@ -62,7 +70,7 @@ def repro_snippet(name: str, op: str, case: Any, recipes: dict[str, Any], outcom
         "from convalg.testing.strategies import make_array",
         "from convalg.testing.tolerance import assert_within_bound, error_bound",
         "",
-        f"target = load_target({name!r})  # or: from <your module> import <your function> as target",
+        _target_line(name),
     ]
     for n in ("x", "weight", "bias"):
         if n in recipes:

@@ -101,7 +101,7 @@ def test_broken_kernels_fail_with_a_shrunk_copy_paste_repro(name, target, op):
     # the case was shrunk: a tiny problem
     assert "input shape (1, " in report.repro
     # the snippet is valid Python that rebuilds the inputs and reproduces the mismatch
-    code = "\n".join(line for line in report.repro.splitlines() if not line.startswith("target = load_target"))
+    code = "\n".join(line for line in report.repro.splitlines() if not line.startswith("target = "))
     scope = {"target": target}
     with pytest.raises(AssertionError):
         exec(compile(code, f"<repro {name}>", "exec"), scope)
@@ -210,3 +210,12 @@ def test_malformed_results_are_failures_not_crashes(target, op, needle) -> None:
     dropped), float indices were reported as 'got 0, expected 0'."""
     report = check(target, op=op, max_examples=5, progress=False)
     assert not report.passed and needle in report.message, report.message
+
+
+def test_repro_of_a_local_target_says_to_paste_it():
+    """A lambda / local function cannot be loaded by name: the snippet says so instead of naming '<locals>'."""
+    report = check(lambda x, weight, bias, stride, padding, dilation, groups: np.zeros(1), op="conv1d",
+                   max_examples=5, out=io.StringIO())
+    assert not report.passed
+    (line,) = [ln for ln in report.repro.splitlines() if ln.startswith("target = ")]
+    assert line.startswith("target = ...  # paste your function here") and "load_target" not in line
