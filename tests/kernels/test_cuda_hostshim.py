@@ -201,3 +201,24 @@ def test_validation(shim):
     with pytest.raises(TypeError, match="dtype"):
         _BACKEND.launch(ks, 1, np.zeros(3), np.zeros(3, np.float32), np.zeros(3, np.float32),
                         np.zeros(3, np.float32))
+
+
+@pytest.mark.parametrize("pass_", ["fwd", "bwd_data", "bwd_weight"])
+def test_fft_with_nan_or_inf_falls_back_to_igemm(shim, pass_):
+    """cupy.fft would spread a NaN / inf over the whole plane; the result keeps them where the reference has them."""
+    rng = np.random.default_rng(5)
+    x, w = _data(rng, 1, 2, 9, 9), _data(rng, 3, 2, 3, 3)
+    dy = _data(rng, 1, 3, 9, 9)
+    bad = x if pass_ != "bwd_data" else dy
+    bad[0, 1, 4, 4], bad[0, 0, 0, 8] = np.nan, np.inf
+    if pass_ == "fwd":
+        got, ref = ops.conv(x, w, None, padding=1, algorithm="fft"), reference.conv(x, w, None, padding=1)
+    elif pass_ == "bwd_data":
+        got = ops.conv_grad_input(dy, w, x.shape, padding=1, algorithm="fft")
+        ref = reference.conv_grad_input(dy, w, x.shape, padding=1)
+    else:
+        got = ops.conv_grad_weight(x, dy, w.shape, padding=1, algorithm="fft")
+        ref = reference.conv_grad_weight(x, dy, w.shape, padding=1)
+    assert np.isfinite(ref).any()
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(ref))
