@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from ..errors import SpecError
 
-__all__ = ["main", "COMMANDS"]
+__all__ = ["main", "build_parser", "COMMANDS"]
 
 #: Sub-command modules, in help order.
 COMMANDS = ("demo", "shape", "rf", "matrix", "check", "bench", "prove")
