@@ -79,6 +79,13 @@ def _blas_info() -> str:
     return "; ".join(parts) or "no BLAS found"
 
 
+def _kernel_workers() -> str:
+    from ..kernels.numpy import parallel
+
+    pinned = "BLAS pinned to 1 inside" if parallel.blas_controllable() else "BLAS not controllable: serial"
+    return f"{parallel.KERNEL_WORKERS} ({pinned})"
+
+
 def _torch_ops(nd: int) -> Any:
     try:
         import torch
@@ -148,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-scipy", action="store_true", help="skip scipy.signal")
     parser.add_argument("--calibrate", action="store_true", help="print the primitive throughputs behind the cost model and exit")
     parser.add_argument("--threads", type=int, default=0,
-                        help="limit BLAS (threadpoolctl), scipy.fft workers and torch to this many threads "
+                        help="limit BLAS (threadpoolctl), scipy.fft workers, convalg's chunk threads and torch "
+                             "to this many threads "
                              "(0: leave as is)")
     parser.add_argument("--cpu-time", action="store_true",
                         help="time with process CPU time instead of wall time (steadier on a loaded machine; "
@@ -178,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         from ..kernels.numpy import fft as fftmod
 
         fftmod.WORKERS = args.threads  # scipy.fft workers of the FFT kernels
+        from ..kernels.numpy import parallel
+
+        parallel.KERNEL_WORKERS = args.threads  # convalg's own chunk threads (map_chunks)
     from ..functional import conv, conv_grad_input, conv_grad_weight
     from ..kernels.numpy.conv import conv_plan
     from ..kernels.numpy.ops import _layer
@@ -186,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"convalg bench cpu: BLAS {_blas_info()}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"  freed memory kept in the heap (keep_freed_memory): {kept}; numpy {np.__version__}; "
           f"threads: {args.threads or 'default'}; clock: {'process CPU time' if args.cpu_time else 'wall'}; "
-          f"BLAS limiter: {'on' if limiter is not None else 'off'}")
+          f"BLAS limiter: {'on' if limiter is not None else 'off'}; convalg chunk threads: {_kernel_workers()}")
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         if var in os.environ:
             print(f"  note: {var}={os.environ[var]} is set")
