@@ -112,10 +112,10 @@ def test_batch_chunks_match(monkeypatch) -> None:
     np.testing.assert_allclose(whole[0], direct.conv(x, w, padding=1), rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("batch,spatial,kernel,groups", [(1, (13, 11), 3, 1), (3, (9, 10), 3, 2), (1, (17,), 5, 1),
+@pytest.mark.parametrize("batch,spatial,kernel,groups", [(4, (13, 11), 3, 1), (3, (9, 10), 3, 2), (2, (17,), 5, 1),
                                                          (2, (6, 7, 5), 3, 1)])
-def test_row_chunks_on_threads_match(batch, spatial, kernel, groups, monkeypatch) -> None:
-    """Chunks over the tile rows and the batch, run on two threads (BLAS pinned to one), equal the serial run."""
+def test_batch_chunks_on_threads_match(batch, spatial, kernel, groups, monkeypatch) -> None:
+    """Batch chunks run on two threads (BLAS pinned to one) equal the serial run; BLAS threads come back."""
     from convalg.kernels.numpy import parallel
 
     rng = np.random.default_rng(7)
@@ -132,12 +132,10 @@ def test_row_chunks_on_threads_match(batch, spatial, kernel, groups, monkeypatch
     serial = run()
     before = [get() for _, get in parallel._blas_handles()]
     monkeypatch.setattr(parallel, "KERNEL_WORKERS", 2)
-    monkeypatch.setattr(winograd, "CHUNK_BYTES", 1)
     monkeypatch.setattr(winograd, "MIN_CHUNK_BYTES", 1)
     monkeypatch.setattr(winograd, "MIN_CHUNK_COLUMNS", 1)
     items = winograd._work_items(batch, (4, 3), 100)
-    assert sorted((b, r) for b, nb, r0, nr in items for b in range(b, b + nb) for r in range(r0, r0 + nr)) == [
-        (b, r) for b in range(batch) for r in range(4)]  # every (entry, tile row) exactly once
+    assert len(items) >= 2 and [b for b0, nb in items for b in range(b0, b0 + nb)] == list(range(batch))
     chunked = run()
     assert [get() for _, get in parallel._blas_handles()] == before  # BLAS threads restored
     for a, b in zip(serial, chunked):

@@ -18,20 +18,17 @@ al. 2020).  :func:`error_bound` is the bound the tests use,
     |y - ŷ| <= 2 u F (C/G * prod(k)) * max|x| * sum_{ci,k} |w[co, ci, k]|
 
 Memory: the tiles, their transform and the per-point products each take
-``prod(alpha/m)`` times the input (or output) of one chunk; stages are freed
-as the next is made.  The work is cut into chunks of the batch and of the
-rows of tiles (:func:`_work_items`): about :data:`CHUNK_BYTES` of tiles each
-(cache-sized stages: on 8x64x56x56 one pass over the whole batch ran the tile
-gather ~3.5x slower per image), and at least one per core when each chunk
-still gets :data:`MIN_CHUNK_COLUMNS` tiles; the chunks run on
-:func:`~convalg.kernels.numpy.parallel.map_chunks` threads with BLAS pinned
-to one thread (measured 2026-11-27 on the 2-core VM, same process, chunk
-threads on vs off: 8x64x56x56 forward 24 -> 14 ms and its input gradient
-24 -> 14 ms; 64x56x56 within the run-to-run noise, 1.4-3.3 ms either way;
-256x14x14 has 16 tiles and stays in one chunk).  A forward call peaks near
-``2 prod(alpha/m)`` times the chunks' input (or output) plus the whole
-output (measured peak / (in + out + weight) on the CPU anchors: 2.8 for
-64x56x56, 1.6 for a batch of 8): above the 2x target for single images,
+``prod(alpha/m)`` times the input (or output) of one batch chunk; stages are
+freed as the next is made.  The batch is processed in chunks of about
+:data:`CHUNK_BYTES` of tiles (cache-sized stages: on 8x64x56x56 one pass over
+the whole batch ran the tile gather ~3.5x slower per image), and the forward
+pass runs its chunks on :func:`~convalg.kernels.numpy.parallel.map_chunks`
+threads with BLAS pinned to one thread (:func:`_work_items` says when; on the
+2-core VM, 2026-11-27, 8x64x56x56 forward 17-23 -> 12.5-15.8 ms in the bench,
+24 -> 14 ms for forward and input gradient in one process).  A forward call
+peaks near ``2 prod(alpha/m)`` times the chunks' input (or output) plus the
+whole output (measured peak / (in + out + weight) on the CPU anchors: 2.3-2.8
+for 64x56x56, 1.6 for a batch of 8): above the 2x target for single images,
 the price of the batched GEMMs.
 
 The weight gradient (:func:`weight_grad_winograd`) uses F(r, m): the tiles'
@@ -48,6 +45,7 @@ F(4,3) and ~1e-5 for F(6,3) in 2-D (against ~1e-7 for GEMM).
 from __future__ import annotations
 
 import math
+import threading
 from contextlib import nullcontext
 from functools import lru_cache
 from typing import Any
@@ -162,20 +160,18 @@ def _input_tiles(xp: np.ndarray, ms: tuple[int, ...], alphas: tuple[int, ...], t
     return parallel.contiguous(view)
 
 
-def _work_items(n: int, tiles: tuple[int, ...], entry_bytes: int) -> list[tuple[int, int, int, int]]:
-    """Chunks ``(b0, nb, r0, nr)`` of the batch and of the tile rows (axis 0): about :data:`CHUNK_BYTES`
-    of tiles each, and at least :data:`~.parallel.KERNEL_WORKERS` of them for :func:`~.parallel.map_chunks`
-    when each still gets :data:`MIN_CHUNK_BYTES` of tiles and :data:`MIN_CHUNK_COLUMNS` tiles (the
-    columns of its per-point GEMMs; narrower ones run far below the BLAS peak)."""
-    rows, per_row = tiles[0], math.prod(tiles[1:])
-    total = n * entry_bytes
-    want = max(1, min(parallel.KERNEL_WORKERS, total // MIN_CHUNK_BYTES, n * rows * per_row // MIN_CHUNK_COLUMNS))
+def _work_items(n: int, tiles: tuple[int, ...], entry_bytes: int, workers: int | None = None) -> list[tuple[int, int]]:
+    """Batch chunks ``(b0, nb)``: about :data:`CHUNK_BYTES` of tiles each, and at least one per chunk thread
+    (:data:`~.parallel.KERNEL_WORKERS`, or ``workers``) when each still gets :data:`MIN_CHUNK_BYTES` of tiles
+    and :data:`MIN_CHUNK_COLUMNS` tiles (the columns of its per-point GEMMs).
+
+    The batch only: splitting one image's rows of tiles over the threads measured no faster for 64x56x56
+    (forward, same process) and its backward got slower between OpenBLAS's threads and the chunk threads
+    (bench backward 5.2-5.4 -> 6.5-9.7 ms, 2026-11-27)."""
+    threads = parallel.KERNEL_WORKERS if workers is None else workers
+    want = max(1, min(threads, n, n * entry_bytes // MIN_CHUNK_BYTES, n * math.prod(tiles) // MIN_CHUNK_COLUMNS))
     step = min(batch_chunk(entry_bytes), -(-n // want))
-    if step > 1 or n >= want:
-        return [(b0, min(n, b0 + step) - b0, 0, rows) for b0 in range(0, n, step)]
-    parts = min(rows, max(-(-want // n), -(-entry_bytes // CHUNK_BYTES)))
-    bounds = [rows * i // parts for i in range(parts + 1)]
-    return [(b, 1, r0, r1 - r0) for b in range(n) for r0, r1 in zip(bounds[:-1], bounds[1:]) if r1 > r0]
+    return [(b0, min(n, b0 + step) - b0) for b0 in range(0, n, step)]
 
 
 def conv_winograd(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
@@ -200,24 +196,29 @@ def conv_winograd(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
 
 def _conv_winograd(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int, ms: tuple[int, ...],
                    alphas: tuple[int, ...], tiles: tuple[int, ...], mats: list[Any],
-                   items: list[tuple[int, int, int, int]]) -> np.ndarray:
+                   items: list[tuple[int, int]]) -> np.ndarray:
     n, c = xp.shape[:2]
     cout, nd = w.shape[0], plan.ndim
     g, cg, cog = groups, c // groups, cout // groups
     dtype, out, na = np.result_type(xp, w), plan.output_shape, math.prod(alphas)
     # weight transform: one GEMM with the taps as the contraction, BLAS reading w^T in place (no transpose copy)
     u = (_kron([gm for _, gm, _ in mats]) @ w.reshape(cout * cg, -1).T).reshape(na, g, cog, cg)
-    full = np.empty((n, cout, *[t * m for t, m in zip(tiles, ms)]), dtype=dtype)
+    full_shape = (n, cout, *[t * m for t, m in zip(tiles, ms)])
+    holder: list[np.ndarray | None] = [None]  # the output, allocated once a chunk's stages are freed (lower peak)
+    lock = threading.Lock()
+    shape = [-1, cout]
+    for t, m in zip(tiles, ms):
+        shape += [t, m]
     order = [nd, nd - 1]
     for a in range(nd - 1):
         order += [nd + 1 + a, a]
     order += [2 * nd, 2 * nd + 1]
 
-    def run(item: tuple[int, int, int, int]) -> None:
-        b0, nb, r0, nr = item
-        sub = (nr, *tiles[1:])
-        nt = math.prod(sub)
-        d = _input_tiles(xp[b0:b0 + nb, :, r0 * ms[0]:(r0 + nr) * ms[0] + alphas[0] - 1], ms, alphas, sub)
+    nt = math.prod(tiles)
+
+    def run(item: tuple[int, int]) -> None:
+        b0, nb = item
+        d = _input_tiles(xp[b0:b0 + nb], ms, alphas, tiles)
         v = _transform(d, [bt for _, _, bt in mats]).reshape(na, g, cg, nb * nt)
         del d  # free each stage as soon as the next exists (peak: two stages, not five)
         mprod = np.matmul(u, v)  # (na, G, Cog, nb*T): one GEMM per transformed point
@@ -232,13 +233,15 @@ def _conv_winograd(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
         del last
         if nd > 1:
             y = _transform(y, [at for at, _, _ in mats[:-1]])
-        y = y.reshape(*ms[:-1], cout, nb, *sub, ms[-1])  # (*m[:-1], Cout, nb, *T, m_d)
-        shape = [nb, cout]
-        for t, m in zip(sub, ms):
-            shape += [t, m]
-        np.copyto(full[b0:b0 + nb, :, r0 * ms[0]:(r0 + nr) * ms[0]].reshape(shape), y.transpose(order))
+        y = y.reshape(*ms[:-1], cout, nb, *tiles, ms[-1])  # (*m[:-1], Cout, nb, *T, m_d)
+        with lock:
+            if holder[0] is None:
+                holder[0] = np.empty(full_shape, dtype=dtype)
+        np.copyto(holder[0][b0:b0 + nb].reshape(shape), y.transpose(order))
 
     parallel.map_chunks(run, items)
+    full = holder[0]
+    assert full is not None
     if full.shape[2:] == out:
         return full
     return parallel.contiguous(full[(Ellipsis, *[slice(0, o) for o in out])])
@@ -266,34 +269,27 @@ def weight_grad_winograd(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, group
         return np.zeros((cout, cg, *ks), dtype=dtype)
     alphas = tuple(m + k - 1 for m, k in zip(ms, ks))
     tiles = tuple(-(-o // m) for o, m in zip(out, ms))
-    na = math.prod(alphas)
+    na, nt = math.prod(alphas), math.prod(tiles)
     mats = [_arrays(k, m, dtype.name) for m, k in zip(ms, ks)]  # F(r, m): r outputs, m-tap filter
+    shape = [-1, cout]
+    for t, m in zip(tiles, ms):
+        shape += [t, m]
     order = [3 + 2 * a for a in range(nd)] + [1, 0] + [2 + 2 * a for a in range(nd)]
-    blocks = np.zeros((n, cout, *[t * m for t, m in zip(tiles, ms)]), dtype=dtype)  # gy on whole tiles
-    blocks[(Ellipsis, *[slice(0, o) for o in out])] = gy
-
-    def run(item: tuple[int, int, int, int]) -> np.ndarray:
-        b0, nb, r0, nr = item
-        sub = (nr, *tiles[1:])
-        nt = math.prod(sub)
-        d = _input_tiles(xp[b0:b0 + nb, :, r0 * ms[0]:(r0 + nr) * ms[0] + alphas[0] - 1], ms, alphas, sub)
+    mprod = np.zeros((na, g, cog, cg), dtype=dtype)
+    step = batch_chunk(na * (c + cout) * nt * xp.itemsize)
+    for b0 in range(0, n, step):
+        nb = min(n, b0 + step) - b0
+        d = _input_tiles(xp[b0:b0 + nb], ms, alphas, tiles)
         v = _transform(d, [bt for _, _, bt in mats]).reshape(na, g, cg, nb * nt)
         del d
-        shape = [nb, cout]
-        for t, m in zip(sub, ms):
-            shape += [t, m]
-        part = blocks[b0:b0 + nb, :, r0 * ms[0]:(r0 + nr) * ms[0]]
-        gt = np.ascontiguousarray(part.reshape(shape).transpose(order))  # (*m, Cout, nb, *T)
+        blocks = np.zeros((nb, cout, *[t * m for t, m in zip(tiles, ms)]), dtype=dtype)
+        blocks[(Ellipsis, *[slice(0, o) for o in out])] = gy[b0:b0 + nb]
+        gt = parallel.contiguous(blocks.reshape(shape).transpose(order))  # (*m, Cout, nb, *T)
+        del blocks
         u = _transform(gt, [gm for _, gm, _ in mats]).reshape(na, g, cog, nb * nt)
         del gt
-        return np.matmul(u, v.transpose(0, 1, 3, 2))  # (na, G, Cog, Cg)
-
-    items = _work_items(n, tiles, na * (c + cout) * math.prod(tiles) * xp.itemsize)
-    with parallel.single_threaded_blas() if len(items) > 1 else nullcontext():
-        parts = parallel.map_chunks(run, items)
-    mprod = parts[0]
-    for p in parts[1:]:
-        mprod += p
+        mprod += np.matmul(u, v.transpose(0, 1, 3, 2))  # (na, G, Cog, Cg)
+        del u, v
     # output transform straight into (Cout*Cg, *k) order: BLAS reads mprod^T in place
     dw = mprod.reshape(na, cout * cg).T @ _kron([at for at, _, _ in mats]).T
     return dw.reshape(cout, cg, *ks)
