@@ -1,4 +1,4 @@
-"""Large strided copies split over threads (NumPy's copy loops run on one core) -- opt-in.
+"""Threads for large strided copies (opt-in) and for whole kernel chunks (:func:`map_chunks`).
 
 The GEMM / Winograd / FFT kernels spend a good part of their time in copies
 that NumPy runs single-threaded (tile gathers, im2col columns, transposed
@@ -16,16 +16,23 @@ OpenBLAS's worker keeps spinning (``sched_yield``) for a while after each GEMM
 and competes with the copy threads.  Set ``WORKERS = 2`` when BLAS runs
 single-threaded (``OPENBLAS_NUM_THREADS=1``, ``threadpoolctl``).
 
-Whole kernel chunks (:func:`map_chunks`): the Winograd kernels cut their work into
-independent chunks (batch entries, rows of tiles) and run them on :data:`KERNEL_WORKERS`
-threads, with OpenBLAS pinned to one thread meanwhile (:func:`single_threaded_blas`) so
-that its own workers neither spin nor wait: each chunk's small GEMMs, transforms and copies
-then run on its own core.  Many small GEMMs (Winograd's per-point products, 64x64x196 on
-the first CPU anchor) gain nothing from OpenBLAS's two threads, and when the other core is
-busy a threaded GEMM can wait a scheduler tick for its worker (measured on the development
-VM: a 36x36x12544 sgemm took 0.4 ms or 16.0 ms, bimodally, with two threads).  The BLAS
-libraries are found in ``/proc/self/maps`` (Linux; OpenBLAS only); where none can be
-controlled, :func:`map_chunks` runs the chunks serially on the calling thread.
+Whole kernel chunks (:func:`map_chunks`): the Winograd forward cuts a batch into
+independent chunks and runs them on :data:`KERNEL_WORKERS` threads, with OpenBLAS
+pinned to one thread meanwhile (:func:`single_threaded_blas`), so each chunk's small
+GEMMs, transforms and copies run on its own core.  Its per-point GEMMs (64x64x196 on
+the first CPU anchors) gain nothing from OpenBLAS's two threads, and when the other core
+is busy a threaded GEMM can wait a scheduler tick for its worker (measured on the
+development VM, 2026-11-27: a 36x36x12544 sgemm took 0.4 ms or 16.0 ms, bimodally, with
+two threads; while another process kept one core busy, the 64x56x56 Winograd forward
+took 40 ms with OpenBLAS's threads and 3.3 ms split over two chunk threads).  What did *not* pay (same VM, same day): chunk
+threads for im2col / 1x1 / per-tap GEMMs (256x14x14 forward 1.6 -> 2.3 ms, 1x1
+0.16 -> 0.28-0.54 ms), for the Winograd weight gradient (its ``(Co x NT) @ (NT x Ci)``
+products run at ~50 GFLOP/s on one thread), for the rows of one image's tiles, and for
+overlap-save FFT tiles (1-D within noise, 2-D slower).  OpenBLAS's worker keeps spinning
+for a while after its last GEMM, so chunk threads right after threaded GEMMs (an input
+gradient after a weight gradient) run slower than alone (8x64x56x56: 14 -> 21-23 ms).
+The BLAS libraries are found in ``/proc/self/maps`` (Linux; OpenBLAS only); where none
+can be controlled, :func:`map_chunks` runs the chunks serially on the calling thread.
 
 >>> import numpy as np
 >>> map_chunks(lambda i: i * i, range(5))
