@@ -24,12 +24,12 @@ freed as the next is made.  The batch is processed in chunks of about
 the whole batch ran the tile gather ~3.5x slower per image), and the forward
 pass runs its chunks on :func:`~convalg.kernels.numpy.parallel.map_chunks`
 threads with BLAS pinned to one thread (:func:`_work_items` says when; on the
-2-core VM, 2026-11-27, 8x64x56x56 forward 17-23 -> 12.5-15.8 ms in the bench,
-24 -> 14 ms for forward and input gradient in one process).  A forward call
-peaks near ``2 prod(alpha/m)`` times the chunks' input (or output) plus the
-whole output (measured peak / (in + out + weight) on the CPU anchors: 2.3-2.8
-for 64x56x56, 1.6 for a batch of 8): above the 2x target for single images,
-the price of the batched GEMMs.
+2-core VM, 2026-11-27, 8x64x56x56 forward 14.5-26.1 -> 10.0-18.3 ms over
+14 / 8 bench runs, 24 -> 14 ms for the input gradient alone in one process).
+A forward call peaks near ``2 prod(alpha/m)`` times the chunks' input (or
+output) plus the whole output (measured peak / (in + out + weight) on the CPU
+anchors: 2.9 for 64x56x56, 1.35-1.6 for a batch of 8): above the 2x target
+for single images, the price of the batched GEMMs.
 
 The weight gradient (:func:`weight_grad_winograd`) uses F(r, m): the tiles'
 sum moves inside the output transform, one GEMM per point over ``N * tiles``.
