@@ -143,3 +143,27 @@ def test_batch_chunks_on_threads_match(batch, spatial, kernel, groups, monkeypat
     np.testing.assert_allclose(chunked[0], direct.conv(x, w, padding=pad, groups=groups), rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(chunked[1], direct.conv_grad_weight(x, gy, w.shape, padding=pad, groups=groups),
                                rtol=1e-9, atol=1e-9)
+
+
+def test_chunk_threads_with_copy_threads_finish(monkeypatch) -> None:
+    """Four chunk threads whose copies are split over the copy pool too: no deadlock, same result."""
+    import threading
+
+    from convalg.kernels.numpy import parallel
+
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((8, 3, 11, 9))
+    w = rng.standard_normal((4, 3, 3, 3))
+    expected = direct.conv(x, w, padding=1)
+    for name, value in (("KERNEL_WORKERS", 4), ("WORKERS", 3), ("MIN_BYTES", 0)):
+        monkeypatch.setattr(parallel, name, value)
+    monkeypatch.setattr(winograd, "MIN_CHUNK_BYTES", 1)
+    monkeypatch.setattr(winograd, "MIN_CHUNK_COLUMNS", 1)
+    assert len(winograd._work_items(8, (3, 3), 10)) == 4
+    result: list[np.ndarray] = []
+    worker = threading.Thread(target=lambda: result.append(F.conv(x, w, padding=1, algorithm="winograd")),
+                              daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert result, "chunk threads did not finish"
+    np.testing.assert_allclose(result[0], expected, rtol=1e-9, atol=1e-9)

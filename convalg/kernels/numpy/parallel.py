@@ -67,6 +67,7 @@ WORKERS = 1
 #: Threads for :func:`map_chunks` (default: the CPUs this process may run on, at most 4; 1 = serial).
 KERNEL_WORKERS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 _POOL: ThreadPoolExecutor | None = None
+_CHUNK_POOL: ThreadPoolExecutor | None = None
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -76,10 +77,19 @@ def _pool() -> ThreadPoolExecutor:
     return _POOL
 
 
+def _chunk_pool() -> ThreadPoolExecutor:
+    """The pool of :func:`map_chunks`, apart from the copy pool: a chunk may call :func:`copyto`, whose slabs
+    then never wait behind the chunks holding every copy thread."""
+    global _CHUNK_POOL
+    if _CHUNK_POOL is None:
+        _CHUNK_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="convalg-chunk")
+    return _CHUNK_POOL
+
+
 def _forget_pool() -> None:
-    """A forked child has none of the parent's threads: start a fresh pool on first use."""
-    global _POOL, _BLAS_LOCK, _PINNED
-    _POOL = None
+    """A forked child has none of the parent's threads: start fresh pools on first use."""
+    global _POOL, _CHUNK_POOL, _BLAS_LOCK, _PINNED
+    _POOL = _CHUNK_POOL = None
     _BLAS_LOCK, _PINNED = threading.Lock(), 0
 
 
@@ -189,7 +199,7 @@ def map_chunks(fn: Callable[[Any], T], items: Iterable[Any], workers: int | None
     bounds = [len(todo) * i // parts for i in range(parts + 1)]
     runs = [todo[b0:b1] for b0, b1 in zip(bounds[:-1], bounds[1:])]
     with single_threaded_blas():
-        futures = [_pool().submit(lambda run: [fn(item) for item in run], run) for run in runs[1:]]
+        futures = [_chunk_pool().submit(lambda run: [fn(item) for item in run], run) for run in runs[1:]]
         results = [fn(item) for item in runs[0]]
         for f in futures:
             results.extend(f.result())

@@ -237,7 +237,7 @@ def _conv_winograd(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
         with lock:
             if holder[0] is None:
                 holder[0] = np.empty(full_shape, dtype=dtype)
-        np.copyto(holder[0][b0:b0 + nb].reshape(shape), y.transpose(order))
+        parallel.copyto(holder[0][b0:b0 + nb].reshape(shape), y.transpose(order))
 
     parallel.map_chunks(run, items)
     full = holder[0]
