@@ -9,7 +9,7 @@ from hypothesis import given
 
 import convalg.functional as F
 from convalg import Conv, SpecError
-from convalg.kernels.numpy import winograd
+from convalg.kernels.numpy import parallel, winograd
 from convalg.kernels.numpy.plan import pad_input, window_plan
 from convalg.operators.winograd import verify_winograd, winograd_matrices
 from convalg.reference import direct
@@ -116,7 +116,6 @@ def test_batch_chunks_match(monkeypatch) -> None:
                                                          (2, (6, 7, 5), 3, 1)])
 def test_batch_chunks_on_threads_match(batch, spatial, kernel, groups, monkeypatch) -> None:
     """Batch chunks run on two threads (BLAS pinned to one) equal the serial run; BLAS threads come back."""
-    from convalg.kernels.numpy import parallel
 
     rng = np.random.default_rng(7)
     x = rng.standard_normal((batch, 4, *spatial))
@@ -130,14 +129,14 @@ def test_batch_chunks_on_threads_match(batch, spatial, kernel, groups, monkeypat
 
     monkeypatch.setattr(parallel, "KERNEL_WORKERS", 1)
     serial = run()
-    before = [get() for _, get in parallel._blas_handles()]
+    before = parallel.blas_threads()
     monkeypatch.setattr(parallel, "KERNEL_WORKERS", 2)
     monkeypatch.setattr(winograd, "MIN_CHUNK_BYTES", 1)
     monkeypatch.setattr(winograd, "MIN_CHUNK_COLUMNS", 1)
     items = winograd._work_items(batch, (4, 3), 100)
     assert len(items) >= 2 and [b for b0, nb in items for b in range(b0, b0 + nb)] == list(range(batch))
     chunked = run()
-    assert [get() for _, get in parallel._blas_handles()] == before  # BLAS threads restored
+    assert parallel.blas_threads() == before  # BLAS threads restored
     for a, b in zip(serial, chunked):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(chunked[0], direct.conv(x, w, padding=pad, groups=groups), rtol=1e-9, atol=1e-9)
@@ -167,3 +166,15 @@ def test_chunk_threads_with_copy_threads_finish(monkeypatch) -> None:
     worker.join(timeout=60)
     assert result, "chunk threads did not finish"
     np.testing.assert_allclose(result[0], expected, rtol=1e-9, atol=1e-9)
+
+
+def test_single_threaded_blas_pins_and_restores() -> None:
+    """The chunk threads rely on BLAS running on one thread inside the block (threadpoolctl), nested uses counted."""
+    if not parallel.blas_controllable():
+        pytest.skip("no BLAS that threadpoolctl can control")
+    before = parallel.blas_threads()
+    with parallel.single_threaded_blas():
+        with parallel.single_threaded_blas():
+            assert set(parallel.blas_threads()) == {1}
+        assert set(parallel.blas_threads()) == {1}  # still pinned: the outer block is open
+    assert parallel.blas_threads() == before

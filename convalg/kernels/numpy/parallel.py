@@ -31,7 +31,7 @@ products run at ~50 GFLOP/s on one thread), for the rows of one image's tiles, a
 overlap-save FFT tiles (1-D within noise, 2-D slower).  OpenBLAS's worker keeps spinning
 for a while after its last GEMM, so chunk threads right after threaded GEMMs (an input
 gradient after a weight gradient) run slower than alone (8x64x56x56: 14 -> 21-23 ms).
-The BLAS libraries are found in ``/proc/self/maps`` (Linux; OpenBLAS only); where none
+The BLAS libraries are pinned through ``threadpoolctl`` (OpenBLAS, MKL, BLIS); where none
 can be controlled, :func:`map_chunks` runs the chunks serially on the calling thread.
 
 >>> import numpy as np
@@ -45,7 +45,6 @@ True
 
 from __future__ import annotations
 
-import ctypes
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -55,7 +54,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["copyto", "contiguous", "map_chunks", "single_threaded_blas", "blas_controllable", "MIN_BYTES",
+__all__ = ["copyto", "contiguous", "map_chunks", "single_threaded_blas", "blas_controllable", "blas_threads",
+           "MIN_BYTES",
            "WORKERS", "KERNEL_WORKERS"]
 
 T = TypeVar("T")
@@ -88,8 +88,8 @@ def _chunk_pool() -> ThreadPoolExecutor:
 
 def _forget_pool() -> None:
     """A forked child has none of the parent's threads: start fresh pools on first use."""
-    global _POOL, _CHUNK_POOL, _BLAS_LOCK, _PINNED
-    _POOL = _CHUNK_POOL = None
+    global _POOL, _CHUNK_POOL, _BLAS_LOCK, _PINNED, _LIMITER
+    _POOL = _CHUNK_POOL = _LIMITER = None
     _BLAS_LOCK, _PINNED = threading.Lock(), 0
 
 
@@ -125,57 +125,39 @@ def contiguous(src: np.ndarray) -> np.ndarray:
 
 
 _BLAS_LOCK = threading.Lock()
-_BLAS: list[tuple[Any, Any]] | None = None
+_BLAS: Any = None  # threadpoolctl controller of the BLAS libraries loaded in this process
 _PINNED = 0  # nesting depth of single_threaded_blas (under _BLAS_LOCK)
-_SAVED: list[int] = []
+_LIMITER: Any = None  # the active threadpoolctl limit (restored when the depth returns to 0)
 
 
-def _blas_handles() -> list[tuple[Any, Any]]:
-    """``(set_num_threads, get_num_threads)`` of every OpenBLAS mapped into this process."""
+def _blas() -> Any:
+    """The ``threadpoolctl`` controller of the BLAS libraries (numpy's OpenBLAS, MKL or BLIS), built on first use."""
     global _BLAS
     if _BLAS is None:
-        found: list[tuple[Any, Any]] = []
-        try:
-            with open("/proc/self/maps") as maps:
-                paths = sorted({line.split()[-1] for line in maps if "openblas" in line.rsplit("/", 1)[-1].lower()})
-        except OSError:
-            paths = []
-        for path in paths:
-            try:
-                lib = ctypes.CDLL(path)
-            except OSError:
-                continue
-            for prefix in ("scipy_openblas", "openblas"):
-                for suffix in ("64_", ""):
-                    setter = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
-                    getter = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
-                    if setter is not None and getter is not None:
-                        setter.argtypes, setter.restype, getter.restype = [ctypes.c_int], None, ctypes.c_int
-                        found.append((setter, getter))
-                        break
-                else:
-                    continue
-                break
-        _BLAS = found
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController().select(user_api="blas")
     return _BLAS
 
 
+def blas_threads() -> list[int]:
+    """Thread counts of the BLAS libraries in this process, as ``threadpoolctl`` reports them."""
+    return [lib["num_threads"] for lib in _blas().info()]
+
+
 def blas_controllable() -> bool:
-    """Whether :func:`single_threaded_blas` can pin the BLAS this process uses (numpy's OpenBLAS found)."""
-    return bool(_blas_handles())
+    """Whether :func:`single_threaded_blas` can pin the BLAS this process uses (``threadpoolctl`` finds one)."""
+    return bool(_blas().lib_controllers)
 
 
 @contextmanager
 def single_threaded_blas() -> Iterator[None]:
-    """OpenBLAS on one thread inside the block (process-wide; nested and concurrent uses are counted,
-    the previous thread counts come back when the last one leaves)."""
-    global _PINNED
-    handles = _blas_handles()
+    """BLAS on one thread inside the block (process-wide, through ``threadpoolctl``; nested and concurrent
+    uses are counted, the previous thread counts come back when the last one leaves)."""
+    global _PINNED, _LIMITER
     with _BLAS_LOCK:
         if _PINNED == 0:
-            _SAVED[:] = [get() for _, get in handles]
-            for setter, _ in handles:
-                setter(1)
+            _LIMITER = _blas().limit(limits=1)
         _PINNED += 1
     try:
         yield
@@ -183,8 +165,8 @@ def single_threaded_blas() -> Iterator[None]:
         with _BLAS_LOCK:
             _PINNED -= 1
             if _PINNED == 0:
-                for (setter, _), n in zip(handles, _SAVED):
-                    setter(n)
+                _LIMITER.restore_original_limits()
+                _LIMITER = None
 
 
 def map_chunks(fn: Callable[[Any], T], items: Iterable[Any], workers: int | None = None) -> list[T]:
