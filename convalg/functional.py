@@ -224,7 +224,8 @@ def conv_grad_input(grad_out: Any, weight: Any, input_shape: Sequence[int], stri
     if padding_mode == "zeros":
         gx = b.conv_grad_input(a.x, w, shape, stride, padding, dilation, groups, algorithm)
     else:
-        frame = padded_frame(tuple(w.shape[2:]), stride, padding, dilation, groups, padding_mode, shape[2:])
+        frame = padded_frame(tuple(w.shape[2:]), _freeze(stride), _freeze(padding), _freeze(dilation), groups,
+                             padding_mode, shape[2:])
         expected = (shape[0], w.shape[0], *frame.output_shape)
         if tuple(a.x.shape) != expected:
             raise SpecError(f"grad_out: shape {tuple(a.x.shape)} is not the conv output {expected} for input_shape "
@@ -294,7 +295,8 @@ def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride:
         expected = _conv_output_shape(shape[2:], _freeze(stride), _freeze(padding), _freeze(dilation), groups,
                                       tuple(a.x.shape[2:]))
     else:
-        frame = padded_frame(shape[2:], stride, padding, dilation, groups, padding_mode, tuple(a.x.shape[2:]))
+        frame = padded_frame(shape[2:], _freeze(stride), _freeze(padding), _freeze(dilation), groups, padding_mode,
+                             tuple(a.x.shape[2:]))
         xs, pad, expected = pad_frame(a.x, frame), 0, frame.output_shape
     if tuple(g.shape) != (a.x.shape[0], shape[0], *expected):
         raise SpecError(f"grad_out: expected shape {(a.x.shape[0], shape[0], *expected)}, got {tuple(g.shape)}")

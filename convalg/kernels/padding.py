@@ -41,17 +41,12 @@ def _is_cupy(a: Any) -> bool:
     return type(a).__module__.split(".")[0] == "cupy"
 
 
-def _freeze(v: Any) -> Any:
-    if isinstance(v, (list, tuple)):
-        return tuple(_freeze(e) for e in v)
-    return int(v) if isinstance(v, np.integer) else v
-
-
 def padded_frame(kernel: tuple[int, ...], stride: Any, padding: Any, dilation: Any, groups: int, padding_mode: str,
                  spatial: tuple[int, ...]) -> WindowPlan:
     """The window plan of a padded conv: ``extent`` (the padded frame its windows read) and
-    ``pad_index`` (frame position -> input index, printed from the index map)."""
-    layer = Conv(kernel, stride=_freeze(stride), padding=_freeze(padding), dilation=_freeze(dilation), groups=groups,
+    ``pad_index`` (frame position -> input index, printed from the index map).  Parameters as
+    :class:`~convalg.Conv` takes them (hashable: tuples, not lists)."""
+    layer = Conv(kernel, stride=stride, padding=padding, dilation=dilation, groups=groups,
                  padding_mode=padding_mode, ndim=len(kernel))
     layer.output_shape(spatial)  # SpecError for a padding the mode cannot make (reflect: pad < n)
     return window_plan(layer, spatial)
