@@ -52,6 +52,7 @@ import numpy as np
 
 from .errors import SpecError
 from .kernels.padding import pad_frame, padded_frame, unpad_adjoint
+from .spec._checks import as_shape, check_bool
 from .spec.conv import Conv
 from .spec.pooling import AvgPool
 
@@ -87,8 +88,8 @@ def _array(name: str, a: Any, like: Any) -> Any:
         raise TypeError(f"{name}: a CuPy array, but x is a {type(like).__name__}")
     try:
         a = np.asarray(a)
-    except (ValueError, TypeError) as e:  # ragged nested lists, objects numpy cannot convert
-        raise SpecError(f"{name}: cannot be converted to an array ({e})") from e
+    except ValueError as e:  # ragged nested lists (the references raise the same)
+        raise TypeError(f"{name}: expected a real numeric array ({e})") from None
     return np.ascontiguousarray(a)
 
 
@@ -179,21 +180,8 @@ def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, paddi
     w, b = a.other("weight", weight), a.other("bias", bias, 1)
     _check_conv(a.x, w, b, groups, transposed=True)
     if flip_kernel:
-        w = w[(Ellipsis, *[slice(None, None, -1)] * (w.ndim - 2))]
+        w = _flip(w)
     return a.out(backend(a.x).conv_transpose(a.x, w, b, stride, padding, output_padding, groups, dilation, algorithm))
-
-
-def _shape(name: str, shape: Any, length: int) -> tuple[int, ...]:
-    """``shape`` as a tuple of ``length`` non-negative ints (no floats, bools or strings)."""
-    if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence) and not hasattr(shape, "__iter__"):
-        raise SpecError(f"{name}={shape!r}: must be a sequence of {length} non-negative ints")
-    values = tuple(shape)
-    if len(values) != length:
-        raise SpecError(f"{name}={values!r}: expected {length} entries")
-    for v in values:
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 0:
-            raise SpecError(f"{name}={values!r}: entry {v!r} is not a non-negative int")
-    return tuple(int(v) for v in values)
 
 
 def conv_grad_input(grad_out: Any, weight: Any, input_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
@@ -213,12 +201,12 @@ def conv_grad_input(grad_out: Any, weight: Any, input_shape: Sequence[int], stri
     """
     a = _Args(grad_out, name="grad_out")
     w = a.other("weight", weight, a.x.ndim)
-    shape = _shape("input_shape", input_shape, a.x.ndim)
+    shape = as_shape("input_shape", input_shape, a.x.ndim)
     _check_conv(np.empty((0, shape[1]) + (1,) * (a.x.ndim - 2)), w, None, groups)
     if w.shape[0] != a.x.shape[1] or shape[0] != a.x.shape[0]:
         raise SpecError(f"grad_out: shape {tuple(a.x.shape)} does not match weight {tuple(w.shape)} / "
                         f"input_shape {shape}")
-    if _flag("flip_kernel", flip_kernel):
+    if check_bool("flip_kernel", flip_kernel):
         w = _flip(w)
     b = backend(a.x)
     if padding_mode == "zeros":
@@ -235,12 +223,6 @@ def conv_grad_input(grad_out: Any, weight: Any, input_shape: Sequence[int], stri
     if tuple(gx.shape) != shape:
         raise SpecError(f"grad_out: shape {tuple(a.x.shape)} is not the conv output for input_shape {shape}")
     return a.out(gx)
-
-
-def _flag(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise SpecError(f"{name}={value!r}: must be True or False")
-    return bool(value)
 
 
 def _flip(w: Any) -> Any:
@@ -286,9 +268,9 @@ def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride:
     """
     a = _Args(x)
     g = a.other("grad_out", grad_out, a.x.ndim)
-    shape = _shape("weight_shape", weight_shape, a.x.ndim)
+    shape = as_shape("weight_shape", weight_shape, a.x.ndim)
     _check_conv(a.x, _WeightShape(shape), None, groups)
-    flip = _flag("flip_kernel", flip_kernel)
+    flip = check_bool("flip_kernel", flip_kernel)
     b = backend(a.x)
     if padding_mode == "zeros":
         xs, pad = a.x, padding
@@ -325,7 +307,7 @@ def max_pool_grad(grad_out: Any, indices: Any, input_shape: Sequence[int]) -> An
         raise TypeError(f"indices: dtype {idx.dtype} must be an integer dtype")
     if tuple(idx.shape) != tuple(a.x.shape):
         raise SpecError(f"indices: shape {tuple(idx.shape)} must equal grad_out's {tuple(a.x.shape)}")
-    shape = _shape("input_shape", input_shape, a.x.ndim)
+    shape = as_shape("input_shape", input_shape, a.x.ndim)
     plane = int(np.prod(shape[2:]))
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= plane):
         raise SpecError(f"indices: values must lie in [0, {plane}) (the flat plane of input_shape {shape})")
@@ -344,7 +326,7 @@ def avg_pool_grad(grad_out: Any, input_shape: Sequence[int], kernel_size: Any, s
                   ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> Any:
     """Gradient of :func:`avg_pool` w.r.t. its input of shape ``input_shape``."""
     a = _Args(grad_out, name="grad_out")
-    shape = _shape("input_shape", input_shape, a.x.ndim)
+    shape = as_shape("input_shape", input_shape, a.x.ndim)
     stride = None if stride is None else _freeze(stride)
     expected = AvgPool(_freeze(kernel_size), stride, _freeze(padding), ceil_mode, count_include_pad, divisor_override,
                        ndim=len(shape) - 2).output_shape(shape[2:])
@@ -388,6 +370,5 @@ def fold(cols: Any, output_size: Any, kernel_size: Any, dilation: Any = 1, paddi
     a = _Args(cols, min_spatial=1, name="cols")
     if a.x.ndim != 3:
         raise SpecError(f"cols: expected shape (N, C*prod(kernel_size), L), got {tuple(a.x.shape)}")
-    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,)
-    output_size = _shape("output_size", sizes, len(sizes))
+    output_size = as_shape("output_size", output_size if isinstance(output_size, (tuple, list)) else (output_size,))
     return a.out(backend(a.x).fold(a.x, output_size, kernel_size, dilation, padding, stride))

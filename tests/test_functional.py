@@ -183,14 +183,21 @@ def test_padded_gradients_are_adjoint_to_the_forward() -> None:
     assert np.isclose(np.vdot(y, g), np.vdot(w, F.conv_grad_weight(x, g, w.shape, **kw)), rtol=1e-12)
 
 
+def _grad_input(shape):
+    return F.conv_grad_input(np.ones((1, 3, 3, 3)), np.ones((3, 2, 3, 3)), shape)
+
+
+def _grad_weight(shape):
+    return F.conv_grad_weight(np.ones((1, 2, 5, 5)), np.ones((1, 3, 3, 3)), shape)
+
+
 @pytest.mark.parametrize("call,match", [
-    (lambda: F.conv([[[1.0, 2.0], [1.0]]], [[[1.0]]]), "x: cannot be converted to an array"),
-    (lambda: F.conv_grad_input(np.ones((1, 3, 3, 3)), np.ones((3, 2, 3, 3)), "abc"), "input_shape='abc'"),
-    (lambda: F.conv_grad_input(np.ones((1, 3, 3, 3)), np.ones((3, 2, 3, 3)), (1, 2, 5, 5.5)), "entry 5.5"),
-    (lambda: F.conv_grad_input(np.ones((1, 3, 3, 3)), np.ones((3, 2, 3, 3)), (1, 2, True, 5)), "entry True"),
-    (lambda: F.conv_grad_weight(np.ones((1, 2, 5, 5)), np.ones((1, 3, 3, 3)), (3, 2, 10**10, 3)), "output size"),
-    (lambda: F.conv_grad_weight(np.ones((1, 2, 5, 5)), np.ones((1, 3, 3, 3)), (3, 2, -3, 3)), "entry -3"),
-    (lambda: F.conv_grad_weight(np.ones((1, 2, 5, 5)), np.ones((1, 3, 3, 3)), (3, 2, 3.5, 3)), "entry 3.5"),
+    (lambda: _grad_input("abc"), "input_shape='abc'"),
+    (lambda: _grad_input((1, 2, 5, 5.5)), r"input_shape\[3\]=5.5: must be an integer"),
+    (lambda: _grad_input((1, 2, True, 5)), r"input_shape\[2\]=True: must be an integer"),
+    (lambda: _grad_weight((3, 2, 10**10, 3)), "output size"),
+    (lambda: _grad_weight((3, 2, -3, 3)), r"weight_shape\[2\]=-3: must be a non-negative integer"),
+    (lambda: _grad_weight((3, 2, 3.5, 3)), r"weight_shape\[2\]=3.5: must be an integer"),
     (lambda: F.max_pool_grad(np.ones((1, 1, 2)), np.zeros((1, 1, 2), int), "ab"), "input_shape='ab'"),
     (lambda: F.conv_grad_input(np.ones((1, 1, 3)), np.ones((1, 1, 2)), (1, 1, 4), padding_mode="mirror"),
      "padding_mode='mirror'"),
@@ -198,8 +205,13 @@ def test_padded_gradients_are_adjoint_to_the_forward() -> None:
                                 padding_mode="reflect"), "reflect padding must be < the input size 3"),
     (lambda: F.conv_grad_input(np.ones((1, 1, 3)), np.ones((1, 1, 2)), (1, 1, 4), flip_kernel="yes"),
      "flip_kernel='yes'"),
-    (lambda: F.fold(np.ones((1, 4, 4)), (3, 3.5), 2), "entry 3.5"),
+    (lambda: F.fold(np.ones((1, 4, 4)), (3, 3.5), 2), r"output_size\[1\]=3.5: must be an integer"),
 ])
 def test_bad_arguments_get_spec_errors(call, match) -> None:
     with pytest.raises(SpecError, match=match):
         call()
+
+
+def test_ragged_input_is_a_type_error_like_the_references() -> None:
+    with pytest.raises(TypeError, match="x: expected a real numeric array"):
+        F.conv([[[1.0, 2.0], [1.0]]], [[[1.0]]])

@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import SpecError
 from ..index_map import IndexMap
 from ..spec import AvgPool, Conv, ConvTranspose, MaxPool
-from ..spec._checks import check_int
+from ..spec._checks import as_shape, check_int
 
 __all__ = ["as_float64", "as_shape", "conv_layer", "conv_transpose_layer", "max_pool_layer", "avg_pool_layer",
            "spatial_of"]
@@ -33,22 +33,6 @@ def as_float64(name: str, a: Any, min_ndim: int = 3) -> np.ndarray:
     if arr.ndim < min_ndim:
         raise SpecError(f"{name}.shape={arr.shape}: must be (N, C, *spatial) with at least one spatial dim")
     return arr.astype(np.float64, copy=False)
-
-
-def as_shape(name: str, shape: Any, ndim: int | None = None) -> tuple[int, ...]:
-    """``shape`` (e.g. ``input_shape``) as a tuple of non-negative ints, of length ``ndim`` when given.
-
-    >>> as_shape("input_shape", (2, 3.0))
-    Traceback (most recent call last):
-    ...
-    convalg.errors.SpecError: input_shape[1]=3.0: must be an integer, got float
-    """
-    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__"):
-        raise SpecError(f"{name}={shape!r}: must be a tuple of integers")
-    out = tuple(check_int(f"{name}[{i}]", v, minimum=0) for i, v in enumerate(shape))
-    if ndim is not None and len(out) != ndim:
-        raise SpecError(f"{name}={out}: must have {ndim} entries (N, C, *spatial)")
-    return out
 
 
 def spatial_of(x: np.ndarray) -> tuple[int, ...]:

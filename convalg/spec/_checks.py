@@ -15,7 +15,8 @@ import sympy as sp
 
 from ..errors import SpecError
 
-__all__ = ["check_int", "per_axis", "infer_ndim", "check_choice", "check_bool", "check_ndim", "is_sequence", "MAX_NDIM"]
+__all__ = ["check_int", "as_shape", "per_axis", "infer_ndim", "check_choice", "check_bool", "check_ndim", "is_sequence",
+           "MAX_NDIM"]
 
 #: Largest number of spatial dims a layer accepts (a guard against absurd ``ndim`` values).
 MAX_NDIM = 64
@@ -113,3 +114,19 @@ def check_bool(name: str, value: Any) -> bool:
     if type(value).__name__ == "bool_" and getattr(value, "shape", None) == ():  # NumPy scalar bool
         return bool(value)
     raise SpecError(f"{name}={value!r}: must be True or False")
+
+
+def as_shape(name: str, shape: Any, ndim: int | None = None) -> tuple[int, ...]:
+    """``shape`` (e.g. ``input_shape``) as a tuple of non-negative ints, of length ``ndim`` when given.
+
+    >>> as_shape("input_shape", (2, 3.0))
+    Traceback (most recent call last):
+    ...
+    convalg.errors.SpecError: input_shape[1]=3.0: must be an integer, got float
+    """
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__"):
+        raise SpecError(f"{name}={shape!r}: must be a tuple of integers")
+    out = tuple(check_int(f"{name}[{i}]", v, minimum=0) for i, v in enumerate(shape))
+    if ndim is not None and len(out) != ndim:
+        raise SpecError(f"{name}={out}: must have {ndim} entries")
+    return out
