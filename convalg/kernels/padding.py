@@ -37,8 +37,13 @@ from .numpy.plan import WindowPlan, window_plan
 __all__ = ["padded_frame", "pad_frame", "unpad_adjoint"]
 
 
-def _is_cupy(a: Any) -> bool:
-    return type(a).__module__.split(".")[0] == "cupy"
+def _xp(a: Any) -> Any:
+    """The array module of ``a``: CuPy for a CuPy array, else NumPy."""
+    if type(a).__module__.split(".")[0] == "cupy":
+        import cupy
+
+        return cupy
+    return np
 
 
 def padded_frame(kernel: tuple[int, ...], stride: Any, padding: Any, dilation: Any, groups: int, padding_mode: str,
@@ -55,7 +60,7 @@ def padded_frame(kernel: tuple[int, ...], stride: Any, padding: Any, dilation: A
 def pad_frame(x: Any, frame: WindowPlan) -> Any:
     """``x`` ``(N, C, *spatial)`` copied into the padded frame of ``frame`` (a window plan)."""
     for axis, index in enumerate(frame.pad_index):
-        x = x.take(_on_device_of(x, index), axis=2 + axis)
+        x = x.take(_xp(x).asarray(index), axis=2 + axis)
     return x
 
 
@@ -70,29 +75,9 @@ def unpad_adjoint(grad_frame: Any, frame: WindowPlan) -> Any:
         n = frame.input_shape[axis]
         ax = 2 + axis
         moved = g.swapaxes(ax, -1)
-        out = _zeros_on_device_of(moved, (*moved.shape[:-1], n))
+        out = _xp(moved).zeros((*moved.shape[:-1], n), dtype=moved.dtype)
         out[..., i0:i0 + p1 - p0] = moved[..., p0:p1]
         for p in [*range(0, p0), *range(p1, len(index))]:
             out[..., int(index[p])] += moved[..., p]
         g = out.swapaxes(ax, -1)
-    if _is_cupy(g):
-        import cupy
-
-        return cupy.ascontiguousarray(g)
-    return np.ascontiguousarray(g)
-
-
-def _on_device_of(a: Any, host: np.ndarray) -> Any:
-    if _is_cupy(a):
-        import cupy
-
-        return cupy.asarray(host)
-    return host
-
-
-def _zeros_on_device_of(a: Any, shape: tuple[int, ...]) -> Any:
-    if _is_cupy(a):
-        import cupy
-
-        return cupy.zeros(shape, dtype=a.dtype)
-    return np.zeros(shape, dtype=a.dtype)
+    return _xp(g).ascontiguousarray(g)
