@@ -285,17 +285,14 @@ class ConvTranspose(_ConvBase):
         for a, (spec, n, want) in enumerate(zip(layer.axis_specs(spatial), spatial, output_size)):
             lowest = layer._output_size(a, spec, n)
             op = as_size(sp.sympify(want) - lowest)
-            if isinstance(op, int):
-                inside: Any = 0 <= op <= spec.stride - 1
-            else:  # symbolic: decided by SymPy from the symbols' assumptions, or not at all
-                low, high = _decide(op >= 0), _decide(op <= spec.stride - 1)
-                inside = None if False in (low, high) else (True if low and high else "?")
-            if inside is not True:
-                unknown = f" (output_padding {op} is not provably in [0, {spec.stride - 1}] for every size; pass numbers)" \
-                    if inside == "?" else ""
+            # True / False, or None when SymPy cannot decide a symbolic bound
+            low, high = _decide(op >= 0), _decide(op <= spec.stride - 1)
+            if not (low and high):
+                unproved = "" if False in (low, high) else (
+                    f" (output_padding {op} is not provably in [0, {spec.stride - 1}] for every size; pass numbers)")
                 raise SpecError(
                     f"output_size[{a}]={want}: must lie in [{lowest}, {lowest + spec.stride - 1}] for input size {n}"
-                    + unknown
+                    + unproved
                 )
             result.append(op)
         return tuple(result)
@@ -324,6 +321,8 @@ def _decide(claim: Any) -> bool | None:
     also tried with the ``Mod`` replaced by ``r`` and by ``m - 1 - r`` (``r >= 0``
     integer), two supersets of its range, so a proof for either is a proof.
     """
+    if isinstance(claim, bool):
+        return claim
     claim = sp.sympify(claim)
     if claim in (sp.true, sp.false):
         return bool(claim)
@@ -334,4 +333,3 @@ def _decide(claim: Any) -> bool | None:
         if mods and sp.sympify(claim.xreplace(fresh)) is sp.true:
             return True
     return None
-
