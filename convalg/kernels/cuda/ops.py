@@ -116,11 +116,12 @@ def _conv_plan(layer: Any, spatial: tuple[int, ...], kind: str, n_batch: int, al
     return ("direct", imap, direct.wgrad_direct(imap, c_in, c_out, layer.groups))
 
 
-def _finite_plan(p: tuple[Any, ...], layer: Any, spatial: tuple[int, ...], kind: str, n_batch: int,
+def _finite_plan(layer: Any, spatial: tuple[int, ...], kind: str, n_batch: int, algorithm: str,
                  *arrays: Any) -> tuple[Any, ...]:
-    """An FFT plan with NaN / inf among ``arrays`` becomes implicit GEMM: the transform would spread them
-    over the whole plane, PyTorch keeps them element-wise (one reduction per array; its sum is non-finite
-    iff a value is, or on overflow, which then only costs the fallback)."""
+    """:func:`_conv_plan`, except that an FFT plan with NaN / inf among ``arrays`` becomes implicit GEMM:
+    the transform would spread them over the whole plane, PyTorch keeps them element-wise (one reduction
+    per array; its sum is non-finite iff a value is, or on overflow, which then only costs the fallback)."""
+    p = _conv_plan(layer, spatial, kind, n_batch, algorithm)
     if p[0] == "fft" and not all(bool(cupy_module().isfinite(a.sum())) for a in arrays):
         return _conv_plan(layer, spatial, kind, n_batch, "igemm")
     return p
@@ -150,8 +151,7 @@ def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 
     layer = conv_layer(x.shape, weight.shape, bias is not None, stride, padding, dilation, groups, padding_mode,
                        flip_kernel)
     spatial = tuple(x.shape[2:])
-    p = _finite_plan(_conv_plan(layer, spatial, "fwd", x.shape[0], algorithm), layer, spatial, "fwd", x.shape[0], x,
-                     weight)
+    p = _finite_plan(layer, spatial, "fwd", x.shape[0], algorithm, x, weight)
     imap: IndexMap = p[1]
     if p[0] == "fft":
         return fft_conv(cupy_module(), x, weight, bias, imap, layer.groups)
@@ -168,8 +168,7 @@ def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 
 def _run_bwd_data(layer: Any, spatial: tuple[int, ...], kind: str, dy: Any, weight: Any, bias: Any,
                   out_shape: tuple[int, ...], algorithm: str) -> Any:
     cp = cupy_module()
-    p = _finite_plan(_conv_plan(layer, spatial, kind, dy.shape[0], algorithm), layer, spatial, kind, dy.shape[0],
-                     dy, weight)
+    p = _finite_plan(layer, spatial, kind, dy.shape[0], algorithm, dy, weight)
     if p[0] == "fft":
         out = fft_conv_grad_input(cp, dy, weight, p[1], layer.groups, out_shape).astype(np.float32, copy=False)
         if bias is not None:
@@ -232,8 +231,7 @@ def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride:
     if tuple(grad_out.shape) != expect:
         raise SpecError(f"grad_out.shape={grad_out.shape}: the forward output shape is {expect}")
     cp = cupy_module()
-    p = _finite_plan(_conv_plan(layer, spatial, "bwd_weight", x.shape[0], algorithm), layer, spatial, "bwd_weight",
-                     x.shape[0], x, grad_out)
+    p = _finite_plan(layer, spatial, "bwd_weight", x.shape[0], algorithm, x, grad_out)
     if p[0] == "fft":
         return fft_conv_grad_weight(cp, x, grad_out, p[1], layer.groups, weight_shape).astype(np.float32,
                                                                                                copy=False)
