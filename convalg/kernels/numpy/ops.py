@@ -86,18 +86,18 @@ def conv(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stri
     layer = _layer(x, weight, stride, padding, dilation, groups, padding_mode)
     if flip_kernel:
         weight = np.ascontiguousarray(weight[(Ellipsis, *[slice(None, None, -1)] * (x.ndim - 2))])
-    plan = _finite_safe(_by_id(conv_plan, layer, tuple(x.shape), _dtype_name(x), algorithm), algorithm, x, weight)
+    plan = _finite_plan(layer, tuple(x.shape), _dtype_name(x), algorithm, x, weight)
     return _add_bias(plan(x, weight), bias)
 
 
-def _finite_safe(plan: Any, algorithm: str, *arrays: np.ndarray) -> Any:
-    """Keep NaN / inf element-wise like PyTorch: transforms (FFT, Winograd) would spread them over
-    a tile or a plane, so non-finite inputs switch to GEMM, whatever ``algorithm`` asked for."""
+def _finite_plan(layer: Any, shape: tuple[int, ...], dtype: str, algorithm: str, *arrays: np.ndarray) -> Any:
+    """The (cached) conv plan, except that a transform plan (FFT, Winograd) with NaN / inf among ``arrays``
+    becomes GEMM: the transform would spread them over a tile or a plane, PyTorch keeps them element-wise."""
+    plan = _by_id(conv_plan, layer, shape, dtype, algorithm)
     # one reduction pass in the arrays' own dtype (half the time of a float64 sum for float32): the sum is
     # non-finite iff some value is, or if it overflows, which then only costs the GEMM fallback
-    if plan.algorithm in ("fft", "winograd") and not all(
-            np.isfinite(np.sum(a)) for a in arrays):
-        return conv_plan(plan.layer, plan.input_shape, plan.dtype, "gemm")
+    if plan.algorithm in ("fft", "winograd") and not all(np.isfinite(np.sum(a)) for a in arrays):
+        return conv_plan(layer, shape, dtype, "gemm")
     return plan
 
 
@@ -115,8 +115,7 @@ def _transpose_run(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, l
                    algorithm: str) -> np.ndarray:
     conv_layer, factors = _by_id(gather_layer, layer, tuple(x.shape[2:]))
     xu = upsample(x, factors)
-    plan = _finite_safe(_by_id(conv_plan, conv_layer, tuple(xu.shape), _dtype_name(x), algorithm), algorithm, x,
-                        weight)
+    plan = _finite_plan(conv_layer, tuple(xu.shape), _dtype_name(x), algorithm, x, weight)
     return _add_bias(plan(xu, gather_weight(weight, layer.groups)), bias)
 
 
@@ -185,8 +184,7 @@ def conv_grad_weight(x: np.ndarray, grad_out: np.ndarray, weight_shape: Any, str
     weight_shape = tuple(int(v) for v in weight_shape)
     layer = _conv_layer(x.ndim - 2, weight_shape[2:], _freeze(stride), _freeze(padding), _freeze(dilation),
                         int(groups), "zeros", x.shape[1], weight_shape[0])
-    plan = _finite_safe(_by_id(conv_plan, layer, tuple(x.shape), _dtype_name(x), algorithm), algorithm, x,
-                        grad_out)
+    plan = _finite_plan(layer, tuple(x.shape), _dtype_name(x), algorithm, x, grad_out)
     return _weight_grad(plan, x, grad_out)
 
 
