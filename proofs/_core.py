@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sympy as sp
 
 __all__ = [
-    "Theorem", "Result", "THEOREMS", "theorem", "Disproved", "Unproved", "MissingDependency",
-    "equal", "same_matrix", "nonneg", "positive", "floor_is", "ceiling_is", "mod_is", "require",
+    "Theorem", "Result", "THEOREMS", "theorem", "Disproved", "Unproved", "MissingDependency", "Cases",
+    "LIB_VS_DEF", "LIB_PROPERTY", "LIB_SYMBOLIC", "equal", "same_matrix", "same_entries", "nonneg", "positive", "floor_is", "ceiling_is", "mod_is", "require",
     "int_symbols", "resolve",
 ]
 
@@ -49,9 +49,55 @@ class MissingDependency(RuntimeError):
     """A part of convalg the theorem checks is not available."""
 
 
+#: What a theorem compares (the README's "compares" column).
+LIB_VS_DEF = "library vs independent definition"
+LIB_PROPERTY = "library vs library (property)"
+LIB_SYMBOLIC = "library, symbolic"
+
+
+class Cases:
+    """What a theorem checked, counted by kind; ``check(bound)`` returns one.
+
+    >>> c = Cases()
+    >>> c.add("matrices", 2); c.add("rejected (SpecError, expected)")
+    >>> c.counts
+    {'matrices': 2, 'rejected (SpecError, expected)': 1}
+    """
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def add(self, kind: str, count: int = 1) -> None:
+        self.counts[kind] = self.counts.get(kind, 0) + count
+
+    def __getitem__(self, kind: str) -> int:
+        return self.counts.get(kind, 0)
+
+    def expect_rejection(self, where: str, accepted_by_definition: bool, build: Callable[[], Any]) -> Any:
+        """``build()``; a ``SpecError`` is accepted (and counted) only where the independent definition
+        also rejects the case.  Returns ``None`` for a rejected case."""
+        from convalg import SpecError
+
+        try:
+            out = build()
+        except SpecError as e:
+            if accepted_by_definition:
+                raise Disproved(f"{where}: the library rejects a case PyTorch accepts: {e}") from e
+            self.add("rejected (SpecError, expected)")
+            return None
+        if not accepted_by_definition:
+            raise Disproved(f"{where}: the library accepts a case PyTorch rejects")
+        return out
+
+
 @dataclass(frozen=True)
 class Theorem:
-    """A registered theorem: ``check(bound)`` raises on failure, returns ``None`` on success."""
+    """A registered theorem: ``check(bound)`` raises on failure and returns its :class:`Cases` on success.
+
+    ``claims``: the least count of each kind of case at the default bound (fewer is a failure: no silent
+    loss of coverage); ``compares``: what the theorem compares; ``outline``: the general part is a
+    hand-written proof outline whose algebra SymPy checks (the library itself is checked bounded).
+    """
 
     name: str
     title: str
@@ -60,6 +106,9 @@ class Theorem:
     default_bound: int
     check: Callable[[int], Any]
     note: str = ""
+    compares: str = LIB_VS_DEF
+    claims: tuple[tuple[str, int], ...] = ()
+    outline: bool = False
 
 
 @dataclass
@@ -71,6 +120,7 @@ class Result:
     bound: int
     seconds: float
     detail: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -80,6 +130,8 @@ class Result:
     def scope(self) -> str:
         if self.status == "general":
             return "PROVED (general)"
+        if self.status == "bounded" and self.theorem.outline:
+            return f"PROVED (all weights, sizes <= {self.bound}; general outline, SymPy-checked steps)"
         if self.status == "bounded":
             return f"PROVED (all weights, sizes <= {self.bound})"
         return f"FAILED: {self.detail}"
@@ -88,13 +140,15 @@ class Result:
 THEOREMS: dict[str, Theorem] = {}
 
 
-def theorem(name: str, title: str, claim: str, *, general: bool, bound: int, note: str = "") -> Callable:
-    """Register ``check(bound)`` as theorem ``name`` (``general``: proved for every size)."""
+def theorem(name: str, title: str, claim: str, *, general: bool, bound: int, note: str = "",
+            compares: str = LIB_VS_DEF, claims: dict[str, int] | None = None, outline: bool = False) -> Callable:
+    """Register ``check(bound)`` as theorem ``name`` (``general``: the library's own objects proved for every size)."""
 
     def wrap(check: Callable[[int], Any]) -> Callable[[int], Any]:
         if name in THEOREMS:
             raise ValueError(f"theorem {name!r} registered twice")
-        THEOREMS[name] = Theorem(name, title, claim, general, bound, check, note)
+        THEOREMS[name] = Theorem(name, title, claim, general, bound, check, note, compares,
+                                 tuple((claims or {}).items()), outline)
         return check
 
     return wrap
@@ -105,7 +159,15 @@ def run_theorem(thm: Theorem, bound: int | None = None) -> Result:
     b = thm.default_bound if bound is None else bound
     t0 = time.perf_counter()
     try:
-        thm.check(b)
+        cases = thm.check(b)
+        if not isinstance(cases, Cases):
+            raise Unproved("the check did not count its cases")
+        if b >= thm.default_bound:
+            for kind, least in thm.claims:
+                if cases[kind] < least:
+                    raise Unproved(f"coverage: {cases[kind]} {kind} checked, the scope claims >= {least}")
+        elif not any(cases[kind] for kind, _ in thm.claims) and thm.claims:
+            raise Unproved("coverage: no case checked")
     except Disproved as e:
         return Result(thm, "failed", b, time.perf_counter() - t0, f"counterexample: {e}")
     except Unproved as e:
@@ -114,7 +176,7 @@ def run_theorem(thm: Theorem, bound: int | None = None) -> Result:
         return Result(thm, "failed", b, time.perf_counter() - t0, f"missing dependency: {e}")
     except Exception as e:  # a crash is a failure too, never a pass
         return Result(thm, "failed", b, time.perf_counter() - t0, f"error: {type(e).__name__}: {e}")
-    return Result(thm, "general" if thm.general else "bounded", b, time.perf_counter() - t0)
+    return Result(thm, "general" if thm.general else "bounded", b, time.perf_counter() - t0, "", dict(cases.counts))
 
 
 # -- checked steps ---------------------------------------------------------------------------------
@@ -148,6 +210,17 @@ def same_matrix(a: Any, b: Any, where: str) -> None:
     for (r, c), v in diff.todok().items():
         if v != 0:
             raise Disproved(f"{where}: entry ({r}, {c}): {sp.expand(a[r, c])} != {sp.expand(b[r, c])}")
+
+
+def same_entries(lib: Any, entries: dict, shape: tuple[int, int], where: str) -> None:
+    """The library's (Sparse)Matrix ``lib`` equals the independent definition's ``{(r, c): entry}`` of ``shape``."""
+    if tuple(lib.shape) != tuple(shape):
+        raise Disproved(f"{where}: library shape {tuple(lib.shape)} != definition shape {tuple(shape)}")
+    got = lib.todok() if hasattr(lib, "todok") else {(r, c): lib[r, c] for r in range(lib.rows) for c in range(lib.cols)}
+    for key in set(got) | set(entries):
+        a, b = sp.sympify(got.get(key, 0)), sp.sympify(entries.get(key, 0))
+        if a != b and sp.expand(a - b) != 0:
+            raise Disproved(f"{where}: entry {key}: library {sp.expand(a)} != definition {sp.expand(b)}")
 
 
 def _sign_form(e: Any) -> sp.Expr:
