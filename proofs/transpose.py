@@ -6,7 +6,14 @@ Claim.  For every kernel ``K``, stride ``s``, padding ``(lo, hi)``, dilation
 ``A_conv(w)^T = A_convT(w)`` where ``A_convT`` is ``ConvTranspose(K, s, (lo, hi), op, G, d)``
 on inputs of size ``m`` with the *same* weight tensor (both ``(C_out, C_in/G, *K)``).
 
-Proof (general, on the symbolic index relation of :class:`convalg.index_map.AxisMap`):
+Proof (general, on the library's own index maps):
+
+0. For every kernel ``K <= 3``, stride and dilation ``<= 3``, pads ``<= 2`` and output padding
+   ``op < s``, the index map that ``ConvTranspose(...).index_map((m,))`` builds for a *symbolic*
+   input size ``m`` has the scatter relation of the definition (``i = s o - lo + d k``, output
+   size ``(m-1)s + d(K-1) + 1 + op - lo - hi``), and the map that ``ConvTranspose.transpose()``
+   (a Conv) builds on that symbolic output size has the same relation, the same input size and
+   ``m`` outputs: the two layers' maps are one relation read in both directions, for every ``m``.
 
 1. ``A_conv[o, i] = sum_k w[k] [i = s o - lo + d k] [0 <= i < n] [0 <= o < m]``
    and PyTorch's transposed conv scatters ``x[o] w[k]`` to
@@ -39,17 +46,41 @@ from typing import Any
 
 import sympy as sp
 
-from convalg import SpecError
 from convalg.index_map import AxisMap
 from convalg.shapes.formulas import conv_output_size, conv_transpose_output_size
 
-from ._core import Disproved, equal, int_symbols, require, resolve, same_matrix, theorem
-from ._ops import mat
+from . import definitions as D
+from ._core import LIB_SYMBOLIC, Cases, Disproved, equal, int_symbols, require, resolve, same_entries, theorem
+from ._ops import conv_transpose_vs_definition, conv_vs_definition, mat
 
 __all__ = ["check_transpose_general", "check_transpose_matrices"]
 
 
-def check_transpose_general(bound: int) -> None:
+def _library_maps(cases: Cases, bound: int) -> None:
+    """Step 0: the maps both layers build, for a symbolic input size ``m``."""
+    from convalg import ConvTranspose
+
+    m = sp.Symbol("m", integer=True, positive=True)
+    for K, s, d, lo, hi in itertools.product((1, 2, 3), (1, 2, 3), (1, 2, 3), (0, 1, 2), (0, 1, 2)):
+        for op in range(s):
+            where = f"ConvTranspose(K={K}, s={s}, d={d}, pads=({lo},{hi}), op={op}) on symbolic m"
+            t = ConvTranspose(K, stride=s, padding=((lo, hi),), output_padding=op, dilation=d, ndim=1)
+            (tm,) = t.index_map((m,)).axes
+            o, k = tm.o, tm.k
+            equal(tm.input_index, s * o - lo + d * k, f"{where}: scatter relation", general=True)
+            equal(tm.n, (m - 1) * s + d * (K - 1) + 1 + op - lo - hi, f"{where}: output size", general=True)
+            equal(tm.n_out, m, f"{where}: input size", general=True)
+            (cm,) = t.transpose().index_map((tm.n,)).axes
+            equal(cm.input_index.subs({cm.o: o, cm.k: k}), tm.input_index, f"{where}: its Conv's relation",
+                  general=True)
+            equal(cm.n, tm.n, f"{where}: its Conv's input size", general=True)
+            equal(cm.n_out, m, f"{where}: its Conv's output size is m", general=True)
+            cases.add("library map pairs (symbolic size)")
+
+
+def check_transpose_general(bound: int) -> Cases:
+    cases = Cases()
+    _library_maps(cases, bound)
     m = AxisMap.symbolic()
     o, i = m.o, m.i
     rel = m.input_index
@@ -61,6 +92,7 @@ def check_transpose_general(bound: int) -> None:
     cond = sp.simplify(m.gather_condition.subs(i, rel))
     require(sp.simplify(sp.Equivalent(cond, sp.And(sp.Ge(o, 0), sp.Lt(o, m.n_out)))) is sp.true,
             f"gather_condition on the relation is {cond}, not 0 <= o < m")
+    cases.add("symbolic steps", 4)
     # sizes, with N = q s + r (0 <= r < s) and op = r
     q, r, lo, hi = int_symbols("q r lo hi")
     u, K, d = int_symbols("u K d", positive=True)
@@ -80,6 +112,8 @@ def check_transpose_general(bound: int) -> None:
     per = M + a + 1  # C_out/G, written so that 0 <= a < per
     co = g * per + a
     equal(resolve(sp.floor(co / per), [g]), g, "group of co in the transposed conv", general=True)
+    cases.add("symbolic steps", 3)
+    return cases
 
 
 def _transpose_layer(conv: Any, n: tuple[int, ...], correct: bool) -> Any:
@@ -87,61 +121,61 @@ def _transpose_layer(conv: Any, n: tuple[int, ...], correct: bool) -> Any:
     return t if correct else t.replace(output_padding=0)
 
 
-def check_transpose_matrices(bound: int, correct_output_padding: bool = True) -> None:
-    from convalg import Conv
-
-    cases = []
+def check_transpose_matrices(bound: int, correct_output_padding: bool = True) -> Cases:
+    cases = Cases()
+    grid = []
     for n, K, s, d, lo, hi in itertools.product(range(1, bound + 1), (1, 2, 3), (1, 2, 3), (1, 2), (0, 1, 2), (0, 1)):
-        if n + lo + hi < d * (K - 1) + 1:
+        grid.append(((n,), K, s, d, ((lo, hi),), 1, 1, 1, (n + K) % 2 == 0))
+    for n, (G, cin, cout) in itertools.product(range(2, bound + 1), ((1, 1, 2), (2, 2, 2), (2, 4, 2))):
+        grid.append(((n,), 3, 2, 1, ((1, 0),), G, cin, cout, False))
+    for n0, n1 in itertools.product(range(2, bound + 1), repeat=2):
+        grid.append(((n0, n1), (2, 3), (2, 1), (1, 2), ((0, 1), (2, 1)), 1, 1, 1, True))
+    for spatial, K, s, d, pads, G, cin, cout, flip in grid:
+        got = conv_vs_definition(cases, spatial, K, s, d, pads, G, cin, cout, "zeros", flip)
+        if got is None:
             continue
-        cases.append(((n,), dict(kernel_size=K, stride=s, dilation=d, padding=((lo, hi),)), 1, 1, 1))
-    for n, (G, cin, cout) in itertools.product(range(2, min(bound, 5) + 1), ((1, 1, 2), (2, 2, 2), (2, 4, 2))):
-        cases.append(((n,), dict(kernel_size=3, stride=2, dilation=1, padding=((1, 0),)), G, cin, cout))
-    for n0, n1 in itertools.product(range(2, min(bound, 4) + 1), repeat=2):
-        cases.append(((n0, n1), dict(kernel_size=(2, 3), stride=(2, 1), dilation=(1, 2), padding=((0, 1), (2, 1))),
-                      1, 1, 1))
-    for spatial, kw, G, cin, cout in cases:
-        conv = Conv(**kw, groups=G, in_channels=cin, out_channels=cout, ndim=len(spatial))
-        try:
-            out = conv.output_shape(spatial)
-        except Exception:
-            continue
-        A = mat(conv, spatial)
+        conv, A = got
+        out = conv.output_shape(spatial)
         T = _transpose_layer(conv, spatial, correct_output_padding)
-        try:
-            B = mat(T, out, weights=conv.weight_symbols)
-        except SpecError as e:
-            raise Disproved(f"Conv({kw}) at n={spatial}: ConvTranspose(output_padding={T.output_padding}) "
-                            f"on size {out} has no matrix matching A^T ({A.cols}x{A.rows}): {e}") from e
-        same_matrix(B, A.T, f"Conv({kw}, groups={G}, C={cin}->{cout}) at n={spatial}: "
-                            f"ConvTranspose(output_padding={T.output_padding}) matrix vs A^T")
+        where = f"{conv} at n={spatial}: ConvTranspose(output_padding={T.output_padding})"
+        B = cases.expect_rejection(where, D.conv_transpose_valid(out, T.kernel_size, T.stride, T.dilation,
+                                                                 T.padding, T.output_padding),
+                                   lambda: mat(T, out, weights=conv.weight_symbols))
+        if B is None:
+            raise Disproved(f"{where} on size {out} has no matrix matching A^T ({A.cols}x{A.rows})")
+        # the library's ConvT is the scatter, and the scatter is the transposed direct sum
+        entries = D.conv_transpose_entries(out, T.kernel_size, T.stride, T.dilation, T.padding, T.output_padding,
+                                           G, cout, cin, conv.weight_symbols, flip)
+        same_entries(B, entries, B.shape, f"{where}: matrix vs scatter")
+        same_entries(A.T, entries, B.shape, f"{where}: A^T vs the scatter")
+        cases.add("conv / transpose pairs")
     if not correct_output_padding:
-        return
+        return cases
     # every ConvTranspose (each output_padding < stride) is the transpose of its Conv on the size it produces
-    from convalg import ConvTranspose
-
     for m, K, s, d, lo, hi in itertools.product(range(1, bound + 1), (1, 2, 3), (1, 2, 3), (1, 2), (0, 1, 2), (0, 1)):
         channel_sets = ((1, 1, 1), (2, 2, 4)) if m <= 2 else ((1, 1, 1),)
         for op, (G, cin, cout) in itertools.product(range(s), channel_sets):
-            t = ConvTranspose(K, stride=s, padding=((lo, hi),), output_padding=op, dilation=d, groups=G,
-                              in_channels=cin, out_channels=cout, ndim=1)
-            try:
-                n_t = t.output_shape((m,))
-            except SpecError:
+            got = conv_transpose_vs_definition(cases, (m,), K, s, d, ((lo, hi),), op, G, cin, cout)
+            if got is None:
                 continue
+            t, B = got
+            n_t = t.output_shape((m,))
             conv = t.transpose()
-            same_matrix(mat(t, (m,)), mat(conv, n_t, weights=t.weight_symbols).T,
-                        f"ConvTranspose(K={K}, s={s}, pads=({lo},{hi}), op={op}, d={d}, groups={G}) on m={m}: "
-                        f"matrix vs its Conv's matrix transposed")
+            same_entries(B, mat(conv, n_t, weights=t.weight_symbols).T.todok(), B.shape,
+                         f"{t} on m={m}: matrix vs its Conv's matrix transposed")
+            cases.add("transpose / conv pairs")
+    return cases
 
 
-theorem("transpose-index-relation", "Conv^T = ConvTranspose on the symbolic index relation",
-        r"i = s·o - lo + d·k read backwards (gather_output / gather_condition) is the same relation; "
-        r"n_T = n for op = (n+lo+hi-keff) mod s; channel groups match",
-        general=True, bound=1,
-        note="every size and parameter a symbol (AxisMap.symbolic); N-d by separability")(check_transpose_general)
+theorem("transpose-index-relation", "Conv^T = ConvTranspose on the library's index maps, symbolic sizes",
+        r"ConvTranspose's map on symbolic m and its Conv's map on the symbolic output size are one relation "
+        r"i = s·o - lo + d·k; gather form inverts it; n_T = n for op = (n+lo+hi-keff) mod s; channel groups match",
+        general=True, bound=1, compares=LIB_SYMBOLIC, claims={"library map pairs (symbolic size)": 486,
+                                                              "symbolic steps": 7},
+        note="library maps for K, s, d ≤ 3, lo, hi ≤ 2, every op < s, m a symbol; gather form and sizes "
+        "with every parameter a symbol (AxisMap.symbolic); N-d by separability")(check_transpose_general)
 theorem("transpose-matrices", "A_conv(w)^T = A_convT(w) for every stride, padding, dilation, groups, output_padding",
-        r"Conv(...).matrix(n)^T = Conv(...).transpose(n).matrix(m) (same weight symbols)",
-        general=False, bound=5,
-        note="1-D n ≤ bound, K ≤ 3, s ≤ 3, d ≤ 2, lo ≤ 2, hi ≤ 1, every output_padding < s; groups 1, 2 "
-        "with 1-4 channels; 2-D sizes ≤ 4")(check_transpose_matrices)
+        r"Conv(...).matrix(n)^T = Conv(...).transpose(n).matrix(m) (same weight symbols); both = definitions",
+        general=False, bound=4, claims={"conv / transpose pairs": 378, "transpose / conv pairs": 1154, "matrices vs definition": 1532},
+        note="1-D n ≤ bound, K ≤ 3, s ≤ 3, d ≤ 2, lo ≤ 2, hi ≤ 1, flipped or not; groups 1, 2 with 1-4 "
+        "channels; 2-D sizes ≤ bound; and every ConvTranspose with op < s on m ≤ bound")(check_transpose_matrices)
