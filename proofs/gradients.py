@@ -1,7 +1,9 @@
 r"""Gradients of convolution and max pooling, from SymPy jacobians.
 
 Scope: bounded, because jacobians need materialised matrices (concrete sizes); the index-level
-gather form behind ``A^T`` is proved generally by ``transpose-index-relation``.
+gather form behind ``A^T`` is proved generally by ``transpose-index-relation``.  Every jacobian is
+taken of the *independent definition* (:mod:`proofs.definitions`), never of the library's matrix,
+and the max-pool windows and first-maximum rule come from the definition too.
 
 ``conv-gradients`` (bounded)
     For ``y = A(w) x`` and ``L = g · y`` (``g`` symbolic): the SymPy gradient
@@ -44,43 +46,47 @@ import math
 import numpy as np
 import sympy as sp
 
-from convalg import SpecError
-
-from ._core import require, same_matrix, theorem
-from ._ops import mat, ops, symbols_like, vec
+from . import definitions as D
+from ._core import Cases, require, same_matrix, theorem
+from ._ops import conv_vs_definition, mat, ops, symbols_like, vec
+from .reductions import _direct
 
 __all__ = ["check_conv_gradients", "check_gradient_formulas", "check_max_pool_distinct", "check_max_pool_ties", "pool_jacobian"]
 
 
-def check_conv_gradients(bound: int) -> None:
-    from convalg import Conv
-
-    cases = []
+def _conv_grid(bound: int):
     for n, K, s, d, lo in itertools.product(range(1, bound + 1), (1, 2, 3), (1, 2), (1, 2), (0, 1)):
-        cases.append(((n,), Conv(K, stride=s, dilation=d, padding=((lo, 1 - lo),), groups=2, in_channels=2,
-                                 out_channels=4, ndim=1)))
-    cases.append(((3, 3), Conv((2, 2), stride=(2, 1), padding=1, in_channels=2, out_channels=1)))
-    cases.append(((4,), Conv(3, padding=1, padding_mode="reflect", in_channels=1, out_channels=1, ndim=1)))
-    for spatial, conv in cases:
-        try:
-            out = conv.output_shape(spatial)
-        except Exception:
+        yield (n,), K, s, d, ((lo, 1 - lo),), 2, 2, 4, "zeros", False
+    yield (3, 3), (2, 2), (2, 1), 1, ((1, 1), (1, 1)), 1, 2, 1, "zeros", False
+    for mode in ("reflect", "replicate", "circular"):
+        yield (4,), 3, 1, 1, ((1, 1),), 1, 1, 1, mode, False
+        yield (3,), 2, 2, 1, ((1, 1),), 1, 1, 2, mode, True
+
+
+def check_conv_gradients(bound: int) -> Cases:
+    cases = Cases()
+    for spatial, K, s, d, pads, G, cin, cout, mode, flip in _conv_grid(bound):
+        got = conv_vs_definition(cases, spatial, K, s, d, pads, G, cin, cout, mode, flip)
+        if got is None:
             continue
+        conv, A = got
+        out = conv.output_shape(spatial)
         x = symbols_like("x", (conv.in_channels, *spatial))
         g = symbols_like("g", (conv.out_channels, *out))
         w = conv.weight_symbols
-        A = mat(conv, spatial)
-        y = A * vec(x)
+        nd = len(spatial)
+        Kt = K if isinstance(K, tuple) else (K,) * nd
+        y = _direct(spatial, Kt, s if isinstance(s, tuple) else (s,) * nd, d if isinstance(d, tuple) else (d,) * nd,
+                    pads, G, cin, cout, w, mode, flip) * vec(x)  # the definition's output
         L = (vec(g).T * y)[0]
         where = f"{conv} at {spatial}"
         dx = sp.Matrix([sp.diff(L, v) for v in x.reshape(-1)])
-        same_matrix(dx, A.T * vec(g), f"{where}: dL/dx vs A^T g")
         same_matrix(dx, ops().grad_input_matrix(conv, spatial) * vec(g), f"{where}: dL/dx vs grad_input_matrix")
         if conv.padding_mode == "zeros":
             T = conv.transpose(spatial)
             same_matrix(dx, mat(T, out, weights=w) * vec(g), f"{where}: dL/dx vs ConvTranspose(g)")
         B = ops().unfold_matrix(conv, spatial, x)
-        same_matrix(B * vec(w), y, f"{where}: B(x) w vs A(w) x")
+        same_matrix(B * vec(w), y, f"{where}: B(x) w vs the definition's y")
         dw = sp.Matrix([sp.diff(L, v) for v in w.reshape(-1)])
         same_matrix(dw, B.T * vec(g), f"{where}: dL/dw vs B(x)^T g")
         same_matrix(dw, vec(ops().grad_weight(conv, spatial, x, g)), f"{where}: dL/dw vs grad_weight")
@@ -90,6 +96,8 @@ def check_conv_gradients(bound: int) -> None:
         Lb = (vec(g).T * b)[0]
         db = sp.Matrix([sp.diff(Lb, v) for v in bs])
         same_matrix(db, vec(ops().grad_bias(bias, g)), f"{where}: dL/db vs grad_bias")
+        cases.add("layers (dx, dw, db)")
+    return cases
 
 
 def _expand_sum(expr: sp.Expr, values: dict, arrays: dict) -> sp.Expr:
@@ -120,25 +128,30 @@ def _expand_sum(expr: sp.Expr, values: dict, arrays: dict) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, sp.Indexed), lookup)
 
 
-def check_gradient_formulas(bound: int) -> None:
+def check_gradient_formulas(bound: int) -> Cases:
     from convalg import Conv
 
+    cases = Cases()
     # (K, s, d, lo, groups, flip): each feature on its own and combined (the formulas are slow to build)
     params = [(1, 1, 1, 0, 1, False), (3, 1, 1, 1, 1, False), (3, 2, 1, 1, 1, False), (3, 1, 2, 0, 1, False),
               (3, 2, 2, 1, 2, False), (2, 2, 1, 0, 1, True), (3, 3, 1, 1, 2, True), (2, 1, 3, 1, 1, False)]
-    cases = [((n,), Conv(K, stride=s, dilation=d, padding=((lo, 1 - lo),), groups=G, in_channels=2,
-                         out_channels=2 * G, flip_kernel=f, ndim=1))
-             for n in range(1, bound + 1) for K, s, d, lo, G, f in params]
-    cases.append(((3, 3), Conv((2, 2), stride=(2, 1), padding=1, in_channels=2, out_channels=1)))
-    for spatial, conv in cases:
-        try:
-            out = conv.output_shape(spatial)
-        except Exception:
+    grid = [((n,), Conv(K, stride=s, dilation=d, padding=((lo, 1 - lo),), groups=G, in_channels=2,
+                        out_channels=2 * G, flip_kernel=f, ndim=1))
+            for n in range(1, bound + 1) for K, s, d, lo, G, f in params]
+    grid.append(((3, 3), Conv((2, 2), stride=(2, 1), padding=1, in_channels=2, out_channels=1)))
+    for spatial, conv in grid:
+        nd = len(spatial)
+        pads = conv.padding
+        if not D.conv_valid(spatial, conv.kernel_size, conv.stride, conv.dilation, pads):
+            cases.expect_rejection(f"{conv} at {spatial}", False, lambda: conv.output_shape(spatial))
             continue
+        out = conv.output_shape(spatial)
         x = symbols_like("x", (conv.in_channels, *spatial))
         g = symbols_like("g", (conv.out_channels, *out))
         w = conv.weight_symbols
-        L = (vec(g).T * mat(conv, spatial) * vec(x))[0]
+        A = _direct(spatial, conv.kernel_size, conv.stride, conv.dilation, pads, conv.groups, conv.in_channels,
+                    conv.out_channels, w, "zeros", conv.flip_kernel)
+        L = (vec(g).T * A * vec(x))[0]  # of the definition
         arrays = {"x": x, "g": g, "w": w}
         where = f"{conv} at {spatial}"
         lhs, expr = ops().grad_input_formula(conv, spatial)
@@ -149,6 +162,7 @@ def check_gradient_formulas(bound: int) -> None:
                 got = _expand_sum(expr, vals, arrays)
                 require(sp.expand(got - sp.diff(L, x[(c, *i)])) == 0,
                         f"{where}: grad_input_formula at c={c}, i={i}: {got} != dL/dx = {sp.diff(L, x[(c, *i)])}")
+                cases.add("dx entries")
         lhs, expr = ops().grad_weight_formula(conv, spatial)
         co_sym, ci_sym = lhs.indices[0], lhs.indices[1]
         taps = lhs.indices[2:]
@@ -161,49 +175,61 @@ def check_gradient_formulas(bound: int) -> None:
                 want = sp.diff(L, w[(co, ci, *tap)])
                 require(sp.expand(got - want) == 0,
                         f"{where}: grad_weight_formula at (co, ci, k)=({co}, {ci}, {k}): {got} != dL/dw = {want}")
+                cases.add("dw entries")
+    return cases
 
 
-def _pool_cases(bound: int):
+def _pool_cases(cases: Cases, bound: int):
+    """Max pools with their definition windows; a SpecError only where PyTorch rejects the layer too."""
     from convalg import MaxPool
 
-    for n, K, s, d, lo, ceil in itertools.product(range(1, bound + 1), (1, 2, 3), (1, 2), (1, 2), (0, 1),
-                                                  (False, True)):
-        if 2 * lo > K:
+    grid = [((n,), K, s, d, p, ceil) for n, K, s, d, p, ceil in itertools.product(
+        range(1, bound + 1), (1, 2, 3), (1, 2), (1, 2), (0, 1), (False, True))]
+    grid += [((2, 3), (2, 2), (1, 1), (1, 1), (0, 0), False), ((3, 2), (3, 3), (2, 2), (1, 1), (1, 1), True)]
+    for spatial, K, s, d, p, ceil in grid:
+        nd = len(spatial)
+        K, s, d, p = (v if isinstance(v, tuple) else (v,) * nd for v in (K, s, d, p))
+        pads = tuple((q, q) for q in p)
+        outs, windows = D.max_pool_windows(spatial, K, s, d, pads, ceil)
+        ok = all(2 * q <= k for q, k in zip(p, K)) and all(outs) and all(windows)
+        where = f"MaxPool(K={K}, s={s}, d={d}, p={p}, ceil_mode={ceil}) at {spatial}"
+
+        def build(K=K, s=s, d=d, p=p, ceil=ceil, spatial=spatial):
+            layer = MaxPool(K, stride=s, padding=p, dilation=d, ceil_mode=ceil, ndim=len(spatial))
+            ops().max_pool_mask(layer, np.zeros((1, *spatial)))
+            return layer
+
+        layer = cases.expect_rejection(where, ok, build)
+        if layer is None:
             continue
-        layer = MaxPool(K, stride=s, padding=lo, dilation=d, ceil_mode=ceil, ndim=1)
-        try:
-            layer.output_shape((n,))
-            ops().max_pool_mask(layer, np.zeros((1, n)))
-        except SpecError:  # a window that reads only padding has no maximum (and no mask)
-            continue
-        yield layer, (n,)
-    yield MaxPool(2, stride=1, ndim=2), (2, 3)
-    yield MaxPool(3, stride=2, padding=1, ndim=2), (3, 2)
+        require(layer.output_shape(spatial) == tuple(outs), f"{where}: output shape {layer.output_shape(spatial)} "
+                                                             f"!= {tuple(outs)} windows")
+        if ceil and any(_dropped_window(n, k, ss, dd, q) for n, k, ss, dd, q in zip(spatial, K, s, d, p)):
+            cases.add("ceil-mode drop cases")
+        yield layer, spatial, windows
 
 
-def pool_jacobian(layer, spatial: tuple[int, ...]) -> tuple[list, sp.Matrix]:
-    """Symbols and the SymPy jacobian of ``y[o] = Max(valid taps)``, windows from the index map."""
-    m = layer.index_map(spatial)
-    xs = symbols_like("x", spatial)
-    ys = []
-    for o in itertools.product(*(range(a.n_out) for a in m.axes)):
-        taps = []
-        for k in itertools.product(*(range(a.kernel) for a in m.axes)):
-            idx = tuple(int(a.input_index.subs({a.o: oo, a.k: kk})) for a, oo, kk in zip(m.axes, o, k))
-            if all(0 <= i < n for i, n in zip(idx, spatial)):
-                taps.append(xs[idx])
-        ys.append(sp.Max(*taps))
-    flat = list(xs.reshape(-1))
-    return flat, sp.Matrix(ys).jacobian(flat)
+def _dropped_window(n: int, k: int, s: int, d: int, p: int) -> bool:
+    from .layers import _dropped
+
+    return _dropped(n, k, s, d, p, p)
+
+
+def pool_jacobian(windows: list[list[int]], spatial: tuple[int, ...]) -> tuple[list, sp.Matrix]:
+    """Symbols and the SymPy jacobian of ``y[o] = Max(taps of the definition's window o)``."""
+    xs = list(symbols_like("x", spatial).reshape(-1))
+    ys = [sp.Max(*[xs[t] for t in taps]) for taps in windows]
+    return xs, sp.Matrix(ys).jacobian(xs)
 
 
 def _mask(layer, values: np.ndarray) -> sp.SparseMatrix:
     return ops().max_pool_mask(layer, values.reshape(1, *values.shape)).mask
 
 
-def check_max_pool_distinct(bound: int) -> None:
-    for layer, spatial in _pool_cases(bound):
-        xs, J = pool_jacobian(layer, spatial)
+def check_max_pool_distinct(bound: int) -> Cases:
+    cases = Cases()
+    for layer, spatial, windows in _pool_cases(cases, bound):
+        xs, J = pool_jacobian(windows, spatial)
         N = math.prod(spatial)
         for perm in itertools.permutations(range(N)):
             values = np.array(perm, dtype=np.int64).reshape(spatial)
@@ -212,11 +238,15 @@ def check_max_pool_distinct(bound: int) -> None:
             require(all(sum(M.row(r)) == 1 for r in range(M.rows)), f"{layer} at x={values.tolist()}: a row of the "
                                                                       "mask does not have exactly one 1")
             same_matrix(M, Jv, f"{layer} at x={values.tolist()}: mask vs jacobian")
+            cases.add("inputs")
+        cases.add("layers")
+    return cases
 
 
-def check_max_pool_ties(bound: int) -> None:
-    for layer, spatial in _pool_cases(bound):
-        xs, J = pool_jacobian(layer, spatial)
+def check_max_pool_ties(bound: int) -> Cases:
+    cases = Cases()
+    for layer, spatial, windows in _pool_cases(cases, bound):
+        xs, J = pool_jacobian(windows, spatial)
         window = [[j for j in range(J.cols) if J[r, j] != 0] for r in range(J.rows)]  # Max's arguments
         N = math.prod(spatial)
         eps = sp.Rational(1, 4 * N)
@@ -225,25 +255,37 @@ def check_max_pool_ties(bound: int) -> None:
             values = np.array(vals, dtype=np.int64).reshape(spatial)
             pert = {v: sp.Integer(x) - eps * j for j, (v, x) in enumerate(zip(xs, vals))}
             M = _mask(layer, values.astype(float))
+            first = D.max_pool_select(windows, list(vals))
+            same_matrix(M, sp.SparseMatrix(len(windows), N, {(r, c): 1 for r, c in enumerate(first)}),
+                        f"{layer} at x={values.tolist()}: mask vs the definition's first maximum")
             same_matrix(M, J.xreplace(pert), f"{layer} at x={values.tolist()}: mask vs jacobian at x - ε·index")
             for r in range(M.rows):
                 cols = [c for c in range(N) if M[r, c] != 0]
                 window_vals = [vals[j] for j in window[r]]
                 require(len(cols) == 1 and vals[cols[0]] == max(window_vals),
                         f"{layer} at x={values.tolist()}: output {r} selects a non-maximal input")
+            cases.add("inputs")
+        cases.add("layers")
+    return cases
 
 
-theorem("conv-gradients", "dL/dx = A^T g (a ConvTranspose), dL/dw = B(x)^T g, dL/db = Σ g (SymPy jacobians)",
-        r"∂(g·A(w)x)/∂x = A(w)^T g, ∂/∂w = B(x)^T g with A(w)x = B(x)w", general=False, bound=4,
-        note="1-D n ≤ bound, K ≤ 3, s ≤ 2, d ≤ 2, pads (0,1)/(1,0), groups 2; a 2-D and a reflect-padded case")(check_conv_gradients)
+theorem("conv-gradients", "dL/dx = A^T g (a ConvTranspose), dL/dw = B(x)^T g, dL/db = Σ g (jacobians of the definition)",
+        r"∂(g·y)/∂x = grad_input_matrix g = ConvT(g), ∂/∂w = B(x)^T g = grad_weight, B(x)w = y; y the direct sum",
+        general=False, bound=4, claims={"layers (dx, dw, db)": 83},
+        note="1-D n ≤ bound, K ≤ 3, s ≤ 2, d ≤ 2, pads (0,1)/(1,0), groups 2 (2→4 channels); a 2-D case; "
+        "reflect, replicate and circular padding (one flipped case each)")(check_conv_gradients)
 theorem("gradient-index-formulas", "the index-level gradient formulas (Sum of Piecewise) equal the jacobians",
-        r"grad_input_formula = ∂L/∂x, grad_weight_formula = ∂L/∂w, expanded term by term (no Sum simplification)",
-        general=False, bound=3, note="1-D: 8 parameter sets (K ≤ 3, s ≤ 3, d ≤ 3, pads (0,1)/(1,0), groups ≤ 2, "
+        r"grad_input_formula = ∂L/∂x, grad_weight_formula = ∂L/∂w (L of the direct sum), expanded term by term",
+        general=False, bound=3, claims={"dx entries": 78, "dw entries": 124},
+        note="1-D: 8 parameter sets (K ≤ 3, s ≤ 3, d ≤ 3, pads (0,1)/(1,0), groups ≤ 2, "
         "flipped or not) at every n ≤ bound; one 2-D case")(check_gradient_formulas)
 theorem("max-pool-jacobian", "max-pool jacobian on distinct inputs = mask of the maxima (one 1 per window)",
-        r"∂y/∂x = M(x) for all x with distinct entries (every ordering)", general=False,
-        bound=4, note="1-D n ≤ bound, K ≤ 3, s ≤ 2, d ≤ 2, pad ≤ 1, ceil mode or not; 2-D (2,3) and (3,2)")(check_max_pool_distinct)
+        r"∂y/∂x = M(x) for all x with distinct entries (every ordering), y[o] = Max(definition window o)",
+        general=False, bound=4, claims={"layers": 119, "inputs": 2615, "ceil-mode drop cases": 6},
+        note="1-D n ≤ bound, K ≤ 3, s ≤ 2, d ≤ 2, pad ≤ 1, ceil mode or not (drop cases included); "
+        "2-D (2,3) and (3,2); windows and output sizes from the definition")(check_max_pool_distinct)
 theorem("max-pool-subgradient", "with ties, the first-maximum mask is a valid generalised jacobian",
-        r"M(x) = lim_{ε→0} ∂y/∂x (x - ε·index) ∈ ∂_B y(x) ⊆ ∂_C y(x); rows ∈ conv{e_j : j ∈ argmax}",
-        general=False, bound=4,
-        note="every input in {0,1,2}^n (n ≤ 4) or {0,1}^n (the 2-D cases) for the max-pool-jacobian layers")(check_max_pool_ties)
+        r"M(x) = first maximum of the definition = lim_{ε→0} ∂y/∂x (x - ε·index) ∈ ∂_B y(x) ⊆ ∂_C y(x)",
+        general=False, bound=4, claims={"layers": 119, "inputs": 4391, "ceil-mode drop cases": 6},
+        note="every input in {0,1,2}^n (n ≤ 4) or {0,1}^n (the 2-D cases) for the max-pool-jacobian "
+        "layers")(check_max_pool_ties)
