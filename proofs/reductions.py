@@ -131,6 +131,11 @@ def check_strided(bound: int) -> Cases:
     return cases
 
 
+def _pointwise_matrix(W: sp.Matrix, size: int) -> sp.Matrix:
+    """``W ⊗ I``: rows (co, position), columns (c, position)."""
+    return sp.kronecker_product(W, sp.eye(size))
+
+
 def check_pointwise(bound: int) -> Cases:
     cases = Cases()
     for n, (G, cin, cout) in itertools.product(range(1, bound + 1), ((1, 1, 1), (1, 2, 3), (2, 2, 4), (3, 3, 3))):
@@ -143,7 +148,7 @@ def check_pointwise(bound: int) -> Cases:
                 g = co // (cout // G)
                 for ci in range(cin // G):
                     W[co, g * (cin // G) + ci] = w[co, ci]
-            same_matrix(A, sp.kronecker_product(W, sp.eye(math.prod(spatial))),
+            same_matrix(A, _pointwise_matrix(W, math.prod(spatial)),
                         f"1x1 conv groups={G}, C={cin}->{cout} at {spatial} vs W ⊗ I")
             cases.add("reductions")
     return cases

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from ._core import THEOREMS, Result, Theorem, run_theorem
 
-__all__ = ["load_all", "select", "run", "format_line", "markdown", "main"]
+__all__ = ["load_all", "select", "run", "format_line", "counted", "markdown", "main"]
 
 #: Theorem modules, in the order the runner prints them.
 MODULES = ("layers", "shapes", "transpose", "reductions", "algebra", "equivariance", "convolution_theorem", "gradients", "winograd")
@@ -52,14 +52,22 @@ def run(names: Sequence[str] | None = None, bound: int | None = None) -> list[Re
 
 
 def format_line(r: Result, width: int = 34) -> str:
-    return f"{r.theorem.name:<{width}} {r.scope}  [{r.seconds:.1f} s]"
+    cases = f"  ({counted(r)})" if r.counts else ""
+    return f"{r.theorem.name:<{width}} {r.scope}  [{r.seconds:.1f} s]{cases}"
+
+
+def counted(r: Result) -> str:
+    """The cases a run checked, as text (``1532 matrices vs definition, 214 rejected (SpecError, expected)``)."""
+    return ", ".join(f"{n} {kind}" for kind, n in r.counts.items())
 
 
 def markdown(results: Sequence[Result]) -> str:
-    """The README table: theorem, claim, scope, what the scope covers (no timings, so it is reproducible)."""
-    lines = ["| theorem | claim | scope | covers |", "|---|---|---|---|"]
+    """The README table: theorem, claim, what it compares, scope, what the scope covers with the counts
+    the run checked (no timings, so it is reproducible)."""
+    lines = ["| theorem | claim | compares | scope | covers (counted by the run) |", "|---|---|---|---|---|"]
     for r in results:
-        cells = [f"`{r.theorem.name}`", r.theorem.claim, r.scope, r.theorem.note]
+        covers = r.theorem.note + (f"; checked: {counted(r)}" if r.counts else "")
+        cells = [f"`{r.theorem.name}`", r.theorem.claim, r.theorem.compares, r.scope, covers]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
 

@@ -262,13 +262,15 @@ def _exact(e: sp.Expr, at: dict[sp.Symbol, Fraction]) -> Fraction:
     raise TypeError(f"cannot evaluate {e!r} exactly")
 
 
-def check_same_padding(bound: int) -> Cases:
+def check_same_padding(bound: int, extra_at_end: bool = True) -> Cases:
+    """``extra_at_end=False`` is the false variant (PyTorch puts the odd pad at the end)."""
     from convalg import Conv
 
     cases = Cases()
     for n, k, d in itertools.product(range(1, bound + 1), range(1, bound + 1), range(1, 4)):
         total = d * (k - 1)
         want = (total // 2, total - total // 2)  # PyTorch: the extra pad at the end
+        want = want if extra_at_end else want[::-1]
         conv = Conv(k, padding="same", dilation=d, ndim=1)
         require(conv.padding == (want,) and same_padding(k, d) == want,
                 f"K={k}, d={d}: Conv(padding='same').padding = {conv.padding}, same_padding = "
@@ -295,12 +297,13 @@ def check_same_padding(bound: int) -> Cases:
     return cases
 
 
-def check_ceil_no_drop(bound: int) -> Cases:
+def check_ceil_no_drop(bound: int, hypothesis: bool = True) -> Cases:
+    """``hypothesis=False`` is the false variant: the claim without ``hi + s <= keff``."""
     cases = Cases()
     for n, k, s, d, lo, hi in itertools.product(range(1, bound + 1), range(1, bound + 1), range(1, bound + 1),
                                                 (1, 2, 3), range(0, 3), range(0, 3)):
         keff = effective_kernel(k, d)
-        if hi + s > keff or 2 * lo > k or 2 * hi > k:
+        if (hypothesis and hi + s > keff) or 2 * lo > k or 2 * hi > k:
             continue
         windows = D.pool_windows(n, k, s, d, lo, hi, ceil_mode=True)
         if not windows:
@@ -333,12 +336,14 @@ def check_ceil_no_drop(bound: int) -> Cases:
     return cases
 
 
-def check_tf_same(bound: int) -> Cases:
+def check_tf_same(bound: int, clamp: bool = True) -> Cases:
+    """``clamp=False`` is the false variant: the total without ``max(..., 0)``."""
     from convalg.spec.conventions import _same_total
 
     cases = Cases()
     for n, keff, s in itertools.product(range(1, 3 * bound + 1), range(1, bound + 2), range(1, bound + 1)):
-        want = max((-(-n // s) - 1) * s + keff - n, 0)
+        want = (-(-n // s) - 1) * s + keff - n
+        want = max(want, 0) if clamp else want
         require(_same_total(n, keff, s) == want, f"n={n}, keff={keff}, s={s}: {_same_total(n, keff, s)} != {want}")
         cases.add("sizes")
     q, r = int_symbols("q r")

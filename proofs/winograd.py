@@ -39,7 +39,8 @@ def used_tiles() -> list[tuple[int, int]]:
     return sorted({(m, r) for r, m in tiles.items()} | {(2, 3), (6, 3)}, key=lambda t: (t[1], t[0]))
 
 
-def check_winograd(bound: int) -> Cases:
+def check_winograd(bound: int, correlation: bool = True) -> Cases:
+    """``correlation=False`` is the false variant: the transforms compute a true (flipped) convolution."""
     winograd_matrices = getattr(_module("convalg.operators.winograd"), "winograd_matrices", None)
     if winograd_matrices is None:
         raise MissingDependency("convalg.operators.winograd.winograd_matrices is missing")
@@ -54,7 +55,7 @@ def check_winograd(bound: int) -> Cases:
         g = sp.Matrix(sp.symbols(f"g0:{r}"))
         d = sp.Matrix(sp.symbols(f"d0:{alpha}"))
         y = AT * (G * g).multiply_elementwise(BT * d)
-        direct = sp.Matrix([sum(g[k] * d[i + k] for k in range(r)) for i in range(m)])
+        direct = sp.Matrix([sum(g[k if correlation else r - 1 - k] * d[i + k] for k in range(r)) for i in range(m)])
         same_matrix(y.applyfunc(sp.expand), direct, f"F({m}, {r})")
         cases.add("1-D tiles")
         if alpha <= bound + 1 or (m, r) == (4, 3):  # nested 2-D form F(m x m, r x r) (its expansion is slow: bounded)
