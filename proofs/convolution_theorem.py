@@ -114,7 +114,7 @@ def check_convolution_theorem(bound: int) -> Cases:
         _dft_invertible(nn)
         c = list(sp.symbols(f"c0:{nn}"))
         C = ops().circulant(c)
-        same_matrix(C, sp.Matrix(nn, nn, lambda i, j: c[(i - j) % nn]), f"circulant n={nn} vs C[i,j] = c[(i-j) mod n]")
+        same_matrix(C, sp.Matrix([[c[(i - j) % nn] for j in range(nn)] for i in range(nn)]), f"circulant n={nn} vs C[i,j] = c[(i-j) mod n]")
         _eigen_check(C, c, (nn,), f"circulant n={nn}")
         cases.add("eigen-equations")
         for K, d in itertools.product((1, 2, 3), (1, 2)):

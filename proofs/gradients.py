@@ -140,10 +140,9 @@ def check_gradient_formulas(bound: int) -> Cases:
             for n in range(1, bound + 1) for K, s, d, lo, G, f in params]
     grid.append(((3, 3), Conv((2, 2), stride=(2, 1), padding=1, in_channels=2, out_channels=1)))
     for spatial, conv in grid:
-        nd = len(spatial)
         pads = conv.padding
         if not D.conv_valid(spatial, conv.kernel_size, conv.stride, conv.dilation, pads):
-            cases.expect_rejection(f"{conv} at {spatial}", False, lambda: conv.output_shape(spatial))
+            cases.expect_rejection(f"{conv} at {spatial}", False, lambda conv=conv, spatial=spatial: conv.output_shape(spatial))
             continue
         out = conv.output_shape(spatial)
         x = symbols_like("x", (conv.in_channels, *spatial))

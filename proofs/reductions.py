@@ -48,8 +48,7 @@ def _stuff_matrix(m: int, s: int) -> sp.SparseMatrix:
 
 
 def _params(bound: int):
-    for n, K, s, d, lo, hi in itertools.product(range(1, bound + 1), (1, 2, 3), (1, 2, 3), (1, 2), (0, 1, 2), (0, 1)):
-        yield n, K, s, d, lo, hi
+    yield from itertools.product(range(1, bound + 1), (1, 2, 3), (1, 2, 3), (1, 2), (0, 1, 2), (0, 1))
 
 
 def _direct(spatial, K, s, d, pads, groups, cin, cout, w, mode="zeros", flip=False) -> sp.SparseMatrix:
@@ -163,8 +162,11 @@ def check_avg_pool(bound: int) -> Cases:
             nd = len(spatial)
             pads = ((lo, lo),) * nd
             ok = 2 * lo <= K and D.conv_valid(spatial, (K,) * nd, (s,) * nd, (1,) * nd, pads)
-            A = cases.expect_rejection(f"AvgPool(K={K}, s={s}, p={lo}) at {spatial}", ok, lambda: ops().matrix(
-                AvgPool(K, stride=s, padding=lo, count_include_pad=True, ndim=nd), spatial, in_channels=2))
+            def build(K=K, s=s, lo=lo, nd=nd, spatial=spatial):
+                pool = AvgPool(K, stride=s, padding=lo, count_include_pad=True, ndim=nd)
+                return ops().matrix(pool, spatial, in_channels=2)
+
+            A = cases.expect_rejection(f"AvgPool(K={K}, s={s}, p={lo}) at {spatial}", ok, build)
             if A is None:
                 continue
             ones = np.full((2, 1, *(K,) * nd), sp.Integer(1), dtype=object)

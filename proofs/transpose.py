@@ -140,7 +140,7 @@ def check_transpose_matrices(bound: int, correct_output_padding: bool = True) ->
         where = f"{conv} at n={spatial}: ConvTranspose(output_padding={T.output_padding})"
         B = cases.expect_rejection(where, D.conv_transpose_valid(out, T.kernel_size, T.stride, T.dilation,
                                                                  T.padding, T.output_padding),
-                                   lambda: mat(T, out, weights=conv.weight_symbols))
+                                   lambda T=T, out=out, conv=conv: mat(T, out, weights=conv.weight_symbols))
         if B is None:
             raise Disproved(f"{where} on size {out} has no matrix matching A^T ({A.cols}x{A.rows})")
         # the library's ConvT is the scatter, and the scatter is the transposed direct sum

@@ -65,7 +65,8 @@ def check_winograd(bound: int, correlation: bool = True) -> Cases:
             for p, q in itertools.product(range(alpha), repeat=2):
                 V = BT[:, p] * BT[:, q].T  # BT E_pq B
                 y2 = AT * M.multiply_elementwise(V) * AT.T
-                direct2 = sp.Matrix(m, m, lambda i, j: g2[p - i, q - j] if 0 <= p - i < r and 0 <= q - j < r else 0)
+                direct2 = sp.Matrix([[g2[p - i, q - j] if 0 <= p - i < r and 0 <= q - j < r else 0 for j in range(m)]
+                                     for i in range(m)])
                 same_matrix(y2.applyfunc(sp.expand), direct2, f"F({m}x{m}, {r}x{r}) at d = E_{p}{q}")
             cases.add("2-D tiles")
             if (m, r) == (4, 3):

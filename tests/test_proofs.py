@@ -105,9 +105,13 @@ def _no_drop_windows(n, K, s, d, lo, hi, ceil_mode):
 
 
 def _patch(monkeypatch, target: str, make):
-    module, name = target.rsplit(".", 1)
-    mod = importlib.import_module(module)
-    monkeypatch.setattr(mod, name, make(getattr(mod, name)))
+    owner_path, name = target.rsplit(".", 1)
+    try:
+        owner = importlib.import_module(owner_path)
+    except ModuleNotFoundError:  # a class attribute: module.Class.name
+        module, cls = owner_path.rsplit(".", 1)
+        owner = getattr(importlib.import_module(module), cls)
+    monkeypatch.setattr(owner, name, make(getattr(owner, name)))
 
 
 def _swapped_transpose(original):
@@ -227,3 +231,46 @@ def test_unproved_is_not_a_pass() -> None:
         raise Unproved("a step")
 
     assert not run_theorem(Theorem("u", "t", "c", True, 1, unproved)).ok
+
+
+# -- the mutation harness --------------------------------------------------------------------------------------------
+
+def test_every_mutation_applies_once_and_names_claiming_theorems() -> None:
+    from proofs.mutate import MUTATIONS
+
+    assert len({m.name for m in MUTATIONS}) == len(MUTATIONS) >= 30
+    for m in MUTATIONS:
+        text = (ROOT / m.path).read_text()
+        assert text.count(m.old) == 1, f"{m.name}: stale snippet in {m.path}"
+        assert m.old != m.new and m.theorems and set(m.theorems) <= set(THEOREMS), m.name
+        assert set(m.ci_theorems) <= set(m.theorems), m.name
+    issue_examples = {"index-shift", "convT-stride-dilation-swap", "ceil-drop-rule-deleted", "exclude-pad-divisor",
+                      "collapse-guard-dropped", "conv-rejects-dilation"}
+    assert issue_examples == {m.name for m in MUTATIONS if m.ci}
+
+
+def test_ci_mutations_are_caught() -> None:
+    """Each CI mutation, in a temporary copy of the library, makes a theorem that claims about it fail."""
+    from proofs.mutate import MUTATIONS, run_all
+
+    outcomes = run_all([m for m in MUTATIONS if m.ci], ci=True, jobs=2)
+    for o in outcomes:
+        assert o.caught, f"{o.mutation.name}: {o.error or 'no theorem failed'}"
+
+
+def test_an_unmutated_copy_passes() -> None:
+    """The harness itself: the same run on an unbroken copy proves everything (so 'caught' means the mutation)."""
+    from proofs.mutate import Mutation, run_mutation
+
+    identity = Mutation("identity", "convalg/shapes/formulas.py", "def same_padding(", "def same_padding(", "none",
+                        ("same-padding", "window-counts"))
+    outcome = run_mutation(identity)
+    assert not outcome.error and outcome.survived == ["same-padding", "window-counts"] and not outcome.caught
+
+
+@pytest.mark.slow
+def test_every_mutation_is_caught() -> None:
+    from proofs.mutate import MUTATIONS, run_all
+
+    missed = [o.mutation.name for o in run_all(MUTATIONS, jobs=2) if not o.caught]
+    assert not missed
