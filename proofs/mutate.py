@@ -71,9 +71,9 @@ MUTATIONS: tuple[Mutation, ...] = (
        "ConvTranspose's map with stride and dilation swapped",
        "conv-transpose-definition transpose-index-relation transpose-matrices fractional-striding",
        "transpose-index-relation conv-transpose-definition"),
-    _m("convT-output-padding-ignored", "index_map/maps.py", "s.lo, s.hi - s.output_padding, a)",
-       "s.lo, s.hi, a)", "ConvTranspose's map without output_padding",
-       "conv-transpose-definition transpose-index-relation transpose-matrices fractional-striding"),
+    _m("convT-output-padding-ignored", "spec/conv.py", "spec.lo, spec.hi,\n                                          spec.output_padding)",
+       "spec.lo, spec.hi,\n                                          0)", "ConvTranspose's output size without output_padding",
+       "conv-transpose-definition transpose-index-relation transpose-matrices fractional-striding window-counts"),
     _m("transpose-output-padding-zero", "spec/conv.py",
        "ops.append((n + spec.lo + spec.hi - effective_kernel(spec.kernel, spec.dilation)) % spec.stride)",
        "ops.append(0)", "Conv.transpose() chooses output_padding 0",
@@ -91,7 +91,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     # flips
     _m("flip-ignored", "index_map/affine.py", "return self.kernel - 1 - self.k if flip else self.k",
        "return self.k", "flip_kernel has no effect",
-       "conv-definition correlation-flip fractional-striding transpose-matrices"),
+       "conv-definition correlation-flip transpose-matrices"),
     # padding folds
     _m("circular-fold-off-by-one", "index_map/affine.py", "return sp.Mod(i, n)", "return sp.Mod(i + 1, n)",
        "circular padding folds to i + 1",
