@@ -21,7 +21,10 @@ COMMANDS = ("demo", "shape", "rf", "matrix", "check", "bench", "prove")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
     parser = argparse.ArgumentParser(prog="convalg", description="Convolution algebra you can trust.")
+    parser.add_argument("--version", action="version", version=f"convalg {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
@@ -31,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(sub)
+    from .syntax import syntax_help
+
+    for name, command in sub.choices.items():  # the commands that take a layer list list its names and keys
+        if any(action.dest in ("layers", "layer") for action in command._actions):
+            command.epilog = syntax_help()
+            command.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 
