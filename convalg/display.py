@@ -8,9 +8,9 @@ calls, so a notebook shows what the command line prints.
 >>> H = sp.Symbol("H", integer=True, positive=True)
 >>> table = convalg.Sequential(convalg.Conv(3, stride=2, padding=1), convalg.MaxPool(2)).shape_table((H, 64))
 >>> print(table)
-input                                    (H, 64)
+input                                     (H, 64)
 Conv(kernel_size=3, stride=2, padding=1)  (floor((H - 1)/2) + 1, 32)
-MaxPool(kernel_size=2)                   (floor((H + 1)/4), 16)
+MaxPool(kernel_size=2)                    (floor((H - 3)/4) + 1, 16)
 >>> escape_latex("Conv(kernel_size=3)")
 'Conv(kernel\\_size=3)'
 >>> latex_matrix(sp.Matrix([[sp.Symbol("w_0_0_1"), 0]]))

@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         module.register(sub)
     from .syntax import syntax_help
 
-    for name, command in sub.choices.items():  # the commands that take a layer list list its names and keys
+    for command in sub.choices.values():  # the commands that take a layer list list its names and keys
         if any(action.dest in ("layers", "layer") for action in command._actions):
             command.epilog = syntax_help()
             command.formatter_class = argparse.RawDescriptionHelpFormatter
