@@ -35,6 +35,8 @@ NaN / inf              propagate element-wise as in PyTorch (max pooling: NaN wi
 [234.0, 234.0, 234.0]
 >>> max_pool(x, 2, return_indices=True)[1][0, 0].tolist()
 [[5, 7], [13, 15]]
+>>> conv2d(x, w, padding=1).shape                    # PyTorch's per-rank names check the rank of x
+(1, 3, 4, 4)
 >>> conv(x, w[:, :1])
 Traceback (most recent call last):
 ...
@@ -45,8 +47,8 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -372,3 +374,43 @@ def fold(cols: Any, output_size: Any, kernel_size: Any, dilation: Any = 1, paddi
         raise SpecError(f"cols: expected shape (N, C*prod(kernel_size), L), got {tuple(a.x.shape)}")
     output_size = as_shape("output_size", output_size if isinstance(output_size, (tuple, list)) else (output_size,))
     return a.out(backend(a.x).fold(a.x, output_size, kernel_size, dilation, padding, stride))
+
+
+# -- PyTorch's per-rank names (F.conv2d, F.max_pool1d, ...): the N-d op with the rank of x checked -------------------
+_Op = TypeVar("_Op", bound=Callable[..., Any])
+_SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
+
+
+def _per_rank(op: _Op) -> tuple[_Op, _Op, _Op]:
+    """``op`` as its 1-D, 2-D and 3-D names: ``x`` must be ``(N, C, *spatial)`` with that many spatial dims."""
+
+    def ranked(rank: int) -> _Op:
+        name = f"{op.__name__}{rank}d"
+
+        @functools.wraps(op)
+        def checked(x: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                ndim = x.ndim if hasattr(x, "ndim") else np.ndim(x)
+            except ValueError:  # ragged nested lists: the op itself reports them
+                ndim = rank + 2
+            if ndim != rank + 2:
+                raise SpecError(f"x: {name} takes (N, C, {_SPATIAL[rank]}), {rank + 2} dims; got {ndim} "
+                                f"(shape {tuple(np.shape(x))}); {op.__name__} takes any rank")
+            return op(x, *args, **kwargs)
+
+        checked.__name__ = checked.__qualname__ = name
+        checked.__doc__ = (f"PyTorch's ``F.{name}``: :func:`{op.__name__}` on ``x`` of shape "
+                           f"``(N, C, {_SPATIAL[rank]})`` (other ranks: :class:`~convalg.SpecError`).")
+        return cast(_Op, checked)
+
+    return ranked(1), ranked(2), ranked(3)
+
+
+conv1d, conv2d, conv3d = _per_rank(conv)
+conv_transpose1d, conv_transpose2d, conv_transpose3d = _per_rank(conv_transpose)
+max_pool1d, max_pool2d, max_pool3d = _per_rank(max_pool)
+avg_pool1d, avg_pool2d, avg_pool3d = _per_rank(avg_pool)
+adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d = _per_rank(adaptive_avg_pool)
+adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d = _per_rank(adaptive_max_pool)
+__all__ += [f"{op}{rank}d" for op in ("conv", "conv_transpose", "max_pool", "avg_pool", "adaptive_avg_pool",
+                                      "adaptive_max_pool") for rank in (1, 2, 3)]
