@@ -17,7 +17,7 @@ from ..errors import SpecError
 __all__ = ["main", "build_parser", "COMMANDS"]
 
 #: Sub-command modules, in help order.
-COMMANDS = ("demo", "shape", "rf", "matrix", "check", "bench", "prove")
+COMMANDS = ("demo", "shape", "rf", "matrix", "draw", "check", "bench", "prove")
 
 
 def build_parser() -> argparse.ArgumentParser:
