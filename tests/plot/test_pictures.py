@@ -182,3 +182,16 @@ def test_max_pool_routing_arrows_and_ties(tmp_path) -> None:
     assert len([a for a in fig.artists if a.get_gid() == "route"]) == 4
     # the input gradient shown is M^T g: outputs 1 and 2 both route to input 3
     assert [t.get_text() for t in fig.axes[2].texts] == ["1", "0", "0", "5", "0", "0", "4"]
+
+
+def test_gallery_builds_every_picture_kind(tmp_path) -> None:
+    """The docs gallery is built from these specs: every file is written, shown on the page, and every kind is in."""
+    from convalg.plot.gallery import PICTURES, build
+
+    files = build(tmp_path)
+    page = (tmp_path / "gallery.md").read_text()
+    assert len(files) == len(PICTURES) and all(f.stat().st_size > 0 for f in files)
+    assert all(f"]({f.name})" in page for f in files)
+    kinds = {p.name.split("-")[0] for p in PICTURES}
+    assert kinds == {"sparsity", "arithmetic", "receptive", "maxpool"}
+    assert {p.suffix for p in PICTURES} == {"png", "gif"}
