@@ -24,9 +24,7 @@ from .syntax import parse_input, parse_layers, syntax_help
 __all__ = ["register", "run", "parse_values"]
 
 
-def _ints(flag: str, text: str | None) -> tuple[int, ...] | None:
-    if text is None:
-        return None
+def _sizes(flag: str, text: str) -> tuple[int, ...]:
     sizes = parse_input(text)
     if not all(isinstance(n, int) for n in sizes):
         raise SpecError(f"{flag}={text!r}: needs integers, e.g. 1,2")
@@ -71,7 +69,7 @@ def register(sub: Any) -> None:
              "one Conv, ConvTranspose, MaxPool or AvgPool")
     a.add_argument("--input", required=True, help="spatial input sizes, 1-D or 2-D, e.g. 5,5")
     a.add_argument("--position", default=None, help="output position of the drawn window (PNG), e.g. 1,1")
-    a.add_argument("--fps", type=float, default=2.0, help="GIF frames per second")
+    a.add_argument("--fps", type=int, default=2, help="GIF frames per second")
     r = _add(pictures, "rf", "the receptive field of one output of a stack, as a heat map", "layer list")
     r.add_argument("--input", required=True, help="spatial input sizes, 1-D or 2-D, e.g. 16,16")
     r.add_argument("--output", default=None, help="the output position (default: the centre), e.g. 2,2")
@@ -98,18 +96,19 @@ def run(args: argparse.Namespace) -> int:
         for flag, value in (("--cin", args.cin), ("--cout", args.cout)):
             if value is not None and value < 1:
                 raise SpecError(f"{flag}={value}: a channel count must be >= 1")
-        op = OperatorMatrix.of(_one(args.layers, "sparsity"), _ints("--input", args.input), args.cin, args.cout)
+        op = OperatorMatrix.of(_one(args.layers, "sparsity"), _sizes("--input", args.input), args.cin, args.cout)
         plot.sparsity(op.matrix, op.row_shape, op.col_shape, path, title=repr(op.layer))
     elif args.picture == "arithmetic":
-        layer, spatial = _one(args.layers, "arithmetic"), _ints("--input", args.input)
+        layer, spatial = _one(args.layers, "arithmetic"), _sizes("--input", args.input)
         if path.lower().endswith(".gif"):
             frames = plot.conv_arithmetic_gif(layer, spatial, path, fps=args.fps)
             print(f"wrote {path} ({frames} frames, one per window position)", file=sys.stderr)
             return 0
-        plot.conv_arithmetic(layer, spatial, _ints("--position", args.position), path)
+        position = None if args.position is None else _sizes("--position", args.position)
+        plot.conv_arithmetic(layer, spatial, position, path)
     elif args.picture == "rf":
-        plot.receptive_field_map(parse_layers(args.layers), _ints("--input", args.input),
-                                 _ints("--output", args.output), path)
+        output = None if args.output is None else _sizes("--output", args.output)
+        plot.receptive_field_map(parse_layers(args.layers), _sizes("--input", args.input), output, path)
     else:
         from ..spec.pooling import MaxPool
 
@@ -119,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         if args.values is not None:
             x = parse_values(args.values)
         else:
-            x = np.random.default_rng(args.seed).integers(0, 4, _ints("--input", args.input)).astype(float)
+            x = np.random.default_rng(args.seed).integers(0, 4, _sizes("--input", args.input)).astype(float)
         plot.max_pool_routing(layer, x, path=path)
     print(f"wrote {path}", file=sys.stderr)
     return 0

@@ -61,7 +61,7 @@ def direct_equivalent(layer: Any, spatial: Sequence[int]) -> tuple[Any, tuple[in
     if not isinstance(layer, ConvTranspose):
         raise SpecError(f"layer={layer!r}: conv-arithmetic diagrams exist for Conv, ConvTranspose, MaxPool and "
                         "AvgPool (an adaptive pool's window depends on the input size)")
-    t = layer.bind(len(spatial))
+    t: Any = layer.bind(len(spatial))
     pads = []
     for a, spec in enumerate(t.axis_specs(spatial)):
         full = spec.dilation * (spec.kernel - 1)
@@ -110,7 +110,7 @@ class ArithmeticGeometry:
 
 def arithmetic_geometry(layer: Any, spatial: Sequence[int]) -> ArithmeticGeometry:
     """Evaluate the direct layer's index map at every output position and tap (see :func:`direct_equivalent`)."""
-    from ..index_map import index_map
+    from ..index_map import AxisMap, index_map
 
     direct, sizes, inserted = direct_equivalent(layer, spatial)
     m = index_map(direct, sizes)
@@ -119,6 +119,7 @@ def arithmetic_geometry(layer: Any, spatial: Sequence[int]) -> ArithmeticGeometr
     flip = bool(getattr(direct, "flip_kernel", False))
     index, taps, first, last = [], [], [], []
     for axis, spec, n, n_out in zip(m.axes, specs, sizes, out):
+        assert isinstance(axis, AxisMap)  # windowed layers only (direct_equivalent)
         f = sp.lambdify((axis.o, axis.k), (axis.input_index, axis.tap(flip)), "math")
         rows = tuple(tuple(int(f(o, k)[0]) for k in range(int(axis.kernel))) for o in range(n_out))
         index.append(rows)
@@ -247,7 +248,7 @@ def conv_arithmetic(layer: Any, spatial: Sequence[int], position: Sequence[int] 
     return fig
 
 
-def conv_arithmetic_gif(layer: Any, spatial: Sequence[int], path: str | os.PathLike[str], fps: float = 2.0) -> int:
+def conv_arithmetic_gif(layer: Any, spatial: Sequence[int], path: str | os.PathLike[str], fps: int = 2) -> int:
     """An animated GIF of the window sliding over every output position (row-major), one frame per position,
     written with matplotlib's Pillow writer.  Returns the number of frames.
     """

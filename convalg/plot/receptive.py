@@ -31,7 +31,7 @@ def _operator(layer: Any, spatial: tuple[int, ...]) -> sparse.csr_matrix:
         cols = [c for taps in windows for c in taps]
         return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(windows), n_in))
     if isinstance(layer, Conv):
-        one = layer.replace(in_channels=1, out_channels=1, groups=1)
+        one: Any = layer.replace(in_channels=1, out_channels=1, groups=1)
         A = matrix(one, spatial, weights=np.ones(one.weight_shape, dtype=object))
     elif isinstance(layer, AvgPool):
         A = matrix(layer, spatial)

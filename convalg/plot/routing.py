@@ -28,6 +28,7 @@ def routing_table(layer: Any, x: Any) -> list[tuple[int, int, tuple[int, ...]]]:
     _, windows = window_candidates(layer, arr.shape)
     flat = arr.reshape(-1)
     table = []
+    assert selection.indices is not None  # numeric input
     for out, (winner, taps) in enumerate(zip(selection.indices.reshape(-1).tolist(), windows)):
         ties = tuple(sorted({t for t in taps if t != winner and flat[t] == flat[winner]}))
         table.append((out, int(winner), ties))
