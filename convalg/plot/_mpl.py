@@ -13,12 +13,9 @@ __all__ = ["pyplot", "palette", "save_figure", "wrapped_title"]
 
 
 def pyplot() -> Any:
-    """``matplotlib.pyplot`` on the non-interactive Agg backend, or a SpecError naming the extra to install."""
+    """``matplotlib.pyplot`` (its backend left as the user has it: a notebook's inline one, or matplotlib's own
+    choice, Agg without a display), or a SpecError naming the extra to install."""
     try:
-        import matplotlib
-
-        if matplotlib.get_backend().lower() != "agg" and "inline" not in matplotlib.get_backend().lower():
-            matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         raise SpecError("pictures need matplotlib (pip install matplotlib, or the convalg[plot] extra)") from None
