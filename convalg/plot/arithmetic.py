@@ -158,7 +158,8 @@ def _frame(axes: Any, geo: ArithmeticGeometry, o: tuple[int, ...]) -> list[Any]:
         artists.append(_cell(ax_in, r, c, "window", alpha=0.55, edgecolor="black", linewidth=1.5))
         if show_weights:
             artists.append(ax_in.text(c, r, ",".join(map(str, w)), ha="center", va="center", color="white",
-                                      fontsize=7, gid="tap"))
+                                      fontsize=7, gid="tap",  # a backing box keeps it readable on hatched zeros
+                                      bbox={"facecolor": _COLOURS["window"], "edgecolor": "none", "pad": 1.0}))
     r, c = _as_2d(o)
     artists.append(_cell(ax_out, r, c, "output-current", linewidth=2.0))
     return artists
@@ -209,6 +210,7 @@ def _figure(geo: ArithmeticGeometry, title: str) -> tuple[Any, Any]:
     if geo.direct.__class__.__name__ == "Conv":
         notes.append("numbers: the weight index of each tap")
     fig.suptitle(wrapped_title(title, 80), fontsize=9)
+    fig.get_layout_engine().set(h_pad=0.08)  # room between the title lines and the panels' titles
     fig.supxlabel(wrapped_title("; ".join(notes), 100), fontsize=7)
     return fig, axes
 
