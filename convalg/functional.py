@@ -35,6 +35,8 @@ NaN / inf              propagate element-wise as in PyTorch (max pooling: NaN wi
 [234.0, 234.0, 234.0]
 >>> max_pool(x, 2, return_indices=True)[1][0, 0].tolist()
 [[5, 7], [13, 15]]
+>>> conv2d(x, w, padding=1).shape                    # PyTorch's per-rank names check the rank of x
+(1, 3, 4, 4)
 >>> conv(x, w[:, :1])
 Traceback (most recent call last):
 ...
@@ -46,10 +48,13 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Sequence
-from typing import Any
+from types import ModuleType
+from typing import Any, Literal, overload
 
 import numpy as np
 
+from ._ranked import per_rank as _per_rank
+from .array_types import Array, ArrayIn, OutputSizes, Padding, Sizes
 from .errors import SpecError
 from .kernels.padding import pad_frame, padded_frame, unpad_adjoint
 from .spec._checks import as_shape, check_bool
@@ -67,7 +72,7 @@ def _is_cupy(a: Any) -> bool:
     return type(a).__module__.split(".")[0] == "cupy"
 
 
-def backend(x: Any) -> Any:
+def backend(x: object) -> ModuleType:
     """The ops module for ``x``'s array type: NumPy kernels, or the CUDA kernels for CuPy arrays."""
     if _is_cupy(x):
         try:
@@ -163,8 +168,9 @@ def _check_conv(x: Any, weight: Any, bias: Any, groups: Any, transposed: bool = 
         raise SpecError(f"bias: expected shape ({cout},), got {tuple(bias.shape)}")
 
 
-def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
-         groups: int = 1, padding_mode: str = "zeros", flip_kernel: bool = False, algorithm: str = "auto") -> Any:
+def conv(x: ArrayIn, weight: ArrayIn, bias: ArrayIn | None = None, stride: Sizes = 1, padding: Padding = 0,
+         dilation: Sizes = 1, groups: int = 1, padding_mode: str = "zeros", flip_kernel: bool = False,
+         algorithm: str = "auto") -> Array:
     """N-d convolution, PyTorch's ``F.conv{1,2,3}d`` (``flip_kernel=True``: true convolution)."""
     a = _Args(x)
     w, b = a.other("weight", weight), a.other("bias", bias, 1)
@@ -172,9 +178,9 @@ def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 
     return a.out(backend(a.x).conv(a.x, w, b, stride, padding, dilation, groups, padding_mode, flip_kernel, algorithm))
 
 
-def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
-                   output_padding: Any = 0, groups: int = 1, dilation: Any = 1, flip_kernel: bool = False,
-                   algorithm: str = "auto") -> Any:
+def conv_transpose(x: ArrayIn, weight: ArrayIn, bias: ArrayIn | None = None, stride: Sizes = 1, padding: Padding = 0,
+                   output_padding: Sizes = 0, groups: int = 1, dilation: Sizes = 1, flip_kernel: bool = False,
+                   algorithm: str = "auto") -> Array:
     """N-d transposed convolution, PyTorch's ``F.conv_transpose{1,2,3}d`` (weight ``(C_in, C_out/G, *k)``)."""
     a = _Args(x)
     w, b = a.other("weight", weight), a.other("bias", bias, 1)
@@ -184,9 +190,9 @@ def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, paddi
     return a.out(backend(a.x).conv_transpose(a.x, w, b, stride, padding, output_padding, groups, dilation, algorithm))
 
 
-def conv_grad_input(grad_out: Any, weight: Any, input_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
-                    dilation: Any = 1, groups: int = 1, padding_mode: str = "zeros", flip_kernel: bool = False,
-                    algorithm: str = "auto") -> Any:
+def conv_grad_input(grad_out: ArrayIn, weight: ArrayIn, input_shape: Sequence[int], stride: Sizes = 1,
+                    padding: Padding = 0, dilation: Sizes = 1, groups: int = 1, padding_mode: str = "zeros",
+                    flip_kernel: bool = False, algorithm: str = "auto") -> Array:
     """Gradient of :func:`conv` w.r.t. ``x`` of shape ``input_shape`` ``(N, C, *spatial)``.
 
     The transposed convolution of ``grad_out`` (gather form).  With a non-zero
@@ -227,7 +233,7 @@ def conv_grad_input(grad_out: Any, weight: Any, input_shape: Sequence[int], stri
 
 def _flip(w: Any) -> Any:
     """``w`` reversed along its spatial axes (contiguous copy)."""
-    flipped = w[(Ellipsis, *[slice(None, None, -1)] * (w.ndim - 2))]
+    flipped = w[(Ellipsis,) + (slice(None, None, -1),) * (w.ndim - 2)]
     return flipped.copy() if _is_cupy(w) else np.ascontiguousarray(flipped)
 
 
@@ -253,9 +259,9 @@ class _WeightShape:
         self.shape, self.ndim = shape, len(shape)
 
 
-def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
-                     dilation: Any = 1, groups: int = 1, padding_mode: str = "zeros", flip_kernel: bool = False,
-                     algorithm: str = "auto") -> Any:
+def conv_grad_weight(x: ArrayIn, grad_out: ArrayIn, weight_shape: Sequence[int], stride: Sizes = 1,
+                     padding: Padding = 0, dilation: Sizes = 1, groups: int = 1, padding_mode: str = "zeros",
+                     flip_kernel: bool = False, algorithm: str = "auto") -> Array:
     """Gradient of :func:`conv` w.r.t. a weight of shape ``weight_shape``.
 
     The correlation of the (``padding_mode``-padded) input with ``grad_out``;
@@ -286,20 +292,29 @@ def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride:
     return a.out(_flip(dw) if flip else dw)
 
 
-def conv_grad_bias(grad_out: Any) -> Any:
+def conv_grad_bias(grad_out: ArrayIn) -> Array:
     """Gradient w.r.t. the bias: ``grad_out`` summed over all axes but the channels."""
     a = _Args(grad_out, name="grad_out")
     return a.out(backend(a.x).conv_grad_bias(a.x))
 
 
-def max_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
-             ceil_mode: bool = False, return_indices: bool = False) -> Any:
+@overload
+def max_pool(x: ArrayIn, kernel_size: Sizes, stride: Sizes | None = ..., padding: Padding = ..., dilation: Sizes = ...,
+             ceil_mode: bool = ..., return_indices: Literal[False] = ...) -> Array: ...
+@overload
+def max_pool(x: ArrayIn, kernel_size: Sizes, stride: Sizes | None = ..., padding: Padding = ..., dilation: Sizes = ...,
+             ceil_mode: bool = ..., *, return_indices: Literal[True]) -> tuple[Array, Array]: ...
+@overload
+def max_pool(x: ArrayIn, kernel_size: Sizes, stride: Sizes | None = ..., padding: Padding = ..., dilation: Sizes = ...,
+             ceil_mode: bool = ..., return_indices: bool = ...) -> Array | tuple[Array, Array]: ...
+def max_pool(x: ArrayIn, kernel_size: Sizes, stride: Sizes | None = None, padding: Padding = 0, dilation: Sizes = 1,
+             ceil_mode: bool = False, return_indices: bool = False) -> Array | tuple[Array, Array]:
     """N-d max pooling (indices flat per (N, C) plane; ties: first maximum; NaN propagates)."""
     a = _Args(x)
     return a.out(backend(a.x).max_pool(a.x, kernel_size, stride, padding, dilation, ceil_mode, return_indices))
 
 
-def max_pool_grad(grad_out: Any, indices: Any, input_shape: Sequence[int]) -> Any:
+def max_pool_grad(grad_out: ArrayIn, indices: ArrayIn, input_shape: Sequence[int]) -> Array:
     """Gradient of :func:`max_pool`: ``grad_out`` added at ``indices`` in planes of ``input_shape``."""
     a = _Args(grad_out, name="grad_out")
     idx = _array("indices", indices, a.like)
@@ -314,16 +329,17 @@ def max_pool_grad(grad_out: Any, indices: Any, input_shape: Sequence[int]) -> An
     return a.out(backend(a.x).max_pool_grad(a.x, idx, shape))
 
 
-def avg_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
-             count_include_pad: bool = True, divisor_override: int | None = None) -> Any:
+def avg_pool(x: ArrayIn, kernel_size: Sizes, stride: Sizes | None = None, padding: Padding = 0, ceil_mode: bool = False,
+             count_include_pad: bool = True, divisor_override: int | None = None) -> Array:
     """N-d average pooling (PyTorch's divisor rules)."""
     a = _Args(x)
     return a.out(backend(a.x).avg_pool(a.x, kernel_size, stride, padding, ceil_mode, count_include_pad,
                                        divisor_override))
 
 
-def avg_pool_grad(grad_out: Any, input_shape: Sequence[int], kernel_size: Any, stride: Any = None, padding: Any = 0,
-                  ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> Any:
+def avg_pool_grad(grad_out: ArrayIn, input_shape: Sequence[int], kernel_size: Sizes, stride: Sizes | None = None,
+                  padding: Padding = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+                  divisor_override: int | None = None) -> Array:
     """Gradient of :func:`avg_pool` w.r.t. its input of shape ``input_shape``."""
     a = _Args(grad_out, name="grad_out")
     shape = as_shape("input_shape", input_shape, a.x.ndim)
@@ -336,14 +352,21 @@ def avg_pool_grad(grad_out: Any, input_shape: Sequence[int], kernel_size: Any, s
                                             divisor_override))
 
 
-def adaptive_avg_pool(x: Any, output_size: Any) -> Any:
+def adaptive_avg_pool(x: ArrayIn, output_size: OutputSizes) -> Array:
     """Adaptive average pooling to ``output_size`` (``None`` keeps a size)."""
     a = _Args(x)
     _check_output_size(output_size, a.x.ndim - 2)
     return a.out(backend(a.x).adaptive_avg_pool(a.x, output_size))
 
 
-def adaptive_max_pool(x: Any, output_size: Any, return_indices: bool = False) -> Any:
+@overload
+def adaptive_max_pool(x: ArrayIn, output_size: OutputSizes, return_indices: Literal[False] = ...) -> Array: ...
+@overload
+def adaptive_max_pool(x: ArrayIn, output_size: OutputSizes, return_indices: Literal[True]) -> tuple[Array, Array]: ...
+@overload
+def adaptive_max_pool(x: ArrayIn, output_size: OutputSizes, return_indices: bool = ...) -> Array | tuple[Array, Array]:
+    ...
+def adaptive_max_pool(x: ArrayIn, output_size: OutputSizes, return_indices: bool = False) -> Array | tuple[Array, Array]:
     """Adaptive max pooling (flat per-plane indices)."""
     a = _Args(x)
     _check_output_size(output_size, a.x.ndim - 2)
@@ -359,16 +382,28 @@ def _check_output_size(output_size: Any, nd: int) -> None:
             raise SpecError(f"output_size={output_size!r}: entries must be positive ints or None")
 
 
-def unfold(x: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Any:
+def unfold(x: ArrayIn, kernel_size: Sizes, dilation: Sizes = 1, padding: Padding = 0, stride: Sizes = 1) -> Array:
     """Sliding windows as columns ``(N, C*prod(k), L)`` (``F.unfold``, any number of spatial dims)."""
     a = _Args(x)
     return a.out(backend(a.x).unfold(a.x, kernel_size, dilation, padding, stride))
 
 
-def fold(cols: Any, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Any:
+def fold(cols: ArrayIn, output_size: Sizes, kernel_size: Sizes, dilation: Sizes = 1, padding: Padding = 0,
+         stride: Sizes = 1) -> Array:
     """Adjoint of :func:`unfold` (``F.fold``): overlapping columns are summed."""
     a = _Args(cols, min_spatial=1, name="cols")
     if a.x.ndim != 3:
         raise SpecError(f"cols: expected shape (N, C*prod(kernel_size), L), got {tuple(a.x.shape)}")
     output_size = as_shape("output_size", output_size if isinstance(output_size, (tuple, list)) else (output_size,))
     return a.out(backend(a.x).fold(a.x, output_size, kernel_size, dilation, padding, stride))
+
+
+# -- PyTorch's per-rank names (F.conv2d, F.max_pool1d, ...): the N-d op with the rank of x checked -------------------
+conv1d, conv2d, conv3d = _per_rank(conv)
+conv_transpose1d, conv_transpose2d, conv_transpose3d = _per_rank(conv_transpose)
+max_pool1d, max_pool2d, max_pool3d = _per_rank(max_pool)
+avg_pool1d, avg_pool2d, avg_pool3d = _per_rank(avg_pool)
+adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d = _per_rank(adaptive_avg_pool)
+adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d = _per_rank(adaptive_max_pool)
+__all__ += [f"{op}{rank}d" for op in ("conv", "conv_transpose", "max_pool", "avg_pool", "adaptive_avg_pool",
+                                      "adaptive_max_pool") for rank in (1, 2, 3)]

@@ -19,8 +19,14 @@ MODULES = sorted(
 
 @pytest.mark.parametrize("name", MODULES)
 def test_module_doctests(name: str) -> None:
+    if name.startswith("convalg.plot"):
+        pytest.importorskip("matplotlib")  # the optional plot extra
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    if name.startswith("convalg.plot"):
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
     assert result.failed == 0
 
 

@@ -17,11 +17,14 @@ from ..errors import SpecError
 __all__ = ["main", "build_parser", "COMMANDS"]
 
 #: Sub-command modules, in help order.
-COMMANDS = ("demo", "shape", "rf", "matrix", "check", "bench", "prove")
+COMMANDS = ("demo", "shape", "rf", "matrix", "draw", "check", "bench", "prove")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
     parser = argparse.ArgumentParser(prog="convalg", description="Convolution algebra you can trust.")
+    parser.add_argument("--version", action="version", version=f"convalg {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
@@ -31,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(sub)
+    from .syntax import syntax_help
+
+    for command in sub.choices.values():  # the commands that take a layer list list its names and keys
+        if any(action.dest in ("layers", "layer") for action in command._actions):
+            command.epilog = syntax_help()
+            command.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 

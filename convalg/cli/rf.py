@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+import sympy as sp
+
 from ..shapes.simplify import format_size, latex_size
 from ..spec.sequential import Sequential
 from .syntax import parse_input, parse_layers
@@ -33,8 +35,9 @@ def run(args: argparse.Namespace) -> int:
                            "padding": format_size(f.padding)} for a, f in enumerate(fields)], indent=2))
         return 0
     fmt = latex_size if args.latex else format_size
+    y = sp.Symbol("y", integer=True, nonnegative=True)
     for a, f in enumerate(fields):
+        lo, hi = f.region(y)
         print(f"axis {a}: receptive field {fmt(f.size)}, effective stride {fmt(f.stride)}, "
-              f"effective padding {fmt(f.padding)}; output y sees inputs "
-              f"[{fmt(f.region(0)[0])} + {fmt(f.stride)}*y, {fmt(f.region(0)[1])} + {fmt(f.stride)}*y]")
+              f"effective padding {fmt(f.padding)}; output y sees inputs [{fmt(lo)}, {fmt(hi)}]")
     return 0

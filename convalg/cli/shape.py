@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from ..shapes.simplify import format_size, latex_size
+from ..shapes.simplify import format_size
 from ..spec.sequential import Sequential
 from .syntax import parse_input, parse_layers
 
@@ -43,17 +43,6 @@ def run(args: argparse.Namespace) -> int:
             "output": [format_size(n) for n in shapes[-1]],
         }, indent=2))
         return 0
-    fmt = latex_size if args.latex else format_size
-    if args.latex:
-        print(r"\begin{tabular}{ll}")
-        print(r"layer & output \\ \hline")
-        print(rf"input & $({', '.join(fmt(n) for n in shapes[0])})$ \\")
-        for layer, s in zip(net.layers, shapes[1:]):
-            print(rf"\texttt{{{repr(layer)}}} & $({', '.join(fmt(n) for n in s)})$ \\")
-        print(r"\end{tabular}")
-        return 0
-    rows = [("input", shapes[0])] + [(repr(layer), s) for layer, s in zip(net.layers, shapes[1:])]
-    width = max(len(r[0]) for r in rows)
-    for name, s in rows:
-        print(f"{name:<{width}}  ({', '.join(fmt(n) for n in s)})")
+    table = net.shape_table(rep["input"])
+    print(table.to_latex() if args.latex else table)
     return 0

@@ -44,7 +44,7 @@ from ..spec import (
     MaxPool,
 )
 
-__all__ = ["parse_layers", "parse_input", "MAX_REPEAT"]
+__all__ = ["parse_layers", "parse_input", "MAX_REPEAT", "syntax_help"]
 
 #: Largest ``layer*N`` repetition count.
 MAX_REPEAT = 10_000
@@ -119,23 +119,40 @@ def parse_layers(text: str | list[str]) -> list[Layer]:
             full = _KEYS.get(key, key)
             kwargs[full] = _value(full, val)
         cls = _NAMES[name]
+        known = list(inspect.signature(cls).parameters)
+        for key in kwargs:
+            if key not in known:
+                short = {v: k for k, v in _KEYS.items()}
+                allowed = ", ".join(f"{short[k]} ({k})" if k in short else k for k in known)
+                raise SpecError(f"{name}({args}): unknown key {key!r}; {name} takes {allowed}")
         needed = {AdaptiveAvgPool: "output_size", AdaptiveMaxPool: "output_size",
                   GlobalAvgPool: None, GlobalMaxPool: None}.get(cls, "kernel_size")
         if needed is not None and needed not in kwargs:
             short = {v: k for k, v in _KEYS.items()}[needed]
             raise SpecError(f"{name}: needs {short}=<{needed.replace('_', ' ')}>")
-        known = set(inspect.signature(cls).parameters)
-        for key in kwargs:
-            if key not in known:
-                short = {v: k for k, v in _KEYS.items()}
-                allowed = ", ".join(short.get(k, k) for k in inspect.signature(cls).parameters)
-                raise SpecError(f"{name}({args}): unknown key {key!r}; {name} takes {allowed}")
         layer = cls(**kwargs)
         layers.extend([layer] * (int(times) if times else 1))
         pos = m.end()
     if not layers:
         raise SpecError("layers: empty layer list")
     return layers
+
+
+def syntax_help() -> str:
+    """The layer syntax for ``--help``, generated from the parser's own tables of names and keys.
+
+    >>> print(syntax_help().splitlines()[0])
+    layer syntax: NAME(key=value,...)[*N], e.g. conv(k=3,s=2,p=1)*2 maxpool(k=2)
+    """
+    names: dict[type, list[str]] = {}
+    for short, cls in _NAMES.items():
+        names.setdefault(cls, []).append(short)
+    lines = ["layer syntax: NAME(key=value,...)[*N], e.g. conv(k=3,s=2,p=1)*2 maxpool(k=2)", "  names:"]
+    lines += [f"    {' / '.join(shorts):<40} {cls.__name__}" for cls, shorts in names.items()]
+    lines.append("  keys:")
+    lines += [f"    {short:<6} {full}{' (0/1)' if full in _BOOL_KEYS else ''}" for short, full in _KEYS.items()]
+    lines.append("  values: 3; per axis 3x5; a padding pair lo:hi (per axis 1:2x0:1); same / valid")
+    return "\n".join(lines)
 
 
 def parse_input(text: str) -> tuple[Any, ...]:

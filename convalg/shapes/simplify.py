@@ -10,7 +10,10 @@ positive integer ``m``::
 
 (the mixed forms follow from ``ceiling(N/m) = floor((N + m - 1)/m)`` for an
 integer ``N``), so a stack of four ``k=3, s=2, p=1`` convs collapses to
-``floor((H - 1)/16) + 1``.
+``floor((H - 1)/16) + 1``.  A term ``-Mod(X, m)`` in the numerator (TF
+``'SAME'`` pads) folds in as ``X - Mod(X, m) = m*floor(X/m)``, and the last
+step writes ``floor((N + m - 1)/m)`` as ``ceiling(N/m)`` (integer ``N``), so
+TF ``'SAME'`` with stride 2 gives ``ceiling(H/2)``.
 
 >>> import sympy as sp
 >>> H = sp.Symbol("H", integer=True, positive=True)
@@ -63,19 +66,34 @@ def _collapse_one(e: sp.Expr) -> sp.Expr:
     return func(sp.expand((inner[0].args[0] + rest) / den))
 
 
+def _ceiling_form(e: sp.Expr) -> sp.Expr:
+    """``floor((N + m - 1)/m) = ceiling(N/m)`` for an integer ``N`` (the numerator's constant term is ``m - 1``)."""
+    num, den = _split(e.args[0])
+    if not (den.is_Integer and den > 1):
+        return e
+    const, rest = num.as_coeff_Add()
+    if const == den - 1 and rest != 0 and rest.is_integer is True:
+        return sp.ceiling(rest / den)
+    return e
+
+
 def collapse_floors(expr: sp.Expr) -> sp.Expr:
     """Collapse ``floor((floor(y) + c)/m)``, the ceiling analogue and the mixed forms, bottom-up, to a fixed point.
 
     Only rewrites when ``c`` is known to be an integer and ``m`` is a positive
     integer literal, so the result is always equal to the input.
+
+    >>> H = sp.Symbol("H", integer=True, positive=True)
+    >>> collapse_floors(sp.floor((H - sp.Mod(H + 1, 2) - 1) / 2) + 1)     # TF 'SAME', k=3, s=2
+    ceiling(H/2)
     """
     expr = sp.sympify(expr)
     for _ in range(100):
         new = expr.replace(lambda e: isinstance(e, (sp.floor, sp.ceiling)), _collapse_one)
         if new == expr:
-            return new
+            break
         expr = new
-    return expr
+    return expr.replace(lambda e: isinstance(e, sp.floor), _ceiling_form)
 
 
 def _split(arg: sp.Expr) -> tuple[sp.Expr, sp.Expr]:

@@ -50,6 +50,28 @@ class ReceptiveField:
         """Centre of the receptive field of output ``y`` (may be a half-integer)."""
         return sp.nsimplify(sp.sympify(y) * self.stride - self.padding + sp.Rational(1, 2) * (self.size - 1))
 
+    def __str__(self) -> str:
+        """``receptive field 7, stride 4, padding 3: output y sees inputs [4*y - 3, 4*y + 3]``."""
+        from .simplify import format_size
+
+        lo, hi = self.region(_Y)
+        return (f"receptive field {format_size(self.size)}, stride {format_size(self.stride)}, padding "
+                f"{format_size(self.padding)}: output y sees inputs [{format_size(lo)}, {format_size(hi)}]")
+
+    def _latex(self) -> str:
+        from .simplify import latex_size
+
+        lo, hi = self.region(_Y)
+        return (rf"r = {latex_size(self.size)},\ S = {latex_size(self.stride)},\ P = {latex_size(self.padding)}:\ "
+                rf"y \mapsto [{latex_size(lo)}, {latex_size(hi)}]")
+
+    def _repr_latex_(self) -> str:
+        return f"${self._latex()}$"
+
+
+#: The output index in printed receptive-field regions.
+_Y = sp.Symbol("y", integer=True, nonnegative=True)
+
 
 def _flatten(layers: Iterable[object]) -> list[object]:
     from ..spec.sequential import Sequential
@@ -137,6 +159,30 @@ class SizeSet:
         if self.values is not None:
             return n in self.values
         return n % self.modulus in (self.residues or ())
+
+    def __str__(self) -> str:
+        """The set as a congruence: ``n ≡ 1 (mod 16), n ≥ 1`` (or ``n ∈ {18, 19}``, ``n ≥ 3``, ``∅``)."""
+        n = self.symbol
+        if self.values is not None:
+            return f"{n} ∈ {{{', '.join(map(str, self.values))}}}" if self.values else "∅"
+        if not self.residues:
+            return "∅"
+        if len(self.residues) == self.modulus:
+            return f"{n} ≥ {self.minimum}"
+        return f"{n} ≡ {', '.join(map(str, self.residues))} (mod {self.modulus}), {n} ≥ {self.minimum}"
+
+    def _latex(self) -> str:
+        n = sp.latex(self.symbol)
+        if self.values is not None:
+            return rf"{n} \in \{{{', '.join(map(str, self.values))}\}}" if self.values else r"\emptyset"
+        if not self.residues:
+            return r"\emptyset"
+        if len(self.residues) == self.modulus:
+            return rf"{n} \geq {self.minimum}"
+        return rf"{n} \equiv {', '.join(map(str, self.residues))} \pmod{{{self.modulus}}},\ {n} \geq {self.minimum}"
+
+    def _repr_latex_(self) -> str:
+        return f"${self._latex()}$"
 
     def smallest(self, at_least: int = 1) -> int | None:
         """The smallest admissible size ``>= at_least`` (None if there is none)."""
@@ -240,6 +286,8 @@ def exact_sizes(layers: Sequence[object], axis: int = 0, ndim: int = 1, symbol: 
     >>> s = exact_sizes([Conv(3, stride=2, padding=1)] * 4)
     >>> s.condition, s.smallest(224)
     (Eq(Mod(n, 16), 1), 225)
+    >>> print(s)
+    n ≡ 1 (mod 16), n ≥ 1
     """
     chain = _axis_chain(layers, axis, ndim)
     low, period = _minimum(chain), _down_strides(layers, axis, ndim)

@@ -130,6 +130,40 @@ class Layer:
 
     _defaults: ClassVar[dict[str, Any]] = {}
 
+    # -- notebook display (one renderer each, in convalg.display) ----------------------
+    def shape_table(self, spatial: Sequence[Size]) -> Any:
+        """The input shape and the output shape of each layer, as ``convalg shape`` prints it
+        (a :class:`convalg.display.ShapeTable`; ``str`` gives the text, ``to_latex`` a tabular)."""
+        from ..display import ShapeTable
+
+        layers = getattr(self, "layers", (self,))
+        from .sequential import Sequential
+
+        return ShapeTable.of(layers, Sequential(*layers).shapes(spatial))
+
+    def _repr_latex_(self) -> str:
+        from ..display import layer_latex
+
+        return f"${layer_latex(self)}$"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        from ..display import symbolic_sizes
+
+        try:
+            return self.shape_table(symbolic_sizes(self.ndim)).to_html()
+        except ValueError:
+            return f"<code>{html.escape(repr(self))}</code>"
+
+    def _repr_markdown_(self) -> str:
+        from ..display import symbolic_sizes
+
+        try:
+            return self.shape_table(symbolic_sizes(self.ndim)).to_markdown()
+        except ValueError:
+            return f"`{self!r}`"
+
     def replace(self, **changes: Any) -> Layer:
         """A copy with some constructor arguments changed (re-validated).
 

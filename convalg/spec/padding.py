@@ -85,7 +85,11 @@ def normalize_padding(
                     "padding=convalg.conventions.explicit_padding('SAME', kernel_size, stride, dilation)"
                 )
             return tuple(same_padding(k, d) for k, d in zip(kernel, dilation))
-        raise SpecError(f"padding={value!r}: a string padding must be 'same' or 'valid'")
+        hint = ""
+        if value.upper() in ("SAME", "SAME_UPPER", "SAME_LOWER", "VALID"):  # other frameworks' spellings
+            hint = (f"; {value!r} is another framework's convention: translate it with "
+                    f"padding=convalg.conventions.explicit_padding({value.upper()!r}, kernel_size, stride, dilation)")
+        raise SpecError(f"padding={value!r}: a string padding must be 'same' or 'valid' (PyTorch's){hint}")
     if is_sequence(value):
         items = list(value)
         if len(items) != count:

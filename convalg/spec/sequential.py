@@ -112,10 +112,22 @@ class Sequential(Layer):
             spatial = tuple(sp.Symbol(f"n{a}", integer=True, positive=True) for a in range(ndim))
         return receptive_field(self.layers, check_spatial(spatial, self.ndim))
 
+    def _query_ndim(self, axis: int) -> int:
+        # layers given by scalars (ndim=None) apply to any number of axes, each the same, as output_shape((H, W))
+        # does: a query on any axis answers for that axis, whatever ndim the input will have
+        if self.ndim is not None:
+            return self.ndim
+        return axis + 1 if isinstance(axis, int) and not isinstance(axis, bool) and axis >= 0 else 1
+
     def exact_sizes(self, axis: int = 0, symbol: sp.Symbol | str = "n") -> SizeSet:
-        """Input sizes on ``axis`` for which no stride drops pixels (see :func:`convalg.shapes.exact_sizes`)."""
-        return exact_sizes(self.layers, axis, self.ndim or 1, symbol)
+        """Input sizes on ``axis`` for which no stride drops pixels (see :func:`convalg.shapes.exact_sizes`).
+
+        >>> from convalg import Conv
+        >>> Sequential(Conv(3, stride=2, padding=1)).exact_sizes(axis=1).condition   # scalar layers: any axis
+        Eq(Mod(n, 2), 1)
+        """
+        return exact_sizes(self.layers, axis, self._query_ndim(axis), symbol)
 
     def size_preserving_sizes(self, axis: int = 0, symbol: sp.Symbol | str = "n") -> SizeSet:
         """Input sizes on ``axis`` whose output size equals the input size (e.g. ``n = 0 mod 16`` for a U-Net)."""
-        return size_preserving_sizes(self.layers, axis, self.ndim or 1, symbol)
+        return size_preserving_sizes(self.layers, axis, self._query_ndim(axis), symbol)

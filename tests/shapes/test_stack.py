@@ -173,10 +173,13 @@ def test_tf_same_stacks_simplify_to_ceil_n_over_product_of_strides() -> None:
     from convalg.conventions import explicit_padding as pads
 
     layer = Conv(3, stride=2, padding=pads("SAME", 3, 2))
-    assert format_size(Sequential(layer, layer, layer).output_shape((H,))[0]) == "floor((H + 7)/8)"
+    assert format_size(Sequential(layer, layer, layer).output_shape((H,))[0]) == "ceiling(H/8)"
+    # one layer alone, without a Sequential: the Mod of the size-dependent pad folds in the shared simplification
+    assert layer.output_shape((H,)) == (sp.ceiling(H / 2),)
+    assert Conv(7, stride=4, padding=pads("SAME", 7, 4)).output_shape((H,)) == (sp.ceiling(H / 4),)
     stem = Sequential(Conv(7, stride=2, padding=pads("SAME", 7, 2)), MaxPool(3, stride=2, padding=pads("SAME", 3, 2)),
                       Conv(1, stride=2, padding=pads("SAME", 1, 2)))
-    assert format_size(stem.output_shape((H,))[0]) == "floor((H - 1)/8) + 1"
+    assert format_size(stem.output_shape((H,))[0]) == "ceiling(H/8)"
     for k, s, d, convention in [(3, 2, 1, "SAME"), (2, 2, 1, "SAME_LOWER"), (3, 4, 1, "SAME"), (2, 3, 2, "SAME"),
                                 (5, 3, 1, "SAME_LOWER"), (1, 3, 1, "SAME")]:
         layer = Conv(k, stride=s, dilation=d, padding=pads(convention, k, s, d))
