@@ -157,8 +157,9 @@ def _run_one(target: Callable[..., Any], op: str, case: Any, recipes: dict[str, 
         return Verdict(False, "timeout", str(e), float("inf")), None
     except Exception as e:  # the target's own failure is a finding, not a harness error
         where = user_frame(e)
+        grad_shape = tuple(box["g"].shape) if "g" in box else None
         return Verdict(False, "raised", f"the target raised {type(e).__name__}: {e}" +
-                       (f"\n  at {where}" if where else ""), float("inf")), None
+                       (f"\n  at {where}" if where else ""), float("inf"), grad_shape=grad_shape), None
     after = {r: adapter.to_numpy(t) for r, t in tin.items() if t is not None}
     if autograd:
         got = got.detach()

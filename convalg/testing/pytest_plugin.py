@@ -37,6 +37,13 @@ import pytest
 
 __all__ = ["pytest_addoption", "pytest_collection_modifyitems", "ConformanceItem", "ConformanceFailure"]
 
+#: The support switches (plain names, so that loading the plugin imports nothing heavy).
+SWITCH_NAMES = frozenset({
+    "stride", "dilation", "groups", "bias", "asymmetric_padding", "same_padding", "padding_modes", "output_padding",
+    "ceil_mode", "count_include_pad", "divisor_override", "return_indices", "input_smaller_than_kernel", "nan",
+    "infinity", "nonfinite_weights", "layouts", "max_batch", "max_channels", "max_kernel", "max_side", "max_stride",
+    "max_dilation", "max_padding"})
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("convalg", "convalg conformance harness")
@@ -100,13 +107,28 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         key, _, value = pair.partition("=")
         options[key.strip().replace("-", "_")] = _parse_value(value.strip())
     default_ops = [s.strip() for s in config.getoption("--convalg-op").split(",") if s.strip()]
+    pairs = []
     for value in targets:
         op_name, sep, spec = value.partition("=")
         target, ops = (spec, [op_name.strip()]) if sep and ":" not in op_name else (value, default_ops)
         _validate(target, ops, options)
-        for op in ops:
-            name = f"convalg-check[{op}]" if len(targets) == 1 else f"convalg-check[{op}:{target}]"
-            items.append(ConformanceItem.from_parent(session, name=name, op=op, target=target, options=options))
+        pairs += [(target, op) for op in ops]
+    _validate_switches([op for _, op in pairs], options)
+    from .op_names import applicable
+
+    for target, op in pairs:
+        name = f"convalg-check[{op}]" if len(targets) == 1 else f"convalg-check[{op}:{target}]"
+        own = {k: v for k, v in options.items() if k not in SWITCH_NAMES or k in applicable(op)}
+        items.append(ConformanceItem.from_parent(session, name=name, op=op, target=target, options=own))
+
+
+def _validate_switches(ops: list[str], options: dict[str, Any]) -> None:
+    """A switch must apply to at least one op of the run (each item gets the switches that apply to its op)."""
+    from .op_names import applicable
+
+    unused = sorted(k for k in options if k in SWITCH_NAMES and not any(k in applicable(op) for op in ops))
+    if unused:
+        raise pytest.UsageError(f"convalg: {', '.join(unused)}: does not apply to {', '.join(sorted(set(ops)))}")
 
 
 def _validate(target: str, ops: list[str], options: dict[str, Any]) -> None:
@@ -114,7 +136,6 @@ def _validate(target: str, ops: list[str], options: dict[str, Any]) -> None:
     from ..errors import SpecError
     from .adapters import load_adapter
     from .harness import OPS, Support, _check_run_options, load_target
-    from .op_names import applicable
 
     unknown_ops = [op for op in ops if op not in OPS]
     if unknown_ops or not ops:
@@ -127,10 +148,6 @@ def _validate(target: str, ops: list[str], options: dict[str, Any]) -> None:
                                 f"switches: {', '.join(Support.names())}")
     support = {k: v for k, v in options.items() if k in Support.names()}
     try:
-        for op in ops:
-            misplaced = sorted(set(support) - set(applicable(op)))
-            if misplaced:
-                raise SpecError(f"{', '.join(misplaced)}: does not apply to {op}")
         _check_run_options(options["max_examples"], options.get("c", 2.0), options.get("timeout", 10.0), support)
         load_adapter(options.get("array", "numpy"), options.get("device", "cpu"))
         load_target(target)

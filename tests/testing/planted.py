@@ -21,6 +21,11 @@ def _conv(x, weight, bias, stride, padding, dilation, groups, padding_mode="zero
     return y.astype(x.dtype)
 
 
+def _conv_transpose(x, weight, bias, stride, padding, output_padding, groups, dilation):
+    return direct.conv_transpose(x, weight, bias, stride=stride, padding=padding, output_padding=output_padding,
+                                 groups=groups, dilation=dilation).astype(x.dtype)
+
+
 def batch_in_pairs(x, weight, bias, stride, padding, dilation, groups, padding_mode="zeros"):
     """Processes the batch two samples at a time; the loop bound drops a trailing odd sample."""
     parts = [_conv(x[n:n + 2], weight, bias, stride, padding, dilation, groups, padding_mode)

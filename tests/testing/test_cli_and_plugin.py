@@ -86,15 +86,14 @@ def _pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 def test_pytest_plugin(tmp_path: Path) -> None:
     quiet = _pytest(tmp_path)
     assert quiet.returncode == 0 and "1 passed" in quiet.stdout  # harmless without --convalg-target
+    # one target as several ops of its family, and another target as one op (OP=target), in one run
     good = _pytest(tmp_path, "--convalg-target", "my_kernels:good", "--convalg-op", "conv1d,conv2d",
-                   "--convalg-max-examples", "10", "--convalg-unsupported", "groups")
-    assert good.returncode == 0 and "3 passed" in good.stdout, good.stdout
+                   "--convalg-target", "max_pool1d=my_kernels:pool", "--convalg-max-examples", "8",
+                   "--convalg-unsupported", "groups")
+    assert good.returncode == 0 and "4 passed" in good.stdout, good.stdout
     bad = _pytest(tmp_path, "--convalg-target", "my_kernels:bad", "--convalg-op", "conv2d",
-                  "--convalg-max-examples", "50")
+                  "--convalg-max-examples", "20")
     assert bad.returncode == 1 and "Minimal failing case" in bad.stdout and "1 failed" in bad.stdout, bad.stdout
-    two = _pytest(tmp_path, "--convalg-target", "conv1d=my_kernels:good", "--convalg-target",
-                  "max_pool1d=my_kernels:pool", "--convalg-max-examples", "10")
-    assert two.returncode == 0 and "3 passed" in two.stdout, two.stdout
 
 
 def test_cli_op_list_matches_the_harness_and_plugin_import_is_light() -> None:
@@ -126,3 +125,11 @@ def test_plugin_usage_errors_stop_the_run_with_one_line(tmp_path: Path) -> None:
     ]:
         with pytest.raises(pytest.UsageError, match=needle):
             _validate(target, ops, options)
+
+
+def test_plugin_switch_names_are_the_support_fields() -> None:
+    from convalg.testing.harness import Support
+    from convalg.testing.op_names import SWITCHES
+    from convalg.testing.pytest_plugin import SWITCH_NAMES
+
+    assert SWITCH_NAMES == set(Support.names()) == set(SWITCHES)

@@ -100,3 +100,19 @@ def test_switches_that_do_not_apply_are_errors():
         check(P.nan_skipping_max_pool, op="max_pool2d", padding_modes=("zeros",))
     with pytest.raises(SpecError, match="nan: does not apply to conv2d_input"):
         check(P.conv_input_ignores_groups, op="conv2d_input", nan=False)
+
+
+def test_ctrl_c_reports_the_problem_that_was_running():
+    def interrupted(x, weight, bias, stride, padding, dilation, groups, padding_mode="zeros"):
+        if x.shape[0] > 2:
+            raise KeyboardInterrupt  # what Ctrl-C raises while the target runs
+        return P._conv(x, weight, bias, stride, padding, dilation, groups, padding_mode)
+
+    report = check(interrupted, op="conv1d", max_examples=50)
+    assert report.kind == "interrupted" and "interrupted (Ctrl-C)" in report.message
+    assert "N>=3" in report.drawn and "got = target(x, weight, bias, stride=" in report.repro
+
+
+def test_coverage_counts_output_sides_of_transposed_convolutions():
+    report = check(P._conv_transpose, op="conv_transpose1d", max_examples=60)
+    assert report.passed and report.coverage["side>=24"] > 0, report.sizes_line()
