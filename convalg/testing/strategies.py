@@ -43,77 +43,33 @@ from hypothesis import strategies as st
 
 from ..errors import SpecError
 from ..spec import AvgPool, Conv, ConvTranspose, MaxPool
+from .arrays import LAYOUTS, VALUE_KINDS, ArrayRecipe, make_array, round_bfloat16
 
-__all__ = ["Case", "ArrayRecipe", "make_array", "VALUE_KINDS", "conv_cases", "conv_transpose_cases", "pool_cases",
-           "array_recipes", "arrays", "case_arrays", "DEFAULT_MAX_SIDE"]
+__all__ = ["Case", "ArrayRecipe", "make_array", "VALUE_KINDS", "LAYOUTS", "conv_cases", "conv_transpose_cases",
+           "pool_cases", "array_recipes", "arrays", "case_arrays", "DEFAULT_MAX_SIDE", "MAX_PLANE", "sizes"]
 
-VALUE_KINDS = ("normal", "uniform", "wide", "small_int", "ties")
 #: Default largest spatial side per number of spatial dims (keeps arrays small).
 DEFAULT_MAX_SIDE = {1: 12, 2: 7, 3: 5}
-_WIDE_DECADES = {"float16": 2, "float32": 12, "float64": 60}
+#: Largest product of the spatial sides of one drawn input, per number of spatial dims (bounds the work).
+MAX_PLANE = {1: 10**9, 2: 1024, 3: 1536}
+_round_bfloat16 = round_bfloat16
 
 
-def _round_bfloat16(a: np.ndarray) -> np.ndarray:
-    bits = a.astype(np.float32).view(np.uint32).astype(np.uint64)
-    bits = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) << 16
-    return bits.astype(np.uint32).view(np.float32)
+def sizes(draw: Any, lo: int, small: int, hi: int, tiers: int = 2) -> int:
+    """An integer in ``[lo, hi]``: in ``[lo, small]`` three times in four, above ``small`` otherwise.
 
-
-def make_array(shape: Sequence[int], dtype: str = "float32", kind: str = "normal", seed: int = 0,
-               nan: int = 0, inf: int = 0) -> np.ndarray:
-    """A deterministic test array: the rebuild recipe printed in conformance-harness repros.
-
-    ``dtype`` may be ``'bfloat16'`` (float32 storage of bf16-representable
-    values).  ``nan`` / ``inf`` put that many NaN / ±inf at random positions.
-
-    >>> make_array((2, 3), "float32", "small_int", seed=1)
-    array([[ 0.,  0.,  2.],
-           [ 4., -4., -3.]], dtype=float32)
+    With ``tiers=3`` the upper part is split: half the large draws land in the
+    top third of the range (long sides reach tile and vector widths).  Shrinks
+    toward ``lo``; when ``hi <= small`` it is a plain ``integers(lo, hi)``.
     """
-    rng = np.random.default_rng(seed)
-    shape = tuple(int(n) for n in shape)
-    storage = "float32" if dtype == "bfloat16" else dtype
-    if kind == "normal":
-        a = rng.standard_normal(shape)
-    elif kind == "uniform":
-        a = rng.uniform(-1.0, 1.0, shape)
-    elif kind == "wide":
-        decades = _WIDE_DECADES.get(storage, 12)
-        a = rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(-decades, decades, shape)
-    elif kind == "small_int":
-        a = rng.integers(-4, 5, shape).astype(np.float64)
-    elif kind == "ties":
-        a = rng.integers(0, 4, shape).astype(np.float64)
-    else:
-        raise ValueError(f"kind={kind!r}: must be one of {', '.join(VALUE_KINDS)}")
-    a = a.astype(storage)
-    if dtype == "bfloat16":
-        a = _round_bfloat16(a)
-    flat = a.reshape(-1)
-    if flat.size and (nan or inf):
-        pos = rng.permutation(flat.size)
-        flat[pos[:nan]] = np.nan
-        flat[pos[nan:nan + inf]] = rng.choice([-np.inf, np.inf], len(pos[nan:nan + inf]))
-    return a
-
-
-@dataclass(frozen=True)
-class ArrayRecipe:
-    """Everything :func:`make_array` needs to rebuild an array."""
-
-    shape: tuple[int, ...]
-    dtype: str = "float32"
-    kind: str = "normal"
-    seed: int = 0
-    nan: int = 0
-    inf: int = 0
-
-    def build(self) -> np.ndarray:
-        return make_array(self.shape, self.dtype, self.kind, self.seed, self.nan, self.inf)
-
-    def code(self) -> str:
-        extra = "".join(f", {k}={getattr(self, k)}" for k in ("nan", "inf") if getattr(self, k))
-        return f"make_array({self.shape}, {self.dtype!r}, {self.kind!r}, seed={self.seed}{extra})"
+    hi = max(lo, hi)
+    if hi <= small or lo > small:
+        return draw(st.integers(lo, hi))
+    tier = draw(st.integers(0, 7))
+    if tier < 6:
+        return draw(st.integers(lo, small))
+    top = max(small + 1, hi - hi // 3) if tiers == 3 else small + 1
+    return draw(st.integers(top, hi) if tier == 7 else st.integers(small + 1, hi))
 
 
 @dataclass(frozen=True)
@@ -194,16 +150,28 @@ def _padding(draw: Any, nd: int, stride: tuple[int, ...], max_padding: int, asym
     return tuple((draw(st.integers(0, max_padding)), draw(st.integers(0, max_padding))) for _ in range(nd))
 
 
-def _side(draw: Any, lowest: int, max_side: int) -> int:
-    assume(lowest <= max(max_side, 1) + 4)
-    return draw(st.integers(max(lowest, 1), max(lowest, max_side)))
+def _sides(draw: Any, nd: int, lowest: Sequence[int], limit: int, small: int | None = None) -> tuple[int, ...]:
+    """Spatial sides ``>= lowest`` (per axis) up to ``limit``, the larger ones one draw in four; the product of
+    the sides is kept within :data:`MAX_PLANE` (later axes get what the earlier ones left)."""
+    small = DEFAULT_MAX_SIDE.get(nd, 4) if small is None else small
+    out: list[int] = []
+    for lo in lowest:
+        lo = max(lo, 1)
+        room = MAX_PLANE.get(nd, 10**9) // max(1, int(np.prod(out)))
+        hi = min(limit, max(room, small))
+        assume(lo <= max(hi, 1) + 4)
+        out.append(sizes(draw, lo, small, max(lo, hi), tiers=3))
+    return tuple(out)
+
+
+def _kernel(draw: Any, nd: int, max_kernel: int) -> tuple[int, ...]:
+    return tuple(sizes(draw, 1, 3, max_kernel) for _ in range(nd))
 
 
 def _groups_channels(draw: Any, groups: bool, max_channels: int) -> tuple[int, int, int]:
-    g = draw(st.integers(1, max(1, max_channels // 1))) if groups else 1
-    g = min(g, max_channels)
-    cin = g * draw(st.integers(1, max(1, max_channels // g)))
-    cout = g * draw(st.integers(1, max(1, max_channels // g)))
+    cin = sizes(draw, 1, 4, max_channels)
+    g = draw(st.sampled_from([q for q in range(1, cin + 1) if cin % q == 0])) if groups else 1
+    cout = g * sizes(draw, 1, max(1, 4 // g), max(1, max_channels // g))
     return g, cin, cout
 
 
@@ -213,17 +181,17 @@ def conv_cases(draw: Any, *, ndim: int | Sequence[int] | None = None, max_ndim: 
                max_padding: int = 2, max_side: int | None = None, groups: bool = True, dilation: bool = True,
                stride: bool = True, asymmetric_padding: bool = True, same_padding: bool = True,
                padding_modes: Sequence[str] = ("zeros",), bias: bool | None = None,
-               flip_kernel: bool = False) -> Case:
+               flip_kernel: bool = False, string_padding: bool = True) -> Case:
     """A :class:`Case` for :class:`convalg.Conv`; switch features off to stay inside what a kernel supports."""
     nd = _ndim(draw, ndim, max_ndim)
     G, cin, cout = _groups_channels(draw, groups, max_channels)
-    k = _per_axis(draw, nd, 1, max_kernel)
+    k = _kernel(draw, nd, max_kernel)
     # 'same' needs stride 1: decide on it first so that it is drawn often
     want_same = same_padding and draw(st.integers(0, 4)) == 0
     s = (1,) * nd if want_same else _per_axis(draw, nd, 1, max_stride if stride else 1)
     d = _per_axis(draw, nd, 1, max_dilation if dilation else 1)
     mode = draw(st.sampled_from(tuple(padding_modes)))
-    pad = "same" if want_same else _padding(draw, nd, s, max_padding, asymmetric_padding, False)
+    pad = "same" if want_same else _padding(draw, nd, s, max_padding, asymmetric_padding, False, string_padding)
     has_bias = draw(st.booleans()) if bias is None else bias
     flip = draw(st.booleans()) if flip_kernel else False
     try:
@@ -232,16 +200,17 @@ def conv_cases(draw: Any, *, ndim: int | Sequence[int] | None = None, max_ndim: 
     except SpecError:
         assume(False)
     limit = max_side or DEFAULT_MAX_SIDE.get(nd, 4)
-    spatial = []
+    lowest = []
     for a, (lo, hi) in enumerate(layer.padding):
-        lowest = max(d[a] * (k[a] - 1) + 1 - lo - hi, 1)
+        least = max(d[a] * (k[a] - 1) + 1 - lo - hi, 1)
         if mode == "reflect":
-            lowest = max(lowest, lo + 1, hi + 1)
+            least = max(least, lo + 1, hi + 1)
         elif mode == "circular":
-            lowest = max(lowest, lo, hi)
-        spatial.append(_side(draw, lowest, limit))
-    batch = draw(st.integers(1, max_batch))
-    return Case("conv", layer, batch, cin, tuple(spatial), pad, mode)
+            least = max(least, lo, hi)
+        lowest.append(least)
+    spatial = _sides(draw, nd, lowest, limit)
+    batch = sizes(draw, 1, 2, max_batch)
+    return Case("conv", layer, batch, cin, spatial, pad, mode)
 
 
 @st.composite
@@ -254,7 +223,7 @@ def conv_transpose_cases(draw: Any, *, ndim: int | Sequence[int] | None = None, 
     """A :class:`Case` for :class:`convalg.ConvTranspose` (``output_padding < stride or dilation``)."""
     nd = _ndim(draw, ndim, max_ndim)
     G, cin, cout = _groups_channels(draw, groups, max_channels)
-    k = _per_axis(draw, nd, 1, max_kernel)
+    k = _kernel(draw, nd, max_kernel)
     s = _per_axis(draw, nd, 1, max_stride if stride else 1)
     d = _per_axis(draw, nd, 1, max_dilation if dilation else 1)
     op = tuple(draw(st.integers(0, max(si, di) - 1)) if output_padding else 0 for si, di in zip(s, d))
@@ -263,12 +232,13 @@ def conv_transpose_cases(draw: Any, *, ndim: int | Sequence[int] | None = None, 
     layer = ConvTranspose(k, stride=s, padding=pad, output_padding=op, groups=G, bias=has_bias, dilation=d,
                           in_channels=cin, out_channels=cout, ndim=nd)
     limit = max(2, (max_side or DEFAULT_MAX_SIDE.get(nd, 4)) // 2)
-    spatial = []
+    lowest = []
     for a, (lo, hi) in enumerate(layer.padding):
         short = lo + hi - d[a] * (k[a] - 1) - op[a]  # (n - 1) * s must be >= short
-        spatial.append(_side(draw, 1 + max(0, -(-short // s[a])), limit))
-    batch = draw(st.integers(1, max_batch))
-    return Case("conv_transpose", layer, batch, cin, tuple(spatial), pad)
+        lowest.append(1 + max(0, -(-short // s[a])))
+    spatial = _sides(draw, nd, lowest, limit, max(2, DEFAULT_MAX_SIDE.get(nd, 4) // 2))
+    batch = sizes(draw, 1, 2, max_batch)
+    return Case("conv_transpose", layer, batch, cin, spatial, pad)
 
 
 @st.composite
@@ -288,7 +258,7 @@ def pool_cases(draw: Any, kind: str = "max", *, ndim: int | Sequence[int] | None
     if kind not in ("max", "avg"):
         raise ValueError(f"kind={kind!r}: must be 'max' or 'avg'")
     nd = _ndim(draw, ndim, max_ndim)
-    k = _per_axis(draw, nd, 1, max_kernel)
+    k = _kernel(draw, nd, max_kernel)
     s: Any = None if default_stride and draw(st.booleans()) else _per_axis(draw, nd, 1, max_stride)
     d = _per_axis(draw, nd, 1, max_dilation if (dilation and kind == "max") else 1)
     if asymmetric_padding and draw(st.booleans()):
@@ -298,7 +268,7 @@ def pool_cases(draw: Any, kind: str = "max", *, ndim: int | Sequence[int] | None
     cm = draw(st.booleans()) if ceil_mode else False
     limit = max_side or DEFAULT_MAX_SIDE.get(nd, 4)
     smallest = k if not input_smaller_than_kernel else (1,) * nd
-    spatial = tuple(draw(st.integers(lo, max(lo, limit))) for lo in smallest)
+    spatial = _sides(draw, nd, smallest, limit)
     try:
         if kind == "max":
             layer: Any = MaxPool(k, stride=s, padding=pad, dilation=d, ceil_mode=cm, ndim=nd)
@@ -312,20 +282,24 @@ def pool_cases(draw: Any, kind: str = "max", *, ndim: int | Sequence[int] | None
         assume(False)
     for a in imap.axes:  # every window must read at least one input element
         assume(np.logical_or.reduce([v for _, v in axis_taps(a)]).all())
-    channels = draw(st.integers(1, max_channels))
+    channels = sizes(draw, 1, 3, max_channels)
     extras = {"return_indices": draw(st.booleans()) if (return_indices and kind == "max") else False,
               "stride_arg": None if s is None else layer.stride}
-    return Case(f"{kind}_pool", layer, draw(st.integers(1, max_batch)), channels, spatial, pad, extras=extras)
+    return Case(f"{kind}_pool", layer, sizes(draw, 1, 2, max_batch), channels, spatial, pad, extras=extras)
 
 
 @st.composite
 def array_recipes(draw: Any, shape: Sequence[int], dtype: str = "float32", kinds: Sequence[str] = VALUE_KINDS[:4],
-                  allow_nan: bool = False, allow_infinity: bool = False) -> ArrayRecipe:
-    """An :class:`ArrayRecipe` of the given shape; ``kinds`` picks value distributions."""
+                  allow_nan: bool = False, allow_infinity: bool = False,
+                  layouts: Sequence[str] = ("contiguous",)) -> ArrayRecipe:
+    """An :class:`ArrayRecipe` of the given shape; ``kinds`` picks value distributions, ``layouts`` memory layouts
+    (the first one is what examples shrink to)."""
     kind = draw(st.sampled_from(tuple(kinds)))
     nan = draw(st.integers(0, 2)) if allow_nan else 0
     inf = draw(st.integers(0, 2)) if allow_infinity else 0
-    return ArrayRecipe(tuple(int(n) for n in shape), dtype, kind, draw(st.integers(0, 2**32 - 1)), nan, inf)
+    seed = draw(st.integers(0, 2**32 - 1))
+    layout = draw(st.sampled_from(tuple(layouts))) if len(layouts) > 1 else layouts[0]
+    return ArrayRecipe(tuple(int(n) for n in shape), dtype, kind, seed, nan, inf, layout)
 
 
 def arrays(shape: Sequence[int], dtype: str = "float32", kinds: Sequence[str] = VALUE_KINDS[:4],

@@ -63,8 +63,8 @@ import numpy as np
 
 from ..reference import direct
 
-__all__ = ["UNIT_ROUNDOFF", "DEFAULT_C", "unit_roundoff", "accumulation_length", "error_bound", "compare",
-           "Comparison", "assert_within_bound"]
+__all__ = ["UNIT_ROUNDOFF", "DEFAULT_C", "unit_roundoff", "accumulation_length", "error_bound", "model_bound",
+           "default_accumulation", "compare", "Comparison", "assert_within_bound"]
 
 #: Unit roundoff ``u = 2**-(p)`` with ``p`` the significand bits incl. the implicit one.
 UNIT_ROUNDOFF = {"float16": 2.0**-11, "bfloat16": 2.0**-8, "tf32": 2.0**-11, "float32": 2.0**-24,
@@ -99,6 +99,40 @@ def unit_roundoff(dtype: Any) -> float:
     5.960464477539063e-08
     """
     return UNIT_ROUNDOFF[_dtype_name(dtype)]
+
+
+def default_accumulation(storage: str) -> str:
+    """The arithmetic assumed for sums over ``storage`` values: float32 for 16-bit storage (as cuDNN and
+    PyTorch accumulate), the storage dtype otherwise.
+
+    >>> default_accumulation("float16"), default_accumulation("float64")
+    ('float32', 'float64')
+    """
+    return "float32" if storage in ("float16", "bfloat16") else storage
+
+
+def model_bound(absval: Any, k_len: int, arithmetic: Any = "float32", storage: Any = None, growth: str = "strict",
+                c: float = DEFAULT_C) -> np.ndarray:
+    """``c * (u_a * g(K) + u_s) * absval + c * (g(K) * tiny_a + tiny_s)``: the error model's bound.
+
+    ``arithmetic`` (``u_a``) is the precision the ``K`` terms are summed in,
+    ``storage`` (``u_s``) the dtype the result is rounded to once at the end
+    (``None``: no separate storage term, ``arithmetic`` covers it).  A float16
+    result summed in float32 gets ``u_a = 2**-24`` per term plus one
+    ``2**-11`` rounding; summed in float16 its error grows with ``K * 2**-11``.
+
+    >>> float(model_bound(np.ones(1), 100, "float32", "float16")[0]) < float(model_bound(np.ones(1), 100, "float16")[0])
+    True
+    """
+    if growth not in ("strict", "sqrt"):
+        raise ValueError(f"growth={growth!r}: must be 'strict' or 'sqrt'")
+    name = _dtype_name(arithmetic)
+    g = float(k_len) if growth == "strict" else math.sqrt(k_len)
+    u_s = tiny_s = 0.0
+    if storage is not None:
+        store = _dtype_name(storage)
+        u_s, tiny_s = UNIT_ROUNDOFF[store], _TINY[store]
+    return c * (UNIT_ROUNDOFF[name] * g + u_s) * np.asarray(absval, np.float64) + c * (g * _TINY[name] + tiny_s)
 
 
 def _arr(a: Any) -> np.ndarray:
@@ -150,13 +184,14 @@ def _absolute(op: str, args: Sequence[Any], params: dict[str, Any]) -> np.ndarra
 
 
 def error_bound(op: str, *args: Any, dtype: Any = "float32", growth: str = "strict", c: float = DEFAULT_C,
-                algorithm: str = "direct", **params: Any) -> np.ndarray:
+                algorithm: str = "direct", storage: Any = None, **params: Any) -> np.ndarray:
     """Per-element bound on ``|computed - reference|`` for ``convalg.reference.<op>(*args, **params)``.
 
     ``dtype`` is the arithmetic (``'float16' | 'bfloat16' | 'tf32' | 'float32' |
     'float64'`` or a NumPy dtype); ``growth`` is ``'strict'`` (``g(K) = K``) or
-    ``'sqrt'``; ``algorithm='fft'`` adds the norm-wise FFT term.  Max pooling
-    is exact: its bound is 0.
+    ``'sqrt'``; ``algorithm='fft'`` adds the norm-wise FFT term; ``storage``
+    adds one rounding to that dtype (:func:`model_bound`).  Max pooling is
+    exact: its bound is 0.
 
     >>> error_bound("conv", np.ones((1, 1, 4)), np.array([[[1.0, -1.0]]]), dtype="float16").round(6)
     array([[[0.00415, 0.00415, 0.00415]]])
@@ -170,18 +205,21 @@ def error_bound(op: str, *args: Any, dtype: Any = "float32", growth: str = "stri
     if algorithm not in ("direct", "fft"):
         raise ValueError(f"algorithm={algorithm!r}: must be 'direct' or 'fft'")
     name = _dtype_name(dtype)
-    u = UNIT_ROUNDOFF[name]
     absval = _absolute(op, args, params)
     if op == "max_pool":
         return np.zeros_like(absval)
-    k_len = accumulation_length(op, *args, **params)
-    g = float(k_len) if growth == "strict" else math.sqrt(k_len)
-    bound = c * u * g * absval + c * g * _TINY[name]
+    bound = model_bound(absval, accumulation_length(op, *args, **params), name, storage, growth, c)
     if algorithm == "fft" and op in ("conv", "conv_transpose", "conv_grad_input", "conv_grad_weight"):
-        a, b = _arr(args[0]), _arr(args[1])
-        log_len = sum(math.log2(max(n, 2)) for n in a.shape[2:]) + sum(math.log2(max(n, 2)) for n in b.shape[2:])
-        bound = bound + c * u * log_len * float(np.sqrt((a * a).sum()) * np.abs(b).sum())
+        bound = bound + fft_term(_arr(args[0]), _arr(args[1]), name, c)
     return bound
+
+
+def fft_term(a: np.ndarray, b: np.ndarray, arithmetic: Any = "float32", c: float = DEFAULT_C) -> float:
+    """The norm-wise FFT error term ``c u log2(L) ‖a‖₂ ‖b‖₁`` for a convolution of ``a`` with ``b``."""
+    log_len = sum(math.log2(max(n, 2)) for n in a.shape[2:]) + sum(math.log2(max(n, 2)) for n in b.shape[2:])
+    a, b = (np.where(np.isfinite(v), v, 0.0) for v in (a, b))  # non-finite entries are compared exactly
+    with np.errstate(invalid="ignore", over="ignore"):
+        return c * unit_roundoff(arithmetic) * log_len * float(np.sqrt((a * a).sum()) * np.abs(b).sum())
 
 
 @dataclass(frozen=True)

@@ -203,7 +203,7 @@ def torch_ops():
     import torch.nn.functional as F
 
     def t(a):
-        return None if a is None else torch.from_numpy(np.ascontiguousarray(a))
+        return None if a is None else torch.from_numpy(np.array(a, order="C", copy=True))
 
     ops = {}
     for nd in (1, 2, 3):

@@ -32,5 +32,5 @@ def test_convalg_functional_conforms(name, fn, kernel_algorithm, op, opts):
     target = getattr(functional, fn)
     if kernel_algorithm:
         target = functools.partial(target, algorithm=kernel_algorithm)
-    report = check(target, op=op, max_examples=20, progress=False, target_name=f"convalg.functional:{fn}", **opts)
+    report = check(target, op=op, max_examples=20, target_name=f"convalg.functional:{fn}", **opts)
     assert report.passed, report.summary()
