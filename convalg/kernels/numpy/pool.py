@@ -32,7 +32,6 @@ input position) has no maximum: :class:`~convalg.SpecError`, as for
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
 import sympy as sp
@@ -40,6 +39,7 @@ import sympy as sp
 from ...errors import SpecError
 from ...index_map import AdaptiveAxisMap
 from ...printers.numpy import compile_source, print_module
+from . import cache
 from .plan import WindowPlan
 
 __all__ = ["max_pool", "max_pool_grad", "avg_pool", "avg_pool_grad", "adaptive_windows",
@@ -177,7 +177,6 @@ def avg_pool_grad(grad_out: np.ndarray, plan: WindowPlan, divisor_override: int 
     return cur.astype(grad_out.dtype, copy=False)
 
 
-@lru_cache(maxsize=256)
 def adaptive_windows(spatial: tuple[int, ...], output: tuple[int, ...]) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """Per axis ``(index, valid)`` arrays ``(n_out, max_window)`` printed from :class:`AdaptiveAxisMap`.
 
@@ -186,6 +185,10 @@ def adaptive_windows(spatial: tuple[int, ...], output: tuple[int, ...]) -> tuple
     >>> [i.tolist() for i, _ in adaptive_windows((5,), (3,))]
     [[[0, 1, 1], [1, 2, 3], [3, 4, 4]]]
     """
+    return cache.cached("adaptive_windows", _adaptive_windows, tuple(spatial), tuple(output))
+
+
+def _adaptive_windows(spatial: tuple[int, ...], output: tuple[int, ...]) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     result = []
     for a, (n, m) in enumerate(zip(spatial, output)):
         amap = AdaptiveAxisMap(n, m, a)
