@@ -9,8 +9,9 @@ caching allocator; :func:`keep_freed_memory` gets the same effect for NumPy by
 raising glibc's mmap and trim thresholds, so freed blocks are reused.
 
 It changes process-wide allocator behaviour (the heap keeps its high-water
-mark), so convalg never calls it implicitly: ``convalg bench cpu`` does (and
-says so; ``--no-keep-memory`` to compare), applications may.  Equivalent
+mark), so convalg never calls it implicitly, and ``convalg bench cpu`` measures
+a plain process unless ``--keep-memory`` asks for it (its header says which);
+applications may.  Equivalent
 environment variables: ``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``,
 ``MALLOC_TOP_PAD_``.
 

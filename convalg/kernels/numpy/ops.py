@@ -121,7 +121,8 @@ def conv_transpose(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = 
         out = tuple(int(v) for v in layer.output_shape(x.shape[2:]))
         conv_layer = Conv(layer.kernel_size, stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
                           groups=groups, ndim=x.ndim - 2)
-        y = scatter.transposed_conv(x, _conv_weight(weight, groups), window_plan(conv_layer, out), groups, out)
+        # the ConvTranspose weight (Cin, Cout/G, *k) is the transposed Conv's weight (Cout', Cin'/G, *k) as it is
+        y = scatter.transposed_conv(x, weight, window_plan(conv_layer, out), groups, out)
         return _add_bias(y, bias)
     return _transpose_run(x, weight, bias, layer, algorithm)
 
@@ -129,14 +130,6 @@ def conv_transpose(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = 
 def _finite(a: np.ndarray) -> bool:
     """No NaN / inf in ``a`` (one reduction in its own dtype: an overflowing sum only costs a slower path)."""
     return bool(np.isfinite(np.sum(a)))
-
-
-def _conv_weight(weight: np.ndarray, groups: int) -> np.ndarray:
-    """ConvTranspose weight ``(Cin, Cout/G, *k)`` viewed as the Conv weight ``(Cout, Cin/G, *k)`` it transposes
-    (channel blocks swapped, taps kept)."""
-    cin, cog = weight.shape[:2]
-    ks = weight.shape[2:]
-    return weight.reshape(groups, cin // groups, cog, *ks).swapaxes(1, 2).reshape(groups * cog, cin // groups, *ks)
 
 
 def _transpose_run(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, layer: ConvTranspose,

@@ -32,6 +32,7 @@ input position) has no maximum: :class:`~convalg.SpecError`, as for
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -90,16 +91,23 @@ def max_pool(x: np.ndarray, plan: WindowPlan, return_indices: bool = True) -> tu
         for tap in plan.taps[a]:
             o_sl, i_sl = _tap_slices(plan, a, tap)
             src, tgt = cur[_at(a, i_sl)], best[_at(a, o_sl)]
-            fresh = np.flatnonzero(~seen[o_sl])
+            fresh: Any = np.flatnonzero(~seen[o_sl])
             seen[o_sl] = True
             if fresh.size:  # each output's first live tap: taken whatever its value (PyTorch's start)
-                best[_at(a, fresh + tap[1])] = src[_at(a, fresh)]
+                count = fresh.size
+                if fresh[-1] - fresh[0] + 1 == count:  # one run (the usual case): slices, not fancy indexing
+                    fresh = slice(int(fresh[0]), int(fresh[0]) + count)
+                    local = np.arange(fresh.start, fresh.stop)
+                else:
+                    local = fresh
+                dst = _at(a, local + tap[1] if not isinstance(fresh, slice)
+                          else slice(fresh.start + tap[1], fresh.stop + tap[1]))
+                best[dst] = src[_at(a, fresh)]
                 if pos is not None:
-                    pos[_at(a, fresh + tap[1])] = (tap[3] + plan.step[a] * fresh).reshape(
-                        [-1] + [1] * (nd - 1 - a))
+                    pos[dst] = (tap[3] + plan.step[a] * local).reshape([-1] + [1] * (nd - 1 - a))
                     for (_, p), m in zip(carried, moved):
-                        m[_at(a, fresh + tap[1])] = p[_at(a, i_sl)][_at(a, fresh)]
-                if fresh.size == tap[2] - tap[1]:
+                        m[dst] = p[_at(a, i_sl)][_at(a, fresh)]
+                if count == tap[2] - tap[1]:
                     continue
             if pos is None:
                 np.maximum(tgt, src, out=tgt)
