@@ -69,26 +69,34 @@ def check_windows(plan: WindowPlan, what: str = "max_pool") -> None:
                             f"padding {plan.lo[a]}, dilation {plan.dilation[a]}); it has no maximum")
 
 
+def _tap_dtype(count: int) -> Any:
+    return np.uint8 if count <= 1 << 8 else (np.uint16 if count <= 1 << 16 else np.int64)
+
+
 def max_pool(x: np.ndarray, plan: WindowPlan, return_indices: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
-    """Values and (if asked) flat per-plane indices of max pooling ``x`` (``(N, C, *spatial)``)."""
+    """Values and (if asked) flat per-plane indices of max pooling ``x`` (``(N, C, *spatial)``).
+
+    With indices, each axis keeps the *number of the winning live tap* (one byte for up to 256 live
+    taps) rather than a position; the flat index is assembled once at the end from the plan's
+    per-axis ``s*o - lo + d*k`` (``k`` looked up per tap number).
+    """
     check_windows(plan)
     nd = plan.ndim
     out_shape = x.shape[:2] + plan.output_shape
     if x.size == 0 or math.prod(out_shape) == 0:
         return np.zeros(out_shape, x.dtype), (np.zeros(out_shape, np.int64) if return_indices else None)
-    has_nan = return_indices and bool(np.isnan(x).any())
-    pos_type = np.int32 if max(plan.input_shape) < 2**31 else np.int64
+    has_nan = return_indices and not bool(np.isfinite(np.sum(x)))  # (an overflowing sum only costs isnan)
     cur = x
-    carried: list[tuple[int, np.ndarray]] = []  # (axis, winning input position along it)
+    carried: list[tuple[int, np.ndarray]] = []  # (axis, number of the winning live tap along it)
     for a in reversed(range(nd)):
         shape = list(cur.shape)
         shape[2 + a] = plan.output_shape[a]
         best = np.empty(shape, dtype=x.dtype)
-        pos = np.empty(shape, dtype=pos_type) if return_indices else None
+        won = np.empty(shape, dtype=_tap_dtype(len(plan.taps[a]))) if return_indices else None
         moved = [np.empty(shape, dtype=p.dtype) for _, p in carried]
         seen = np.zeros(plan.output_shape[a], dtype=bool)
         take = None
-        for tap in plan.taps[a]:
+        for t, tap in enumerate(plan.taps[a]):
             o_sl, i_sl = _tap_slices(plan, a, tap)
             src, tgt = cur[_at(a, i_sl)], best[_at(a, o_sl)]
             fresh: Any = np.flatnonzero(~seen[o_sl])
@@ -97,19 +105,17 @@ def max_pool(x: np.ndarray, plan: WindowPlan, return_indices: bool = True) -> tu
                 count = fresh.size
                 if fresh[-1] - fresh[0] + 1 == count:  # one run (the usual case): slices, not fancy indexing
                     fresh = slice(int(fresh[0]), int(fresh[0]) + count)
-                    local = np.arange(fresh.start, fresh.stop)
+                    dst = _at(a, slice(fresh.start + tap[1], fresh.stop + tap[1]))
                 else:
-                    local = fresh
-                dst = _at(a, local + tap[1] if not isinstance(fresh, slice)
-                          else slice(fresh.start + tap[1], fresh.stop + tap[1]))
+                    dst = _at(a, fresh + tap[1])
                 best[dst] = src[_at(a, fresh)]
-                if pos is not None:
-                    pos[dst] = (tap[3] + plan.step[a] * local).reshape([-1] + [1] * (nd - 1 - a))
+                if won is not None:
+                    won[dst] = t
                     for (_, p), m in zip(carried, moved):
                         m[dst] = p[_at(a, i_sl)][_at(a, fresh)]
                 if count == tap[2] - tap[1]:
                     continue
-            if pos is None:
+            if won is None:
                 np.maximum(tgt, src, out=tgt)
                 continue
             if take is None or take.shape != tgt.shape:
@@ -118,18 +124,30 @@ def max_pool(x: np.ndarray, plan: WindowPlan, return_indices: bool = True) -> tu
             if has_nan:
                 take |= np.isnan(src)
             np.copyto(tgt, src, where=take)
-            where = (tap[3] + plan.step[a] * np.arange(tap[2] - tap[1])).reshape([-1] + [1] * (nd - 1 - a))
-            np.copyto(pos[_at(a, o_sl)], where.astype(pos_type), where=take)
+            np.copyto(won[_at(a, o_sl)], t, where=take, casting="unsafe")
             for (_, p), m in zip(carried, moved):
                 np.copyto(m[_at(a, o_sl)], p[_at(a, i_sl)], where=take)
         cur = best
-        if pos is not None:
-            carried = [(b, m) for (b, _), m in zip(carried, moved)] + [(a, pos)]
+        if won is not None:
+            carried = [(b, m) for (b, _), m in zip(carried, moved)] + [(a, won)]
     if not return_indices:
         return cur, None
-    flat = np.zeros(out_shape, dtype=np.int64)
-    for a, p in carried:
-        flat += p.astype(np.int64) * math.prod(plan.input_shape[a + 1:])
+    # input position s*o - lo + d*k of tap number t at output o: per axis a base over o plus an offset per tap;
+    # the tap numbers of all axes index one small table of summed offsets (one gather, one add)
+    order = sorted(carried)
+    counts = [len(plan.taps[a]) for a, _ in order]
+    table = np.zeros((), dtype=np.int64)
+    base = np.zeros((), dtype=np.int64)
+    combined = None
+    for (a, won), count in zip(order, counts):
+        pitch = math.prod(plan.input_shape[a + 1:])
+        offsets = np.array([plan.dilation[a] * k * pitch for k, _, _, _ in plan.taps[a]], dtype=np.int64)
+        table = np.add.outer(table, offsets)
+        base = np.add.outer(base, (plan.step[a] * np.arange(plan.output_shape[a]) - plan.lo[a]) * pitch)
+        wide = np.int32 if math.prod(counts) < 2**31 else np.int64
+        combined = won.astype(wide) if combined is None else np.multiply(combined, count, out=combined) + won
+    flat = np.take(table.reshape(-1), combined)
+    flat += base
     return cur, flat
 
 
