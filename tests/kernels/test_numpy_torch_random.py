@@ -14,7 +14,6 @@ The default run checks :data:`QUICK` cases; ``--runslow`` runs :data:`THOROUGH`,
 
 from __future__ import annotations
 
-import math
 import sys
 
 import numpy as np
