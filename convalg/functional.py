@@ -57,6 +57,7 @@ from ._ranked import per_rank as _per_rank
 from .array_types import Array, ArrayIn, OutputSizes, Padding, Sizes
 from .errors import SpecError
 from .kernels.padding import pad_frame, padded_frame, unpad_adjoint
+from .kernels.params import freeze
 from .spec._checks import as_shape, check_bool
 from .spec.conv import Conv
 from .spec.pooling import AvgPool
@@ -83,6 +84,8 @@ def backend(x: object) -> ModuleType:
 
 
 def _array(name: str, a: Any, like: Any) -> Any:
+    if a is None:
+        raise TypeError(f"{name}: expected an array, got None")
     if _is_cupy(like):
         if not _is_cupy(a):
             raise TypeError(f"{name}: expected a CuPy array like x, got {type(a).__name__}")
@@ -99,7 +102,14 @@ def _array(name: str, a: Any, like: Any) -> Any:
 
 
 def _freeze(v: Any) -> Any:
-    return tuple(_freeze(e) for e in v) if isinstance(v, (list, tuple)) else v
+    """An argument already validated by :func:`_params` (plain ints and tuples)."""
+    return v
+
+
+def _params(**values: Any) -> tuple[Any, ...]:
+    """The layer arguments validated and frozen (:func:`convalg.kernels.params.freeze`) before any cache
+    sees them, in the order given."""
+    return tuple(freeze(name, v) for name, v in values.items())
 
 
 _NAMES = {np.dtype(t): np.dtype(t).name for t in (np.float16, np.float32, np.float64)}
@@ -129,8 +139,8 @@ class _Args:
         self.x = x.astype(np.float32) if self.in_dtype == "float16" else x
         self.dtype = _NAMES.get(self.x.dtype) or self.x.dtype.name
 
-    def other(self, name: str, a: Any, ndim: int | None = None) -> Any:
-        if a is None:
+    def other(self, name: str, a: Any, ndim: int | None = None, optional: bool = False) -> Any:
+        if a is None and optional:
             return None
         a = _array(name, a, self.like)
         _check_dtype(name, a, self.in_dtype)
@@ -173,8 +183,9 @@ def conv(x: ArrayIn, weight: ArrayIn, bias: ArrayIn | None = None, stride: Sizes
          algorithm: str = "auto") -> Array:
     """N-d convolution, PyTorch's ``F.conv{1,2,3}d`` (``flip_kernel=True``: true convolution)."""
     a = _Args(x)
-    w, b = a.other("weight", weight), a.other("bias", bias, 1)
+    w, b = a.other("weight", weight), a.other("bias", bias, 1, optional=True)
     _check_conv(a.x, w, b, groups)
+    stride, padding, dilation = _params(stride=stride, padding=padding, dilation=dilation)
     return a.out(backend(a.x).conv(a.x, w, b, stride, padding, dilation, groups, padding_mode, flip_kernel, algorithm))
 
 
@@ -183,8 +194,10 @@ def conv_transpose(x: ArrayIn, weight: ArrayIn, bias: ArrayIn | None = None, str
                    algorithm: str = "auto") -> Array:
     """N-d transposed convolution, PyTorch's ``F.conv_transpose{1,2,3}d`` (weight ``(C_in, C_out/G, *k)``)."""
     a = _Args(x)
-    w, b = a.other("weight", weight), a.other("bias", bias, 1)
+    w, b = a.other("weight", weight), a.other("bias", bias, 1, optional=True)
     _check_conv(a.x, w, b, groups, transposed=True)
+    stride, padding, output_padding, dilation = _params(stride=stride, padding=padding, output_padding=output_padding,
+                                                        dilation=dilation)
     if flip_kernel:
         w = _flip(w)
     return a.out(backend(a.x).conv_transpose(a.x, w, b, stride, padding, output_padding, groups, dilation, algorithm))
@@ -208,6 +221,7 @@ def conv_grad_input(grad_out: ArrayIn, weight: ArrayIn, input_shape: Sequence[in
     a = _Args(grad_out, name="grad_out")
     w = a.other("weight", weight, a.x.ndim)
     shape = as_shape("input_shape", input_shape, a.x.ndim)
+    stride, padding, dilation = _params(stride=stride, padding=padding, dilation=dilation)
     _check_conv(np.empty((0, shape[1]) + (1,) * (a.x.ndim - 2)), w, None, groups)
     if w.shape[0] != a.x.shape[1] or shape[0] != a.x.shape[0]:
         raise SpecError(f"grad_out: shape {tuple(a.x.shape)} does not match weight {tuple(w.shape)} / "
@@ -275,6 +289,7 @@ def conv_grad_weight(x: ArrayIn, grad_out: ArrayIn, weight_shape: Sequence[int],
     a = _Args(x)
     g = a.other("grad_out", grad_out, a.x.ndim)
     shape = as_shape("weight_shape", weight_shape, a.x.ndim)
+    stride, padding, dilation = _params(stride=stride, padding=padding, dilation=dilation)
     _check_conv(a.x, _WeightShape(shape), None, groups)
     flip = check_bool("flip_kernel", flip_kernel)
     b = backend(a.x)
@@ -311,6 +326,8 @@ def max_pool(x: ArrayIn, kernel_size: Sizes, stride: Sizes | None = None, paddin
              ceil_mode: bool = False, return_indices: bool = False) -> Array | tuple[Array, Array]:
     """N-d max pooling (indices flat per (N, C) plane; ties: first maximum; NaN propagates)."""
     a = _Args(x)
+    kernel_size, stride, padding, dilation = _params(kernel_size=kernel_size, stride=stride, padding=padding,
+                                                     dilation=dilation)
     return a.out(backend(a.x).max_pool(a.x, kernel_size, stride, padding, dilation, ceil_mode, return_indices))
 
 
@@ -323,6 +340,8 @@ def max_pool_grad(grad_out: ArrayIn, indices: ArrayIn, input_shape: Sequence[int
     if tuple(idx.shape) != tuple(a.x.shape):
         raise SpecError(f"indices: shape {tuple(idx.shape)} must equal grad_out's {tuple(a.x.shape)}")
     shape = as_shape("input_shape", input_shape, a.x.ndim)
+    if shape[:2] != tuple(a.x.shape[:2]):
+        raise SpecError(f"input_shape={shape}: its (N, C) must equal grad_out's {tuple(a.x.shape[:2])}")
     plane = int(np.prod(shape[2:]))
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= plane):
         raise SpecError(f"indices: values must lie in [0, {plane}) (the flat plane of input_shape {shape})")
@@ -333,6 +352,8 @@ def avg_pool(x: ArrayIn, kernel_size: Sizes, stride: Sizes | None = None, paddin
              count_include_pad: bool = True, divisor_override: int | None = None) -> Array:
     """N-d average pooling (PyTorch's divisor rules)."""
     a = _Args(x)
+    kernel_size, stride, padding, divisor_override = _params(kernel_size=kernel_size, stride=stride, padding=padding,
+                                                             divisor_override=divisor_override)
     return a.out(backend(a.x).avg_pool(a.x, kernel_size, stride, padding, ceil_mode, count_include_pad,
                                        divisor_override))
 
@@ -343,7 +364,8 @@ def avg_pool_grad(grad_out: ArrayIn, input_shape: Sequence[int], kernel_size: Si
     """Gradient of :func:`avg_pool` w.r.t. its input of shape ``input_shape``."""
     a = _Args(grad_out, name="grad_out")
     shape = as_shape("input_shape", input_shape, a.x.ndim)
-    stride = None if stride is None else _freeze(stride)
+    kernel_size, stride, padding, divisor_override = _params(kernel_size=kernel_size, stride=stride, padding=padding,
+                                                             divisor_override=divisor_override)
     expected = AvgPool(_freeze(kernel_size), stride, _freeze(padding), ceil_mode, count_include_pad, divisor_override,
                        ndim=len(shape) - 2).output_shape(shape[2:])
     if tuple(a.x.shape) != (*shape[:2], *expected):
@@ -355,7 +377,7 @@ def avg_pool_grad(grad_out: ArrayIn, input_shape: Sequence[int], kernel_size: Si
 def adaptive_avg_pool(x: ArrayIn, output_size: OutputSizes) -> Array:
     """Adaptive average pooling to ``output_size`` (``None`` keeps a size)."""
     a = _Args(x)
-    _check_output_size(output_size, a.x.ndim - 2)
+    _check_output_size(output_size, a.x.ndim - 2, tuple(a.x.shape[2:]))
     return a.out(backend(a.x).adaptive_avg_pool(a.x, output_size))
 
 
@@ -369,11 +391,14 @@ def adaptive_max_pool(x: ArrayIn, output_size: OutputSizes, return_indices: bool
 def adaptive_max_pool(x: ArrayIn, output_size: OutputSizes, return_indices: bool = False) -> Array | tuple[Array, Array]:
     """Adaptive max pooling (flat per-plane indices)."""
     a = _Args(x)
-    _check_output_size(output_size, a.x.ndim - 2)
+    _check_output_size(output_size, a.x.ndim - 2, tuple(a.x.shape[2:]))
     return a.out(backend(a.x).adaptive_max_pool(a.x, output_size, return_indices))
 
 
-def _check_output_size(output_size: Any, nd: int) -> None:
+def _check_output_size(output_size: Any, nd: int, spatial: tuple[int, ...] = ()) -> None:
+    if 0 in spatial:
+        raise SpecError(f"x: spatial shape {spatial} has a zero-size dim; adaptive pooling needs a non-empty "
+                        f"plane (as PyTorch)")
     sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * nd
     if len(sizes) != nd:
         raise SpecError(f"output_size={output_size!r}: expected {nd} entries for {nd} spatial dims")
@@ -385,6 +410,8 @@ def _check_output_size(output_size: Any, nd: int) -> None:
 def unfold(x: ArrayIn, kernel_size: Sizes, dilation: Sizes = 1, padding: Padding = 0, stride: Sizes = 1) -> Array:
     """Sliding windows as columns ``(N, C*prod(k), L)`` (``F.unfold``, any number of spatial dims)."""
     a = _Args(x)
+    kernel_size, dilation, padding, stride = _params(kernel_size=kernel_size, dilation=dilation, padding=padding,
+                                                     stride=stride)
     return a.out(backend(a.x).unfold(a.x, kernel_size, dilation, padding, stride))
 
 
@@ -395,6 +422,8 @@ def fold(cols: ArrayIn, output_size: Sizes, kernel_size: Sizes, dilation: Sizes 
     if a.x.ndim != 3:
         raise SpecError(f"cols: expected shape (N, C*prod(kernel_size), L), got {tuple(a.x.shape)}")
     output_size = as_shape("output_size", output_size if isinstance(output_size, (tuple, list)) else (output_size,))
+    kernel_size, dilation, padding, stride = _params(kernel_size=kernel_size, dilation=dilation, padding=padding,
+                                                     stride=stride)
     return a.out(backend(a.x).fold(a.x, output_size, kernel_size, dilation, padding, stride))
 
 

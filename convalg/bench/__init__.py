@@ -6,11 +6,12 @@ suite      what it measures
 shapes     symbolic output shape of a deep stack (core issue)
 matrix     building symbolic operator matrices (operator issue)
 cpu        generated NumPy kernels vs PyTorch CPU and scipy.signal (anchor cases)
+large      large single problems, each in a fresh process (cold, warm, peak memory)
 =========  =====================================================================
 
 Each suite module defines ``main(argv: list[str] | None) -> int``.
 """
 
-SUITES = ("shapes", "matrix", "cpu")
+SUITES = ("shapes", "matrix", "cpu", "large")
 
 __all__ = ["SUITES"]

@@ -17,9 +17,10 @@ OpenBLAS may be slowed by ``OPENBLAS_CORETYPE`` / ``OPENBLAS_L2_SIZE`` on some
 machines; run with ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE`` and check
 the BLAS line printed at the start (``threadpoolctl``, when installed).
 
-The run calls :func:`convalg.kernels.numpy.memory.keep_freed_memory` first
-(NumPy temporaries otherwise pay a page fault per 4 KiB on every call; torch
-has its own caching allocator), unless ``--no-keep-memory``.
+The run measures a plain process, as a user's: the allocator is left alone.
+``--keep-memory`` opts in to :func:`convalg.kernels.numpy.memory.keep_freed_memory`
+(glibc keeps freed blocks, so NumPy temporaries stop paying a page fault per 4 KiB;
+torch has its own caching allocator); the header line says which was measured.
 
 ``--calibrate`` prints the throughputs of the primitives behind the cost model, to compare
 with the hand-set constants of :mod:`convalg.kernels.numpy.cost` (its docstring says how
@@ -161,12 +162,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpu-time", action="store_true",
                         help="time with process CPU time instead of wall time (steadier on a loaded machine; "
                              "use with --threads 1)")
-    parser.add_argument("--no-keep-memory", action="store_true",
-                        help="leave glibc's malloc thresholds alone (see convalg.kernels.numpy.memory)")
+    parser.add_argument("--keep-memory", action="store_true",
+                        help="opt in: raise glibc's malloc thresholds first (convalg.kernels.numpy.memory; "
+                             "not what a user's process gets)")
     args = parser.parse_args(argv or [])
     from ..kernels.numpy.memory import keep_freed_memory
 
-    kept = False if args.no_keep_memory else keep_freed_memory()
+    kept = keep_freed_memory() if args.keep_memory else False
     global CLOCK
     CLOCK = time.process_time if args.cpu_time else time.perf_counter
     limiter = None
@@ -195,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
 
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     print(f"convalg bench cpu: BLAS {_blas_info()}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print(f"  freed memory kept in the heap (keep_freed_memory): {kept}; numpy {np.__version__}; "
+    print(f"  allocator: {'TUNED (--keep-memory: glibc keeps freed memory)' if kept else 'plain process'}; "
+          f"numpy {np.__version__}; "
           f"threads: {args.threads or 'default'}; clock: {'process CPU time' if args.cpu_time else 'wall'}; "
           f"BLAS limiter: {'on' if limiter is not None else 'off'}; convalg chunk threads: {_kernel_workers()}")
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):

@@ -124,7 +124,7 @@ def as_shape(name: str, shape: Any, ndim: int | None = None) -> tuple[int, ...]:
     ...
     convalg.errors.SpecError: input_shape[1]=3.0: must be an integer, got float
     """
-    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__"):
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__") or getattr(shape, "ndim", 1) == 0:
         raise SpecError(f"{name}={shape!r}: must be a tuple of integers")
     out = tuple(check_int(f"{name}[{i}]", v, minimum=0) for i, v in enumerate(shape))
     if ndim is not None and len(out) != ndim:

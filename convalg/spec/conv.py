@@ -246,7 +246,9 @@ class ConvTranspose(_ConvBase):
         groups = check_int("groups", groups, minimum=1)
         cin, cout = _channels("in_channels", in_channels), _channels("out_channels", out_channels)
         _check_groups(groups, cin, cout)
-        pads = normalize_padding(padding, ndim, kernel=k, dilation=d, stride=s, allow_same=False)
+        # negative (lo, hi) pairs: the transpose of a cropping Conv (its output grows instead of shrinking)
+        pads = normalize_padding(padding, ndim, kernel=k, dilation=d, stride=s, allow_same=False,
+                                 allow_negative_pairs=True)
         self._set(kernel_size=k, stride=s, dilation=d, padding=pads, output_padding=op, groups=groups,
                   bias=check_bool("bias", bias), padding_mode="zeros", in_channels=cin, out_channels=cout,
                   flip_kernel=check_bool("flip_kernel", flip_kernel), ndim=ndim)

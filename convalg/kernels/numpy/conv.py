@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -40,7 +39,7 @@ import sympy as sp
 from ...errors import SpecError
 from ...index_map import index_map
 from ...spec.conv import Conv
-from . import cost, gemm, polyphase, winograd
+from . import cache, cost, gemm, polyphase, winograd
 from . import fft as fftmod
 from .plan import WindowPlan, pad_input, window_plan
 
@@ -64,6 +63,11 @@ class ConvPlan:
     inner: ConvPlan | None = None  # dilated layers: the plan of one undilated phase (:mod:`.polyphase`)
     phases: tuple[int, ...] | None = None
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes held (its cache weight): the window plan, the source and an inner phase plan."""
+        return self.window.nbytes + len(self.source) + (self.inner.nbytes if self.inner is not None else 0)
+
     def __call__(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         groups = self.layer.groups
         if self.inner is not None and self.phases is not None:
@@ -83,9 +87,15 @@ class ConvPlan:
         return gemm.conv_im2col(xp, w, self.window, groups, budget)
 
 
-@lru_cache(maxsize=256)
 def conv_plan(layer: Conv, input_shape: tuple[int, ...], dtype: str, algorithm: str = "auto") -> ConvPlan:
-    """Resolve ``algorithm`` (``'auto'``: :func:`convalg.kernels.numpy.cost.choose`) and build the plan."""
+    """Resolve ``algorithm`` (``'auto'``: :func:`convalg.kernels.numpy.cost.choose`) and build the plan
+    (cached by bytes, :mod:`.cache`)."""
+    if algorithm not in ALGORITHMS:
+        raise SpecError(f"algorithm={algorithm!r}: must be one of {', '.join(map(repr, ALGORITHMS))}")
+    return cache.cached("conv_plan", _conv_plan, layer, tuple(input_shape), dtype, algorithm)
+
+
+def _conv_plan(layer: Conv, input_shape: tuple[int, ...], dtype: str, algorithm: str) -> ConvPlan:
     if algorithm not in ALGORITHMS:
         raise SpecError(f"algorithm={algorithm!r}: must be one of {', '.join(map(repr, ALGORITHMS))}")
     window = window_plan(layer, tuple(input_shape[2:]))
@@ -135,9 +145,12 @@ def _polyphase_plan(layer: Conv, window: WindowPlan, input_shape: tuple[int, ...
     return ConvPlan(layer, input_shape, dtype, inner.algorithm, window, extent, source, None, inner, factors)
 
 
-@lru_cache(maxsize=256)
 def gather_layer(layer: Any, spatial: tuple[int, ...]) -> tuple[Conv, tuple[int, ...]]:
     """The stride-1 Conv computing ``layer`` (a ConvTranspose) on its input upsampled by the returned factors."""
+    return cache.cached("gather_layer", _gather_layer, layer, tuple(spatial))
+
+
+def _gather_layer(layer: Any, spatial: tuple[int, ...]) -> tuple[Conv, tuple[int, ...]]:
     imap = index_map(layer, spatial)
     pads, dils, ups = [], [], []
     for axis in imap.axes:

@@ -38,13 +38,12 @@ layers), the kernel spectrum dominates as above.  See :mod:`.cost` (``SPECTRUM_C
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
 import scipy.fft as sfft
 
 from ...spec.conv import Conv
-from . import parallel
+from . import cache, parallel
 from .plan import WindowPlan, window_plan
 
 __all__ = ["fft_sizes", "fft_tiles", "fft_extent", "conv_fft", "conv_fft_tiled", "weight_grad_fft",
@@ -167,11 +166,11 @@ def fft_sizes(extent: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def _dft_matrix(freq: int, size: int, positions: np.ndarray, sign: float, dtype: np.dtype) -> np.ndarray:
-    return _dft_cached(int(freq), int(size), tuple(int(p) for p in positions), float(sign), np.dtype(dtype).name)
+    return cache.cached("dft", _dft_table, int(freq), int(size), tuple(int(p) for p in positions), float(sign),
+                        np.dtype(dtype).name)
 
 
-@lru_cache(maxsize=128)
-def _dft_cached(freq: int, size: int, positions: tuple[int, ...], sign: float, dtype: str) -> np.ndarray:
+def _dft_table(freq: int, size: int, positions: tuple[int, ...], sign: float, dtype: str) -> np.ndarray:
     """``exp(sign 2 pi i f t / size)`` over frequencies ``f < freq`` and the tap positions ``t`` (cached, read-only)."""
     f = np.arange(freq).reshape(freq, 1)
     t = np.asarray(positions, dtype=np.int64).reshape(1, -1)

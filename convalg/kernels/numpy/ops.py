@@ -15,7 +15,6 @@ spec (cached on the argument values), takes the cached plan and runs it.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -23,8 +22,9 @@ import numpy as np
 from ...errors import SpecError
 from ...spec.conv import Conv, ConvTranspose
 from ...spec.pooling import AvgPool, MaxPool
+from ..params import freeze
+from . import cache, gemm, memory, polyphase, pool, scatter, winograd
 from . import fft as fftmod
-from . import gemm, parallel, polyphase, pool, winograd
 from .conv import conv_plan, gather_layer, gather_weight, upsample
 from .plan import pad_input, window_plan, window_view
 
@@ -32,29 +32,30 @@ __all__ = ["conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "con
            "max_pool_grad", "avg_pool", "avg_pool_grad", "adaptive_avg_pool", "adaptive_max_pool", "unfold", "fold"]
 
 
-def _freeze(v: Any) -> Any:
-    if isinstance(v, (list, tuple)):
-        return tuple(_freeze(e) for e in v)
-    if isinstance(v, np.integer):
-        return int(v)
-    return v
+def _freeze(v: Any, name: str = "argument") -> Any:
+    return freeze(name, v)
 
 
-@lru_cache(maxsize=512)
 def _conv_layer(ndim: int, kernel: tuple[int, ...], stride: Any, padding: Any, dilation: Any, groups: int,
                 padding_mode: str, cin: int, cout: int) -> Conv:
+    key = (ndim, kernel, freeze("stride", stride), freeze("padding", padding), freeze("dilation", dilation),
+           freeze("groups", groups), padding_mode, cin, cout)
+    return cache.cached("conv_layer", _make_conv, *key)
+
+
+def _make_conv(ndim: int, kernel: tuple[int, ...], stride: Any, padding: Any, dilation: Any, groups: int,
+               padding_mode: str, cin: int, cout: int) -> Conv:
     return Conv(kernel, stride=stride, padding=padding, dilation=dilation, groups=groups, padding_mode=padding_mode,
                 in_channels=cin, out_channels=cout, ndim=ndim)
 
 
 def _layer(x: np.ndarray, weight: np.ndarray, stride: Any, padding: Any, dilation: Any, groups: int,
            padding_mode: str = "zeros") -> Conv:
-    return _conv_layer(x.ndim - 2, tuple(weight.shape[2:]), _freeze(stride), _freeze(padding), _freeze(dilation),
-                       int(groups), padding_mode, x.shape[1], weight.shape[0])
+    return _conv_layer(x.ndim - 2, tuple(weight.shape[2:]), stride, padding, dilation, groups, padding_mode,
+                       x.shape[1], weight.shape[0])
 
 
 _NAMES = {np.dtype(t): np.dtype(t).name for t in (np.float16, np.float32, np.float64)}
-_BY_ID: dict[tuple[Any, ...], tuple[Any, Any]] = {}
 
 
 def _dtype_name(a: np.ndarray) -> str:
@@ -64,13 +65,19 @@ def _dtype_name(a: np.ndarray) -> str:
 def _by_id(fn: Any, obj: Any, *rest: Any) -> Any:
     """``fn(obj, *rest)`` memoised on ``obj``'s identity (the layers come from cached constructors, so
     this skips re-hashing the layer on every call; the entry keeps ``obj`` alive, so ids are not reused)."""
-    key = (fn, id(obj), *rest)
-    hit = _BY_ID.get(key)
-    if hit is None:
-        if len(_BY_ID) > 4096:
-            _BY_ID.clear()
-        hit = _BY_ID[key] = (obj, fn(obj, *rest))
-    return hit[1]
+    return cache.cached("by_id", _keep, fn, id(obj), obj, *rest)[1]
+
+
+class _Kept(tuple):
+    """``(obj, fn(obj, ...))``: keyed on ``id(obj)``, holding ``obj`` so the id is not reused while cached."""
+
+    @property
+    def nbytes(self) -> int:
+        return cache.weight(self[1])
+
+
+def _keep(fn: Any, _ident: int, obj: Any, *rest: Any) -> _Kept:
+    return _Kept((obj, fn(obj, *rest)))
 
 
 def _add_bias(y: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
@@ -87,6 +94,7 @@ def conv(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stri
     if flip_kernel:
         weight = np.ascontiguousarray(weight[(Ellipsis, *[slice(None, None, -1)] * (x.ndim - 2))])
     plan = _finite_plan(layer, tuple(x.shape), _dtype_name(x), algorithm, x, weight)
+    memory.require((x.shape[0], weight.shape[0], *plan.window.output_shape), x.dtype, "conv output")
     return _add_bias(plan(x, weight), bias)
 
 
@@ -96,7 +104,7 @@ def _finite_plan(layer: Any, shape: tuple[int, ...], dtype: str, algorithm: str,
     plan = _by_id(conv_plan, layer, shape, dtype, algorithm)
     # one reduction pass in the arrays' own dtype (half the time of a float64 sum for float32): the sum is
     # non-finite iff some value is, or if it overflows, which then only costs the GEMM fallback
-    if plan.algorithm in ("fft", "winograd") and not all(np.isfinite(np.sum(a)) for a in arrays):
+    if plan.algorithm in ("fft", "winograd") and not all(_finite(a) for a in arrays):
         return conv_plan(layer, shape, dtype, "gemm")
     return plan
 
@@ -105,10 +113,26 @@ def conv_transpose(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = 
                    padding: Any = 0, output_padding: Any = 0, groups: int = 1, dilation: Any = 1,
                    algorithm: str = "auto") -> np.ndarray:
     """N-d transposed convolution (weight ``(Cin, Cout/G, *k)``) in gather form."""
-    layer = ConvTranspose(tuple(weight.shape[2:]), stride=_freeze(stride), padding=_freeze(padding),
-                          output_padding=_freeze(output_padding), groups=groups, dilation=_freeze(dilation),
-                          in_channels=x.shape[1], out_channels=weight.shape[1] * groups, ndim=x.ndim - 2)
+    layer = ConvTranspose(tuple(weight.shape[2:]), stride=_freeze(stride, "stride"),
+                          padding=_freeze(padding, "padding"), output_padding=_freeze(output_padding, "output_padding"),
+                          groups=groups, dilation=_freeze(dilation, "dilation"), in_channels=x.shape[1],
+                          out_channels=weight.shape[1] * groups, ndim=x.ndim - 2)
+    strided = algorithm in ("auto", "gemm") and any(v > 1 for v in layer.stride)
+    # the scatter form: the gather form multiplies inserted / padded zeros with the weight (0 * nan), and with
+    # stride s it runs on s**ndim times the input (a 16x150x150 3x3 stride-2 layer: 0.32 -> 0.05 s CPU)
+    if strided or not _finite(weight):
+        out = tuple(int(v) for v in layer.output_shape(x.shape[2:]))
+        conv_layer = Conv(layer.kernel_size, stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
+                          groups=groups, ndim=x.ndim - 2)
+        # the ConvTranspose weight (Cin, Cout/G, *k) is the transposed Conv's weight (Cout', Cin'/G, *k) as it is
+        y = scatter.transposed_conv(x, weight, window_plan(conv_layer, out), groups, out)
+        return _add_bias(y, bias)
     return _transpose_run(x, weight, bias, layer, algorithm)
+
+
+def _finite(a: np.ndarray) -> bool:
+    """No NaN / inf in ``a`` (one reduction in its own dtype: an overflowing sum only costs a slower path)."""
+    return bool(np.isfinite(np.sum(a)))
 
 
 def _transpose_run(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, layer: ConvTranspose,
@@ -129,9 +153,10 @@ def conv_grad_input(grad_out: np.ndarray, weight: np.ndarray, input_shape: Any, 
     """Gradient of :func:`conv` (zero padding) w.r.t. its input: the exact transposed convolution."""
     nd = grad_out.ndim - 2
     spatial = _spatial(input_shape, nd)
-    layer = _conv_layer(nd, tuple(weight.shape[2:]), _freeze(stride), _freeze(padding), _freeze(dilation),
-                        int(groups), "zeros", weight.shape[1] * groups, weight.shape[0])
-    if algorithm in ("auto", "gemm") and any(s > 1 for s in layer.stride):
+    layer = _conv_layer(nd, tuple(weight.shape[2:]), stride, padding, dilation, groups, "zeros",
+                        weight.shape[1] * groups, weight.shape[0])
+    if (algorithm in ("auto", "gemm") and any(s > 1 for s in layer.stride)) or not _finite(weight):
+        # the scatter form: no inserted zeros to multiply (strided), no 0 * nan (non-finite weight)
         return _grad_input_col2im(grad_out, weight, layer, spatial)
     transposed = _by_id(_transposed, layer, spatial)
     if algorithm == "auto" and _by_id(_scatter_cheaper, transposed, tuple(grad_out.shape), _dtype_name(grad_out)):
@@ -155,21 +180,14 @@ def _scatter_cheaper(transposed: ConvTranspose, grad_shape: tuple[int, ...], dty
     return weight_elements > fold_elements
 
 
-@lru_cache(maxsize=512)
 def _transposed(layer: Conv, spatial: tuple[int, ...]) -> ConvTranspose:
     return layer.transpose(spatial)
 
 
 def _grad_input_col2im(grad_out: np.ndarray, weight: np.ndarray, layer: Conv, spatial: tuple[int, ...]) -> np.ndarray:
-    """Strided input gradient as ``fold(W^T @ gy)``: the scatter form per tap (each tap one-to-one),
-    which avoids the ``stride**ndim`` zeros the gather form would multiply."""
-    n, cout = grad_out.shape[:2]
-    g = layer.groups
-    cog = cout // g
-    wt = weight.reshape(g, cog, -1).transpose(0, 2, 1)  # (G, Cg*K, Cog)
-    cols = np.matmul(wt, grad_out.reshape(n, g, cog, -1))  # (N, G, Cg*K, L)
-    return fold(cols.reshape(n, g * cols.shape[2], -1), spatial, layer.kernel_size, layer.dilation, layer.padding,
-                layer.stride)
+    """Input gradient in scatter form, ``W_k^T @ gy`` added back per live tap (chunks of taps, bounded memory):
+    no ``stride**ndim`` inserted zeros, no padded zeros multiplied by the weight."""
+    return scatter.transposed_conv(grad_out, weight, window_plan(layer, spatial), layer.groups, spatial)
 
 
 def conv_grad_weight(x: np.ndarray, grad_out: np.ndarray, weight_shape: Any, stride: Any = 1, padding: Any = 0,
@@ -182,8 +200,8 @@ def conv_grad_weight(x: np.ndarray, grad_out: np.ndarray, weight_shape: Any, str
     stride is 1 (im2col otherwise).  ``'auto'`` follows the forward plan's choice.
     """
     weight_shape = tuple(int(v) for v in weight_shape)
-    layer = _conv_layer(x.ndim - 2, weight_shape[2:], _freeze(stride), _freeze(padding), _freeze(dilation),
-                        int(groups), "zeros", x.shape[1], weight_shape[0])
+    layer = _conv_layer(x.ndim - 2, weight_shape[2:], stride, padding, dilation, groups, "zeros", x.shape[1],
+                        weight_shape[0])
     plan = _finite_plan(layer, tuple(x.shape), _dtype_name(x), algorithm, x, grad_out)
     return _weight_grad(plan, x, grad_out)
 
@@ -202,7 +220,8 @@ def _weight_grad(plan: Any, x: np.ndarray, grad_out: np.ndarray) -> np.ndarray:
     if plan.algorithm == "winograd":
         return winograd.weight_grad_winograd(pad_input(x, window, plan.extent), grad_out, window, groups)
     one_by_one = math.prod(window.kernel) == 1
-    if plan.algorithm != "gemm" and all(s == 1 for s in window.step) and not one_by_one:
+    if plan.algorithm != "gemm" and all(s == 1 for s in window.step) and not one_by_one and _finite(x):
+        # (the taps form lays gy on the padded pitch: its filler zeros would meet an inf of x as 0 * inf)
         return gemm.weight_grad_taps(pad_input(x, window, gemm.taps_extent(window)), grad_out, window, groups)
     return gemm.weight_grad_im2col(pad_input(x, window), grad_out, window, groups)
 
@@ -210,20 +229,21 @@ def _weight_grad(plan: Any, x: np.ndarray, grad_out: np.ndarray) -> np.ndarray:
 def conv_grad_bias(grad_out: np.ndarray) -> np.ndarray:
     """Gradient w.r.t. the bias: the output gradient summed over batch and space."""
     axes = (0, *range(2, grad_out.ndim))
-    return grad_out.sum(axis=axes, dtype=np.float64 if grad_out.dtype == np.float64 else np.float32).astype(
-        grad_out.dtype)
+    wide = np.float64 if grad_out.dtype.itemsize == 8 else np.float32  # by size: '>f8' is float64 too
+    return grad_out.sum(axis=axes, dtype=wide).astype(grad_out.dtype)
 
 
 def _pool_args(kernel_size: Any, stride: Any, padding: Any) -> tuple[Any, Any, Any]:
-    return _freeze(kernel_size), (None if stride is None else _freeze(stride)), _freeze(padding)
+    return _freeze(kernel_size, "kernel_size"), _freeze(stride, "stride"), _freeze(padding, "padding")
 
 
 def max_pool(x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
              ceil_mode: bool = False, return_indices: bool = False) -> Any:
     """N-d max pooling; indices are flat per ``(N, C)`` plane, first maximum wins, NaN propagates."""
     k, s, p = _pool_args(kernel_size, stride, padding)
-    layer = MaxPool(k, s, p, _freeze(dilation), ceil_mode, ndim=x.ndim - 2)
-    y, idx = pool.max_pool(x, window_plan(layer, tuple(x.shape[2:])))
+    layer = cache.cached("max_pool_layer", _max_pool_layer, k, s, p, _freeze(dilation, "dilation"), ceil_mode,
+                         x.ndim - 2)
+    y, idx = pool.max_pool(x, window_plan(layer, tuple(x.shape[2:])), return_indices)
     return (y, idx) if return_indices else y
 
 
@@ -232,9 +252,19 @@ def max_pool_grad(grad_out: np.ndarray, indices: np.ndarray, input_shape: Any) -
     return pool.max_pool_grad(grad_out, indices, tuple(int(v) for v in input_shape))
 
 
+def _max_pool_layer(k: Any, s: Any, p: Any, d: Any, ceil_mode: bool, ndim: int) -> MaxPool:
+    return MaxPool(k, s, p, d, ceil_mode, ndim=ndim)
+
+
 def _avg_layer(ndim: int, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool, count_include_pad: bool,
                divisor_override: Any) -> AvgPool:
     k, s, p = _pool_args(kernel_size, stride, padding)
+    return cache.cached("avg_pool_layer", _make_avg, k, s, p, ceil_mode, count_include_pad,
+                        _freeze(divisor_override, "divisor_override"), ndim)
+
+
+def _make_avg(k: Any, s: Any, p: Any, ceil_mode: bool, count_include_pad: bool, divisor_override: Any,
+              ndim: int) -> AvgPool:
     return AvgPool(k, s, p, ceil_mode, count_include_pad, divisor_override, ndim=ndim)
 
 
@@ -273,17 +303,20 @@ def adaptive_max_pool(x: np.ndarray, output_size: Any, return_indices: bool = Fa
 
 
 def _unfold_layer(ndim: int, kernel_size: Any, dilation: Any, padding: Any, stride: Any) -> Conv:
-    return Conv(_freeze(kernel_size), stride=_freeze(stride), padding=_freeze(padding), dilation=_freeze(dilation),
-                ndim=ndim)
+    return Conv(_freeze(kernel_size, "kernel_size"), stride=_freeze(stride, "stride"),
+                padding=_freeze(padding, "padding"), dilation=_freeze(dilation, "dilation"), ndim=ndim)
 
 
 def unfold(x: np.ndarray, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> np.ndarray:
     """Sliding windows as columns ``(N, C*prod(k), L)`` (``torch.nn.functional.unfold``, N-d)."""
     nd = x.ndim - 2
     plan = window_plan(_unfold_layer(nd, kernel_size, dilation, padding, stride), tuple(x.shape[2:]))
+    length = math.prod(plan.output_shape)
+    if x.shape[0] * x.shape[1] == 0:
+        return np.zeros((x.shape[0], x.shape[1] * math.prod(plan.kernel), length), dtype=x.dtype)
     view = window_view(pad_input(x, plan), plan)
     order = (0, 1, *range(2 + nd, 2 + 2 * nd), *range(2, 2 + nd))
-    return view.transpose(order).reshape(x.shape[0], -1, int(np.prod(plan.output_shape)))
+    return view.transpose(order).reshape(x.shape[0], -1, length)
 
 
 def fold(cols: np.ndarray, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
@@ -298,38 +331,5 @@ def fold(cols: np.ndarray, output_size: Any, kernel_size: Any, dilation: Any = 1
                         f"(the windows of output_size {spatial})")
     c = cols.shape[1] // ktot
     blocks = cols.reshape(n, c, *plan.kernel, *plan.output_shape)
-    gxp = _scatter_taps(blocks, plan, n, c)
     out = np.zeros((n, c, *spatial), dtype=cols.dtype)
-    dst = tuple(slice(i0, i0 + p1 - p0) for p0, p1, i0 in plan.inside)
-    src = tuple(slice(p0, p1) for p0, p1, _ in plan.inside)
-    out[(Ellipsis, *dst)] = gxp[(Ellipsis, *src)]
-    return out
-
-
-def _scatter_taps(blocks: np.ndarray, plan: Any, n: int, c: int) -> np.ndarray:
-    """Sum each tap's block ``(N, C, *out)`` into the padded frame at ``step*o + tap_step*k``.
-
-    Strided layers go through the phases of the frame: position ``step*o + tap_step*k`` lies in
-    phase ``(tap_step*k) % step`` at index ``(tap_step*k) // step + o``, so every tap adds a
-    contiguous block to one phase (strided read-modify-writes are ~3x slower), and the phases are
-    interleaved once at the end.
-    """
-    steps, out = plan.step, plan.output_shape
-    if all(s == 1 for s in steps):
-        gxp = np.zeros((n, c, *plan.extent), dtype=blocks.dtype)
-        for k in np.ndindex(*plan.kernel):
-            sl = tuple(slice(ts * kk, ts * kk + o) for ts, kk, o in zip(plan.tap_step, k, out))
-            gxp[(Ellipsis, *sl)] += blocks[(slice(None), slice(None), *k)]
-        return gxp
-    sizes = tuple(-(-e // s) for e, s in zip(plan.extent, steps))
-    phases = np.zeros((*steps, n, c, *sizes), dtype=blocks.dtype)
-    for k in np.ndindex(*plan.kernel):
-        where = [divmod(ts * kk, s) for ts, kk, s in zip(plan.tap_step, k, steps)]
-        sl = tuple(slice(q, q + o) for (q, _), o in zip(where, out))
-        phases[(*[r for _, r in where], Ellipsis, *sl)] += blocks[(slice(None), slice(None), *k)]
-    gxp = np.empty((n, c, *plan.extent), dtype=blocks.dtype)
-    for r in np.ndindex(*steps):
-        counts = [len(range(ra, e, s)) for ra, e, s in zip(r, plan.extent, steps)]
-        parallel.copyto(gxp[(Ellipsis, *[slice(ra, None, s) for ra, s in zip(r, steps)])],
-                        phases[(*r, Ellipsis, *[slice(0, m) for m in counts])])
-    return gxp
+    return scatter.add_taps(out, lambda _t, k: blocks[(slice(None), slice(None), *k)], plan)

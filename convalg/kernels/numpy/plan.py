@@ -1,9 +1,11 @@
-"""Window plans: the index maps of a layer printed into NumPy index arrays and slices.
+"""Window plans: the index maps of a layer printed into per-axis NumPy data.
 
 Every NumPy kernel reads its input through one *window plan*, built once per
-``(layer, input spatial shape)`` (cached on those values) by printing the
-layer's :class:`~convalg.index_map.IndexMap` with
-:class:`~convalg.printers.numpy.IndexPrinter`:
+``(layer, input spatial shape)`` (cached on those values, see :mod:`.cache`) by
+printing the layer's :class:`~convalg.index_map.IndexMap` with
+:class:`~convalg.printers.numpy.IndexPrinter`.  A plan holds *per-axis* data only
+(sizes, slices, one entry per live tap, one divisor per output position), never
+an array over ``output x kernel``, so its size does not grow with the data:
 
 ==========================  ===============================================================
 plan field                  derived from (per axis, ``i = s*o - lo + d*k``)
@@ -14,12 +16,17 @@ plan field                  derived from (per axis, ``i = s*o - lo + d*k``)
                             ``i0, i0+1, ...`` (``tap_output_range`` / ``tap_input_start`` of the
                             stride-1 position map)
 ``pad_index``               padded position -> input index for non-zero padding modes
-                            (``padded_index(mode)`` of the position map, printed)
+                            (``padded_index(mode)`` of the position map, printed; empty for
+                            ``'zeros'``)
 ``step``, ``tap_step``      coefficients of ``o`` and ``k`` in ``input_index + lo``
-``taps``                    per tap ``k``: ``(o0, o1, i0)`` = ``tap_output_range(k)``,
-                            ``tap_input_start(k)`` (zero-copy tap loops, no padded copy)
-``flat_index``, ``valid``   ``input_index`` and ``valid`` over ``(o, k)`` (max-pool indices)
-``divisor``                 ``window_size(count_include_pad)`` over ``o`` (average pooling)
+``taps``                    per *live* tap ``k`` (one that reads inside the input for some
+                            ``o``): ``(k, o0, o1, i0)`` = ``tap_output_range(k)``,
+                            ``tap_input_start(k)``; the live taps are ``k`` in
+                            ``[ceil(k(i=0, o=n_out-1)), floor(k(i=n-1, o=0)) + 1)`` solved from
+                            ``input_index``, so a window that is mostly padding costs only
+                            its taps inside the input
+``divisor``                 per axis ``window_size(count_include_pad)`` over ``o`` (average
+                            pooling; the divisor is their outer product)
 ==========================  ===============================================================
 
 The printed function is kept as ``plan.source``.
@@ -27,7 +34,7 @@ The printed function is kept as ``plan.source``.
 >>> from convalg import Conv
 >>> p = window_plan(Conv(3, stride=2, padding=1, ndim=1), (6,))
 >>> p.extent, p.inside, p.step, p.tap_step, p.taps
-((7,), ((1, 7, 0),), (2,), (1,), (((1, 3, 1), (0, 3, 0), (0, 3, 1)),))
+((7,), ((1, 7, 0),), (2,), (1,), (((0, 1, 3, 1), (1, 0, 3, 0), (2, 0, 3, 1)),))
 >>> print(p.source.splitlines()[-1])
 # axis 0: i0 = k0 + 2*o0 - 1, 0 <= i0 < 6; axis_indices(numpy, *(6, 3, 3, 2, 1, 1, 1))
 """
@@ -41,9 +48,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ...errors import SpecError
 from ...index_map import AxisMap, index_map
 from ...printers.numpy import compile_source, print_module
-from . import parallel
+from . import cache, memory, parallel
 
 __all__ = ["WindowPlan", "window_plan", "pad_input", "window_view"]
 
@@ -68,111 +76,164 @@ class WindowPlan:
     inside: tuple[tuple[int, int, int], ...]
     step: tuple[int, ...]
     tap_step: tuple[int, ...]
-    taps: tuple[tuple[tuple[int, int, int], ...], ...]
+    taps: tuple[tuple[tuple[int, int, int, int], ...], ...]
     pad_index: tuple[np.ndarray, ...]
-    flat_index: np.ndarray
-    valid: np.ndarray
-    divisor: np.ndarray | None
+    divisor: tuple[np.ndarray, ...] | None
     source: str
 
     @property
     def ndim(self) -> int:
         return len(self.input_shape)
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the plan's arrays and tap tables (its cache weight)."""
+        arrays = sum(a.nbytes for a in self.pad_index) + sum(a.nbytes for a in self.divisor or ())
+        return 512 + len(self.source) + arrays + 64 * sum(len(t) for t in self.taps)
+
+    def covered(self, axis: int) -> np.ndarray:
+        """Whether each output position along ``axis`` has a live tap (a window reading the input)."""
+        edges = np.zeros(self.output_shape[axis] + 1, dtype=np.int64)
+        for _, o0, o1, _ in self.taps[axis]:
+            edges[o0] += 1
+            edges[o1] -= 1
+        return np.cumsum(edges[:-1]) > 0
+
 
 _SIZE = dict(integer=True, positive=True)
 _N, _N_OUT, _K, _S, _D, _E = sp.symbols("n n_out kernel stride dilation extent", **_SIZE)
 _LO, _HI = sp.symbols("lo hi", integer=True)  # no sign: negative pads crop
 _ARGS = ("n", "n_out", "kernel", "stride", "dilation", "lo", "hi")
+#: Largest index span a plan handles (NumPy's int64 indices, with headroom for sums of two spans).
+MAX_SPAN = 2**62
+
+
+#: The padding modes and ``count_include_pad`` values an axis program exists for.
+PROGRAM_KEYS = tuple((mode, cip) for mode in ("zeros", "reflect", "replicate", "circular")
+                     for cip in (None, True, False))
 
 
 @lru_cache(maxsize=16)
 def axis_program(padding_mode: str, count_include_pad: bool | None) -> tuple[str, Any]:
-    """Print the symbolic 1-D index map once into a NumPy function of the axis sizes and parameters.
+    """The symbolic 1-D index map printed into a NumPy function of the axis sizes and parameters.
 
-    The function returns ``(extent, step, tap_step, inside_first, inside_last,
-    inside_start, tap_first, tap_last, tap_start, pad_index, input_index, valid
-    [, divisor])``; arrays are over ``k`` (taps), ``p`` (padded positions) or
-    ``(o, k)``.
+    The function returns ``(extent, step, tap_step, inside_first, inside_last, inside_start,
+    live_first, live_last, k_taps, tap_first, tap_last, tap_start, p_pos, pad_index[, o_row,
+    divisor])``; arrays are over the live taps ``k``, the padded positions ``p`` or ``o``.
+
+    The printed sources are stored in :mod:`._axis_programs` (SymPy takes ~0.3-2 s per process to
+    derive them, which a process's first call would otherwise pay); ``tests`` re-derive every one
+    with :func:`derive_axis_program` and compare, and ``python -m convalg.kernels.numpy.plan``
+    rewrites the file.
     """
+    from ._axis_programs import PRINTED
+
+    source = PRINTED.get((padding_mode, count_include_pad)) or derive_axis_program(padding_mode, count_include_pad)
+    return source, compile_source(source, "axis_indices")
+
+
+def derive_axis_program(padding_mode: str, count_include_pad: bool | None) -> str:
+    """Derive and print the axis program from the symbolic :class:`~convalg.index_map.AxisMap`."""
     m = AxisMap(_N, _N_OUT, _K, _S, _D, _LO, _HI, axis=0)
     pos = AxisMap(_N, _E, 1, 1, 1, _LO, _HI, axis=0)  # padded position p as the output of tap 0
     shifted = sp.expand(m.input_index + m.lo)  # padded coordinate of (o, k)
-    k_taps, p_pos = _Code("k_taps"), _Code("p_pos")
-    o_col, k_row, o_row = _Code("o_col"), _Code("k_row"), _Code("o_row")
+    k_taps, p_pos, o_row = _Code("k_taps"), _Code("p_pos"), _Code("o_row")
+    live_first = _Code("live_first")
     first, last = m.tap_output_range()
     in_first, in_last = pos.tap_output_range(0)
+    # the tap reading input position i from output o, solved from input_index (linear in k)
+    index = sp.expand(m.input_index)
+    tap_of = lambda i, o: (i - index.subs({m.k: 0, m.o: o})) / index.coeff(m.k)  # noqa: E731
     fold_mode = padding_mode if padding_mode != "zeros" else "replicate"
     assignments: list[tuple[str, Any]] = [
-        ("extent", sp.Max(shifted.subs({m.o: m.n_out - 1, m.k: m.kernel - 1}) + 1, 1)),
+        ("extent", sp.Max(shifted.subs({m.o: m.n_out - 1, m.k: m.kernel - 1}) + 1, 1, evaluate=False)),
         ("step", shifted.coeff(m.o)),
         ("tap_step", shifted.coeff(m.k)),
         ("inside_first", in_first),
-        ("inside_last", sp.Max(in_last, in_first)),
+        ("inside_last", sp.Max(in_last, in_first, evaluate=False)),
         ("inside_start", pos.tap_input_start(0)),
-        ("k_taps", _Code("numpy.arange(kernel)")),
+        # unevaluated Max / Min: SymPy's simplification of these costs ~1 s per process and gains nothing
+        ("live_first", sp.Max(sp.ceiling(tap_of(0, m.n_out - 1)), 0, evaluate=False)),
+        ("live_last", sp.Max(sp.Min(sp.floor(tap_of(m.n - 1, 0)) + 1, m.kernel, evaluate=False), live_first,
+                             evaluate=False)),
+        ("k_taps", _Code("numpy.arange(live_first, live_last)")),
         ("tap_first", first.subs(m.k, k_taps)),
-        ("tap_last", sp.Max(last, first).subs(m.k, k_taps)),
+        ("tap_last", sp.Max(last, first, evaluate=False).subs(m.k, k_taps)),
         ("tap_start", m.input_index.subs(m.o, first).subs(m.k, k_taps)),
-        ("p_pos", _Code("numpy.arange(extent)")),
+        ("p_pos", _Code("numpy.arange(extent)" if padding_mode != "zeros" else "numpy.arange(0)")),
         ("pad_index", pos.padded_index(fold_mode).subs(pos.k, 0).subs(pos.o, p_pos)),
-        ("o_col", _Code("numpy.arange(n_out).reshape(n_out, 1)")),
-        ("k_row", _Code("numpy.arange(kernel).reshape(1, kernel)")),
-        ("input_index", m.input_index.subs({m.o: o_col, m.k: k_row})),
-        ("valid", m.valid.subs({m.o: o_col, m.k: k_row})),
     ]
     if count_include_pad is not None:
         assignments.append(("o_row", _Code("numpy.arange(n_out)")))
         assignments.append(("divisor", m.window_size(count_include_pad).subs(m.o, o_row)))
     comments = [f"i = {m.input_index}, valid iff {m.valid}; padding_mode={padding_mode!r}"]
-    source = print_module("axis_indices", _ARGS, assignments, comments)
-    return source, compile_source(source, "axis_indices")
+    return print_module("axis_indices", _ARGS, assignments, comments)
 
 
-@lru_cache(maxsize=512)
+def write_axis_programs(path: str | None = None) -> str:
+    """Re-derive every axis program and write :mod:`._axis_programs` (returns its text)."""
+    import os
+
+    lines = ['"""Axis programs printed by :func:`convalg.kernels.numpy.plan.derive_axis_program` (generated by',
+             '``python -m convalg.kernels.numpy.plan``; a test re-derives and compares them)."""', "",
+             "PRINTED = {"]
+    for key in PROGRAM_KEYS:
+        lines.append(f"    {key!r}: {derive_axis_program(*key)!r},")
+    lines.append("}")
+    text = "\n".join(lines) + "\n"
+    with open(path or os.path.join(os.path.dirname(__file__), "_axis_programs.py"), "w") as f:
+        f.write(text)
+    return text
+
+
+if __name__ == "__main__":
+    write_axis_programs()
+
+
+_NAMES = ("extent", "step", "tap_step", "inside_first", "inside_last", "inside_start", "live_first", "live_last",
+          "k_taps", "tap_first", "tap_last", "tap_start", "p_pos", "pad_index", "o_row", "divisor")
+
+
 def window_plan(layer: Any, spatial: tuple[int, ...], count_include_pad: bool | None = None) -> WindowPlan:
-    """Build (and cache, keyed on the layer's value and the sizes) the window plan of ``layer``."""
+    """The window plan of ``layer`` at input sizes ``spatial`` (cached by bytes, see :mod:`.cache`)."""
+    return cache.cached("window_plan", _window_plan, layer, tuple(spatial), count_include_pad)
+
+
+def _window_plan(layer: Any, spatial: tuple[int, ...], count_include_pad: bool | None) -> WindowPlan:
     imap = index_map(layer, spatial)
     axes: tuple[AxisMap, ...] = imap.axes  # type: ignore[assignment]
     mode = imap.padding_mode
     source, program = axis_program(mode, count_include_pad)
-    names = ("extent", "step", "tap_step", "inside_first", "inside_last", "inside_start", "k_taps", "tap_first",
-             "tap_last", "tap_start", "p_pos", "pad_index", "o_col", "k_row", "input_index", "valid", "o_row",
-             "divisor")
     per_axis = []
     comments = []
     for a, m in enumerate(axes):
         args = tuple(int(getattr(m, f)) for f in ("n", "n_out", "kernel", "stride", "dilation", "lo", "hi"))
-        per_axis.append(dict(zip(names, program(np, *args))))
+        n, n_out, k, s, d, lo, hi = args
+        span = n + abs(lo) + abs(hi) + d * k + s * max(n_out, 1) + k
+        if span >= MAX_SPAN:
+            raise SpecError(f"layer {layer!r} at input {tuple(spatial)}: axis {a} spans {span} index positions "
+                            f"(size, padding, dilation*kernel, stride*outputs); must be below 2**62")
+        per_axis.append(dict(zip(_NAMES, program(np, *args))))
         comments.append(f"# axis {a}: i{a} = {m.input_index}, 0 <= i{a} < {m.n}; axis_indices(numpy, *{args})")
-    nd = len(axes)
     extent = tuple(int(v["extent"]) for v in per_axis)
     inside = tuple((int(v["inside_first"]), int(v["inside_last"]), int(v["inside_start"])) for v in per_axis)
-    taps = tuple(tuple(zip(*[np.broadcast_to(v[f], (int(m.kernel),)).tolist()
-                             for f in ("tap_first", "tap_last", "tap_start")])) for v, m in zip(per_axis, axes))
-    pad_index = tuple(np.broadcast_to(np.asarray(v["pad_index"]).astype(np.intp), (e,)) for v, e in zip(per_axis, extent))
-    flat = np.zeros((1,) * (2 * nd), dtype=np.intp)
-    valid = np.ones((1,) * (2 * nd), dtype=bool)
-    divisor = np.ones((1,) * nd) if count_include_pad is not None else None
-    plane = 1
-    for a in reversed(range(nd)):
-        m, v = axes[a], per_axis[a]
-        idx = np.broadcast_to(v["input_index"], (int(m.n_out), int(m.kernel)))
-        shape = [1] * (2 * nd)
-        shape[a], shape[nd + a] = idx.shape
-        flat = flat + (idx * plane).reshape(shape)
-        valid = valid & np.broadcast_to(v["valid"], idx.shape).reshape(shape)
-        if divisor is not None:
-            dshape = [1] * nd
-            dshape[a] = int(m.n_out)
-            divisor = divisor * np.broadcast_to(v["divisor"], (int(m.n_out),)).reshape(dshape)
-        plane *= int(m.n)
+    taps = []
+    for v in per_axis:
+        live = len(v["k_taps"])
+        cols = [np.broadcast_to(v[f], (live,)).tolist() for f in ("k_taps", "tap_first", "tap_last", "tap_start")]
+        taps.append(tuple(t for t in zip(*cols) if t[2] > t[1]))
+    pad_index = tuple(np.broadcast_to(np.asarray(v["pad_index"]).astype(np.intp), (len(v["p_pos"]),))
+                      for v in per_axis)
+    divisor = None
+    if count_include_pad is not None:
+        divisor = tuple(np.broadcast_to(np.asarray(v["divisor"], dtype=np.float64), (int(m.n_out),)).copy()
+                        for v, m in zip(per_axis, axes))
     return WindowPlan(
         imap.kind, tuple(int(v) for v in spatial), tuple(int(v) for v in imap.output_shape),
         tuple(int(m.kernel) for m in axes), tuple(int(m.stride) for m in axes),
         tuple(int(m.dilation) for m in axes), tuple(int(m.lo) for m in axes), mode,
         extent, inside, tuple(int(v["step"]) for v in per_axis), tuple(int(v["tap_step"]) for v in per_axis),
-        taps, pad_index, flat, valid, divisor, "\n".join([source, *comments]),
+        tuple(taps), pad_index, divisor, "\n".join([source, *comments]),
     )
 
 
@@ -188,6 +249,7 @@ def pad_input(x: np.ndarray, plan: WindowPlan, extent: tuple[int, ...] | None = 
     untouched = all(p0 == 0 and i0 == 0 and p1 == n == e for (p0, p1, i0), n, e in zip(plan.inside, x.shape[2:], ext))
     if untouched and x.flags.c_contiguous:
         return x
+    memory.require(lead + tuple(ext), x.dtype, "padded input")
     if plan.padding_mode == "zeros":
         out = np.full(lead + tuple(ext), fill, dtype=x.dtype)
         dst = tuple(slice(p0, p1) for p0, p1, _ in plan.inside)
@@ -208,5 +270,8 @@ def window_view(xp: np.ndarray, plan: WindowPlan) -> np.ndarray:
     """Zero-copy view ``(N, C, *out, *kernel)`` of a padded input: ``xp[..., step*o + tap_step*k]``."""
     st = xp.strides[2:]
     shape = xp.shape[:2] + plan.output_shape + plan.kernel
-    strides = xp.strides[:2] + tuple(s * t for s, t in zip(plan.step, st)) + tuple(s * t for s, t in zip(plan.tap_step, st))
+    # an axis with one output (or one tap) never moves along its stride: 0 keeps huge strides in range
+    steps = tuple(s * t if o > 1 else 0 for s, t, o in zip(plan.step, st, plan.output_shape))
+    taps = tuple(s * t if k > 1 else 0 for s, t, k in zip(plan.tap_step, st, plan.kernel))
+    strides = xp.strides[:2] + steps + taps
     return np.lib.stride_tricks.as_strided(xp, shape, strides, writeable=False)

@@ -1,58 +1,154 @@
 """Pooling kernels over the window plans (max, average, adaptive) and their gradients.
 
+Max and average pooling are *separable*: a window is the product of one window per
+axis, so each op runs one axis at a time (last axis first), and on each axis only
+over the plan's live taps (:attr:`~.plan.WindowPlan.taps`: ``(k, o0, o1, i0)``,
+outputs ``[o0, o1)`` of tap ``k`` read inputs ``i0, i0 + s, ...``).  Padding is
+never materialised, so the cost is ``sum_a live_taps_a`` passes over the data
+(not ``prod_a K_a``), and a window that is mostly padding costs only its taps
+inside the input.
+
 ===================  ========================================================================
-kernel               how (per tap ``k`` a strided view of the padded input)
+kernel               how (per axis, per live tap a strided view of the current array)
 ===================  ========================================================================
-``max_pool``         running maximum over taps in row-major order, PyTorch's update rule
-                     ``v > best or isnan(v)`` (first maximum wins, NaN propagates, the last
-                     NaN's index is kept); padding reads ``-inf``; indices from the printed
-                     ``input_index`` per ``(N, C)`` plane, starting at the first valid tap
-``avg_pool``         sum over taps / ``window_size(count_include_pad)`` (or the override)
-``avg_pool_grad``    the transpose: per tap, ``gx_padded[tap view] += gy / divisor``, then
-                     the inside of the padded frame (each tap's view is one-to-one)
+``max_pool``         values only: ``numpy.maximum`` (NaN propagates); with indices, PyTorch's
+                     update rule ``v > best or isnan(v)`` with taps in ascending ``k`` and
+                     each output's first live tap taken unconditionally; per axis the
+                     winning position is kept (and the earlier axes' positions carried), so
+                     the result is the row-major scan of the whole window: first maximum
+                     wins, the last NaN's index is kept
+``avg_pool``         per-axis sums / the outer product of the per-axis
+                     ``window_size(count_include_pad)`` (or ``divisor_override``)
+``avg_pool_grad``    the transpose: ``gy / divisor`` scattered back one axis at a time
 ``max_pool_grad``    ``bincount`` of the gradient at the saved indices, per plane
 ``adaptive_*``       gather windows ``[floor(o*n/m), ceil((o+1)*n/m))`` per axis
 ===================  ========================================================================
+
+A max-pooling window with no tap inside the input (dilation stepping over every
+input position) has no maximum: :class:`~convalg.SpecError`, as for
+:func:`convalg.operators.max_pool_mask`.
 """
 
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import sympy as sp
 
+from ...errors import SpecError
 from ...index_map import AdaptiveAxisMap
 from ...printers.numpy import compile_source, print_module
-from .plan import WindowPlan, pad_input, window_view
+from . import cache
+from .plan import WindowPlan
 
 __all__ = ["max_pool", "max_pool_grad", "avg_pool", "avg_pool_grad", "adaptive_windows",
-           "adaptive_avg_pool", "adaptive_max_pool"]
+           "adaptive_avg_pool", "adaptive_max_pool", "check_windows"]
 
 
-def _taps(plan: WindowPlan):
-    return list(np.ndindex(*plan.kernel))
+def _at(axis: int, index: object) -> tuple[object, ...]:
+    """Index tuple selecting ``index`` on spatial ``axis`` of an ``(N, C, *spatial)`` array."""
+    return (slice(None),) * (2 + axis) + (index,)
 
 
-def max_pool(x: np.ndarray, plan: WindowPlan) -> tuple[np.ndarray, np.ndarray]:
-    """Values and flat per-plane indices of max pooling ``x`` (``(N, C, *spatial)``)."""
+def _tap_slices(plan: WindowPlan, axis: int, tap: tuple[int, int, int, int]) -> tuple[slice, slice]:
+    _, o0, o1, i0 = tap
+    return slice(o0, o1), slice(i0, i0 + plan.step[axis] * (o1 - o0 - 1) + 1, plan.step[axis])
+
+
+def check_windows(plan: WindowPlan, what: str = "max_pool") -> None:
+    """SpecError when some window has no tap inside the input (it would have no maximum)."""
+    if math.prod(plan.output_shape) == 0:
+        return
+    for a in range(plan.ndim):
+        empty = np.flatnonzero(~plan.covered(a))
+        if empty.size:
+            raise SpecError(f"{what}: window {int(empty[0])} of spatial axis {a} has no position inside the input "
+                            f"(input size {plan.input_shape[a]}, kernel {plan.kernel[a]}, stride {plan.stride[a]}, "
+                            f"padding {plan.lo[a]}, dilation {plan.dilation[a]}); it has no maximum")
+
+
+def _tap_dtype(count: int) -> Any:
+    return np.uint8 if count <= 1 << 8 else (np.uint16 if count <= 1 << 16 else np.int64)
+
+
+def max_pool(x: np.ndarray, plan: WindowPlan, return_indices: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Values and (if asked) flat per-plane indices of max pooling ``x`` (``(N, C, *spatial)``).
+
+    With indices, each axis keeps the *number of the winning live tap* (one byte for up to 256 live
+    taps) rather than a position; the flat index is assembled once at the end from the plan's
+    per-axis ``s*o - lo + d*k`` (``k`` looked up per tap number).
+    """
+    check_windows(plan)
     nd = plan.ndim
-    xp = pad_input(x, plan, fill=-np.inf)
-    view = window_view(xp, plan)
-    flat = plan.flat_index.reshape(*plan.output_shape, -1)
-    valid = plan.valid.reshape(*plan.output_shape, -1)
-    first = np.argmax(valid, axis=-1)
-    idx = np.broadcast_to(np.take_along_axis(flat, first[..., None], -1)[..., 0], x.shape[:2] + plan.output_shape)
-    idx = np.array(idx, dtype=np.int64)
-    best = np.full(x.shape[:2] + plan.output_shape, -np.inf, dtype=x.dtype)
-    for t, k in enumerate(_taps(plan)):
-        v = view[(Ellipsis, *k)] if nd else view
-        take = (v > best) | np.isnan(v)
-        take &= valid[..., t]
-        np.copyto(best, v, where=take)
-        np.copyto(idx, flat[..., t], where=take)
-    return best, idx
+    out_shape = x.shape[:2] + plan.output_shape
+    if x.size == 0 or math.prod(out_shape) == 0:
+        return np.zeros(out_shape, x.dtype), (np.zeros(out_shape, np.int64) if return_indices else None)
+    has_nan = return_indices and not bool(np.isfinite(np.sum(x)))  # (an overflowing sum only costs isnan)
+    cur = x
+    carried: list[tuple[int, np.ndarray]] = []  # (axis, number of the winning live tap along it)
+    for a in reversed(range(nd)):
+        shape = list(cur.shape)
+        shape[2 + a] = plan.output_shape[a]
+        best = np.empty(shape, dtype=x.dtype)
+        won = np.empty(shape, dtype=_tap_dtype(len(plan.taps[a]))) if return_indices else None
+        moved = [np.empty(shape, dtype=p.dtype) for _, p in carried]
+        seen = np.zeros(plan.output_shape[a], dtype=bool)
+        take = None
+        for t, tap in enumerate(plan.taps[a]):
+            o_sl, i_sl = _tap_slices(plan, a, tap)
+            src, tgt = cur[_at(a, i_sl)], best[_at(a, o_sl)]
+            fresh: Any = np.flatnonzero(~seen[o_sl])
+            seen[o_sl] = True
+            if fresh.size:  # each output's first live tap: taken whatever its value (PyTorch's start)
+                count = fresh.size
+                if fresh[-1] - fresh[0] + 1 == count:  # one run (the usual case): slices, not fancy indexing
+                    fresh = slice(int(fresh[0]), int(fresh[0]) + count)
+                    dst = _at(a, slice(fresh.start + tap[1], fresh.stop + tap[1]))
+                else:
+                    dst = _at(a, fresh + tap[1])
+                best[dst] = src[_at(a, fresh)]
+                if won is not None:
+                    won[dst] = t
+                    for (_, p), m in zip(carried, moved):
+                        m[dst] = p[_at(a, i_sl)][_at(a, fresh)]
+                if count == tap[2] - tap[1]:
+                    continue
+            if won is None:
+                np.maximum(tgt, src, out=tgt)
+                continue
+            if take is None or take.shape != tgt.shape:
+                take = np.empty(tgt.shape, dtype=bool)
+            np.greater(src, tgt, out=take)
+            if has_nan:
+                take |= np.isnan(src)
+            np.copyto(tgt, src, where=take)
+            np.copyto(won[_at(a, o_sl)], t, where=take, casting="unsafe")
+            for (_, p), m in zip(carried, moved):
+                np.copyto(m[_at(a, o_sl)], p[_at(a, i_sl)], where=take)
+        cur = best
+        if won is not None:
+            carried = [(b, m) for (b, _), m in zip(carried, moved)] + [(a, won)]
+    if not return_indices:
+        return cur, None
+    # input position s*o - lo + d*k of tap number t at output o: per axis a base over o plus an offset per tap;
+    # the tap numbers of all axes index one small table of summed offsets (one gather, one add)
+    order = sorted(carried)
+    counts = [len(plan.taps[a]) for a, _ in order]
+    table = np.zeros((), dtype=np.int64)
+    base = np.zeros((), dtype=np.int64)
+    combined = None
+    for (a, won), count in zip(order, counts):
+        pitch = math.prod(plan.input_shape[a + 1:])
+        offsets = np.array([plan.dilation[a] * k * pitch for k, _, _, _ in plan.taps[a]], dtype=np.int64)
+        table = np.add.outer(table, offsets)
+        base = np.add.outer(base, (plan.step[a] * np.arange(plan.output_shape[a]) - plan.lo[a]) * pitch)
+        wide = np.int32 if math.prod(counts) < 2**31 else np.int64
+        combined = won.astype(wide) if combined is None else np.multiply(combined, count, out=combined) + won
+    flat = np.take(table.reshape(-1), combined)
+    flat += base
+    return cur, flat
 
 
 def max_pool_grad(grad_out: np.ndarray, indices: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
@@ -69,38 +165,44 @@ def max_pool_grad(grad_out: np.ndarray, indices: np.ndarray, input_shape: tuple[
 
 
 def _divisor(plan: WindowPlan, divisor_override: int | None) -> np.ndarray:
+    """The outer product of the per-axis divisors (``(*out)``), or the override."""
     if divisor_override is not None:
         return np.asarray(float(divisor_override))
-    return np.asarray(plan.divisor)
+    assert plan.divisor is not None
+    div = np.ones((), dtype=np.float64)
+    for d in plan.divisor:
+        div = np.multiply.outer(div, d)
+    return div
 
 
 def avg_pool(x: np.ndarray, plan: WindowPlan, divisor_override: int | None = None) -> np.ndarray:
     """Average pooling (zero padding counted or not through ``plan.divisor``)."""
-    xp = pad_input(x, plan)
-    view = window_view(xp, plan)
-    acc = np.zeros(x.shape[:2] + plan.output_shape, dtype=x.dtype)
-    for k in _taps(plan):
-        acc += view[(Ellipsis, *k)]
-    return (acc / _divisor(plan, divisor_override)).astype(x.dtype)
+    cur = x
+    for a in reversed(range(plan.ndim)):
+        shape = list(cur.shape)
+        shape[2 + a] = plan.output_shape[a]
+        acc = np.zeros(shape, dtype=x.dtype)
+        for tap in plan.taps[a]:
+            o_sl, i_sl = _tap_slices(plan, a, tap)
+            acc[_at(a, o_sl)] += cur[_at(a, i_sl)]
+        cur = acc
+    return np.divide(cur, _divisor(plan, divisor_override).astype(x.dtype), out=cur)
 
 
 def avg_pool_grad(grad_out: np.ndarray, plan: WindowPlan, divisor_override: int | None = None) -> np.ndarray:
-    """Transpose of :func:`avg_pool`: scatter ``gy / divisor`` back through every tap's view."""
-    n, c = grad_out.shape[:2]
-    scaled = (grad_out / _divisor(plan, divisor_override)).astype(grad_out.dtype)
-    gxp = np.zeros((n, c, *plan.extent), dtype=grad_out.dtype)
-    for k in _taps(plan):
-        sl = tuple(slice(ts * kk, ts * kk + s * (o - 1) + 1, s)
-                   for ts, kk, s, o in zip(plan.tap_step, k, plan.step, plan.output_shape))
-        gxp[(Ellipsis, *sl)] += scaled
-    gx = np.zeros((n, c, *plan.input_shape), dtype=grad_out.dtype)
-    dst = tuple(slice(i0, i0 + p1 - p0) for p0, p1, i0 in plan.inside)
-    src = tuple(slice(p0, p1) for p0, p1, _ in plan.inside)
-    gx[(Ellipsis, *dst)] = gxp[(Ellipsis, *src)]
-    return gx
+    """Transpose of :func:`avg_pool`: ``gy / divisor`` scattered back through every live tap, axis by axis."""
+    cur = grad_out / _divisor(plan, divisor_override).astype(grad_out.dtype)
+    for a in range(plan.ndim):
+        shape = list(cur.shape)
+        shape[2 + a] = plan.input_shape[a]
+        acc = np.zeros(shape, dtype=grad_out.dtype)
+        for tap in plan.taps[a]:
+            o_sl, i_sl = _tap_slices(plan, a, tap)
+            acc[_at(a, i_sl)] += cur[_at(a, o_sl)]
+        cur = acc
+    return cur.astype(grad_out.dtype, copy=False)
 
 
-@lru_cache(maxsize=256)
 def adaptive_windows(spatial: tuple[int, ...], output: tuple[int, ...]) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """Per axis ``(index, valid)`` arrays ``(n_out, max_window)`` printed from :class:`AdaptiveAxisMap`.
 
@@ -109,6 +211,10 @@ def adaptive_windows(spatial: tuple[int, ...], output: tuple[int, ...]) -> tuple
     >>> [i.tolist() for i, _ in adaptive_windows((5,), (3,))]
     [[[0, 1, 1], [1, 2, 3], [3, 4, 4]]]
     """
+    return cache.cached("adaptive_windows", _adaptive_windows, tuple(spatial), tuple(output))
+
+
+def _adaptive_windows(spatial: tuple[int, ...], output: tuple[int, ...]) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     result = []
     for a, (n, m) in enumerate(zip(spatial, output)):
         amap = AdaptiveAxisMap(n, m, a)
@@ -147,6 +253,8 @@ def _gather(x: np.ndarray, windows) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 def adaptive_avg_pool(x: np.ndarray, output: tuple[int, ...]) -> np.ndarray:
     """Adaptive average pooling to ``output`` spatial sizes."""
+    if x.shape[0] * x.shape[1] == 0:
+        return np.zeros((*x.shape[:2], *output), dtype=x.dtype)
     windows = adaptive_windows(tuple(x.shape[2:]), output)
     g, valid, _ = _gather(x, windows)
     nd = len(output)
@@ -157,6 +265,8 @@ def adaptive_avg_pool(x: np.ndarray, output: tuple[int, ...]) -> np.ndarray:
 
 def adaptive_max_pool(x: np.ndarray, output: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Adaptive max pooling: values and flat per-plane indices (PyTorch's update rule)."""
+    if x.shape[0] * x.shape[1] == 0:
+        return np.zeros((*x.shape[:2], *output), dtype=x.dtype), np.zeros((*x.shape[:2], *output), dtype=np.int64)
     windows = adaptive_windows(tuple(x.shape[2:]), output)
     g, valid, flat = _gather(x, windows)
     nd = len(output)

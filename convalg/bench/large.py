@@ -1,0 +1,144 @@
+"""``convalg bench large``: large single problems, each in a fresh process (cold call, warm call, memory).
+
+A user's process meets a shape once: the first call pays the planning, and every
+byte a plan or cache keeps stays in the process.  Each case runs in its own
+``python`` subprocess (nothing cached, plain allocator: no ``mallopt`` tuning) and
+reports
+
+==============  ==================================================================
+column          meaning
+==============  ==================================================================
+``cold s``      wall time of the first call (planning included)
+``warm ms``     median of the next ``--repeat`` calls
+``peak MiB``    ``tracemalloc`` peak of the first call (NumPy's allocations)
+``rss MiB``     the subprocess's maximum resident set (``ru_maxrss``) at the end
+``io MiB``      input + weight + output bytes
+``peer ms``     median of the peer: ``scipy.signal.fftconvolve`` / ``oaconvolve``
+                (the faster) for single-channel convolutions, torch otherwise
+==============  ==================================================================
+
+``--cases 1,3`` picks cases; ``--case N`` runs one case in this process (what the
+subprocesses do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["main", "CASES"]
+
+#: (name, op, x shape, weight shape or pooling kernel, keyword arguments); float32.
+CASES: tuple[tuple[str, str, tuple[int, ...], Any, dict[str, Any]], ...] = (
+    ("1x1x512x512 k31", "conv", (1, 1, 512, 512), (1, 1, 31, 31), {"padding": 15}),
+    ("1x1x1024x1024 k31", "conv", (1, 1, 1024, 1024), (1, 1, 31, 31), {"padding": 15}),
+    ("1x1x2048x2048 k15", "conv", (1, 1, 2048, 2048), (1, 1, 15, 15), {"padding": 7}),
+    ("1x1x96^3 k7", "conv", (1, 1, 96, 96, 96), (1, 1, 7, 7, 7), {"padding": 3}),
+    ("1-D 10^6 k255", "conv", (1, 1, 10**6), (1, 1, 255), {"padding": 127}),
+    ("avg_pool 512^2 k31 s1 p15", "avg_pool", (1, 1, 512, 512), 31, {"stride": 1, "padding": 15}),
+    ("max_pool 8x1024^2 k3 s1 p1", "max_pool", (1, 8, 1024, 1024), 3, {"stride": 1, "padding": 1}),
+    ("4x16x256x256 -> 16 k9", "conv", (4, 16, 256, 256), (16, 16, 9, 9), {"padding": 4}),
+)
+
+
+def _median_ms(fn: Callable[[], Any], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * statistics.median(times)
+
+
+def _peer(op: str, x: np.ndarray, w: Any, kw: dict[str, Any]) -> tuple[str, Callable[[], Any]] | None:
+    nd = x.ndim - 2
+    if op == "conv" and x.shape[1] == 1 and np.ndim(w) and w.shape[0] == 1:
+        from scipy.signal import fftconvolve, oaconvolve
+
+        p = kw.get("padding", 0)
+        xp = np.pad(x[0, 0], p)
+        kern = np.ascontiguousarray(w[0, 0][(slice(None, None, -1),) * nd])
+        t_fft = _median_ms(lambda: fftconvolve(xp, kern, mode="valid"), 2)
+        t_oa = _median_ms(lambda: oaconvolve(xp, kern, mode="valid"), 2)
+        name, fn = ("fftconvolve", fftconvolve) if t_fft <= t_oa else ("oaconvolve", oaconvolve)
+        return f"scipy {name}", lambda: fn(xp, kern, mode="valid")
+    try:
+        import torch
+        import torch.nn.functional as tf
+    except ImportError:
+        return None
+    xt = torch.from_numpy(x)
+    if op == "conv":
+        wt = torch.from_numpy(w)
+        fn = {1: tf.conv1d, 2: tf.conv2d, 3: tf.conv3d}[nd]
+        return "torch", lambda: fn(xt, wt, None, 1, kw.get("padding", 0))
+    pool = {"avg_pool": {1: tf.avg_pool1d, 2: tf.avg_pool2d, 3: tf.avg_pool3d},
+            "max_pool": {1: tf.max_pool1d, 2: tf.max_pool2d, 3: tf.max_pool3d}}[op][nd]
+    return "torch", lambda: pool(xt, w, kw["stride"], kw["padding"])
+
+
+def run_case(number: int, repeat: int) -> dict[str, Any]:
+    """Run case ``number`` (1-based) in this process and return its figures."""
+    import convalg.functional as F
+
+    name, op, shape, wshape, kw = CASES[number - 1]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = (rng.standard_normal(wshape) / math.sqrt(math.prod(wshape[1:]))).astype(np.float32) if op == "conv" else wshape
+    call = {"conv": lambda: F.conv(x, w, **kw), "avg_pool": lambda: F.avg_pool(x, w, **kw),
+            "max_pool": lambda: F.max_pool(x, w, **kw)}[op]
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    y = call()
+    cold = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    warm = _median_ms(call, repeat)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    io = x.nbytes + y.nbytes + (w.nbytes if op == "conv" else 0)
+    peer = _peer(op, x, w, kw)
+    peer_name, peer_ms = (peer[0], _median_ms(peer[1], repeat)) if peer else ("-", float("nan"))
+    return {"case": name, "cold_s": cold, "warm_ms": warm, "peak_mib": peak / 2**20, "rss_mib": rss,
+            "io_mib": io / 2**20, "peer": peer_name, "peer_ms": peer_ms}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="convalg bench large", description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", default="", help="comma-separated case numbers (default: all)")
+    parser.add_argument("--case", type=int, default=0, help="run one case in this process, print JSON")
+    parser.add_argument("--repeat", type=int, default=5, help="warm calls (median)")
+    args = parser.parse_args(argv or [])
+    if args.case:
+        print(json.dumps(run_case(args.case, args.repeat)))
+        return 0
+    wanted = [int(c) for c in args.cases.split(",") if c.strip()] or list(range(1, len(CASES) + 1))
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    print(f"convalg bench large: each case in a fresh process, plain allocator; load {load[0]:.2f}")
+    print(f"{'case':28s} {'cold s':>7s} {'warm ms':>8s} {'peak MiB':>9s} {'rss MiB':>8s} {'io MiB':>7s} "
+          f"{'peer ms':>8s}  peer")
+    for number in wanted:
+        proc = subprocess.run([sys.executable, "-m", "convalg.bench.large", "--case", str(number), "--repeat",
+                               str(args.repeat)], capture_output=True, text=True, check=False)
+        if proc.returncode:
+            print(f"{CASES[number - 1][0]:28s} failed: {proc.stderr.strip().splitlines()[-1:]}")
+            continue
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        print(f"{r['case']:28s} {r['cold_s']:7.3f} {r['warm_ms']:8.1f} {r['peak_mib']:9.1f} {r['rss_mib']:8.0f} "
+              f"{r['io_mib']:7.1f} {r['peer_ms']:8.1f}  {r['peer']}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
