@@ -222,3 +222,15 @@ def test_fft_with_nan_or_inf_falls_back_to_igemm(shim, pass_):
     assert np.isfinite(ref).any()
     np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
     np.testing.assert_array_equal(np.isinf(got), np.isinf(ref))
+
+
+@pytest.mark.parametrize("algorithm", ["auto", "igemm", "direct", "fft"])
+def test_empty_batch(shim, algorithm):
+    """N = 0: empty results (zeros for the weight gradient), as the references; no launch needed."""
+    x, dy = np.zeros((0, 2, 9, 9), np.float32), np.zeros((0, 3, 9, 9), np.float32)
+    w, b = np.ones((3, 2, 3, 3), np.float32), np.ones(3, np.float32)
+    p = dict(padding=1, algorithm=algorithm)
+    assert ops.conv(x, w, b, **p).shape == reference.conv(x, w, b, padding=1).shape == (0, 3, 9, 9)
+    assert ops.conv_grad_input(dy, w, x.shape, **p).shape == (0, 2, 9, 9)
+    assert ops.conv_transpose(dy, w, b[:2], **p).shape == reference.conv_transpose(dy, w, b[:2], padding=1).shape
+    np.testing.assert_array_equal(ops.conv_grad_weight(x, dy, w.shape, **p), np.zeros(w.shape, np.float32))

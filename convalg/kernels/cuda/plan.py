@@ -83,6 +83,8 @@ def _igemm_time(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, n
                 splits: int) -> float:
     tile = TILES[name]
     m, q, p = gemm_sizes(imap, kind, c_in, c_out, groups, n_batch)
+    if m * p == 0:  # an empty output (e.g. batch 0): nothing to launch
+        return LAUNCH
     fill = (m * p) / (ceil_div(m, tile.bm) * tile.bm * ceil_div(p, tile.bn) * tile.bn)
     blocks = gemm_blocks(m, p, groups, tile, splits)
     slots = SMS * BLOCKS_PER_SM[name]
