@@ -234,3 +234,38 @@ def test_empty_batch(shim, algorithm):
     assert ops.conv_grad_input(dy, w, x.shape, **p).shape == (0, 2, 9, 9)
     assert ops.conv_transpose(dy, w, b[:2], **p).shape == reference.conv_transpose(dy, w, b[:2], padding=1).shape
     np.testing.assert_array_equal(ops.conv_grad_weight(x, dy, w.shape, **p), np.zeros(w.shape, np.float32))
+
+
+def _subnormal_planes():
+    """Windows of subnormals (where -ftz=true float compares see only zeros), negative ones, and -0 / +0."""
+    tiny = np.float32(1e-45)  # the smallest subnormal
+    rows = [[1e-40, 3e-40, 2e-40, 0.0], [-3e-40, -1e-40, -2e-40, -5e-40], [0.0, -0.0, 1e-40, -1e-40],
+            [-0.0, 0.0, -1e-40, tiny], [tiny, 2 * tiny, -tiny, 0.0], [1e-38, 1.1e-38, 1.17e-38, 1.18e-38]]
+    return np.array(rows, np.float32).reshape(1, 6, 4)
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_max_pool_orders_subnormals(shim, adaptive):
+    x = _subnormal_planes()
+    assert np.count_nonzero(np.abs(x) < np.finfo(np.float32).tiny) > 10
+    if adaptive:
+        y, idx = ops.adaptive_max_pool(x, 2, return_indices=True)
+        ry, ridx = reference.adaptive_max_pool(x, 2, return_indices=True)
+    else:
+        y, idx = ops.max_pool(x, 2, stride=1, return_indices=True)
+        ry, ridx = reference.max_pool(x, 2, stride=1, return_indices=True)
+    np.testing.assert_array_equal(idx, ridx)
+    assert y.tobytes() == ry.astype(np.float32).tobytes()  # bitwise: the subnormal itself, -0 kept
+
+
+def test_host_shim_flushes_subnormals_as_cupy_does(shim):
+    """The shim runs with FTZ/DAZ (CuPy forces -ftz=true), so float compares of subnormals behave as on the GPU."""
+    from convalg.kernels.cuda.hostshim import HostModule
+
+    ks = cases.conv_kernels(*cases.CONV_CASES[0])["direct"]
+    if not HostModule([ks]).ftz:
+        pytest.skip("no SSE control register on this host")
+    layer, spatial, c_in, c_out = cases.CONV_CASES[0]
+    x = np.full((1, c_in, *spatial), 1e-20, np.float32)  # products 1e-40: subnormal, flushed to 0
+    w = np.full((c_out, c_in, 3, 3), 1e-20, np.float32)
+    assert not ops.conv(x, w, padding=1, algorithm="direct").any()

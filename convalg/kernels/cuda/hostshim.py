@@ -49,8 +49,16 @@ __all__ = ["HOST_PRELUDE", "host_source", "HostModule", "host_compiler", "HostBa
 HOST_PRELUDE = r"""
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <ucontext.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#define CV_HOST_FTZ 1
+#else
+#define CV_HOST_FTZ 0
+#endif
 using std::isnan;
+static inline int __float_as_int(float v) { int b; std::memcpy(&b, &v, sizeof b); return b; }
 struct cv_dim3 { unsigned x, y, z; };
 struct float4 { float x, y, z, w; };
 static cv_dim3 threadIdx, blockIdx, blockDim, gridDim;
@@ -80,6 +88,12 @@ static void cv_entry() { cv_call(cv_body); cv_done[cv_cur] = true; }
 template <class T> static inline T __ldg(const T* p) { return *p; }
 template <class F> static void cv_launch(cv_dim3 grid, cv_dim3 block, bool barrier, F& body) {
     gridDim = grid; blockDim = block;
+#if CV_HOST_FTZ
+    /* CuPy compiles with -ftz=true: subnormal operands and results of float arithmetic and compares
+       are zero.  The SSE flags FTZ (results) and DAZ (operands) do the same on the host. */
+    const unsigned cv_csr = _mm_getcsr();
+    _mm_setcsr(cv_csr | 0x8040u);
+#endif
     const unsigned nt = block.x * block.y * block.z;
     cv_body = &body;
     cv_call = [](void* b) { (*static_cast<F*>(b))(); };
@@ -116,7 +130,11 @@ template <class F> static void cv_launch(cv_dim3 grid, cv_dim3 block, bool barri
             }
         }
     }
+#if CV_HOST_FTZ
+    _mm_setcsr(cv_csr);
+#endif
 }
+extern "C" int cv_host_ftz() { return CV_HOST_FTZ; }
 """
 
 
@@ -165,6 +183,7 @@ class HostModule:
             os.replace(tmp, lib)
         self._lib = ctypes.CDLL(lib)
         self.kernels = {k.name: k for k in kernels}
+        self.ftz = bool(self._lib.cv_host_ftz())  # float arithmetic flushes subnormals, as CuPy's -ftz=true
 
     def launch(self, ks: KernelSource, n_batch: int, *arrays: np.ndarray) -> None:
         """Run ``ks`` on C-contiguous NumPy arrays (pointer parameters in order; ``n_batch`` last)."""
