@@ -38,57 +38,11 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-
-@dataclass(frozen=True)
-class Anchor:
-    """One GPU anchor case (N x C x H x W -> O, k, s, p, d, groups)."""
-
-    label: str
-    n: int
-    c: int
-    hw: int
-    o: int
-    k: int
-    s: int
-    p: int
-    d: int
-    g: int
-
-    @property
-    def x_shape(self) -> tuple[int, ...]:
-        return (self.n, self.c, self.hw, self.hw)
-
-    @property
-    def w_shape(self) -> tuple[int, ...]:
-        return (self.o, self.c // self.g, self.k, self.k)
-
-    def out_hw(self) -> int:
-        return (self.hw + 2 * self.p - self.d * (self.k - 1) - 1) // self.s + 1
-
-    def flops(self) -> float:
-        return 2.0 * self.n * self.o * self.out_hw() ** 2 * (self.c // self.g) * self.k * self.k
-
-
-ANCHORS = [
-    Anchor("32x64x56x56->64 k3", 32, 64, 56, 64, 3, 1, 1, 1, 1),
-    Anchor("32x256x14x14->256 k3", 32, 256, 14, 256, 3, 1, 1, 1, 1),
-    Anchor("32x3x224x224->64 k7 s2", 32, 3, 224, 64, 7, 2, 3, 1, 1),
-    Anchor("32x64x56x56->256 k1", 32, 64, 56, 256, 1, 1, 0, 1, 1),
-    Anchor("8x32x128x128->32 k3 d2", 8, 32, 128, 32, 3, 1, 2, 2, 1),
-    Anchor("8x16x256x256->16 k11", 8, 16, 256, 16, 11, 1, 5, 1, 1),
-    Anchor("32x256x28x28->256 k3 dw", 32, 256, 28, 256, 3, 1, 1, 1, 256),
-]
+from convalg.kernels.cuda.cases import ANCHORS, Anchor  # noqa: E402
 
 
 def _say(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def _layer(a: Anchor):
-    from convalg import Conv
-
-    return Conv(a.k, stride=a.s, padding=a.p, dilation=a.d, groups=a.g, bias=False, in_channels=a.c,
-                out_channels=a.o, ndim=2)
 
 
 def plan_rows(anchors: list[Anchor]) -> list[dict]:
@@ -97,7 +51,7 @@ def plan_rows(anchors: list[Anchor]) -> list[dict]:
 
     rows = []
     for a in anchors:
-        layer = _layer(a)
+        layer = a.layer()
         row = {"case": a.label}
         for kind in ("fwd", "bwd_data", "bwd_weight"):
             p = ops._conv_plan(layer, (a.hw, a.hw), kind, a.n, "auto")

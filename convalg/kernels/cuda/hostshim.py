@@ -83,7 +83,7 @@ static void cv_entry() { cv_call(cv_body); cv_done[cv_cur] = true; }
 #define __restrict__ __restrict
 #define __shared__ static
 #define __align__(n) __attribute__((aligned(n)))
-#define __launch_bounds__(n)
+#define __launch_bounds__(...)
 #define __syncthreads() swapcontext(&cv_ctx[cv_cur], &cv_sched)
 template <class T> static inline T __ldg(const T* p) { return *p; }
 template <class F> static void cv_launch(cv_dim3 grid, cv_dim3 block, bool barrier, F& body) {

@@ -46,13 +46,15 @@ __all__ = ["Tile", "TILES", "igemm", "gemm_sizes", "splitk_sum"]
 
 @dataclass(frozen=True)
 class Tile:
-    """Block tile ``BM x BN``, ``BK`` reduction slice, ``TM x TN`` outputs per thread."""
+    """Block tile ``BM x BN``, ``BK`` reduction slice, ``TM x TN`` outputs per thread, ``blocks_per_sm`` resident
+    blocks per SM (``__launch_bounds__`` minimum: ptxas caps the registers to fit them; the cost model counts them)."""
 
     bm: int
     bn: int
     bk: int
     tm: int
     tn: int
+    blocks_per_sm: int = 2
 
     @property
     def threads(self) -> int:
@@ -60,7 +62,7 @@ class Tile:
 
 
 TILES = {
-    "128x128": Tile(128, 128, 8, 8, 8),
+    "128x128": Tile(128, 128, 8, 8, 8, blocks_per_sm=1),
     "64x128": Tile(64, 128, 8, 4, 8),
     "64x64": Tile(64, 64, 16, 4, 4),
     "32x128": Tile(32, 128, 8, 4, 4),
@@ -276,7 +278,7 @@ def igemm(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, has_bia
         m_, _, p_ = gemm_sizes(imap, kind, c_in, c_out, groups, nb)
         return ceil_div(p_, t.bn), ceil_div(m_, t.bm), groups * splits
 
-    return KernelSource(name, kernel_text(name, params, em.text(), t.threads), params, grid, (t.threads, 1, 1),
+    return KernelSource(name, kernel_text(name, params, em.text(), t.threads, t.blocks_per_sm), params, grid, (t.threads, 1, 1),
                         barrier=True, notes={"tile": t, "splits": splits})
 
 
