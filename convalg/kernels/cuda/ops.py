@@ -97,12 +97,11 @@ def _conv_plan(layer: Any, spatial: tuple[int, ...], kind: str, n_batch: int, al
     gemm_kind = "bwd_data" if kind == "transpose" else kind
     if algorithm not in ALGORITHMS:
         raise SpecError(f"algorithm={algorithm!r}: must be one of {ALGORITHMS}")
-    choice = plan.choose(imap, c_in, c_out, layer.groups, n_batch, gemm_kind)
+    choice = plan.choose(imap, c_in, c_out, layer.groups, n_batch, gemm_kind, igemm_only=algorithm == "igemm")
     algo = choice.algorithm if algorithm == "auto" else algorithm
     if algo == "fft" and imap.padding_mode != "zeros":
         raise SpecError(f"algorithm='fft': padding_mode='zeros' only (got {imap.padding_mode!r})")
-    tile = choice.tile or igemm.TILES["64x64"]
-    splits = choice.splits if choice.algorithm == "igemm" else 1
+    tile, splits = choice.tile, choice.splits
     has_bias = kind in ("fwd", "transpose") and layer.bias
     if algo == "fft":
         return ("fft", imap)

@@ -120,12 +120,14 @@ def splits_for(m: int, q: int, p: int, groups: int, tile: Tile) -> int:
     return max(1, min(want, ceil_div(q, 4 * tile.bk), 64))
 
 
-def choose(imap: IndexMap, c_in: int, c_out: int, groups: int, n_batch: int, kind: str) -> Choice:
+def choose(imap: IndexMap, c_in: int, c_out: int, groups: int, n_batch: int, kind: str,
+           igemm_only: bool = False) -> Choice:
     """Pick the fastest-estimated kernel for pass ``kind`` (``fwd``, ``bwd_data``, ``bwd_weight``).
 
     ``c_in``/``c_out`` are the channels of the conv's ``i``/``o`` sides.  The FFT
     path is considered for every pass of zeros-padded maps with at least
-    :data:`FFT_MIN_TAPS` taps.
+    :data:`FFT_MIN_TAPS` taps.  ``igemm_only``: the best tile and split count
+    (for ``algorithm='igemm'``).
     """
     cands: dict[str, tuple[float, Choice]] = {}
     for name, tile in TILES.items():
@@ -136,8 +138,9 @@ def choose(imap: IndexMap, c_in: int, c_out: int, groups: int, n_batch: int, kin
         t = _igemm_time(imap, kind, c_in, c_out, groups, n_batch, name, splits)
         cands[f"igemm:{name}"] = (t, Choice("igemm", tile, splits, t))
     t = _direct_time(imap, c_in, c_out, groups, n_batch)
-    cands["direct"] = (t, Choice("direct", None, 1, t))
-    if imap.padding_mode == "zeros" and math.prod(int(a.kernel) for a in imap.axes) >= FFT_MIN_TAPS:
+    if not igemm_only:
+        cands["direct"] = (t, Choice("direct", None, 1, t))
+    if not igemm_only and imap.padding_mode == "zeros" and math.prod(int(a.kernel) for a in imap.axes) >= FFT_MIN_TAPS:
         t = _fft_time(imap, c_in, c_out, groups, n_batch)
         cands["fft"] = (t, Choice("fft", None, 1, t))
     best = min(cands, key=lambda c: cands[c][0])
