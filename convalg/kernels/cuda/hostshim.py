@@ -9,9 +9,18 @@ as coroutines (``ucontext``) on one OS thread: ``__syncthreads()`` yields, and t
 scheduler resumes every thread in turn, so each barrier phase finishes for the
 whole block before the next starts.
 
+Faithful to the device where it matters for results: float arithmetic runs with
+FTZ/DAZ (CuPy always compiles with ``-ftz=true``); shared memory is filled with
+NaN bytes before every block (a read before the block's write shows); in a
+process running AddressSanitizer (``libasan`` preloaded, see
+:func:`asan_runtime`) modules are built with ``-fsanitize=address`` and kernels
+run on exact-size heap copies of their arrays, so an out-of-bounds access aborts
+with a report.
+
 This tests the generated index arithmetic, predicates, tiling and reduction
 order; it says nothing about speed, and it cannot catch device-only faults (bank
-conflicts, misaligned ``float4`` on the device, register spills).
+conflicts, misaligned ``float4`` on the device; register spills are the compile
+tests' job).
 
 >>> import numpy as np, shutil
 >>> from convalg import Conv
@@ -44,7 +53,8 @@ import numpy as np
 from .codegen import KernelSource, module_source
 from .runtime import Backend, check_int32_size
 
-__all__ = ["HOST_PRELUDE", "host_source", "HostModule", "host_compiler", "HostBackend"]
+__all__ = ["HOST_PRELUDE", "host_source", "HostModule", "host_compiler", "HostBackend", "asan_runtime",
+           "asan_active"]
 
 HOST_PRELUDE = r"""
 #include <cmath>
@@ -81,7 +91,16 @@ static void cv_entry() { cv_call(cv_body); cv_done[cv_cur] = true; }
 #define __device__
 #define __forceinline__ inline
 #define __restrict__ __restrict
-#define __shared__ static
+/* Shared arrays are statics in one section: the launcher fills it with NaN bytes before every block, so
+   a read before the block's own write shows (as garbage would on the device), not the last block's data. */
+#define __shared__ static __attribute__((section("cv_shared")))
+extern "C" char __start_cv_shared[] __attribute__((weak, visibility("hidden")));
+extern "C" char __stop_cv_shared[] __attribute__((weak, visibility("hidden")));
+__attribute__((no_sanitize_address, noinline)) static void cv_poison_shared() {
+    for (volatile char* p = __start_cv_shared; p < __stop_cv_shared; ++p) *p = (char)0xff;
+}
+extern "C" void* cv_malloc(size_t n) { return malloc(n ? n : 1); }
+extern "C" void cv_free(void* p) { free(p); }
 #define __align__(n) __attribute__((aligned(n)))
 #define __launch_bounds__(...)
 #define __syncthreads() swapcontext(&cv_ctx[cv_cur], &cv_sched)
@@ -107,6 +126,7 @@ template <class F> static void cv_launch(cv_dim3 grid, cv_dim3 block, bool barri
     for (unsigned bz = 0; bz < grid.z; ++bz) for (unsigned by = 0; by < grid.y; ++by)
     for (unsigned bx = 0; bx < grid.x; ++bx) {
         blockIdx = {bx, by, bz};
+        cv_poison_shared();
         if (!barrier) {
             for (unsigned t = 0; t < nt; ++t) { cv_set_thread(t); body(); }
             continue;
@@ -156,6 +176,20 @@ def host_compiler() -> str | None:
     return shutil.which("g++")
 
 
+def asan_runtime() -> str | None:
+    """Path of g++'s AddressSanitizer runtime (to ``LD_PRELOAD`` into a Python process), or None."""
+    cxx = host_compiler()
+    if cxx is None:
+        return None
+    path = subprocess.run([cxx, "-print-file-name=libasan.so"], capture_output=True, text=True).stdout.strip()
+    return path if os.path.isabs(path) and os.path.exists(path) else None
+
+
+def asan_active() -> bool:
+    """Whether this process runs with AddressSanitizer (preloaded): modules are then built instrumented."""
+    return hasattr(ctypes.CDLL(None), "__asan_init")
+
+
 _CTYPES = {"int": ctypes.c_int32}
 
 
@@ -167,7 +201,11 @@ class HostModule:
         if cxx is None:
             raise RuntimeError("host shim: g++ not found")
         src = host_source(kernels)
-        tag = hashlib.sha1(src.encode()).hexdigest()[:16]
+        self.sanitized = asan_active()
+        flags = ["-O0", "-std=c++17", "-shared", "-fPIC", "-w"]
+        if self.sanitized:
+            flags += ["-fsanitize=address", "-fno-omit-frame-pointer"]
+        tag = hashlib.sha1((src + " ".join(flags)).encode()).hexdigest()[:16]
         cache = cache_dir or os.path.join(tempfile.gettempdir(), "convalg_hostshim")
         os.makedirs(cache, exist_ok=True)
         lib = os.path.join(cache, f"shim_{tag}.so")
@@ -176,12 +214,13 @@ class HostModule:
             with open(cpp, "w") as fh:
                 fh.write(src)
             tmp = lib + f".{os.getpid()}.tmp"
-            res = subprocess.run([cxx, "-O0", "-std=c++17", "-shared", "-fPIC", "-w", cpp, "-o", tmp],
+            res = subprocess.run([cxx, *flags, cpp, "-o", tmp],
                                  capture_output=True, text=True)
             if res.returncode:
                 raise RuntimeError(f"host shim: g++ failed on {cpp}:\n{res.stderr[-4000:]}")
             os.replace(tmp, lib)
         self._lib = ctypes.CDLL(lib)
+        self._lib.cv_malloc.restype = ctypes.c_void_p
         self.kernels = {k.name: k for k in kernels}
         self.ftz = bool(self._lib.cv_host_ftz())  # float arithmetic flushes subnormals, as CuPy's -ftz=true
 
@@ -190,15 +229,28 @@ class HostModule:
         fn = getattr(self._lib, f"shim_{ks.name}")
         args: list[object] = [*map(ctypes.c_uint, ks.grid(n_batch)), *map(ctypes.c_uint, ks.block)]
         it = iter(arrays)
+        copies: list[tuple[np.ndarray, int]] = []
         for ctype, pname in ks.params:
             if "*" in ctype:
                 a = next(it)
                 if not a.flags.c_contiguous:
                     raise ValueError(f"host shim: {pname} must be C-contiguous")
-                args.append(ctypes.c_void_p(a.ctypes.data))
+                if self.sanitized:  # an exact-size heap block: AddressSanitizer's redzones sit right after it
+                    buf = self._lib.cv_malloc(ctypes.c_size_t(a.nbytes))
+                    ctypes.memmove(buf, a.ctypes.data, a.nbytes)
+                    copies.append((a, buf))
+                    args.append(ctypes.c_void_p(buf))
+                else:
+                    args.append(ctypes.c_void_p(a.ctypes.data))
             else:
                 args.append(_CTYPES[ctype](n_batch))
-        fn(*args)
+        try:
+            fn(*args)
+        finally:
+            for a, buf in copies:
+                if a.flags.writeable:
+                    ctypes.memmove(a.ctypes.data, buf, a.nbytes)
+                self._lib.cv_free(ctypes.c_void_p(buf))
 
 
 _DTYPES = {"float": np.float32, "long long": np.int64}
