@@ -269,3 +269,59 @@ def test_host_shim_flushes_subnormals_as_cupy_does(shim):
     x = np.full((1, c_in, *spatial), 1e-20, np.float32)  # products 1e-40: subnormal, flushed to 0
     w = np.full((c_out, c_in, 3, 3), 1e-20, np.float32)
     assert not ops.conv(x, w, padding=1, algorithm="direct").any()
+
+
+class _NoSync(np.ndarray):
+    """An array that refuses to become a Python bool or number: a host synchronisation on a device."""
+
+    def __bool__(self):
+        raise AssertionError("host synchronisation on data")
+
+    __float__ = __int__ = __index__ = __bool__
+
+
+class _NoSyncNumpy:
+    """NumPy, except that ``isfinite`` returns :class:`_NoSync`."""
+
+    __name__ = "numpy"
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    def isfinite(self, *a, **k):
+        return np.asarray(np.isfinite(*a, **k)).view(_NoSync)
+
+
+class _NoSyncBackend(HostBackend):
+    xp = _NoSyncNumpy()
+
+
+@pytest.mark.parametrize("pass_", ["fwd", "bwd_data", "bwd_weight"])
+@pytest.mark.parametrize("finite", [True, False])
+def test_fft_decides_its_fallback_on_the_device(pass_, finite):
+    """No host synchronisation on the data in the FFT path (the NaN / inf fallback is a guarded kernel)."""
+    rng = np.random.default_rng(5)
+    x, w, dy = _data(rng, 1, 2, 9, 9), _data(rng, 3, 2, 3, 3), _data(rng, 1, 3, 9, 9)
+    if not finite:
+        (x if pass_ != "bwd_data" else dy)[0, 1, 4, 4] = np.inf
+    with using_backend(_NoSyncBackend()):
+        if pass_ == "fwd":
+            got, ref = ops.conv(x, w, None, padding=1, algorithm="fft"), reference.conv(x, w, None, padding=1)
+        elif pass_ == "bwd_data":
+            got = ops.conv_grad_input(dy, w, x.shape, padding=1, algorithm="fft")
+            ref = reference.conv_grad_input(dy, w, x.shape, padding=1)
+        else:
+            got = ops.conv_grad_weight(x, dy, w.shape, padding=1, algorithm="fft")
+            ref = reference.conv_grad_weight(x, dy, w.shape, padding=1)
+    np.testing.assert_array_equal(np.isfinite(got), np.isfinite(ref))
+    ok = np.isfinite(ref)
+    np.testing.assert_allclose(got[ok], ref[ok], rtol=1e-4, atol=1e-4)
+
+
+def test_fft_geometry_is_computed_once_per_map():
+    from convalg import Conv
+    from convalg.kernels.cuda import fft
+
+    m = Conv(11, padding=5, ndim=2).index_map((40, 40))
+    assert fft.slab_geometry(m) is fft.slab_geometry(Conv(11, padding=5, ndim=2).index_map((40, 40)))
+    assert fft._frame(np, m) is fft._frame(np, m)

@@ -87,7 +87,9 @@ def all_kernels():
     for layer, spatial, c in WINDOW_CASES:
         m = layer.index_map(spatial)
         out += [pool.unfold(m, c), pool.fold(m, c)]
-    out += [igemm.splitk_sum(54, 3), pool.segment_sum(63)]
+    out += [igemm.splitk_sum(54, 3), igemm.splitk_sum(54, 3, guarded=True), pool.segment_sum(63)]
+    m = CONV_CASES[0][0].index_map(CONV_CASES[0][1])
+    out += [igemm.igemm(m, "bwd_weight", 4, 6, 1, False, igemm.TILES["64x128"], 8, guarded=True)]  # FFT fallback
     for name in igemm.TILES:
         m = Conv(3, padding=1, ndim=2).index_map((8, 8))
         out.append(igemm.igemm(m, "fwd", 8, 16, 1, True, igemm.TILES[name]))

@@ -84,7 +84,7 @@ def gemm_sizes(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, n_
 
 
 def igemm(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, has_bias: bool, tile: Tile,
-          splits: int = 1) -> KernelSource:
+          splits: int = 1, guarded: bool = False) -> KernelSource:
     """Generate the implicit-GEMM kernel of ``kind`` (``fwd``, ``bwd_data``, ``bwd_weight``).
 
     ``c_in``, ``c_out``: channels of the conv whose map this is (its ``i`` and ``o``
@@ -92,6 +92,8 @@ def igemm(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, has_bia
     ``fwd``: ``a = weight (c_out, c_in/G, *k)``, ``b = x``, ``c = y``.
     ``bwd_data``: ``a = weight``, ``b = dy`` (``o`` side), ``c = dx`` (``i`` side).
     ``bwd_weight``: ``a = dy``, ``b = x``, ``c = partial sums (splits, weight)``.
+    ``guarded``: one more pointer, ``guard`` (one float, on the device), and the
+    kernel does nothing unless ``guard[0] != 0``: a fallback decided on the device.
     """
     kernel = tuple(int(a.kernel) for a in imap.axes)
     i_sp = tuple(int(a.n) for a in imap.axes)
@@ -100,7 +102,7 @@ def igemm(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, has_bia
     cig, cog = c_in // groups, c_out // groups
     t = tile
     name = "cv_igemm_" + spec_tag("igemm", kind, imap.axes, imap.padding_mode, imap.flip_kernel, c_in, c_out,
-                                  groups, has_bias, t, splits)
+                                  groups, has_bias, t, splits, guarded)
     g, m, q, p, n, c, co, ci, sp_ = (sym(s) for s in ("g", "m", "q", "p", "n", "c", "co", "ci", "split"))
     syms = [g, m, q, p, *imap.o, *imap.k, *imap.i]
     M, Qper, Pper = gemm_sizes(imap, kind, c_in, c_out, groups, 1)
@@ -172,6 +174,8 @@ def igemm(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, has_bia
         return ravel((sp_, g * cog + m, p), (None, c_out, cig * K))  # partial sums, weight layout per split
 
     em = Emitter(syms)
+    if guarded:
+        em.line("if (guard[0] == 0.0f) return;  // the whole block: no barrier is left waiting")
     em.line(f"__shared__ __align__(16) float As[{t.bk}][{t.bm + 4}];")
     em.line(f"__shared__ __align__(16) float Bs[{t.bk}][{t.bn + 4}];")
     em.line(f"const int M = {M};")
@@ -272,7 +276,7 @@ def igemm(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, has_bia
     em.close()
     em.close()
     params = (("const float* __restrict__", "a"), ("const float* __restrict__", "b"),
-              ("const float* __restrict__", "bias"), ("float* __restrict__", "c"), ("int", "n_batch"))
+              ("const float* __restrict__", "bias"), ("float* __restrict__", "c"), *_guard(guarded), ("int", "n_batch"))
 
     def grid(nb: int) -> tuple[int, int, int]:
         m_, _, p_ = gemm_sizes(imap, kind, c_in, c_out, groups, nb)
@@ -282,16 +286,23 @@ def igemm(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, has_bia
                         barrier=True, notes={"tile": t, "splits": splits})
 
 
-def splitk_sum(size: int, splits: int) -> KernelSource:
-    """``out[e] = sum_s part[s, e]`` in increasing ``s`` (fixed order: deterministic)."""
-    name = f"cv_splitk_sum_{size}_{splits}"
+def _guard(guarded: bool) -> tuple[tuple[str, str], ...]:
+    return (("const float* __restrict__", "guard"),) if guarded else ()
+
+
+def splitk_sum(size: int, splits: int, guarded: bool = False) -> KernelSource:
+    """``out[e] = sum_s part[s, e]`` in increasing ``s`` (fixed order: deterministic); ``guarded`` as :func:`igemm`."""
+    name = f"cv_splitk_sum_{size}_{splits}" + ("_guarded" if guarded else "")
     e = sym("e")
     em = Emitter([e])
+    if guarded:
+        em.line("if (guard[0] == 0.0f) return;")
     em.decl(e, "blockIdx.x * blockDim.x + threadIdx.x")
     em.line(f"if (e >= {size}) return;")
     em.line("float acc = 0.0f;")
     em.line(f"for (int s = 0; s < {splits}; ++s) acc += part[s * {size} + e];")
     em.line("out[e] = acc;")
-    params = (("const float* __restrict__", "part"), ("float* __restrict__", "out"), ("int", "n_batch"))
+    params = (("const float* __restrict__", "part"), ("float* __restrict__", "out"), *_guard(guarded),
+              ("int", "n_batch"))
     return KernelSource(name, kernel_text(name, params, em.text()), params,
                         lambda nb: (ceil_div(size, 256), 1, 1), (256, 1, 1))
