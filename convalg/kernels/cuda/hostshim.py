@@ -41,6 +41,7 @@ tests' job).
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -99,6 +100,29 @@ extern "C" char __stop_cv_shared[] __attribute__((weak, visibility("hidden")));
 __attribute__((no_sanitize_address, noinline)) static void cv_poison_shared() {
     for (volatile char* p = __start_cv_shared; p < __stop_cv_shared; ++p) *p = (char)0xff;
 }
+/* Store trace (HostModule(trace=True)): output pointers become cv_traced, whose operator[] logs
+   (global thread id, element index) in program order per thread. */
+static long long* cv_log = nullptr;
+static size_t cv_log_n = 0, cv_log_cap = 0;
+static void cv_record(long long i) {
+    if (cv_log_n == cv_log_cap) {
+        cv_log_cap = cv_log_cap ? 2 * cv_log_cap : 4096;
+        cv_log = (long long*)realloc(cv_log, sizeof(long long) * 2 * cv_log_cap);
+    }
+    const long long block = ((long long)blockIdx.z * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x;
+    const long long thread = ((long long)threadIdx.z * blockDim.y + threadIdx.y) * blockDim.x + threadIdx.x;
+    cv_log[2 * cv_log_n] = block * blockDim.x * blockDim.y * blockDim.z + thread;
+    cv_log[2 * cv_log_n + 1] = i;
+    ++cv_log_n;
+}
+template <class T> struct cv_traced {
+    T* p;
+    cv_traced(T* q) : p(q) {}
+    T& operator[](long long i) const { cv_record(i); return p[i]; }
+};
+extern "C" size_t cv_log_size() { return cv_log_n; }
+extern "C" const long long* cv_log_data() { return cv_log; }
+extern "C" void cv_log_reset() { cv_log_n = 0; }
 extern "C" void* cv_malloc(size_t n) { return malloc(n ? n : 1); }
 extern "C" void cv_free(void* p) { free(p); }
 #define __align__(n) __attribute__((aligned(n)))
@@ -166,9 +190,20 @@ def _launcher(ks: KernelSource) -> str:
             f'    cv_launch({{gx, gy, gz}}, {{bx, by, bz}}, {"true" if ks.barrier else "false"}, body);\n}}\n')
 
 
-def host_source(kernels: Sequence[KernelSource]) -> str:
-    """The host C++ translation unit: prelude, the unchanged CUDA source, one launcher per kernel."""
-    return HOST_PRELUDE + module_source(kernels) + "\n" + "\n".join(_launcher(k) for k in kernels)
+def _traced(ks: KernelSource) -> KernelSource:
+    """``ks`` with its output pointers (non-const) as ``cv_traced`` in the kernel's own signature."""
+    head, rest = ks.body.split("{", 1)
+    for ctype, name in ks.params:
+        if "*" in ctype and "const" not in ctype:
+            base = ctype.replace("__restrict__", "").replace("*", "").strip()
+            head = head.replace(f"{ctype} {name}", f"cv_traced<{base}> {name}")
+    return dataclasses.replace(ks, body=head + "{" + rest)
+
+
+def host_source(kernels: Sequence[KernelSource], trace: bool = False) -> str:
+    """The host C++ translation unit: prelude, the CUDA source (output pointers traced if ``trace``), launchers."""
+    body = module_source([_traced(k) for k in kernels] if trace else kernels)
+    return HOST_PRELUDE + body + "\n" + "\n".join(_launcher(k) for k in kernels)
 
 
 def host_compiler() -> str | None:
@@ -196,11 +231,11 @@ _CTYPES = {"int": ctypes.c_int32}
 class HostModule:
     """Compile kernels to a shared library with ``g++`` and launch them on NumPy arrays."""
 
-    def __init__(self, kernels: Sequence[KernelSource], cache_dir: str | None = None) -> None:
+    def __init__(self, kernels: Sequence[KernelSource], cache_dir: str | None = None, trace: bool = False) -> None:
         cxx = host_compiler()
         if cxx is None:
             raise RuntimeError("host shim: g++ not found")
-        src = host_source(kernels)
+        src = host_source(kernels, trace)
         self.sanitized = asan_active()
         flags = ["-O0", "-std=c++17", "-shared", "-fPIC", "-w"]
         if self.sanitized:
@@ -221,8 +256,18 @@ class HostModule:
             os.replace(tmp, lib)
         self._lib = ctypes.CDLL(lib)
         self._lib.cv_malloc.restype = ctypes.c_void_p
+        self._lib.cv_log_size.restype = ctypes.c_size_t
+        self._lib.cv_log_data.restype = ctypes.POINTER(ctypes.c_longlong)
         self.kernels = {k.name: k for k in kernels}
         self.ftz = bool(self._lib.cv_host_ftz())  # float arithmetic flushes subnormals, as CuPy's -ftz=true
+
+    def stores(self) -> np.ndarray:
+        """``(thread, element)`` of every store through an output pointer since the last call, in each thread's
+        program order (``trace=True`` modules); the global thread id is ``block * threads_per_block + thread``."""
+        n = self._lib.cv_log_size()
+        out = np.ctypeslib.as_array(self._lib.cv_log_data(), shape=(n, 2)).copy() if n else np.zeros((0, 2), np.int64)
+        self._lib.cv_log_reset()
+        return out
 
     def launch(self, ks: KernelSource, n_batch: int, *arrays: np.ndarray) -> None:
         """Run ``ks`` on C-contiguous NumPy arrays (pointer parameters in order; ``n_batch`` last)."""

@@ -21,7 +21,8 @@ of ``C``; per ``BK`` slice of ``q`` its threads gather ``A`` and ``B`` tiles int
 registers (the fast thread index follows the contiguous memory axis: coalesced
 loads), store them to shared memory, and, while the next slice's loads are in
 flight (register prefetch), each thread accumulates a ``TM x TN`` register block
-(``float4`` shared-memory reads).
+(``float4`` reads of its ``TM`` consecutive rows; its ``TN`` columns are interleaved
+with its neighbours', :func:`owned_column`, so the epilogue's stores coalesce).
 
 >>> from convalg import Conv
 >>> from convalg.index_map import index_map
@@ -41,7 +42,7 @@ import sympy as sp
 from ...index_map import IndexMap
 from .codegen import Emitter, KernelSource, ceil_div, kernel_text, ravel, spec_tag, sym, unravel
 
-__all__ = ["Tile", "TILES", "igemm", "gemm_sizes", "splitk_sum"]
+__all__ = ["Tile", "TILES", "igemm", "gemm_sizes", "splitk_sum", "owned_column"]
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,7 @@ def igemm(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, has_bia
     em.open(f"for (int kk = 0; kk < {t.bk}; ++kk)")
     em.line(f"float av[{t.tm}], bv[{t.tn}];")
     for arr, reg, size, idx in (("As", "av", t.tm, "ty"), ("Bs", "bv", t.tn, "tx")):
-        if size % 4 == 0:
+        if size % 4 == 0 and arr == "As":  # a thread's rows are consecutive: float4 reads
             em.line("#pragma unroll")
             em.open(f"for (int v = 0; v < {size}; v += 4)")
             em.line(f"const float4 f = *reinterpret_cast<const float4*>(&{arr}[kk][{idx} * {size} + v]);")
@@ -254,7 +255,8 @@ def igemm(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, has_bia
             em.close()
         else:
             em.line("#pragma unroll")
-            em.line(f"for (int v = 0; v < {size}; ++v) {reg}[v] = {arr}[kk][{idx} * {size} + v];")
+            col = owned_column(t, "v") if arr == "Bs" else f"{idx} * {size} + v"
+            em.line(f"for (int v = 0; v < {size}; ++v) {reg}[v] = {arr}[kk][{col}];")
     em.line("#pragma unroll")
     em.open(f"for (int i = 0; i < {t.tm}; ++i)")
     em.line("#pragma unroll")
@@ -271,7 +273,7 @@ def igemm(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, has_bia
     em.line(f"const float bv = {f'__ldg(&bias[g * {bias_channel} + m])' if has_bias and bias_channel else '0.0f'};")
     em.line("#pragma unroll")
     em.open(f"for (int j = 0; j < {t.tn}; ++j)")
-    em.line(f"const int p = blockIdx.x * {t.bn} + tx * {t.tn} + j;")
+    em.line(f"const int p = blockIdx.x * {t.bn} + {owned_column(t, 'j')};")
     em.line(f"if (p < P) c[{em.expr(c_operand(em))}] = acc[i][j] + bv;")
     em.close()
     em.close()
@@ -284,6 +286,20 @@ def igemm(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, has_bia
 
     return KernelSource(name, kernel_text(name, params, em.text(), t.threads, t.blocks_per_sm), params, grid, (t.threads, 1, 1),
                         barrier=True, notes={"tile": t, "splits": splits})
+
+
+def owned_column(t: Tile, j: str) -> str:
+    """Tile column (``p`` within the block) of a thread's ``j``-th output column, in C: ``j * (BN / TN) + tx``.
+
+    Neighbouring threads own neighbouring columns, so each epilogue store of a warp
+    covers contiguous addresses along ``p`` (coalesced), and the shared-memory reads of
+    ``Bs`` are conflict-free (threads of one row of the block read the same word:
+    broadcast).
+
+    >>> owned_column(TILES["64x128"], "j")
+    'j * 16 + tx'
+    """
+    return f"{j} * {t.bn // t.tn} + tx"
 
 
 def _guard(guarded: bool) -> tuple[tuple[str, str], ...]:
