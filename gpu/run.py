@@ -10,7 +10,7 @@ Usage (repository root, on a CUDA machine with cupy, numpy, scipy, sympy and, op
 Steps (each prints progress and stays inside ``--budget`` seconds, default 450):
 
 1. ``pytest -m gpu tests/kernels`` (CuPy vs the float64 references; Hypothesis cases).
-2. For each GPU anchor case of shared/ANCHORS.md: convalg forward and backward (dX + dW) with the
+2. For each of the seven GPU benchmark cases (``ANCHORS``): convalg forward and backward (dX + dW) with the
    cost model's choice, every other forward algorithm (for calibrating the cost model), and
    cuDNN through PyTorch with TF32 off and on.  Median of ``--reps`` timed runs (CUDA events)
    after warm-up; TFLOP/s from the direct-convolution FLOP count (backward = 2x forward);
@@ -24,10 +24,13 @@ import argparse
 import datetime as _dt
 import math
 import os
+import queue
+import signal
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,57 +38,11 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-
-@dataclass(frozen=True)
-class Anchor:
-    """One GPU anchor case (N x C x H x W -> O, k, s, p, d, groups)."""
-
-    label: str
-    n: int
-    c: int
-    hw: int
-    o: int
-    k: int
-    s: int
-    p: int
-    d: int
-    g: int
-
-    @property
-    def x_shape(self) -> tuple[int, ...]:
-        return (self.n, self.c, self.hw, self.hw)
-
-    @property
-    def w_shape(self) -> tuple[int, ...]:
-        return (self.o, self.c // self.g, self.k, self.k)
-
-    def out_hw(self) -> int:
-        return (self.hw + 2 * self.p - self.d * (self.k - 1) - 1) // self.s + 1
-
-    def flops(self) -> float:
-        return 2.0 * self.n * self.o * self.out_hw() ** 2 * (self.c // self.g) * self.k * self.k
-
-
-ANCHORS = [
-    Anchor("32x64x56x56->64 k3", 32, 64, 56, 64, 3, 1, 1, 1, 1),
-    Anchor("32x256x14x14->256 k3", 32, 256, 14, 256, 3, 1, 1, 1, 1),
-    Anchor("32x3x224x224->64 k7 s2", 32, 3, 224, 64, 7, 2, 3, 1, 1),
-    Anchor("32x64x56x56->256 k1", 32, 64, 56, 256, 1, 1, 0, 1, 1),
-    Anchor("8x32x128x128->32 k3 d2", 8, 32, 128, 32, 3, 1, 2, 2, 1),
-    Anchor("8x16x256x256->16 k11", 8, 16, 256, 16, 11, 1, 5, 1, 1),
-    Anchor("32x256x28x28->256 k3 dw", 32, 256, 28, 256, 3, 1, 1, 1, 256),
-]
+from convalg.kernels.cuda.cases import ANCHORS, Anchor  # noqa: E402
 
 
 def _say(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def _layer(a: Anchor):
-    from convalg import Conv
-
-    return Conv(a.k, stride=a.s, padding=a.p, dilation=a.d, groups=a.g, bias=False, in_channels=a.c,
-                out_channels=a.o, ndim=2)
 
 
 def plan_rows(anchors: list[Anchor]) -> list[dict]:
@@ -94,7 +51,7 @@ def plan_rows(anchors: list[Anchor]) -> list[dict]:
 
     rows = []
     for a in anchors:
-        layer = _layer(a)
+        layer = a.layer()
         row = {"case": a.label}
         for kind in ("fwd", "bwd_data", "bwd_weight"):
             p = ops._conv_plan(layer, (a.hw, a.hw), kind, a.n, "auto")
@@ -107,25 +64,50 @@ def plan_rows(anchors: list[Anchor]) -> list[dict]:
     return rows
 
 
-def run_tests(budget: float) -> str:
-    """``pytest -m gpu tests/kernels``; returns its summary line."""
+def run_tests(budget: float, cmd: list[str] | None = None) -> tuple[str, list[str]]:
+    """``pytest -m gpu tests/kernels`` within ``budget`` seconds: (summary line, ``FAILED`` lines).
+
+    Output is read by a thread, so the deadline holds even while pytest prints
+    nothing (``-q`` prints a line only every 80 tests, or a hung kernel none); on
+    the deadline the whole process group is killed.
+    """
     _say("property tests: pytest -m gpu tests/kernels")
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    cmd = [sys.executable, "-m", "pytest", "-m", "gpu", "-q", "-x", "-p", "no:cacheprovider",
-           str(ROOT / "tests" / "kernels")]
-    lines: list[str] = []
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    cmd = cmd or [sys.executable, "-m", "pytest", "-m", "gpu", "-q", "-rfE", "-p", "no:cacheprovider",
+                  str(ROOT / "tests" / "kernels")]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line.rstrip())
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    seen: list[str] = []
     deadline = time.time() + budget
-    assert proc.stdout is not None
-    for line in proc.stdout:  # stream progress
-        print("    " + line.rstrip(), flush=True)
-        lines.append(line.rstrip())
-        if time.time() > deadline:
-            proc.kill()
-            return f"stopped after {budget:.0f} s (budget); last line: {lines[-1] if lines else ''}"
+    while True:
+        left = deadline - time.time()
+        if left <= 0:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            last = next((ln for ln in reversed(seen) if ln.strip()), "")
+            return (f"stopped after {budget:.0f} s (budget), {len(seen)} output lines; last: {last!r}",
+                    [ln for ln in seen if ln.startswith(("FAILED", "ERROR"))])
+        try:
+            line = lines.get(timeout=min(left, 1.0))
+        except queue.Empty:
+            continue
+        if line is None:
+            break
+        print("    " + line, flush=True)
+        seen.append(line)
     proc.wait()
-    summary = [ln for ln in lines if ln.strip()]
-    return summary[-1] if summary else f"exit {proc.returncode}"
+    summary = [ln for ln in seen if ln.strip()]
+    return (summary[-1] if summary else f"exit {proc.returncode}",
+            [ln for ln in seen if ln.startswith(("FAILED", "ERROR"))])
 
 
 def _time_cupy(fn, reps: int) -> float:
@@ -158,7 +140,23 @@ def _time_torch(torch, fn, reps: int) -> float:
     return float(np.median(times))
 
 
-def bench_case(a: Anchor, reps: int, torch, all_algorithms: bool) -> dict:
+class _Measure:
+    """Time named measurements into ``row`` until ``deadline``; a failure is recorded, not raised."""
+
+    def __init__(self, row: dict, deadline: float) -> None:
+        self.row, self.deadline = row, deadline
+
+    def __call__(self, key: str, timer, fn, reps: int) -> None:
+        if time.time() > self.deadline:
+            self.row.setdefault("skipped", []).append(key)
+            return
+        try:
+            self.row[key] = timer(fn, reps)
+        except Exception as exc:  # a kernel that fails must not cost the other measurements
+            self.row.setdefault("errors", []).append(f"{key}: {type(exc).__name__}: {str(exc)[:200]}")
+
+
+def bench_case(a: Anchor, reps: int, torch, all_algorithms: bool, deadline: float = math.inf) -> dict:
     import cupy as cp
 
     from convalg.kernels.cuda import ops
@@ -171,17 +169,10 @@ def bench_case(a: Anchor, reps: int, torch, all_algorithms: bool) -> dict:
     x, w, dy = cp.asarray(x_h), cp.asarray(w_h), cp.asarray(dy_h)
     kw = dict(stride=a.s, padding=a.p, dilation=a.d, groups=a.g)
     r: dict = {"case": a.label}
-    r["fwd"] = _time_cupy(lambda: ops.conv(x, w, **kw), reps)
-    r["bwd"] = _time_cupy(lambda: (ops.conv_grad_input(dy, w, a.x_shape, **kw),
-                                   ops.conv_grad_weight(x, dy, a.w_shape, **kw)), reps)
-    if all_algorithms:
-        for algo in ("igemm", "direct", "fft"):
-            r[f"fwd:{algo}"] = _time_cupy(lambda algo=algo: ops.conv(x, w, algorithm=algo, **kw), reps)
-        for algo in ("igemm", "direct", "fft"):
-            r[f"bwd_data:{algo}"] = _time_cupy(
-                lambda algo=algo: ops.conv_grad_input(dy, w, a.x_shape, algorithm=algo, **kw), reps)
-            r[f"bwd_weight:{algo}"] = _time_cupy(
-                lambda algo=algo: ops.conv_grad_weight(x, dy, a.w_shape, algorithm=algo, **kw), reps)
+    measure = _Measure(r, deadline)
+    measure("fwd", _time_cupy, lambda: ops.conv(x, w, **kw), reps)
+    measure("bwd", _time_cupy, lambda: (ops.conv_grad_input(dy, w, a.x_shape, **kw),
+                                        ops.conv_grad_weight(x, dy, a.w_shape, **kw)), reps)
     if torch is not None:
         F = torch.nn.functional
         xt, wt, dyt = (torch.from_numpy(v).cuda() for v in (x_h, w_h, dy_h))
@@ -198,19 +189,30 @@ def bench_case(a: Anchor, reps: int, torch, all_algorithms: bool) -> dict:
             torch.backends.cudnn.allow_tf32 = tf32
             torch.backends.cuda.matmul.allow_tf32 = tf32
             tag = "tf32" if tf32 else "fp32"
-            r[f"cudnn_fwd_{tag}"] = _time_torch(torch, t_fwd, reps)
-            r[f"cudnn_bwd_{tag}"] = _time_torch(torch, t_bwd, reps)
+            measure(f"cudnn_fwd_{tag}", lambda fn, n: _time_torch(torch, fn, n), t_fwd, reps)
+            measure(f"cudnn_bwd_{tag}", lambda fn, n: _time_torch(torch, fn, n), t_bwd, reps)
         torch.backends.cudnn.allow_tf32 = False
-        ref = t_fwd().cpu().numpy()
-        got = ops.conv(x, w, **kw).get()
-        r["rel_err_fwd"] = float(np.linalg.norm(got - ref) / max(np.linalg.norm(ref), 1e-30))
-        gx, gw, _ = t_bwd()
-        dx = ops.conv_grad_input(dy, w, a.x_shape, **kw).get()
-        dw = ops.conv_grad_weight(x, dy, a.w_shape, **kw).get()
-        r["rel_err_bwd"] = float(max(np.linalg.norm(dx - gx.cpu().numpy()) / np.linalg.norm(gx.cpu().numpy()),
-                                     np.linalg.norm(dw - gw.cpu().numpy()) / np.linalg.norm(gw.cpu().numpy())))
-    r["tflops_fwd"] = a.flops() / (r["fwd"] * 1e-3) / 1e12
-    r["tflops_bwd"] = 2 * a.flops() / (r["bwd"] * 1e-3) / 1e12
+        torch.backends.cuda.matmul.allow_tf32 = False
+
+        def errors(fn, _reps):
+            ref = t_fwd().cpu().numpy()
+            got = ops.conv(x, w, **kw).get()
+            gx, gw, _ = t_bwd()
+            dx = ops.conv_grad_input(dy, w, a.x_shape, **kw).get()
+            dw = ops.conv_grad_weight(x, dy, a.w_shape, **kw).get()
+            rel = lambda u, v: float(np.linalg.norm(u - v) / max(float(np.linalg.norm(v)), 1e-30))  # noqa: E731
+            r["rel_err_bwd"] = max(rel(dx, gx.cpu().numpy()), rel(dw, gw.cpu().numpy()))
+            return rel(got, ref)
+
+        measure("rel_err_fwd", errors, None, 0)
+    if all_algorithms:
+        for kind in ("fwd", "bwd_data", "bwd_weight"):
+            for algo in ("igemm", "direct", "fft"):
+                call = {"fwd": lambda algo=algo: ops.conv(x, w, algorithm=algo, **kw),
+                        "bwd_data": lambda algo=algo: ops.conv_grad_input(dy, w, a.x_shape, algorithm=algo, **kw),
+                        "bwd_weight": lambda algo=algo: ops.conv_grad_weight(x, dy, a.w_shape, algorithm=algo,
+                                                                             **kw)}[kind]
+                measure(f"{kind}:{algo}", _time_cupy, call, reps)
     return r
 
 
@@ -218,29 +220,97 @@ def _fmt(v: float | None, digits: int = 3) -> str:
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
 
-def table(rows: list[dict]) -> str:
-    head = ("| case | convalg fwd ms / TFLOP/s | cuDNN fp32 fwd ms | cuDNN tf32 fwd ms | ratio fwd (fp32) | "
-            "convalg bwd ms / TFLOP/s | cuDNN fp32 bwd ms | cuDNN tf32 bwd ms | ratio bwd (fp32) | rel. err fwd / bwd |")
-    lines = [head, "|" + "---|" * 10]
-    for r in rows:
-        cf, cb = r.get("cudnn_fwd_fp32"), r.get("cudnn_bwd_fp32")
-        lines.append(
-            f"| {r['case']} | {_fmt(r['fwd'])} / {_fmt(r['tflops_fwd'], 1)} | {_fmt(cf)} | "
-            f"{_fmt(r.get('cudnn_fwd_tf32'))} | {_fmt(cf / r['fwd'] if cf else None, 2)} | "
-            f"{_fmt(r['bwd'])} / {_fmt(r['tflops_bwd'], 1)} | {_fmt(cb)} | {_fmt(r.get('cudnn_bwd_tf32'))} | "
-            f"{_fmt(cb / r['bwd'] if cb else None, 2)} | "
-            f"{r.get('rel_err_fwd', float('nan')):.1e} / {r.get('rel_err_bwd', float('nan')):.1e} |")
-    return "\n".join(lines)
+def _sci(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.1e}"
+
+
+def pass_bytes(a: Anchor, which: str) -> int:
+    """Bytes a pass must move at least (each operand read once, the result written once), float32."""
+    x, w = math.prod(a.x_shape), math.prod(a.w_shape)
+    y = a.n * a.o * a.out_hw() ** 2
+    return 4 * (x + w + y) if which == "fwd" else 4 * ((y + w + x) + (x + y + w))  # dX pass + dW pass
+
+
+def _rates(a: Anchor | None, r: dict, which: str) -> tuple[str, str, str, str]:
+    """(TFLOP/s, GB/s, % of the FMA peak / % of the bandwidth, the nearer ceiling) of ``r[which]``."""
+    from convalg.kernels.cuda.plan import BANDWIDTH, PEAK
+
+    ms = r.get(which)
+    if a is None or ms is None:
+        return "n/a", "n/a", "n/a", "n/a"
+    flops = a.flops() * (1 if which == "fwd" else 2)
+    tflops = flops / (ms * 1e-3) / 1e12
+    gbs = pass_bytes(a, which) / (ms * 1e-3) / 1e9
+    f_peak, f_bw = tflops * 1e12 / PEAK, gbs * 1e9 / BANDWIDTH
+    return (f"{tflops:.1f}", f"{gbs:.0f}", f"{100 * f_peak:.0f}% / {100 * f_bw:.0f}%",
+            "compute" if f_peak >= f_bw else "bandwidth")
+
+
+def table(rows: list[dict], anchors: dict[str, Anchor] | None = None) -> str:
+    """One Markdown table per pass (forward; backward = dX + dW)."""
+    anchors = anchors or {a.label: a for a in ANCHORS}
+    out = []
+    for which, title in (("fwd", "Forward"), ("bwd", "Backward (dX + dW)")):
+        out += [f"### {title}", "",
+                "| case | convalg ms | TFLOP/s | GB/s | % FMA peak / % bandwidth | nearer ceiling | cuDNN fp32 ms | "
+                "cuDNN tf32 ms | ratio (cuDNN fp32 / convalg) | rel. err vs cuDNN fp32 |",
+                "|" + "---|" * 10]
+        for r in rows:
+            tf, gb, frac, bound = _rates(anchors.get(r["case"]), r, which)
+            mine, cf = r.get(which), r.get(f"cudnn_{which}_fp32")
+            out.append(f"| {r['case']} | {_fmt(mine)} | {tf} | {gb} | {frac} | {bound} | {_fmt(cf)} | "
+                       f"{_fmt(r.get(f'cudnn_{which}_tf32'))} | {_fmt(cf / mine if cf and mine else None, 2)} | "
+                       f"{_sci(r.get(f'rel_err_{which}'))} |")
+        out.append("")
+    return "\n".join(out)
 
 
 def algo_table(rows: list[dict]) -> str:
     keys = sorted({k for r in rows for k in r if ":" in k})
     if not keys:
-        return ""
+        return "(none measured)"
     lines = ["| case | " + " | ".join(keys) + " |", "|" + "---|" * (len(keys) + 1)]
     for r in rows:
         lines.append(f"| {r['case']} | " + " | ".join(_fmt(r.get(k)) for k in keys) + " |")
     return "\n".join(lines)
+
+
+@dataclass
+class Report:
+    """Everything ``gpu/run.py`` learns; :meth:`write` renders it to Markdown (called after every step)."""
+
+    path: Path
+    reps: int
+    device: str = "unknown device"
+    versions: str = ""
+    tests: str = "not run"
+    failures: list[str] = field(default_factory=list)
+    plan: list[dict] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)
+    status: str = "running"
+
+    def text(self) -> str:
+        date = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        parts = [f"# GPU results\n\nMeasured by `gpu/run.py` on **{self.device}**, {date}; {self.versions}.",
+                 f"Run status: {self.status}.", f"## Correctness subset\n\n`pytest -m gpu tests/kernels`: {self.tests}"]
+        if self.failures:
+            parts.append("\n".join(f"- `{ln[:300]}`" for ln in self.failures))
+        parts.append("## Kernel choice of the cost model\n\n| case | fwd | bwd_data | bwd_weight |\n|---|---|---|---|\n"
+                     + "\n".join(f"| {p['case']} | {p['fwd']} | {p['bwd_data']} | {p['bwd_weight']} |"
+                                 for p in self.plan))
+        parts.append(f"## Times\n\nfloat32, median of {self.reps} runs (CUDA events) after a warm-up; ratio = cuDNN "
+                     "fp32 time / convalg time (>= 1: convalg faster); cuDNN through PyTorch with "
+                     "`cudnn.benchmark = True`, TF32 off (fp32) and on (tf32).\n\n" + table(self.rows))
+        problems = [f"- {r['case']}: {e}" for r in self.rows for e in r.get("errors", [])]
+        problems += [f"- {r['case']}: not measured (budget): {', '.join(r['skipped'])}" for r in self.rows
+                     if r.get("skipped")]
+        if problems:
+            parts.append("## Errors and skipped measurements\n\n" + "\n".join(problems))
+        parts.append("## Per-algorithm times (ms), for the cost model\n\n" + algo_table(self.rows))
+        return "\n\n".join(parts) + "\n"
+
+    def write(self) -> None:
+        self.path.write_text(self.text())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -256,8 +326,9 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     chosen = [ANCHORS[int(i) - 1] for i in args.cases.split(",") if i.strip()] or ANCHORS
 
-    _say(f"plan for {len(chosen)} case(s) (cost model constants NOT calibrated)")
-    for row in plan_rows(chosen):
+    _say(f"plan for {len(chosen)} case(s)")
+    plan = plan_rows(chosen)
+    for row in plan:
         print(f"  {row['case']:<26} fwd: {row['fwd']:<34} bwd_data: {row['bwd_data']:<34} "
               f"bwd_weight: {row['bwd_weight']}", flush=True)
     if args.dry_run:
@@ -273,39 +344,50 @@ def main(argv: list[str] | None = None) -> int:
               "--dry-run shows the plan without one", file=sys.stderr)
         return 2
 
-    props = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)
-    device = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
-    _say(f"device: {device}; cupy {cp.__version__}")
-    tests = "skipped" if args.skip_tests else run_tests(max(60.0, args.budget * 0.4))
+    report = Report(Path(args.results), args.reps, plan=plan)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # an outer timeout still leaves the report
     try:
-        import torch
+        props = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)
+        report.device = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
+        report.versions = f"cupy {cp.__version__}"
+        _say(f"device: {report.device}; cupy {cp.__version__}")
+        report.write()
+        if args.skip_tests:
+            report.tests = "skipped (--skip-tests)"
+        else:
+            report.tests, report.failures = run_tests(max(60.0, args.budget * 0.4))
+        report.write()
+        try:
+            import torch
 
-        if not torch.cuda.is_available():
-            raise ImportError("torch without CUDA")
-        _say(f"torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}")
-    except ImportError as exc:
-        _say(f"no cuDNN comparison ({exc})")
-        torch = None
-    rows = []
-    for a in chosen:
-        if time.time() - t0 > args.budget:
-            _say(f"budget of {args.budget:.0f} s reached; skipping the remaining cases")
-            break
-        _say(f"benchmark {a.label}")
-        rows.append(bench_case(a, args.reps, torch, not args.no_algorithms))
-        r = rows[-1]
-        _say(f"  convalg fwd {r['fwd']:.3f} ms, bwd {r['bwd']:.3f} ms; cuDNN fp32 fwd "
-             f"{_fmt(r.get('cudnn_fwd_fp32'))} ms, bwd {_fmt(r.get('cudnn_bwd_fp32'))} ms")
-    date = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    text = (f"# GPU results\n\nMeasured by `gpu/run.py` on **{device}**, {date}; cupy {cp.__version__}"
-            + (f", torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}" if torch else ", no torch")
-            + f".\n\nProperty tests (`pytest -m gpu tests/kernels`): {tests}\n\n"
-            "float32, median of %d runs; ratio = cuDNN fp32 time / convalg time (>= 1: convalg faster); "
-            "backward = dX + dW; cuDNN with `cudnn.benchmark = True`.\n\n" % args.reps + table(rows) + "\n\n## Per-algorithm times (ms), for the "
-            "cost model\n\n" + algo_table(rows) + "\n")
-    print("\n" + text, flush=True)
-    Path(args.results).write_text(text)
-    _say(f"wrote {args.results} ({time.time() - t0:.0f} s)")
+            if not torch.cuda.is_available():
+                raise ImportError("torch without CUDA")
+            report.versions += f", torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}"
+            _say(f"torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}")
+        except ImportError as exc:
+            _say(f"no cuDNN comparison ({exc})")
+            report.versions += ", no torch (no cuDNN comparison)"
+            torch = None
+        deadline = t0 + args.budget
+        for a in chosen:
+            if time.time() > deadline:
+                _say(f"budget of {args.budget:.0f} s reached; skipping the remaining cases")
+                report.rows.append({"case": a.label, "skipped": ["every measurement"]})
+                continue
+            _say(f"benchmark {a.label}")
+            report.rows.append(bench_case(a, args.reps, torch, not args.no_algorithms, deadline))
+            r = report.rows[-1]
+            _say(f"  convalg fwd {_fmt(r.get('fwd'))} ms, bwd {_fmt(r.get('bwd'))} ms; cuDNN fp32 fwd "
+                 f"{_fmt(r.get('cudnn_fwd_fp32'))} ms, bwd {_fmt(r.get('cudnn_bwd_fp32'))} ms")
+            report.write()
+        report.status = f"complete in {time.time() - t0:.0f} s"
+    except BaseException as exc:
+        report.status = f"interrupted after {time.time() - t0:.0f} s by {type(exc).__name__}: {exc}"
+        raise
+    finally:
+        report.write()
+        print("\n" + report.text(), flush=True)
+        _say(f"wrote {report.path} ({time.time() - t0:.0f} s)")
     return 0
 
 

@@ -20,7 +20,9 @@ coefficients)          (``gather_output`` under ``gather_condition``), the floor
 =====================  ===============================================================
 
 The ``cv_*`` helpers are defined by :data:`PREAMBLE`, which every generated
-source inlines (CuPy's disk cache does not track user headers).  The same
+source inlines (CuPy's disk cache does not track user headers).  It also holds
+``cv_order_key``, the order of floats as ints, with which the max kernels compare
+(exact for subnormals under CuPy's ``-ftz=true``).  The same
 preamble compiles as host C++ (see ``convalg.kernels.cuda.hostshim``).
 
 >>> import sympy as sp
@@ -61,6 +63,12 @@ __device__ __forceinline__ int cv_mod(int a, int b) {
 }
 __device__ __forceinline__ int cv_min(int a, int b) { return a < b ? a : b; }
 __device__ __forceinline__ int cv_max(int a, int b) { return a > b ? a : b; }
+/* The order of floats as ints (sign-magnitude bits to two's complement, -0 == +0, NaN above +inf):
+   exact for subnormals, which float compares treat as 0 under -ftz=true (CuPy always passes it). */
+__device__ __forceinline__ int cv_order_key(float v) {
+    const int b = __float_as_int(v);
+    return isnan(v) ? 0x7fffffff : (b < 0 ? -(b & 0x7fffffff) : b);
+}
 #endif
 """
 

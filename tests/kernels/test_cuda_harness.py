@@ -40,6 +40,12 @@ def test_anchor_flops_and_table():
            "rel_err_bwd": 2e-7, "fwd:igemm": 2.0}
     text = run.table([row])
     assert "| 0.50 |" in text and "| 1.50 |" in text
+    assert "2.0e-07" in text
+    real = dict(row, case=first.label)
+    fwd_line = next(ln for ln in run.table([real]).splitlines() if ln.startswith(f"| {first.label}"))
+    tflops = first.flops() / 2e-3 / 1e12
+    gbs = run.pass_bytes(first, "fwd") / 2e-3 / 1e9
+    assert f"| {tflops:.1f} | {gbs:.0f} |" in fwd_line and "compute" in fwd_line
     assert "fwd:igemm" in run.algo_table([row])
 
 
@@ -95,3 +101,97 @@ def test_without_cupy_a_clear_error(monkeypatch, capsys):
     monkeypatch.setattr(run, "ANCHORS", run.ANCHORS[:1])
     assert run.main(["--skip-tests"]) == 2
     assert "needs CuPy and a CUDA device" in capsys.readouterr().err
+
+
+def test_report_written_when_test_summary_holds_a_percent_sign(monkeypatch, tmp_path):
+    """pytest's progress line ends in ``[100%]``: the report must still be written."""
+    import pytest
+
+    from convalg.kernels.cuda.hostshim import HostBackend, host_compiler
+    from convalg.kernels.cuda.runtime import using_backend
+
+    if host_compiler() is None:
+        pytest.skip("needs g++")
+    run = _load()
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy())
+    monkeypatch.setitem(sys.modules, "torch", None)
+    monkeypatch.setattr(run, "ANCHORS", [run.Anchor("tiny", 1, 2, 6, 2, 3, 1, 1, 1, 1)])
+    summary = ".......F [100%] 1 failed, 7 passed in 3.1s %d %s"
+    monkeypatch.setattr(run, "run_tests", lambda budget: (summary, ["FAILED tests/x.py::t - 50% off"]))
+    out = tmp_path / "RESULTS.md"
+    with using_backend(HostBackend()):
+        assert run.main(["--reps", "1", "--no-algorithms", "--results", str(out)]) == 0
+    text = out.read_text()
+    assert summary in text and "50% off" in text and "| tiny |" in text and "complete" in text
+
+
+def test_report_written_when_a_measurement_fails(monkeypatch, tmp_path):
+    """A failing kernel is recorded in the report; the other measurements and the file survive."""
+    import pytest
+
+    from convalg.kernels.cuda import ops
+    from convalg.kernels.cuda.hostshim import HostBackend, host_compiler
+    from convalg.kernels.cuda.runtime import using_backend
+
+    if host_compiler() is None:
+        pytest.skip("needs g++")
+    run = _load()
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy())
+    monkeypatch.setitem(sys.modules, "torch", None)
+    monkeypatch.setattr(run, "ANCHORS", [run.Anchor("tiny", 1, 2, 6, 2, 3, 1, 1, 1, 1)])
+
+    def broken(*a, **k):
+        raise RuntimeError("CUDA_ERROR_ILLEGAL_ADDRESS")
+
+    monkeypatch.setattr(ops, "conv_grad_weight", broken)
+    out = tmp_path / "RESULTS.md"
+    with using_backend(HostBackend()):
+        assert run.main(["--skip-tests", "--reps", "1", "--results", str(out)]) == 0
+    text = out.read_text()
+    assert "CUDA_ERROR_ILLEGAL_ADDRESS" in text and "bwd_weight:direct" in text
+    assert "| tiny | " in text and "fwd:igemm" in text
+
+
+def test_report_written_when_interrupted(monkeypatch, tmp_path):
+    import pytest
+
+    run = _load()
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy())
+    monkeypatch.setitem(sys.modules, "torch", None)
+    monkeypatch.setattr(run, "ANCHORS", run.ANCHORS[:1])
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run, "bench_case", interrupted)
+    out = tmp_path / "RESULTS.md"
+    with pytest.raises(KeyboardInterrupt):
+        run.main(["--skip-tests", "--results", str(out)])
+    assert "interrupted" in out.read_text() and "skipped (--skip-tests)" in out.read_text()
+
+
+def test_test_step_stops_at_its_budget_while_silent():
+    """A test step that prints nothing (``pytest -q`` before its first full line, or a hung kernel) is killed."""
+    import time
+
+    run = _load()
+    t0 = time.time()
+    summary, failures = run.run_tests(1.0, [sys.executable, "-c", "import time; print('x', flush=True); "
+                                                                "time.sleep(60)"])
+    assert time.time() - t0 < 15
+    assert summary.startswith("stopped after 1 s (budget)") and "'x'" in summary and failures == []
+
+
+def test_test_step_reports_failures():
+    run = _load()
+    code = "print('FAILED tests/a.py::t - boom'); print('1 failed in 0.1s [100%]')"
+    summary, failures = run.run_tests(30.0, [sys.executable, "-c", code])
+    assert summary == "1 failed in 0.1s [100%]" and failures == ["FAILED tests/a.py::t - boom"]
+
+
+def test_benchmark_stops_at_the_deadline(monkeypatch):
+    """Measurements after the deadline are skipped and listed, not run."""
+    run = _load()
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy())
+    row = run.bench_case(run.Anchor("tiny", 1, 2, 6, 2, 3, 1, 1, 1, 1), 1, None, True, deadline=0.0)
+    assert "fwd" not in row and "fwd" in row["skipped"] and "bwd_weight:fft" in row["skipped"]

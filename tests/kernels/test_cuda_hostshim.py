@@ -222,3 +222,106 @@ def test_fft_with_nan_or_inf_falls_back_to_igemm(shim, pass_):
     assert np.isfinite(ref).any()
     np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
     np.testing.assert_array_equal(np.isinf(got), np.isinf(ref))
+
+
+@pytest.mark.parametrize("algorithm", ["auto", "igemm", "direct", "fft"])
+def test_empty_batch(shim, algorithm):
+    """N = 0: empty results (zeros for the weight gradient), as the references; no launch needed."""
+    x, dy = np.zeros((0, 2, 9, 9), np.float32), np.zeros((0, 3, 9, 9), np.float32)
+    w, b = np.ones((3, 2, 3, 3), np.float32), np.ones(3, np.float32)
+    p = dict(padding=1, algorithm=algorithm)
+    assert ops.conv(x, w, b, **p).shape == reference.conv(x, w, b, padding=1).shape == (0, 3, 9, 9)
+    assert ops.conv_grad_input(dy, w, x.shape, **p).shape == (0, 2, 9, 9)
+    assert ops.conv_transpose(dy, w, b[:2], **p).shape == reference.conv_transpose(dy, w, b[:2], padding=1).shape
+    np.testing.assert_array_equal(ops.conv_grad_weight(x, dy, w.shape, **p), np.zeros(w.shape, np.float32))
+
+
+def _subnormal_planes():
+    """Windows of subnormals (where -ftz=true float compares see only zeros), negative ones, and -0 / +0."""
+    tiny = np.float32(1e-45)  # the smallest subnormal
+    rows = [[1e-40, 3e-40, 2e-40, 0.0], [-3e-40, -1e-40, -2e-40, -5e-40], [0.0, -0.0, 1e-40, -1e-40],
+            [-0.0, 0.0, -1e-40, tiny], [tiny, 2 * tiny, -tiny, 0.0], [1e-38, 1.1e-38, 1.17e-38, 1.18e-38]]
+    return np.array(rows, np.float32).reshape(1, 6, 4)
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_max_pool_orders_subnormals(shim, adaptive):
+    x = _subnormal_planes()
+    assert np.count_nonzero(np.abs(x) < np.finfo(np.float32).tiny) > 10
+    if adaptive:
+        y, idx = ops.adaptive_max_pool(x, 2, return_indices=True)
+        ry, ridx = reference.adaptive_max_pool(x, 2, return_indices=True)
+    else:
+        y, idx = ops.max_pool(x, 2, stride=1, return_indices=True)
+        ry, ridx = reference.max_pool(x, 2, stride=1, return_indices=True)
+    np.testing.assert_array_equal(idx, ridx)
+    assert y.tobytes() == ry.astype(np.float32).tobytes()  # bitwise: the subnormal itself, -0 kept
+
+
+def test_host_shim_flushes_subnormals_as_cupy_does(shim):
+    """The shim runs with FTZ/DAZ (CuPy forces -ftz=true), so float compares of subnormals behave as on the GPU."""
+    from convalg.kernels.cuda.hostshim import HostModule
+
+    ks = cases.conv_kernels(*cases.CONV_CASES[0])["direct"]
+    if not HostModule([ks]).ftz:
+        pytest.skip("no SSE control register on this host")
+    layer, spatial, c_in, c_out = cases.CONV_CASES[0]
+    x = np.full((1, c_in, *spatial), 1e-20, np.float32)  # products 1e-40: subnormal, flushed to 0
+    w = np.full((c_out, c_in, 3, 3), 1e-20, np.float32)
+    assert not ops.conv(x, w, padding=1, algorithm="direct").any()
+
+
+class _NoSync(np.ndarray):
+    """An array that refuses to become a Python bool or number: a host synchronisation on a device."""
+
+    def __bool__(self):
+        raise AssertionError("host synchronisation on data")
+
+    __float__ = __int__ = __index__ = __bool__
+
+
+class _NoSyncNumpy:
+    """NumPy, except that ``isfinite`` returns :class:`_NoSync`."""
+
+    __name__ = "numpy"
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    def isfinite(self, *a, **k):
+        return np.asarray(np.isfinite(*a, **k)).view(_NoSync)
+
+
+class _NoSyncBackend(HostBackend):
+    xp = _NoSyncNumpy()
+
+
+@pytest.mark.parametrize("pass_", ["fwd", "bwd_data", "bwd_weight"])
+@pytest.mark.parametrize("finite", [True, False])
+def test_fft_decides_its_fallback_on_the_device(pass_, finite):
+    """No host synchronisation on the data in the FFT path (the NaN / inf fallback is a guarded kernel)."""
+    rng = np.random.default_rng(5)
+    x, w, dy = _data(rng, 1, 2, 9, 9), _data(rng, 3, 2, 3, 3), _data(rng, 1, 3, 9, 9)
+    if not finite:
+        (x if pass_ != "bwd_data" else dy)[0, 1, 4, 4] = np.inf
+    with using_backend(_NoSyncBackend()):
+        if pass_ == "fwd":
+            got, ref = ops.conv(x, w, None, padding=1, algorithm="fft"), reference.conv(x, w, None, padding=1)
+        elif pass_ == "bwd_data":
+            got = ops.conv_grad_input(dy, w, x.shape, padding=1, algorithm="fft")
+            ref = reference.conv_grad_input(dy, w, x.shape, padding=1)
+        else:
+            got = ops.conv_grad_weight(x, dy, w.shape, padding=1, algorithm="fft")
+            ref = reference.conv_grad_weight(x, dy, w.shape, padding=1)
+    np.testing.assert_array_equal(np.isfinite(got), np.isfinite(ref))
+    ok = np.isfinite(ref)
+    np.testing.assert_allclose(got[ok], ref[ok], rtol=1e-4, atol=1e-4)
+
+
+def test_fft_geometry_is_computed_once_per_map():
+    from convalg import Conv
+    from convalg.kernels.cuda import fft
+
+    m = Conv(11, padding=5, ndim=2).index_map((40, 40))
+    assert fft.slab_geometry(m) is fft.slab_geometry(Conv(11, padding=5, ndim=2).index_map((40, 40)))
+    assert fft._frame(np, m) is fft._frame(np, m)

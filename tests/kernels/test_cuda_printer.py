@@ -11,7 +11,7 @@ import pytest
 import sympy as sp
 
 from convalg.index_map import AdaptiveAxisMap, AxisMap
-from convalg.kernels.cuda.hostshim import host_compiler
+from convalg.kernels.cuda.hostshim import HOST_PRELUDE, host_compiler
 from convalg.printers.cuda import PREAMBLE, CudaCodePrinter, cuda_code
 
 MAPS = [
@@ -42,7 +42,7 @@ def test_printed_expressions(tmp_path):
     grid = list(itertools.product(*(range(*r) for r in ranges.values())))
     loops = " ".join(f"for (int {v} = {a}; {v} < {b}; ++{v})" for v, (a, b) in ranges.items())
     body = "\n".join(f'        printf("%d\\n", (int)({cuda_code(e)}));' for e in exprs)
-    src = ("#include <cstdio>\n#define __device__\n#define __forceinline__ inline\n" + PREAMBLE
+    src = ("#include <cstdio>\n" + HOST_PRELUDE + PREAMBLE
            + "int main() {\n    " + loops + " {\n" + body + "\n    }\n}\n")
     (tmp_path / "p.cpp").write_text(src)
     subprocess.run([host_compiler(), "-O0", "-o", str(tmp_path / "p"), str(tmp_path / "p.cpp")], check=True)

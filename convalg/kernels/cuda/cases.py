@@ -8,12 +8,13 @@ True
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 from ...spec import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, Conv, ConvTranspose, MaxPool
-from . import direct, igemm, pool
+from . import direct, igemm, plan, pool
 
 __all__ = ["CONV_CASES", "TRANSPOSE_CASES", "POOL_CASES", "AVG_CASES", "ADAPTIVE_CASES", "WINDOW_CASES",
-           "conv_kernels", "all_kernels"]
+           "conv_kernels", "all_kernels", "Anchor", "ANCHORS", "anchor_kernels"]
 
 # (layer, input spatial, c_in, c_out)
 CONV_CASES = [
@@ -86,8 +87,77 @@ def all_kernels():
     for layer, spatial, c in WINDOW_CASES:
         m = layer.index_map(spatial)
         out += [pool.unfold(m, c), pool.fold(m, c)]
-    out += [igemm.splitk_sum(54, 3), pool.segment_sum(63)]
+    out += [igemm.splitk_sum(54, 3), igemm.splitk_sum(54, 3, guarded=True), pool.segment_sum(63)]
+    m = CONV_CASES[0][0].index_map(CONV_CASES[0][1])
+    out += [igemm.igemm(m, "bwd_weight", 4, 6, 1, False, igemm.TILES["64x128"], 8, guarded=True)]  # FFT fallback
     for name in igemm.TILES:
         m = Conv(3, padding=1, ndim=2).index_map((8, 8))
         out.append(igemm.igemm(m, "fwd", 8, 16, 1, True, igemm.TILES[name]))
     return tuple({k.name: k for k in out}.values())
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """One GPU anchor case (N x C x H x W -> O, k, s, p, d, groups)."""
+
+    label: str
+    n: int
+    c: int
+    hw: int
+    o: int
+    k: int
+    s: int
+    p: int
+    d: int
+    g: int
+
+    @property
+    def x_shape(self) -> tuple[int, ...]:
+        return (self.n, self.c, self.hw, self.hw)
+
+    @property
+    def w_shape(self) -> tuple[int, ...]:
+        return (self.o, self.c // self.g, self.k, self.k)
+
+    def out_hw(self) -> int:
+        return (self.hw + 2 * self.p - self.d * (self.k - 1) - 1) // self.s + 1
+
+    def flops(self) -> float:
+        return 2.0 * self.n * self.o * self.out_hw() ** 2 * (self.c // self.g) * self.k * self.k
+
+    def layer(self) -> Conv:
+        return Conv(self.k, stride=self.s, padding=self.p, dilation=self.d, groups=self.g, bias=False,
+                    in_channels=self.c, out_channels=self.o, ndim=2)
+
+
+ANCHORS = [
+    Anchor("32x64x56x56->64 k3", 32, 64, 56, 64, 3, 1, 1, 1, 1),
+    Anchor("32x256x14x14->256 k3", 32, 256, 14, 256, 3, 1, 1, 1, 1),
+    Anchor("32x3x224x224->64 k7 s2", 32, 3, 224, 64, 7, 2, 3, 1, 1),
+    Anchor("32x64x56x56->256 k1", 32, 64, 56, 256, 1, 1, 0, 1, 1),
+    Anchor("8x32x128x128->32 k3 d2", 8, 32, 128, 32, 3, 1, 2, 2, 1),
+    Anchor("8x16x256x256->16 k11", 8, 16, 256, 16, 11, 1, 5, 1, 1),
+    Anchor("32x256x28x28->256 k3 dw", 32, 256, 28, 256, 3, 1, 1, 1, 256),
+]
+
+
+@functools.cache
+def anchor_kernels(chosen_only: bool = False, which: tuple[int, ...] | None = None) -> tuple:
+    """The implicit-GEMM kernels of the GPU benchmark cases (``ANCHORS[i]`` for ``i`` in ``which``, default all),
+    every pass: every tile (weight pass with the cost model's split count for that tile), or only the cost
+    model's choice (``chosen_only``)."""
+    out = {}
+    for a in [ANCHORS[i] for i in (range(len(ANCHORS)) if which is None else which)]:
+        imap = a.layer().index_map((a.hw, a.hw))
+        for kind in ("fwd", "bwd_data", "bwd_weight"):
+            choice = plan.choose(imap, a.c, a.o, a.g, a.n, kind)
+            for tile in igemm.TILES.values():
+                if chosen_only and tile != choice.tile:
+                    continue
+                splits = 1
+                if kind == "bwd_weight":
+                    m, q, p = igemm.gemm_sizes(imap, kind, a.c, a.o, a.g, a.n)
+                    splits = plan.splits_for(m, q, p, a.g, tile)
+                k = igemm.igemm(imap, kind, a.c, a.o, a.g, kind == "fwd", tile, splits)
+                out[k.name] = k
+    return tuple(out.values())

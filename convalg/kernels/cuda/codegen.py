@@ -133,9 +133,13 @@ class Emitter:
         return "\n".join(self.lines)
 
 
-def kernel_text(name: str, params: Sequence[tuple[str, str]], body: str, launch_bounds: int | None = None) -> str:
+def kernel_text(name: str, params: Sequence[tuple[str, str]], body: str, launch_bounds: int | None = None,
+                min_blocks: int | None = None) -> str:
+    """``extern "C"`` kernel definition; ``__launch_bounds__(threads[, min_blocks])`` when given (``min_blocks``
+    resident blocks per SM cap the registers: ptxas then fits them or spills, which the tests forbid)."""
     sig = ", ".join(f"{t} {n}" for t, n in params)
-    lb = f"__launch_bounds__({launch_bounds}) " if launch_bounds else ""
+    bounds = ", ".join(str(v) for v in (launch_bounds, min_blocks) if v)
+    lb = f"__launch_bounds__({bounds}) " if launch_bounds else ""
     return f'\nextern "C" __global__ void {lb}{name}({sig}) {{\n{body}\n}}\n'
 
 

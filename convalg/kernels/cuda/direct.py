@@ -3,7 +3,8 @@
 =====================  ===================================================================
 kernel                 use
 =====================  ===================================================================
-``direct_conv``        one thread per ``TW`` consecutive outputs of the last axis; the
+``direct_conv``        one thread per ``TW`` outputs of the last axis, ``ceil(n_out / TW)``
+                       apart (neighbouring threads: neighbouring outputs, coalesced); the
                        depthwise / grouped path (few input channels per group) and the
                        general fallback (any padding mode, flip, dilation, N-d)
 ``gather_conv``        one thread per element of the ``i`` side: input gradient and
@@ -52,7 +53,7 @@ def _sides(imap: IndexMap, gather: bool) -> tuple[tuple[int, ...], tuple[int, ..
 
 
 def direct_conv(imap: IndexMap, c_in: int, c_out: int, groups: int, has_bias: bool, tw: int = 4) -> KernelSource:
-    """Forward convolution, one thread per ``tw`` outputs along the last axis (see module docstring)."""
+    """Forward convolution, one thread per ``tw`` outputs along the last axis, ``ceil(n_out / tw)`` apart."""
     in_sp, out_sp = _sides(imap, gather=False)
     kernel = tuple(int(a.kernel) for a in imap.axes)
     cig, cog = c_in // groups, c_out // groups
@@ -88,7 +89,7 @@ def direct_conv(imap: IndexMap, c_in: int, c_out: int, groups: int, has_bias: bo
     em.line("#pragma unroll")
     em.open(f"for (int u = 0; u < {tw}; ++u)")
     em.nonneg.add(u)
-    em.decl(imap.o[-1], ob * tw + u)
+    em.decl(imap.o[-1], ob + u * blocks_last)
     idx = imap.padded_index()
     pred = sp.And(sp.Lt(imap.o[-1], out_sp[-1]), imap.valid if imap.padding_mode == "zeros" else sp.true)
     x_off = ravel((n, c, *idx), (None, c_in, *in_sp))
@@ -99,7 +100,7 @@ def direct_conv(imap: IndexMap, c_in: int, c_out: int, groups: int, has_bias: bo
     em.close()
     em.line("#pragma unroll")
     em.open(f"for (int u = 0; u < {tw}; ++u)")
-    em.decl(imap.o[-1], ob * tw + u)
+    em.decl(imap.o[-1], ob + u * blocks_last)
     y_off = ravel((n, co, *imap.o), (None, c_out, *out_sp))
     em.line(f"if ({em.expr(sp.Lt(imap.o[-1], out_sp[-1]))}) y[{em.expr(y_off)}] = acc[u];")
     em.close()

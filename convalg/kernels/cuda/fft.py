@@ -28,6 +28,7 @@ gradient read at the tap offsets.  ``padding_mode='zeros'`` only.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -40,46 +41,26 @@ from ...index_map import IndexMap
 __all__ = ["fft_conv", "fft_conv_grad_input", "fft_conv_grad_weight", "slab_geometry"]
 
 
-def slab_geometry(imap: IndexMap) -> list[tuple[int, int, list[int], int]]:
-    """Per axis ``(first, last, tap_offsets, step)`` read off the map (see module docstring)."""
+@functools.lru_cache(maxsize=128)
+def slab_geometry(imap: IndexMap) -> tuple[tuple[int, int, tuple[int, ...], int], ...]:
+    """Per axis ``(first, last, tap_offsets, step)`` read off the map (see module docstring); cached per map."""
     out = []
     for a in imap.axes:
         at = lambda o, k, a=a: int(a.input_index.subs({a.o: o, a.k: k}))  # noqa: E731
         first, last = at(0, 0), at(int(a.n_out) - 1, int(a.kernel) - 1)
-        offsets = [at(0, k) - first for k in range(int(a.kernel))]
+        offsets = tuple(at(0, k) - first for k in range(int(a.kernel)))
         out.append((first, last, offsets, at(1, 0) - first))
-    return out
+    return tuple(out)
 
 
 def fft_conv(xp: Any, x: Any, w: Any, bias: Any, imap: IndexMap, groups: int) -> Any:
     """Forward convolution ``(N, C_in, *n) -> (N, C_out, *n_out)`` by FFT (see the module docstring)."""
-    if imap.padding_mode != "zeros":
-        raise SpecError(f"padding_mode={imap.padding_mode!r}: the FFT path supports 'zeros' only")
+    fr = _frame(xp, imap)
     n_batch, c_in = x.shape[:2]
     c_out = w.shape[0]
     cig, cog = c_in // groups, c_out // groups
-    geo = slab_geometry(imap)
-    # the slab: crop and zero-pad the input to [first, last] per axis
-    crop = tuple(slice(max(0, f), min(int(a.n), last + 1)) for (f, last, _, _), a in zip(geo, imap.axes))
-    pads = [(0, 0), (0, 0)] + [(max(0, -f), max(0, last - (int(a.n) - 1)))
-                               for (f, last, _, _), a in zip(geo, imap.axes)]
-    slab = xp.pad(x[(slice(None), slice(None), *crop)], pads)
-    lengths = [last - f + 1 for f, last, _, _ in geo]
-    sizes = [next_fast_len(n, real=True) for n in lengths]
-    # the dilated (and, for true convolution, flipped) filter
-    k_eff = [offs[-1] + 1 for _, _, offs, _ in geo]
-    wd = xp.zeros((c_out, cig, *k_eff), dtype=w.dtype)
-    taps = np.meshgrid(*[np.arange(int(a.kernel)) for a in imap.axes], indexing="ij")
-    taps = [t.ravel() for t in taps]
-    dest = tuple(np.asarray(offs)[t] for (_, _, offs, _), t in zip(geo, taps))
-    src = tuple(np.asarray([int(sp.sympify(a.tap(imap.flip_kernel)).subs(a.k, kk)) for kk in t])
-                for a, t in zip(imap.axes, taps))
-    dest = tuple(xp.asarray(d) for d in dest)
-    src = tuple(xp.asarray(s) for s in src)
-    wd[(slice(None), slice(None), *dest)] = w[(slice(None), slice(None), *src)]
-    axes = tuple(range(2, 2 + imap.ndim))
-    xf = xp.fft.rfftn(slab, s=sizes, axes=axes)
-    wf = xp.conj(xp.fft.rfftn(wd, s=sizes, axes=axes))
+    xf, wf = _spectra(xp, fr, x, w, imap)
+    wf = xp.conj(wf)
     fshape = xf.shape[2:]
     nf = int(np.prod(fshape))
     # frequency-major batched GEMM: (F, G, N, Cig) @ (F, G, Cig, Cog) -> (F, G, N, Cog)
@@ -87,16 +68,17 @@ def fft_conv(xp: Any, x: Any, w: Any, bias: Any, imap: IndexMap, groups: int) ->
     wm = xp.ascontiguousarray(wf.reshape(groups, cog, cig, nf).transpose(3, 0, 2, 1))
     ym = xp.matmul(xm, wm)
     yf = ym.transpose(2, 1, 3, 0).reshape(n_batch, c_out, *fshape)
-    y1 = xp.fft.irfftn(yf, s=sizes, axes=axes)
-    keep = tuple(slice(0, step * (int(a.n_out) - 1) + 1, step) for (_, _, _, step), a in zip(geo, imap.axes))
-    y = y1[(slice(None), slice(None), *keep)].astype(x.dtype, copy=False)
+    y1 = xp.fft.irfftn(yf, s=fr["sizes"], axes=fr["axes"])
+    y = y1[(slice(None), slice(None), *fr["keep"])].astype(x.dtype, copy=False)
     if bias is not None:
         y = y + bias.reshape((1, c_out) + (1,) * imap.ndim)
     return xp.ascontiguousarray(y)
 
 
+@functools.lru_cache(maxsize=64)
 def _frame(xp: Any, imap: IndexMap) -> dict[str, Any]:
-    """Geometry of the FFT frame shared by the three passes (all read off the index map)."""
+    """Geometry of the FFT frame shared by the three passes (all read off the index map), cached per array module
+    and map (SymPy substitutions cost milliseconds: not per call).  Read-only."""
     if imap.padding_mode != "zeros":
         raise SpecError(f"padding_mode={imap.padding_mode!r}: the FFT path supports 'zeros' only")
     geo = slab_geometry(imap)

@@ -21,7 +21,8 @@ of ``C``; per ``BK`` slice of ``q`` its threads gather ``A`` and ``B`` tiles int
 registers (the fast thread index follows the contiguous memory axis: coalesced
 loads), store them to shared memory, and, while the next slice's loads are in
 flight (register prefetch), each thread accumulates a ``TM x TN`` register block
-(``float4`` shared-memory reads).
+(``float4`` reads of its ``TM`` consecutive rows; its ``TN`` columns are interleaved
+with its neighbours', :func:`owned_column`, so the epilogue's stores coalesce).
 
 >>> from convalg import Conv
 >>> from convalg.index_map import index_map
@@ -41,18 +42,20 @@ import sympy as sp
 from ...index_map import IndexMap
 from .codegen import Emitter, KernelSource, ceil_div, kernel_text, ravel, spec_tag, sym, unravel
 
-__all__ = ["Tile", "TILES", "igemm", "gemm_sizes", "splitk_sum"]
+__all__ = ["Tile", "TILES", "igemm", "gemm_sizes", "splitk_sum", "owned_column"]
 
 
 @dataclass(frozen=True)
 class Tile:
-    """Block tile ``BM x BN``, ``BK`` reduction slice, ``TM x TN`` outputs per thread."""
+    """Block tile ``BM x BN``, ``BK`` reduction slice, ``TM x TN`` outputs per thread, ``blocks_per_sm`` resident
+    blocks per SM (``__launch_bounds__`` minimum: ptxas caps the registers to fit them; the cost model counts them)."""
 
     bm: int
     bn: int
     bk: int
     tm: int
     tn: int
+    blocks_per_sm: int = 2
 
     @property
     def threads(self) -> int:
@@ -60,7 +63,7 @@ class Tile:
 
 
 TILES = {
-    "128x128": Tile(128, 128, 8, 8, 8),
+    "128x128": Tile(128, 128, 8, 8, 8, blocks_per_sm=1),
     "64x128": Tile(64, 128, 8, 4, 8),
     "64x64": Tile(64, 64, 16, 4, 4),
     "32x128": Tile(32, 128, 8, 4, 4),
@@ -82,7 +85,7 @@ def gemm_sizes(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, n_
 
 
 def igemm(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, has_bias: bool, tile: Tile,
-          splits: int = 1) -> KernelSource:
+          splits: int = 1, guarded: bool = False) -> KernelSource:
     """Generate the implicit-GEMM kernel of ``kind`` (``fwd``, ``bwd_data``, ``bwd_weight``).
 
     ``c_in``, ``c_out``: channels of the conv whose map this is (its ``i`` and ``o``
@@ -90,6 +93,8 @@ def igemm(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, has_bia
     ``fwd``: ``a = weight (c_out, c_in/G, *k)``, ``b = x``, ``c = y``.
     ``bwd_data``: ``a = weight``, ``b = dy`` (``o`` side), ``c = dx`` (``i`` side).
     ``bwd_weight``: ``a = dy``, ``b = x``, ``c = partial sums (splits, weight)``.
+    ``guarded``: one more pointer, ``guard`` (one float, on the device), and the
+    kernel does nothing unless ``guard[0] != 0``: a fallback decided on the device.
     """
     kernel = tuple(int(a.kernel) for a in imap.axes)
     i_sp = tuple(int(a.n) for a in imap.axes)
@@ -98,7 +103,7 @@ def igemm(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, has_bia
     cig, cog = c_in // groups, c_out // groups
     t = tile
     name = "cv_igemm_" + spec_tag("igemm", kind, imap.axes, imap.padding_mode, imap.flip_kernel, c_in, c_out,
-                                  groups, has_bias, t, splits)
+                                  groups, has_bias, t, splits, guarded)
     g, m, q, p, n, c, co, ci, sp_ = (sym(s) for s in ("g", "m", "q", "p", "n", "c", "co", "ci", "split"))
     syms = [g, m, q, p, *imap.o, *imap.k, *imap.i]
     M, Qper, Pper = gemm_sizes(imap, kind, c_in, c_out, groups, 1)
@@ -170,6 +175,8 @@ def igemm(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, has_bia
         return ravel((sp_, g * cog + m, p), (None, c_out, cig * K))  # partial sums, weight layout per split
 
     em = Emitter(syms)
+    if guarded:
+        em.line("if (guard[0] == 0.0f) return;  // the whole block: no barrier is left waiting")
     em.line(f"__shared__ __align__(16) float As[{t.bk}][{t.bm + 4}];")
     em.line(f"__shared__ __align__(16) float Bs[{t.bk}][{t.bn + 4}];")
     em.line(f"const int M = {M};")
@@ -240,7 +247,7 @@ def igemm(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, has_bia
     em.open(f"for (int kk = 0; kk < {t.bk}; ++kk)")
     em.line(f"float av[{t.tm}], bv[{t.tn}];")
     for arr, reg, size, idx in (("As", "av", t.tm, "ty"), ("Bs", "bv", t.tn, "tx")):
-        if size % 4 == 0:
+        if size % 4 == 0 and arr == "As":  # a thread's rows are consecutive: float4 reads
             em.line("#pragma unroll")
             em.open(f"for (int v = 0; v < {size}; v += 4)")
             em.line(f"const float4 f = *reinterpret_cast<const float4*>(&{arr}[kk][{idx} * {size} + v]);")
@@ -248,7 +255,8 @@ def igemm(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, has_bia
             em.close()
         else:
             em.line("#pragma unroll")
-            em.line(f"for (int v = 0; v < {size}; ++v) {reg}[v] = {arr}[kk][{idx} * {size} + v];")
+            col = owned_column(t, "v") if arr == "Bs" else f"{idx} * {size} + v"
+            em.line(f"for (int v = 0; v < {size}; ++v) {reg}[v] = {arr}[kk][{col}];")
     em.line("#pragma unroll")
     em.open(f"for (int i = 0; i < {t.tm}; ++i)")
     em.line("#pragma unroll")
@@ -265,31 +273,52 @@ def igemm(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, has_bia
     em.line(f"const float bv = {f'__ldg(&bias[g * {bias_channel} + m])' if has_bias and bias_channel else '0.0f'};")
     em.line("#pragma unroll")
     em.open(f"for (int j = 0; j < {t.tn}; ++j)")
-    em.line(f"const int p = blockIdx.x * {t.bn} + tx * {t.tn} + j;")
+    em.line(f"const int p = blockIdx.x * {t.bn} + {owned_column(t, 'j')};")
     em.line(f"if (p < P) c[{em.expr(c_operand(em))}] = acc[i][j] + bv;")
     em.close()
     em.close()
     params = (("const float* __restrict__", "a"), ("const float* __restrict__", "b"),
-              ("const float* __restrict__", "bias"), ("float* __restrict__", "c"), ("int", "n_batch"))
+              ("const float* __restrict__", "bias"), ("float* __restrict__", "c"), *_guard(guarded), ("int", "n_batch"))
 
     def grid(nb: int) -> tuple[int, int, int]:
         m_, _, p_ = gemm_sizes(imap, kind, c_in, c_out, groups, nb)
         return ceil_div(p_, t.bn), ceil_div(m_, t.bm), groups * splits
 
-    return KernelSource(name, kernel_text(name, params, em.text(), t.threads), params, grid, (t.threads, 1, 1),
+    return KernelSource(name, kernel_text(name, params, em.text(), t.threads, t.blocks_per_sm), params, grid, (t.threads, 1, 1),
                         barrier=True, notes={"tile": t, "splits": splits})
 
 
-def splitk_sum(size: int, splits: int) -> KernelSource:
-    """``out[e] = sum_s part[s, e]`` in increasing ``s`` (fixed order: deterministic)."""
-    name = f"cv_splitk_sum_{size}_{splits}"
+def owned_column(t: Tile, j: str) -> str:
+    """Tile column (``p`` within the block) of a thread's ``j``-th output column, in C: ``j * (BN / TN) + tx``.
+
+    Neighbouring threads own neighbouring columns, so each epilogue store of a warp
+    covers contiguous addresses along ``p`` (coalesced), and the shared-memory reads of
+    ``Bs`` are conflict-free (threads of one row of the block read the same word:
+    broadcast).
+
+    >>> owned_column(TILES["64x128"], "j")
+    'j * 16 + tx'
+    """
+    return f"{j} * {t.bn // t.tn} + tx"
+
+
+def _guard(guarded: bool) -> tuple[tuple[str, str], ...]:
+    return (("const float* __restrict__", "guard"),) if guarded else ()
+
+
+def splitk_sum(size: int, splits: int, guarded: bool = False) -> KernelSource:
+    """``out[e] = sum_s part[s, e]`` in increasing ``s`` (fixed order: deterministic); ``guarded`` as :func:`igemm`."""
+    name = f"cv_splitk_sum_{size}_{splits}" + ("_guarded" if guarded else "")
     e = sym("e")
     em = Emitter([e])
+    if guarded:
+        em.line("if (guard[0] == 0.0f) return;")
     em.decl(e, "blockIdx.x * blockDim.x + threadIdx.x")
     em.line(f"if (e >= {size}) return;")
     em.line("float acc = 0.0f;")
     em.line(f"for (int s = 0; s < {splits}; ++s) acc += part[s * {size} + e];")
     em.line("out[e] = acc;")
-    params = (("const float* __restrict__", "part"), ("float* __restrict__", "out"), ("int", "n_batch"))
+    params = (("const float* __restrict__", "part"), ("float* __restrict__", "out"), *_guard(guarded),
+              ("int", "n_batch"))
     return KernelSource(name, kernel_text(name, params, em.text()), params,
                         lambda nb: (ceil_div(size, 256), 1, 1), (256, 1, 1))

@@ -12,7 +12,8 @@ batched channels-first ``(N, C, *spatial)``; outputs are new C-contiguous arrays
 ``'direct'``        fwd: per-output direct kernel (depthwise/grouped/dilated/padding modes);
                     bwd_data: gather kernel; bwd_weight: one block per weight element
 ``'fft'``           ``padding_mode='zeros'``: cupy.fft, channel (or batch) sum per frequency;
-                    NaN / inf input runs by ``'igemm'`` (kept element-wise, as PyTorch)
+                    with NaN / inf input a guarded ``'igemm'`` kernel redoes the pass (decided
+                    on the device, no host sync; kept element-wise, as PyTorch)
 ==================  ===========================================================================
 
 Determinism: every pass is gather-form or a fixed-order reduction (no atomics), so
@@ -48,6 +49,11 @@ __all__ = ["conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "con
            "conv_layer", "ALGORITHMS"]
 
 ALGORITHMS = ("auto", "igemm", "direct", "fft")
+
+
+def _quiet() -> Any:
+    """Silence NumPy's floating-point warnings (the FFT of NaN / inf input, replaced on the device)."""
+    return np.errstate(invalid="ignore", over="ignore", divide="ignore")
 
 
 def cupy_module() -> Any:
@@ -97,15 +103,16 @@ def _conv_plan(layer: Any, spatial: tuple[int, ...], kind: str, n_batch: int, al
     gemm_kind = "bwd_data" if kind == "transpose" else kind
     if algorithm not in ALGORITHMS:
         raise SpecError(f"algorithm={algorithm!r}: must be one of {ALGORITHMS}")
-    choice = plan.choose(imap, c_in, c_out, layer.groups, n_batch, gemm_kind)
+    choice = plan.choose(imap, c_in, c_out, layer.groups, n_batch, gemm_kind, igemm_only=algorithm == "igemm")
     algo = choice.algorithm if algorithm == "auto" else algorithm
     if algo == "fft" and imap.padding_mode != "zeros":
         raise SpecError(f"algorithm='fft': padding_mode='zeros' only (got {imap.padding_mode!r})")
-    tile = choice.tile or igemm.TILES["64x64"]
-    splits = choice.splits if choice.algorithm == "igemm" else 1
+    tile, splits = choice.tile, choice.splits
     has_bias = kind in ("fwd", "transpose") and layer.bias
-    if algo == "fft":
-        return ("fft", imap)
+    if algo == "fft":  # with the implicit GEMM that replaces it on the device when an input is not finite
+        fb = plan.choose(imap, c_in, c_out, layer.groups, n_batch, gemm_kind, igemm_only=True)
+        return ("fft", imap, igemm.igemm(imap, gemm_kind, c_in, c_out, layer.groups, has_bias, fb.tile, fb.splits,
+                                         guarded=True), fb.splits)
     if algo == "igemm":
         return ("igemm", imap, igemm.igemm(imap, gemm_kind, c_in, c_out, layer.groups, has_bias, tile, splits),
                 splits)
@@ -116,15 +123,13 @@ def _conv_plan(layer: Any, spatial: tuple[int, ...], kind: str, n_batch: int, al
     return ("direct", imap, direct.wgrad_direct(imap, c_in, c_out, layer.groups))
 
 
-def _finite_plan(layer: Any, spatial: tuple[int, ...], kind: str, n_batch: int, algorithm: str,
-                 *arrays: Any) -> tuple[Any, ...]:
-    """:func:`_conv_plan`, except that an FFT plan with NaN / inf among ``arrays`` becomes implicit GEMM:
-    the transform would spread them over the whole plane, PyTorch keeps them element-wise (one reduction
-    per array; its sum is non-finite iff a value is, or on overflow, which then only costs the fallback)."""
-    p = _conv_plan(layer, spatial, kind, n_batch, algorithm)
-    if p[0] == "fft" and not all(bool(cupy_module().isfinite(a.sum())) for a in arrays):
-        return _conv_plan(layer, spatial, kind, n_batch, "igemm")
-    return p
+def _nonfinite(*arrays: Any) -> Any:
+    """One float32 on the device, nonzero iff ``arrays`` hold a NaN / inf (their sum is then not finite; an
+    overflowing sum only costs the fallback).  No host synchronisation: the FFT path's guarded implicit GEMM
+    reads it and redoes the pass element-wise, as PyTorch keeps NaN / inf where the transform would spread them."""
+    xp = cupy_module()
+    total = sum((a.sum() for a in arrays[1:]), arrays[0].sum())
+    return xp.asarray(~xp.isfinite(total), dtype=np.float32).reshape(1)
 
 
 def _bias_arg(bias: Any, channels: int) -> Any:
@@ -151,13 +156,16 @@ def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 
     layer = conv_layer(x.shape, weight.shape, bias is not None, stride, padding, dilation, groups, padding_mode,
                        flip_kernel)
     spatial = tuple(x.shape[2:])
-    p = _finite_plan(layer, spatial, "fwd", x.shape[0], algorithm, x, weight)
+    p = _conv_plan(layer, spatial, "fwd", x.shape[0], algorithm)
     imap: IndexMap = p[1]
+    b = _bias_arg(bias, weight.shape[0])
     if p[0] == "fft":
-        return fft_conv(cupy_module(), x, weight, bias, imap, layer.groups)
+        with _quiet():  # NaN / inf input (replaced below): the host shim's NumPy FFT would warn
+            y = fft_conv(cupy_module(), x, weight, bias, imap, layer.groups)
+        launch(p[2], x.shape[0], _c(weight), _c(x), b, y, _nonfinite(x, weight))
+        return y
     cp = cupy_module()
     y = cp.empty((x.shape[0], weight.shape[0], *imap.output_shape), dtype=np.float32)
-    b = _bias_arg(bias, weight.shape[0])
     if p[0] == "igemm":
         launch(p[2], x.shape[0], _c(weight), _c(x), b, y)
     else:
@@ -168,15 +176,16 @@ def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 
 def _run_bwd_data(layer: Any, spatial: tuple[int, ...], kind: str, dy: Any, weight: Any, bias: Any,
                   out_shape: tuple[int, ...], algorithm: str) -> Any:
     cp = cupy_module()
-    p = _finite_plan(layer, spatial, kind, dy.shape[0], algorithm, dy, weight)
+    p = _conv_plan(layer, spatial, kind, dy.shape[0], algorithm)
+    b = _bias_arg(bias, out_shape[1])
     if p[0] == "fft":
-        out = fft_conv_grad_input(cp, dy, weight, p[1], layer.groups, out_shape).astype(np.float32, copy=False)
+        with _quiet():
+            out = fft_conv_grad_input(cp, dy, weight, p[1], layer.groups, out_shape).astype(np.float32, copy=False)
         if bias is not None:
-            _check_x_like("bias", bias)
             out += bias.reshape((1, out_shape[1]) + (1,) * (len(out_shape) - 2))
+        launch(p[2], dy.shape[0], _c(weight), _c(dy), b, out, _nonfinite(dy, weight))
         return out
     out = cp.empty(out_shape, dtype=np.float32)
-    b = _bias_arg(bias, out_shape[1])
     if p[0] == "igemm":
         launch(p[2], dy.shape[0], _c(weight), _c(dy), b, out)
     else:
@@ -231,18 +240,22 @@ def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride:
     if tuple(grad_out.shape) != expect:
         raise SpecError(f"grad_out.shape={grad_out.shape}: the forward output shape is {expect}")
     cp = cupy_module()
-    p = _finite_plan(layer, spatial, "bwd_weight", x.shape[0], algorithm, x, grad_out)
-    if p[0] == "fft":
-        return fft_conv_grad_weight(cp, x, grad_out, p[1], layer.groups, weight_shape).astype(np.float32,
-                                                                                               copy=False)
-    dw = cp.empty(weight_shape, dtype=np.float32)
-    if p[0] == "igemm":
-        splits = p[3]
-        part = cp.empty((splits, *weight_shape), dtype=np.float32)
-        launch(p[2], x.shape[0], _c(grad_out), _c(x), cp.zeros(1, dtype=np.float32), part)
-        launch(igemm.splitk_sum(math.prod(weight_shape), splits), 1, part, dw)
-    else:
+    p = _conv_plan(layer, spatial, "bwd_weight", x.shape[0], algorithm)
+    if p[0] == "direct":
+        dw = cp.empty(weight_shape, dtype=np.float32)
         launch(p[2], x.shape[0], _c(x), _c(grad_out), dw)
+        return dw
+    guard = (_nonfinite(x, grad_out),) if p[0] == "fft" else ()  # fft: the guarded implicit GEMM after it
+    if guard:
+        with _quiet():
+            dw = fft_conv_grad_weight(cp, x, grad_out, p[1], layer.groups, weight_shape).astype(np.float32,
+                                                                                                 copy=False)
+    else:
+        dw = cp.empty(weight_shape, dtype=np.float32)
+    splits = p[3]
+    part = cp.empty((splits, *weight_shape), dtype=np.float32)
+    launch(p[2], x.shape[0], _c(grad_out), _c(x), cp.zeros(1, dtype=np.float32), part, *guard)
+    launch(igemm.splitk_sum(math.prod(weight_shape), splits, guarded=bool(guard)), 1, part, dw, *guard)
     return dw
 
 

@@ -17,8 +17,8 @@ algorithm      estimated time
                padding only (all three passes)
 =============  ===========================================================================
 
-**The constants are not calibrated.**  ``PEAK`` and ``BANDWIDTH`` are the H100
-figures of ANCHORS.md (fp32 FMA ceiling 51 TFLOP/s, copy 2.95 TB/s); the
+**The constants are not calibrated.**  ``PEAK`` and ``BANDWIDTH`` are the
+figures of an H100 SXM (fp32 FMA ceiling 51 TFLOP/s, copy 2.95 TB/s); the
 efficiencies are guesses for these kernel designs and must be fitted on a device
 (``gpu/run.py`` prints the per-algorithm times needed to do it).
 
@@ -44,14 +44,13 @@ from ...index_map import IndexMap
 from .codegen import ceil_div
 from .igemm import TILES, Tile, gemm_sizes
 
-__all__ = ["Choice", "choose", "conv_flops", "gemm_blocks", "PEAK", "BANDWIDTH", "SMS", "TILE_EFF"]
+__all__ = ["Choice", "choose", "conv_flops", "gemm_blocks", "splits_for", "PEAK", "BANDWIDTH", "SMS", "TILE_EFF"]
 
-PEAK = 51e12  # fp32 FMA ceiling (ANCHORS.md, H100), FLOP/s
+PEAK = 51e12  # fp32 FMA ceiling (H100 SXM), FLOP/s
 BANDWIDTH = 2.95e12  # bytes/s
 SMS = 132
 LAUNCH = 4e-6  # s per kernel launch
 TILE_EFF = {"128x128": 0.60, "64x128": 0.52, "64x64": 0.42, "32x128": 0.40, "16x128": 0.30}  # uncalibrated
-BLOCKS_PER_SM = {"128x128": 1, "64x128": 2, "64x64": 2, "32x128": 2, "16x128": 2}
 EFF_DIRECT = 0.12  # uncalibrated
 EFF_FFT = 0.15  # uncalibrated
 FFT_MIN_TAPS = 25  # heuristic guard until calibrated: FFT only for kernels of >= 25 taps (5x5 and up)
@@ -83,9 +82,11 @@ def _igemm_time(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, n
                 splits: int) -> float:
     tile = TILES[name]
     m, q, p = gemm_sizes(imap, kind, c_in, c_out, groups, n_batch)
+    if m * p == 0:  # an empty output (e.g. batch 0): nothing to launch
+        return LAUNCH
     fill = (m * p) / (ceil_div(m, tile.bm) * tile.bm * ceil_div(p, tile.bn) * tile.bn)
     blocks = gemm_blocks(m, p, groups, tile, splits)
-    slots = SMS * BLOCKS_PER_SM[name]
+    slots = SMS * tile.blocks_per_sm  # the kernels' __launch_bounds__ minimum
     waves = ceil_div(blocks, slots)
     wave_fill = blocks / (waves * slots)
     flops = conv_flops(imap, c_in, c_out, groups, n_batch)
@@ -112,30 +113,34 @@ def _fft_time(imap: IndexMap, c_in: int, c_out: int, groups: int, n_batch: int) 
     return (fft_flops + gemm_flops) / (PEAK * EFF_FFT) + moved / BANDWIDTH + 4 * LAUNCH
 
 
-def _splits_for(m: int, q: int, p: int, groups: int, tile: Tile) -> int:
+def splits_for(m: int, q: int, p: int, groups: int, tile: Tile) -> int:
+    """Split-K slices of the weight pass: enough blocks for two waves, each slice at least 4 ``BK`` steps, <= 64."""
     blocks = gemm_blocks(m, p, groups, tile)
     want = ceil_div(2 * SMS, blocks)
     return max(1, min(want, ceil_div(q, 4 * tile.bk), 64))
 
 
-def choose(imap: IndexMap, c_in: int, c_out: int, groups: int, n_batch: int, kind: str) -> Choice:
+def choose(imap: IndexMap, c_in: int, c_out: int, groups: int, n_batch: int, kind: str,
+           igemm_only: bool = False) -> Choice:
     """Pick the fastest-estimated kernel for pass ``kind`` (``fwd``, ``bwd_data``, ``bwd_weight``).
 
     ``c_in``/``c_out`` are the channels of the conv's ``i``/``o`` sides.  The FFT
     path is considered for every pass of zeros-padded maps with at least
-    :data:`FFT_MIN_TAPS` taps.
+    :data:`FFT_MIN_TAPS` taps.  ``igemm_only``: the best tile and split count
+    (for ``algorithm='igemm'``).
     """
     cands: dict[str, tuple[float, Choice]] = {}
     for name, tile in TILES.items():
         splits = 1
         if kind == "bwd_weight":
             m, q, p = gemm_sizes(imap, kind, c_in, c_out, groups, n_batch)
-            splits = _splits_for(m, q, p, groups, tile)
+            splits = splits_for(m, q, p, groups, tile)
         t = _igemm_time(imap, kind, c_in, c_out, groups, n_batch, name, splits)
         cands[f"igemm:{name}"] = (t, Choice("igemm", tile, splits, t))
     t = _direct_time(imap, c_in, c_out, groups, n_batch)
-    cands["direct"] = (t, Choice("direct", None, 1, t))
-    if imap.padding_mode == "zeros" and math.prod(int(a.kernel) for a in imap.axes) >= FFT_MIN_TAPS:
+    if not igemm_only:
+        cands["direct"] = (t, Choice("direct", None, 1, t))
+    if not igemm_only and imap.padding_mode == "zeros" and math.prod(int(a.kernel) for a in imap.axes) >= FFT_MIN_TAPS:
         t = _fft_time(imap, c_in, c_out, groups, n_batch)
         cands["fft"] = (t, Choice("fft", None, 1, t))
     best = min(cands, key=lambda c: cands[c][0])

@@ -40,6 +40,10 @@ __all__ = ["max_pool", "max_pool_grad", "segment_sum", "avg_pool", "avg_pool_gra
            "fold"]
 
 _P = "const float* __restrict__"
+# first maximum wins, the last NaN wins; compared as ordered ints (cv_order_key), so subnormals order
+# exactly even where float compares flush them to zero
+_MAX_UPDATE = ("{ const int key = cv_order_key(v); "
+               "if (arg < 0 || key > best_key || isnan(v)) { best = v; best_key = key; arg = pos; } }")
 _W = "float* __restrict__"
 
 
@@ -78,13 +82,14 @@ def max_pool(imap: IndexMap) -> KernelSource:
     em = Emitter([*imap.o, *imap.k])
     plane = _per_thread(em, items, imap.o, out_sp)
     em.line("float best = 0.0f;")
+    em.line("int best_key = 0;")
     em.line("long long arg = -1;")
     tap_loops(em, imap.k, imap.kernel_size)
     em.line(f"if (!({em.expr(imap.valid)})) continue;")
     pos = ravel(imap.input_index, in_sp)
     em.line(f"const int pos = {em.expr(pos)};")
     em.line(f"const float v = x[{em.expr(plane * math.prod(in_sp))} + pos];")
-    em.line("if (arg < 0 || v > best || isnan(v)) { best = v; arg = pos; }")
+    em.line(_MAX_UPDATE)
     for _ in imap.k:
         em.close()
     em.line("y[t] = best;")
@@ -182,6 +187,7 @@ def adaptive_pool(imap: IndexMap) -> KernelSource:
     plane = _per_thread(em, items, imap.o, out_sp)
     if is_max:
         em.line("float best = 0.0f;")
+        em.line("int best_key = 0;")
         em.line("long long arg = -1;")
     else:
         em.line("float acc = 0.0f;")
@@ -189,7 +195,7 @@ def adaptive_pool(imap: IndexMap) -> KernelSource:
     em.line(f"if (!({em.expr(imap.valid)})) continue;")
     em.line(f"const int pos = {em.expr(ravel(imap.input_index, in_sp))};")
     em.line(f"const float v = x[{em.expr(plane * math.prod(in_sp))} + pos];")
-    em.line("if (arg < 0 || v > best || isnan(v)) { best = v; arg = pos; }" if is_max else "acc += v;")
+    em.line(_MAX_UPDATE if is_max else "acc += v;")
     for _ in imap.k:
         em.close()
     if is_max:
