@@ -33,12 +33,14 @@ __version__ = "0.1.0"
 
 #: Subpackages imported on first attribute access (``convalg.functional.conv(...)``), so that
 #: ``import convalg`` stays as light as the shape algebra needs.
-_LAZY_SUBMODULES = ("functional", "operators", "index_map", "reference", "testing", "kernels", "printers")
+_LAZY_SUBMODULES = ("functional", "operators", "index_map", "reference", "testing", "kernels", "printers", "graph")
+#: Model importers (``convalg.from_torch(model, (1, 3, H, W))``), loaded with :mod:`convalg.graph`.
+_LAZY_FUNCTIONS = ("from_torch", "from_onnx")
 
 __all__ = [
     "SpecError", "Layer", "Conv", "ConvTranspose", "MaxPool", "AvgPool", "AdaptiveAvgPool", "AdaptiveMaxPool",
     "GlobalAvgPool", "GlobalMaxPool", "Sequential", "INPUT_SIZE", "conventions", "shapes", "__version__",
-    *_LAZY_SUBMODULES,
+    *_LAZY_SUBMODULES, *_LAZY_FUNCTIONS,
 ]
 
 
@@ -47,8 +49,10 @@ def __getattr__(name: str) -> Any:
         module = importlib.import_module(f".{name}", __name__)
         globals()[name] = module
         return module
+    if name in _LAZY_FUNCTIONS:
+        return getattr(importlib.import_module(".graph", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY_SUBMODULES))
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES) | set(_LAZY_FUNCTIONS))
