@@ -75,6 +75,13 @@ def test_matrix_latex_compiles(capsys, tmp_path) -> None:
     _compile(f"$${out}$$", tmp_path)
 
 
+def test_rf_latex_puts_the_math_in_math_mode_and_compiles(capsys, tmp_path) -> None:
+    assert main(["rf", "--latex", "--input", "H,W", "conv(k=3,s=2,p=1)", "maxpool(k=3,s=2,p=1)"]) == 0
+    out = capsys.readouterr().out
+    assert "$[4 y - 3, 4 y + 3]$" in out and "output $y$ sees" in out and out.count("$") % 2 == 0
+    _compile(out, tmp_path)
+
+
 def test_latex_matrix_subscripts_are_unambiguous() -> None:
     w = sp.Symbol("w_1_12_0")
     assert latex_matrix(sp.Matrix([[w]])) == r"\left[\begin{matrix}w_{1,12,0}\end{matrix}\right]"

@@ -34,10 +34,14 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps([{"axis": a, "size": format_size(f.size), "stride": format_size(f.stride),
                            "padding": format_size(f.padding)} for a, f in enumerate(fields)], indent=2))
         return 0
-    fmt = latex_size if args.latex else format_size
     y = sp.Symbol("y", integer=True, nonnegative=True)
     for a, f in enumerate(fields):
         lo, hi = f.region(y)
-        print(f"axis {a}: receptive field {fmt(f.size)}, effective stride {fmt(f.stride)}, "
-              f"effective padding {fmt(f.padding)}; output y sees inputs [{fmt(lo)}, {fmt(hi)}]")
+        if args.latex:  # one paragraph per axis, the math in $...$: it compiles as it is
+            print(f"axis {a}: receptive field ${latex_size(f.size)}$, effective stride ${latex_size(f.stride)}$, "
+                  f"effective padding ${latex_size(f.padding)}$; output $y$ sees inputs "
+                  f"$[{latex_size(lo)}, {latex_size(hi)}]$\n")
+            continue
+        print(f"axis {a}: receptive field {format_size(f.size)}, effective stride {format_size(f.stride)}, "
+              f"effective padding {format_size(f.padding)}; output y sees inputs [{format_size(lo)}, {format_size(hi)}]")
     return 0

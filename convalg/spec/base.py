@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import sympy as sp
 
 from ..errors import SpecError
 from ..shapes.formulas import Size
 from .padding import Pad
+
+if TYPE_CHECKING:
+    from ..display import ShapeTable
 
 __all__ = ["Layer", "AxisSpec", "check_spatial"]
 
@@ -131,14 +134,13 @@ class Layer:
     _defaults: ClassVar[dict[str, Any]] = {}
 
     # -- notebook display (one renderer each, in convalg.display) ----------------------
-    def shape_table(self, spatial: Sequence[Size]) -> Any:
+    def shape_table(self, spatial: Sequence[Size]) -> ShapeTable:
         """The input shape and the output shape of each layer, as ``convalg shape`` prints it
         (a :class:`convalg.display.ShapeTable`; ``str`` gives the text, ``to_latex`` a tabular)."""
         from ..display import ShapeTable
-
-        layers = getattr(self, "layers", (self,))
         from .sequential import Sequential
 
+        layers = getattr(self, "layers", (self,))
         return ShapeTable.of(layers, Sequential(*layers).shapes(spatial))
 
     def _repr_latex_(self) -> str:

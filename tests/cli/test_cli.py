@@ -65,7 +65,7 @@ def test_rf_reproduces_vgg16(capsys) -> None:
 
 def test_rf_symbolic_tf_same_and_latex(capsys) -> None:
     code, out, _ = run(capsys, "rf", "--latex", "conv(k=3,s=2,p=1)*2")
-    assert code == 0 and "receptive field 7, effective stride 4, effective padding 3" in out
+    assert code == 0 and "receptive field $7$, effective stride $4$, effective padding $3$" in out
     code, out, _ = run(capsys, "rf", "conv(k=3,s=2,p=0:1)")
     assert code == 0 and "effective padding 0" in out and "[2*y, 2*y + 2]" in out
 
