@@ -36,7 +36,7 @@ _OFF = {"stride": ("--no-stride", "strides > 1"), "dilation": ("--no-dilation", 
         "nonfinite_weights": ("--finite-weights", "NaN / inf in weights and bias (inputs still get them)"),
         "layouts": ("--contiguous-only", "non-contiguous, negative-stride or channels-last arrays")}
 _SIZES = {"max_batch": "batch N", "max_channels": "channels C (in and out)", "max_kernel": "kernel side K",
-          "max_side": "spatial side of the input (conv_transpose inputs get half)",
+          "max_side": "spatial side of the input",
           "max_stride": "stride", "max_dilation": "dilation", "max_padding": "explicit padding"}
 _ON = {"asymmetric_padding": "--asymmetric-padding", "padding_modes": "--padding-modes"}
 

@@ -13,6 +13,7 @@ True
 
 from __future__ import annotations
 
+import queue
 import sysconfig
 import threading
 import traceback
@@ -36,26 +37,49 @@ class TargetTimeout(Exception):
         self.seconds = seconds
 
 
+class _Worker:
+    """One long-lived daemon thread that runs the calls (starting a thread per call costs milliseconds)."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._loop, name="convalg-check-target", daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            fn, box, done = self.jobs.get()
+            try:
+                box["value"] = fn()
+            except BaseException as e:  # noqa: BLE001 - handed back to the caller's thread
+                box["error"] = e
+            done.set()
+
+
+_worker: _Worker | None = None
+_lock = threading.Lock()
+
+
 def call_with_timeout(fn: Callable[[], Any], seconds: float | None) -> Any:
-    """``fn()`` run in a worker thread; :class:`TargetTimeout` if it has not returned after ``seconds``.
+    """``fn()`` run on the worker thread; :class:`TargetTimeout` if it has not returned after ``seconds``.
 
     A call that hangs keeps its (daemon) thread: Python cannot stop it, so the
-    harness reports it and ends the run instead of calling the target again.
+    next call gets a fresh worker, and the harness reports the hang and ends
+    the run instead of calling the target again.
     """
+    global _worker
     if seconds is None:
         return fn()
+    with _lock:
+        if _worker is None:
+            _worker = _Worker()
+        worker = _worker
     box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as e:  # noqa: BLE001 - handed back to the caller's thread
-            box["error"] = e
-
-    worker = threading.Thread(target=run, name="convalg-check-target", daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
+    done = threading.Event()
+    worker.jobs.put((fn, box, done))
+    if not done.wait(seconds):
+        with _lock:
+            if _worker is worker:
+                _worker = None  # abandoned with the hung call
         raise TargetTimeout(seconds)
     if "error" in box:
         raise box["error"]

@@ -164,12 +164,12 @@ def _run_one(target: Callable[..., Any], op: str, case: Any, recipes: dict[str, 
     if autograd:
         got = got.detach()
     verdict = judge(op, got, inputs, params, after=after, model=model, adapter=adapter)
+    shape = tuple(np.shape(verdict.expected)) if verdict.expected is not None else None
     if verdict.ok and autograd:
         grads = {r: t.grad for r, t in tin.items() if t is not None and r != "indices"}
         verdict = judge_gradients(op, grads, inputs, box["g"], params, model, adapter)
     if autograd:
         verdict.grad_shape = tuple(box["g"].shape)
-    shape = tuple(np.shape(verdict.expected)) if verdict.expected is not None else None
     return verdict, shape
 
 

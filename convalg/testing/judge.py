@@ -76,8 +76,8 @@ def check_unchanged(inputs: dict[str, Any], after: dict[str, Any]) -> Verdict | 
             if before.dtype.kind == "f" else now == before
         if now.shape != before.shape or not np.all(same):
             where = tuple(int(i) for i in np.argwhere(~np.asarray(same))[0]) if now.shape == before.shape else ()
-            detail = (f"{int((~same).sum())} element(s) changed, first at {where}: was {before[where]!r}, "
-                      f"now {now[where]!r}") if where else f"shape {before.shape} -> {now.shape}"
+            detail = (f"{int((~same).sum())} element(s) changed, first at {where}: was {before[where].item()!r}, "
+                      f"now {now[where].item()!r}") if where else f"shape {before.shape} -> {now.shape}"
             return Verdict(False, "in_place", f"the target modified its input {role!r} in place ({detail}); "
                                               f"inputs must be left unchanged")
     return None

@@ -84,9 +84,9 @@ def case_strategy(op: str, sup: Any, autograd: bool = False) -> Any:
                             same_padding=sup.same_padding and forward,
                             padding_modes=sup.padding_modes if forward else ("zeros",), string_padding=forward,
                             bias=(None if sup.bias else False) if forward else False)
-    if kind == "conv_transpose":
-        return S.conv_transpose_cases(ndim=nd, **sizes, max_kernel=sup.max_kernel, max_stride=sup.max_stride,
-                                      max_dilation=sup.max_dilation, max_padding=sup.max_padding,
+    if kind == "conv_transpose":  # the strategy halves max_side (its outputs grow with the stride): undo that
+        return S.conv_transpose_cases(ndim=nd, **{**sizes, "max_side": 2 * side}, max_kernel=sup.max_kernel,
+                                      max_stride=sup.max_stride, max_dilation=sup.max_dilation, max_padding=sup.max_padding,
                                       groups=sup.groups, dilation=sup.dilation, stride=sup.stride,
                                       asymmetric_padding=sup.asymmetric_padding and forward,
                                       output_padding=sup.output_padding,

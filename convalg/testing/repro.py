@@ -108,7 +108,7 @@ def repro_snippet(name: str, op: str, case: Any, recipes: dict[str, Any], verdic
                   f"grads = {{{', '.join(f'{r!r}: {r}.grad' for r in roles)}}}",
                   f"assert_conforms({op!r}, grads, inputs, params, grad_output=grad_output, {where})"]
     elif verdict.kind not in ("raised", "timeout", "interrupted"):
-        after = ", ".join(f"{r!r}: {r}" for r in roles)
+        after = ", ".join(f"{r!r}: {r}" for r in [*roles, *(["indices"] if fam.derived else [])])
         lines.append(f"assert_conforms({op!r}, got, inputs, params, after={{{after}}}, {where})")
     return "\n".join(lines)
 
