@@ -55,11 +55,12 @@ def plan_rows(anchors: list[Anchor]) -> list[dict]:
         row = {"case": a.label}
         for kind in ("fwd", "bwd_data", "bwd_weight"):
             p = ops._conv_plan(layer, (a.hw, a.hw), kind, a.n, "auto")
-            size = len(p[2].code) if len(p) > 2 else 0
-            tile = p[2].notes.get("tile") if len(p) > 2 else None
-            label = p[0] + (f"[{tile.bm}x{tile.bn}]" if tile else "") + (f" x{p[3]} splits" if len(p) > 3
-                                                                          and p[3] > 1 else "")
-            row[kind] = f"{label} ({size} B)" if size else label
+            if p[0] == "fft":
+                row[kind] = "fft (cupy.fft + batched GEMM)"
+                continue
+            tile, splits = p[2].notes.get("tile"), p[2].notes.get("splits", 1)
+            label = p[0] + (f"[{tile.bm}x{tile.bn}]" if tile else "") + (f" x{splits} splits" if splits > 1 else "")
+            row[kind] = f"{label} ({len(p[2].code)} B)"
         rows.append(row)
     return rows
 

@@ -177,3 +177,63 @@ def test_gpu_deterministic_and_validated():
         ops.conv(x.astype(cp.float64), cp.zeros((32, 16, 3, 3), cp.float32))
     with pytest.raises(TypeError, match="cupy"):
         ops.conv(x.get(), cp.zeros((32, 16, 3, 3), cp.float32))
+
+
+def _subnormal_planes():
+    """Windows of subnormals (where -ftz=true float compares see only zeros), negative ones, and -0 / +0."""
+    tiny = np.float32(1e-45)  # the smallest subnormal
+    rows = [[1e-40, 3e-40, 2e-40, 0.0], [-3e-40, -1e-40, -2e-40, -5e-40], [0.0, -0.0, 1e-40, -1e-40],
+            [-0.0, 0.0, -1e-40, tiny], [tiny, 2 * tiny, -tiny, 0.0], [1e-38, 1.1e-38, 1.17e-38, 1.18e-38]]
+    return np.array(rows, np.float32).reshape(1, 6, 4)
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_max_pool_orders_subnormals(device, adaptive):
+    """CuPy compiles with -ftz=true (the host shim runs with FTZ/DAZ): the max kernels must still order
+    subnormals, and keep -0 / +0 ties on the first, as the reference."""
+    x = _subnormal_planes()
+    assert np.count_nonzero(np.abs(x) < np.finfo(np.float32).tiny) > 10
+    if adaptive:
+        y, idx = ops.adaptive_max_pool(device.put(x), 2, return_indices=True)
+        ry, ridx = reference.adaptive_max_pool(x, 2, return_indices=True)
+    else:
+        y, idx = ops.max_pool(device.put(x), 2, stride=1, return_indices=True)
+        ry, ridx = reference.max_pool(x, 2, stride=1, return_indices=True)
+    np.testing.assert_array_equal(device.get(idx), ridx)
+    assert device.get(y).tobytes() == ry.astype(np.float32).tobytes()  # bitwise: the subnormal itself, -0 kept
+
+
+@pytest.mark.parametrize("algorithm", ["auto", "igemm", "direct", "fft"])
+def test_empty_batch(device, algorithm):
+    """N = 0: empty results (zeros for the weight gradient), as the references."""
+    x, dy = np.zeros((0, 2, 9, 9), np.float32), np.zeros((0, 3, 9, 9), np.float32)
+    w, b = np.ones((3, 2, 3, 3), np.float32), np.ones(3, np.float32)
+    X, DY, W, B = (device.put(a) for a in (x, dy, w, b))
+    p = dict(padding=1, algorithm=algorithm)
+    assert ops.conv(X, W, B, **p).shape == reference.conv(x, w, b, padding=1).shape == (0, 3, 9, 9)
+    assert ops.conv_grad_input(DY, W, x.shape, **p).shape == (0, 2, 9, 9)
+    assert ops.conv_transpose(DY, W, B[:2], **p).shape == reference.conv_transpose(dy, w, b[:2], padding=1).shape
+    np.testing.assert_array_equal(device.get(ops.conv_grad_weight(X, DY, w.shape, **p)), np.zeros(w.shape))
+
+
+@pytest.mark.parametrize("pass_", ["fwd", "bwd_data", "bwd_weight"])
+def test_fft_keeps_nan_and_inf_in_place(device, pass_):
+    """The FFT path's device-side fallback: NaN / inf stay where the reference has them."""
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((1, 2, 9, 9)).astype(np.float32), rng.standard_normal((3, 2, 3, 3)).astype(np.float32)
+    dy = rng.standard_normal((1, 3, 9, 9)).astype(np.float32)
+    bad = x if pass_ != "bwd_data" else dy
+    bad[0, 1, 4, 4], bad[0, 0, 0, 8] = np.nan, np.inf
+    X, W, DY = device.put(x), device.put(w), device.put(dy)
+    if pass_ == "fwd":
+        got, ref = ops.conv(X, W, None, padding=1, algorithm="fft"), reference.conv(x, w, None, padding=1)
+    elif pass_ == "bwd_data":
+        got = ops.conv_grad_input(DY, W, x.shape, padding=1, algorithm="fft")
+        ref = reference.conv_grad_input(dy, w, x.shape, padding=1)
+    else:
+        got = ops.conv_grad_weight(X, DY, w.shape, padding=1, algorithm="fft")
+        ref = reference.conv_grad_weight(x, dy, w.shape, padding=1)
+    got = device.get(got)
+    assert np.isfinite(ref).any()
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(ref))

@@ -1,8 +1,9 @@
-"""Every implicit-GEMM tile, every pass, and split-K with 8 and 64 slices, on the host shim against the references.
+"""Every implicit-GEMM tile, every pass, and split-K with 8 and 64 slices, against the references.
 
 The cost model picks these configurations for real workloads (the GPU benchmark cases), never for test-sized
-shapes, so they are forced here.  The shape leaves partial tiles on both GEMM sides, several ``BK`` steps, and,
-with 64 slices, empty split-K slices.  Skipped without ``g++``.
+shapes, so they are forced here: on the host shim (skipped without ``g++``) and, marked ``gpu``, on a CUDA
+device.  The shape leaves partial tiles on both GEMM sides, several ``BK`` steps, and, with 64 slices, empty
+split-K slices.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ import pytest
 from convalg import Conv
 from convalg.kernels.cuda import igemm, ops, plan
 from convalg.kernels.cuda.hostshim import HostBackend, host_compiler
+from convalg.kernels.cuda.runtime import CupyBackend
 from convalg.reference import direct as reference
 from convalg.testing.tolerance import assert_within_bound, error_bound
-
-pytestmark = pytest.mark.skipif(host_compiler() is None, reason="host shim needs g++")
 
 LAYER = Conv(3, padding=1, dilation=(1, 2), groups=2, ndim=2)
 SPATIAL, C_IN, C_OUT, N = (9, 10), 6, 20, 2
@@ -32,8 +32,21 @@ def _kernel(kind, name, splits):
     return igemm.igemm(IMAP, kind, C_IN, C_OUT, 2, kind == "fwd", igemm.TILES[name], splits)
 
 
-@pytest.fixture(scope="module")
-def backend():
+def _gpu_available() -> bool:
+    try:
+        import cupy
+
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="module", params=[
+    pytest.param("host-shim", marks=pytest.mark.skipif(host_compiler() is None, reason="host shim needs g++")),
+    pytest.param("cupy", marks=[pytest.mark.gpu, pytest.mark.skipif(not _gpu_available(), reason="no CUDA device")])])
+def backend(request):
+    if request.param == "cupy":
+        return CupyBackend()
     b = HostBackend()
     w_size = C_OUT * (C_IN // 2) * 9
     b.preload([_kernel(*c) for c in CONFIGS] + [igemm.splitk_sum(w_size, s) for s in (8, 64)])  # one g++ call
@@ -53,26 +66,30 @@ def data():
 @pytest.mark.parametrize("kind,name,splits", CONFIGS, ids=[f"{k}-{n}-x{s}" for k, n, s in CONFIGS])
 def test_tile_and_split(backend, data, kind, name, splits):
     x, w, b, dy = data
+    xp = backend.xp
+    put = xp.asarray
+    get = (lambda a: a) if xp is np else (lambda a: a.get())
     ks = _kernel(kind, name, splits)
     m, _, p = igemm.gemm_sizes(IMAP, kind, C_IN, C_OUT, 2, N)
     tile = igemm.TILES[name]
     assert m % tile.bm and p % tile.bn  # partial tiles on both sides
-    zero = np.zeros(1, np.float32)
+    zero = xp.zeros(1, np.float32)
     if kind == "fwd":
-        y = np.empty((N, C_OUT, *IMAP.output_shape), np.float32)
-        backend.launch(ks, N, w, x, b, y)
-        assert_within_bound(y, reference.conv(x, w, b, **PARAMS), error_bound("conv", x, w, bias=b, **PARAMS), kind)
+        y = xp.empty((N, C_OUT, *IMAP.output_shape), np.float32)
+        backend.launch(ks, N, put(w), put(x), put(b), y)
+        assert_within_bound(get(y), reference.conv(x, w, b, **PARAMS), error_bound("conv", x, w, bias=b, **PARAMS),
+                            kind)
     elif kind == "bwd_data":
-        dx = np.empty(x.shape, np.float32)
-        backend.launch(ks, N, w, dy, zero, dx)
-        assert_within_bound(dx, reference.conv_grad_input(dy, w, x.shape, **PARAMS),
+        dx = xp.empty(x.shape, np.float32)
+        backend.launch(ks, N, put(w), put(dy), zero, dx)
+        assert_within_bound(get(dx), reference.conv_grad_input(dy, w, x.shape, **PARAMS),
                             error_bound("conv_grad_input", dy, w, x.shape, **PARAMS), kind)
     else:
-        part = np.full((splits, *w.shape), np.nan, np.float32)  # every slice must write its whole partial sum
-        backend.launch(ks, N, dy, x, zero, part)
-        dw = np.empty(w.shape, np.float32)
+        part = xp.full((splits, *w.shape), np.nan, np.float32)  # every slice must write its whole partial sum
+        backend.launch(ks, N, put(dy), put(x), zero, part)
+        dw = xp.empty(w.shape, np.float32)
         backend.launch(igemm.splitk_sum(math.prod(w.shape), splits), 1, part, dw)
-        assert_within_bound(dw, reference.conv_grad_weight(x, dy, w.shape, **PARAMS),
+        assert_within_bound(get(dw), reference.conv_grad_weight(x, dy, w.shape, **PARAMS),
                             error_bound("conv_grad_weight", x, dy, w.shape, **PARAMS), f"{kind} x{splits}")
 
 

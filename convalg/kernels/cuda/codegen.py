@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from ...errors import SpecError
 from ...printers.cuda import PREAMBLE, CudaCodePrinter
 
-__all__ = ["KernelSource", "unravel", "ravel", "sym", "Emitter", "THREADS", "ceil_div", "module_source"]
+__all__ = ["KernelSource", "unravel", "ravel", "sym", "Emitter", "THREADS", "ceil_div", "module_source", "thread_guard",
+           "check_grid", "MAX_GRID"]
 
 THREADS = 256
 
@@ -82,6 +84,21 @@ class KernelSource:
         return ", ".join(f"{t} {n}" for t, n in self.params)
 
 
+MAX_GRID = (2**31 - 1, 65535, 65535)  # CUDA's grid limits (x, y, z)
+
+
+def check_grid(name: str, grid: tuple[int, int, int]) -> None:
+    """Raise :class:`SpecError` when a launch grid passes CUDA's limits.
+
+    >>> check_grid("k", (1, 1, 65536))
+    Traceback (most recent call last):
+    ...
+    convalg.errors.SpecError: k: grid=(1, 1, 65536): CUDA allows at most (2147483647, 65535, 65535) blocks per dimension
+    """
+    if any(g > lim for g, lim in zip(grid, MAX_GRID)):
+        raise SpecError(f"{name}: grid={tuple(grid)}: CUDA allows at most {MAX_GRID} blocks per dimension")
+
+
 def module_source(kernels: Iterable[KernelSource]) -> str:
     """Several kernels in one translation unit (one nvcc call compiles them all)."""
     return PREAMBLE + "\n".join(k.body for k in kernels)
@@ -131,6 +148,13 @@ class Emitter:
 
     def text(self) -> str:
         return "\n".join(self.lines)
+
+
+def thread_guard(em: Emitter, t: sp.Symbol, count: str, items: int) -> None:
+    """Declare the global thread index ``t`` and return threads past ``count * items`` (``count``: the ``int``
+    launch parameter).  64-bit: the rounded-up grid can pass 2**31 threads even when every array fits 32 bits."""
+    em.decl(t, "(long long)blockIdx.x * blockDim.x + threadIdx.x", "const long long")
+    em.line(f"if ({t} >= (long long){count} * {items}) return;")
 
 
 def kernel_text(name: str, params: Sequence[tuple[str, str]], body: str, launch_bounds: int | None = None,

@@ -32,7 +32,7 @@ import math
 import sympy as sp
 
 from ...index_map import IndexMap
-from .codegen import THREADS, Emitter, KernelSource, ceil_div, kernel_text, ravel, spec_tag, sym, unravel
+from .codegen import THREADS, Emitter, KernelSource, ceil_div, kernel_text, ravel, spec_tag, sym, thread_guard, unravel
 
 __all__ = ["direct_conv", "gather_conv", "wgrad_direct", "tap_loops"]
 
@@ -66,8 +66,7 @@ def direct_conv(imap: IndexMap, c_in: int, c_out: int, groups: int, has_bias: bo
                                    c_in, c_out, groups, has_bias, tw)
     t, n, r, co, ci, c, g, u = (sym(s) for s in ("t", "n", "r", "co", "ci", "c", "g", "u"))
     em = Emitter([t, n, r, *imap.o, *imap.k])
-    em.decl(t, "blockIdx.x * blockDim.x + threadIdx.x")
-    em.line(f"if (t >= n_batch * {items}) return;")
+    thread_guard(em, t, "n_batch", items)
     em.decl(n, sp.floor(t / items))
     em.decl(r, sp.Mod(t, items))
     parts = unravel(r, work)
@@ -126,8 +125,7 @@ def gather_conv(imap: IndexMap, c_red: int, c_out: int, groups: int, has_bias: b
     name = "cv_gather_" + spec_tag("gather", imap.axes, imap.flip_kernel, c_red, c_out, groups, has_bias)
     t, n, r, c, g, cl, cr, j = (sym(s) for s in ("t", "n", "r", "c", "g", "cl", "cr", "j"))
     em = Emitter([t, *imap.k, *imap.i])
-    em.decl(t, "blockIdx.x * blockDim.x + threadIdx.x")
-    em.line(f"if (t >= n_batch * {items}) return;")
+    thread_guard(em, t, "n_batch", items)
     em.decl(n, sp.floor(t / items))
     em.decl(r, sp.Mod(t, items))
     parts = unravel(r, (c_out, *out_sp))

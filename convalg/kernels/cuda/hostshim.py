@@ -51,7 +51,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .codegen import KernelSource, module_source
+from .codegen import KernelSource, check_grid, module_source
 from .runtime import Backend, check_int32_size
 
 __all__ = ["HOST_PRELUDE", "host_source", "HostModule", "host_compiler", "HostBackend", "asan_runtime",
@@ -341,4 +341,5 @@ class HostBackend(Backend):
             self.preload([ks])
         if min(ks.grid(count)) == 0:
             return
+        check_grid(ks.name, ks.grid(count))
         self._modules[ks.name].launch(ks, count, *arrays)

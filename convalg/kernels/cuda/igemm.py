@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ...index_map import IndexMap
-from .codegen import Emitter, KernelSource, ceil_div, kernel_text, ravel, spec_tag, sym, unravel
+from .codegen import Emitter, KernelSource, ceil_div, kernel_text, ravel, spec_tag, sym, thread_guard, unravel
 
 __all__ = ["Tile", "TILES", "igemm", "gemm_sizes", "splitk_sum", "owned_column"]
 
@@ -313,8 +313,7 @@ def splitk_sum(size: int, splits: int, guarded: bool = False) -> KernelSource:
     em = Emitter([e])
     if guarded:
         em.line("if (guard[0] == 0.0f) return;")
-    em.decl(e, "blockIdx.x * blockDim.x + threadIdx.x")
-    em.line(f"if (e >= {size}) return;")
+    thread_guard(em, e, "1", size)
     em.line("float acc = 0.0f;")
     em.line(f"for (int s = 0; s < {splits}; ++s) acc += part[s * {size} + e];")
     em.line("out[e] = acc;")

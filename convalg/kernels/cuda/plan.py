@@ -40,11 +40,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from ...errors import SpecError
 from ...index_map import IndexMap
-from .codegen import ceil_div
+from .codegen import MAX_GRID, ceil_div
 from .igemm import TILES, Tile, gemm_sizes
 
-__all__ = ["Choice", "choose", "conv_flops", "gemm_blocks", "splits_for", "PEAK", "BANDWIDTH", "SMS", "TILE_EFF"]
+__all__ = ["Choice", "choose", "conv_flops", "gemm_blocks", "splits_for", "fits_grid", "PEAK", "BANDWIDTH", "SMS", "TILE_EFF"]
 
 PEAK = 51e12  # fp32 FMA ceiling (H100 SXM), FLOP/s
 BANDWIDTH = 2.95e12  # bytes/s
@@ -114,10 +115,16 @@ def _fft_time(imap: IndexMap, c_in: int, c_out: int, groups: int, n_batch: int) 
 
 
 def splits_for(m: int, q: int, p: int, groups: int, tile: Tile) -> int:
-    """Split-K slices of the weight pass: enough blocks for two waves, each slice at least 4 ``BK`` steps, <= 64."""
+    """Split-K slices of the weight pass: enough blocks for two waves, each slice at least 4 ``BK`` steps, <= 64,
+    and ``groups * splits`` within the grid's z limit."""
     blocks = gemm_blocks(m, p, groups, tile)
     want = ceil_div(2 * SMS, blocks)
-    return max(1, min(want, ceil_div(q, 4 * tile.bk), 64))
+    return max(1, min(want, ceil_div(q, 4 * tile.bk), 64, MAX_GRID[2] // groups))
+
+
+def fits_grid(m: int, p: int, groups: int, tile: Tile, splits: int) -> bool:
+    """Whether the implicit GEMM's grid ``(P / BN, M / BM, groups * splits)`` is within CUDA's limits."""
+    return all(g <= lim for g, lim in zip((ceil_div(p, tile.bn), ceil_div(m, tile.bm), groups * splits), MAX_GRID))
 
 
 def choose(imap: IndexMap, c_in: int, c_out: int, groups: int, n_batch: int, kind: str,
@@ -130,11 +137,11 @@ def choose(imap: IndexMap, c_in: int, c_out: int, groups: int, n_batch: int, kin
     (for ``algorithm='igemm'``).
     """
     cands: dict[str, tuple[float, Choice]] = {}
+    m, q, p = gemm_sizes(imap, kind, c_in, c_out, groups, n_batch)
     for name, tile in TILES.items():
-        splits = 1
-        if kind == "bwd_weight":
-            m, q, p = gemm_sizes(imap, kind, c_in, c_out, groups, n_batch)
-            splits = splits_for(m, q, p, groups, tile)
+        splits = splits_for(m, q, p, groups, tile) if kind == "bwd_weight" else 1
+        if not fits_grid(m, p, groups, tile, splits):
+            continue
         t = _igemm_time(imap, kind, c_in, c_out, groups, n_batch, name, splits)
         cands[f"igemm:{name}"] = (t, Choice("igemm", tile, splits, t))
     t = _direct_time(imap, c_in, c_out, groups, n_batch)
@@ -143,6 +150,9 @@ def choose(imap: IndexMap, c_in: int, c_out: int, groups: int, n_batch: int, kin
     if not igemm_only and imap.padding_mode == "zeros" and math.prod(int(a.kernel) for a in imap.axes) >= FFT_MIN_TAPS:
         t = _fft_time(imap, c_in, c_out, groups, n_batch)
         cands["fft"] = (t, Choice("fft", None, 1, t))
+    if not cands:
+        raise SpecError(f"groups={groups}: the implicit GEMM's grid (blocks x groups) passes CUDA's limits "
+                        f"{MAX_GRID}; use algorithm='direct'")
     best = min(cands, key=lambda c: cands[c][0])
     t, ch = cands[best]
     return Choice(ch.algorithm, ch.tile, ch.splits, t, {k: v[0] for k, v in cands.items()})

@@ -33,7 +33,7 @@ import math
 import sympy as sp
 
 from ...index_map import IndexMap
-from .codegen import THREADS, Emitter, KernelSource, ceil_div, kernel_text, ravel, spec_tag, sym, unravel
+from .codegen import THREADS, Emitter, KernelSource, ceil_div, kernel_text, ravel, spec_tag, sym, thread_guard, unravel
 from .direct import tap_loops
 
 __all__ = ["max_pool", "max_pool_grad", "segment_sum", "avg_pool", "avg_pool_grad", "adaptive_pool", "unfold",
@@ -54,8 +54,7 @@ def _sizes(imap: IndexMap) -> tuple[tuple[int, ...], tuple[int, ...]]:
 def _per_thread(em: Emitter, items: int, coords: tuple[sp.Symbol, ...], sizes: tuple[int, ...]) -> sp.Symbol:
     """Thread -> (plane, coords) over ``planes * items`` elements; returns the plane symbol."""
     t, plane, r = sym("t"), sym("plane"), sym("r")
-    em.decl(t, "blockIdx.x * blockDim.x + threadIdx.x")
-    em.line(f"if (t >= planes * {items}) return;")
+    thread_guard(em, t, "planes", items)
     em.decl(plane, sp.floor(t / items))
     em.decl(r, sp.Mod(t, items))
     for s, e in zip(coords, unravel(r, sizes)):
@@ -128,8 +127,7 @@ def segment_sum(items: int) -> KernelSource:
     name = f"cv_segment_sum_{items}"
     em = Emitter()
     t = sym("t")
-    em.decl(t, "blockIdx.x * blockDim.x + threadIdx.x")
-    em.line(f"if (t >= planes * {items}) return;")
+    thread_guard(em, t, "planes", items)
     em.line("float acc = 0.0f;")
     em.line("for (long long j = start[t]; j < start[t + 1]; ++j) acc += dy[order[j]];")
     em.line("dx[t] = acc;")

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import SpecError
-from .codegen import KernelSource
+from .codegen import KernelSource, check_grid
 
 __all__ = ["cupy_module", "get_function", "launch", "check_array", "check_int32_size", "NVRTC_OPTIONS", "Backend",
            "CupyBackend", "backend", "using_backend"]
@@ -104,6 +104,7 @@ def launch(ks: KernelSource, count: int, *arrays: Any) -> None:
     grid = ks.grid(count)
     if min(grid) == 0:
         return
+    check_grid(ks.name, grid)
     get_function(ks)(grid, ks.block, tuple(args))
 
 
