@@ -9,7 +9,7 @@ mutation is *caught* when at least one of them fails; the report names which.
 ``python -m proofs.mutate``            every mutation (its claiming theorems), 2 processes
 ``python -m proofs.mutate --ci``       the subset the test suite runs (fewer theorems per mutation)
 ``python -m proofs.mutate --list``     the mutations and the theorems that claim about them
-``python -m proofs.mutate NAME ...``   the named mutations
+``python -m proofs.mutate NAME ...``   the named mutations (``--json PATH``: the outcomes as JSON)
 
 >>> sorted(m.name for m in MUTATIONS if m.ci)[:3]
 ['ceil-drop-rule-deleted', 'collapse-guard-dropped', 'conv-rejects-dilation']
@@ -18,6 +18,7 @@ mutation is *caught* when at least one of them fails; the report names which.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -254,6 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ci", action="store_true", help="only the CI subset, each with its CI theorems")
     parser.add_argument("--list", action="store_true", help="list the mutations and exit")
     parser.add_argument("--jobs", type=int, default=2, help="parallel subprocesses (default 2)")
+    parser.add_argument("--json", metavar="PATH", help="also write the outcomes as JSON to PATH")
     args = parser.parse_args(argv)
     known = {m.name: m for m in MUTATIONS}
     unknown = [n for n in args.names if n not in known]
@@ -268,6 +270,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.perf_counter()
     outcomes = run_all(chosen, ci=args.ci, jobs=args.jobs)
     print(report(outcomes))
+    if args.json:
+        rows = [{"name": o.mutation.name, "path": o.mutation.path, "what": o.mutation.what, "theorems": o.theorems,
+                 "caught_by": o.caught_by, "survived": o.survived, "error": o.error} for o in outcomes]
+        Path(args.json).write_text(json.dumps(rows, indent=1))
     missed = [o.mutation.name for o in outcomes if not o.caught]
     print(f"\n{len(outcomes) - len(missed)}/{len(outcomes)} mutations caught, total {time.perf_counter() - t0:.0f} s"
           + (f"; NOT caught: {', '.join(missed)}" if missed else ""))

@@ -17,7 +17,7 @@ from ._core import THEOREMS, Result, Theorem, run_theorem
 __all__ = ["load_all", "select", "run", "format_line", "counted", "markdown", "main"]
 
 #: Theorem modules, in the order the runner prints them.
-MODULES = ("layers", "shapes", "transpose", "reductions", "algebra", "equivariance", "convolution_theorem", "gradients", "winograd")
+MODULES = ("layers", "shapes", "floors", "transpose", "reductions", "algebra", "equivariance", "convolution_theorem", "gradients", "winograd")
 
 
 def load_all() -> dict[str, Theorem]:
