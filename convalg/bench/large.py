@@ -8,7 +8,8 @@ reports
 ==============  ==================================================================
 column          meaning
 ==============  ==================================================================
-``cold s``      wall time of the first call (planning included)
+``cold s``      wall time of the first call (planning included); ``cpu`` its process CPU
+                time (steadier on a loaded machine)
 ``warm ms``     median of the next ``--repeat`` calls
 ``peak MiB``    ``tracemalloc`` peak of the first call (NumPy's allocations)
 ``rss MiB``     the subprocess's maximum resident set (``ru_maxrss``) at the end
@@ -100,9 +101,9 @@ def run_case(number: int, repeat: int) -> dict[str, Any]:
     call = {"conv": lambda: F.conv(x, w, **kw), "avg_pool": lambda: F.avg_pool(x, w, **kw),
             "max_pool": lambda: F.max_pool(x, w, **kw)}[op]
     tracemalloc.start()
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     y = call()
-    cold = time.perf_counter() - t0
+    cold, cold_cpu = time.perf_counter() - t0, time.process_time() - c0
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     warm = _median_ms(call, repeat)
@@ -110,7 +111,7 @@ def run_case(number: int, repeat: int) -> dict[str, Any]:
     io = x.nbytes + y.nbytes + (w.nbytes if op == "conv" else 0)
     peer = _peer(op, x, w, kw)
     peer_name, peer_ms = (peer[0], _median_ms(peer[1], repeat)) if peer else ("-", float("nan"))
-    return {"case": name, "cold_s": cold, "warm_ms": warm, "peak_mib": peak / 2**20, "rss_mib": rss,
+    return {"case": name, "cold_s": cold, "cold_cpu_s": cold_cpu, "warm_ms": warm, "peak_mib": peak / 2**20, "rss_mib": rss,
             "io_mib": io / 2**20, "peer": peer_name, "peer_ms": peer_ms}
 
 
@@ -126,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     wanted = [int(c) for c in args.cases.split(",") if c.strip()] or list(range(1, len(CASES) + 1))
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     print(f"convalg bench large: each case in a fresh process, plain allocator; load {load[0]:.2f}")
-    print(f"{'case':28s} {'cold s':>7s} {'warm ms':>8s} {'peak MiB':>9s} {'rss MiB':>8s} {'io MiB':>7s} "
+    print("  (tracemalloc slows the first call a little; peak MiB counts NumPy's allocations)")
+    print(f"{'case':28s} {'cold s':>7s} {'cpu':>6s} {'warm ms':>8s} {'peak MiB':>9s} {'rss MiB':>8s} {'io MiB':>7s} "
           f"{'peer ms':>8s}  peer")
     for number in wanted:
         proc = subprocess.run([sys.executable, "-m", "convalg.bench.large", "--case", str(number), "--repeat",
@@ -135,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{CASES[number - 1][0]:28s} failed: {proc.stderr.strip().splitlines()[-1:]}")
             continue
         r = json.loads(proc.stdout.strip().splitlines()[-1])
-        print(f"{r['case']:28s} {r['cold_s']:7.3f} {r['warm_ms']:8.1f} {r['peak_mib']:9.1f} {r['rss_mib']:8.0f} "
+        print(f"{r['case']:28s} {r['cold_s']:7.3f} {r['cold_cpu_s']:6.3f} {r['warm_ms']:8.1f} {r['peak_mib']:9.1f} {r['rss_mib']:8.0f} "
               f"{r['io_mib']:7.1f} {r['peer_ms']:8.1f}  {r['peer']}", flush=True)
     return 0
 
