@@ -291,14 +291,17 @@ def weight_grad_winograd(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, group
     step = batch_chunk(na * (c + cout) * nt * xp.itemsize)
     for b0 in range(0, n, step):
         nb = min(n, b0 + step) - b0
-        d = _input_tiles(xp[b0:b0 + nb], ms, alphas, tiles)
-        v = _transform(d, [bt for _, _, bt in mats]).reshape(na, g, cg, nb * nt)
+        d = _input_tiles(xp[b0:b0 + nb], ms, alphas, tiles, "winograd.tiles")
+        v = _transform(d, [bt for _, _, bt in mats], "winograd.v").reshape(na, g, cg, nb * nt)
         del d
-        blocks = np.zeros((nb, cout, *[t * m for t, m in zip(tiles, ms)]), dtype=dtype)
+        blocks = workspace.scratch("winograd.blocks", (nb, cout, *[t * m for t, m in zip(tiles, ms)]), dtype)
+        if blocks.shape[2:] != out:
+            blocks.fill(0)
         blocks[(Ellipsis, *[slice(0, o) for o in out])] = gy[b0:b0 + nb]
-        gt = parallel.contiguous(blocks.reshape(shape).transpose(order))  # (*m, Cout, nb, *T)
+        view = blocks.reshape(shape).transpose(order)
+        gt = parallel.copyto(workspace.scratch("winograd.gt", view.shape, dtype), view)  # (*m, Cout, nb, *T)
         del blocks
-        u = _transform(gt, [gm for _, gm, _ in mats]).reshape(na, g, cog, nb * nt)
+        u = _transform(gt, [gm for _, gm, _ in mats], "winograd.m").reshape(na, g, cog, nb * nt)
         del gt
         mprod += np.matmul(u, v.transpose(0, 1, 3, 2))  # (na, G, Cog, Cg)
         del u, v
