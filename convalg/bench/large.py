@@ -8,8 +8,11 @@ reports
 ==============  ==================================================================
 column          meaning
 ==============  ==================================================================
-``cold s``      wall time of the first call (planning included); ``cpu`` its process CPU
-                time (steadier on a loaded machine)
+``first s``     wall time of the process's first call (lazy imports of the kernel modules,
+                scipy.fft, threadpoolctl, and the planning)
+``cold s``      wall time of the first call on this shape after a warm-up call on a small
+                shape of the same op (what a new shape costs); ``cpu`` its process CPU time
+                (steadier on a loaded machine)
 ``warm ms``     median of the next ``--repeat`` calls
 ``peak MiB``    ``tracemalloc`` peak of the first call (NumPy's allocations)
 ``rss MiB``     the subprocess's maximum resident set (``ru_maxrss``) at the end
@@ -100,6 +103,13 @@ def run_case(number: int, repeat: int) -> dict[str, Any]:
     w = (rng.standard_normal(wshape) / math.sqrt(math.prod(wshape[1:]))).astype(np.float32) if op == "conv" else wshape
     call = {"conv": lambda: F.conv(x, w, **kw), "avg_pool": lambda: F.avg_pool(x, w, **kw),
             "max_pool": lambda: F.max_pool(x, w, **kw)}[op]
+    small = np.ones((1, shape[1], *[9] * (len(shape) - 2)), np.float32)
+    small_w = np.ones((wshape[0], wshape[1], *[3] * (len(shape) - 2)), np.float32) if op == "conv" else 3
+    warmup = {"conv": lambda: F.conv(small, small_w, padding=1), "avg_pool": lambda: F.avg_pool(small, 3, 1, 1),
+              "max_pool": lambda: F.max_pool(small, 3, 1, 1)}[op]
+    t0 = time.perf_counter()
+    warmup()
+    first = time.perf_counter() - t0
     tracemalloc.start()
     c0, t0 = time.process_time(), time.perf_counter()
     y = call()
@@ -111,7 +121,7 @@ def run_case(number: int, repeat: int) -> dict[str, Any]:
     io = x.nbytes + y.nbytes + (w.nbytes if op == "conv" else 0)
     peer = _peer(op, x, w, kw)
     peer_name, peer_ms = (peer[0], _median_ms(peer[1], repeat)) if peer else ("-", float("nan"))
-    return {"case": name, "cold_s": cold, "cold_cpu_s": cold_cpu, "warm_ms": warm, "peak_mib": peak / 2**20, "rss_mib": rss,
+    return {"case": name, "first_s": first, "cold_s": cold, "cold_cpu_s": cold_cpu, "warm_ms": warm, "peak_mib": peak / 2**20, "rss_mib": rss,
             "io_mib": io / 2**20, "peer": peer_name, "peer_ms": peer_ms}
 
 
@@ -128,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     print(f"convalg bench large: each case in a fresh process, plain allocator; load {load[0]:.2f}")
     print("  (tracemalloc slows the first call a little; peak MiB counts NumPy's allocations)")
-    print(f"{'case':28s} {'cold s':>7s} {'cpu':>6s} {'warm ms':>8s} {'peak MiB':>9s} {'rss MiB':>8s} {'io MiB':>7s} "
+    print(f"{'case':28s} {'first s':>7s} {'cold s':>7s} {'cpu':>6s} {'warm ms':>8s} {'peak MiB':>9s} {'rss MiB':>8s} {'io MiB':>7s} "
           f"{'peer ms':>8s}  peer")
     for number in wanted:
         proc = subprocess.run([sys.executable, "-m", "convalg.bench.large", "--case", str(number), "--repeat",
@@ -137,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{CASES[number - 1][0]:28s} failed: {proc.stderr.strip().splitlines()[-1:]}")
             continue
         r = json.loads(proc.stdout.strip().splitlines()[-1])
-        print(f"{r['case']:28s} {r['cold_s']:7.3f} {r['cold_cpu_s']:6.3f} {r['warm_ms']:8.1f} {r['peak_mib']:9.1f} {r['rss_mib']:8.0f} "
+        print(f"{r['case']:28s} {r['first_s']:7.3f} {r['cold_s']:7.3f} {r['cold_cpu_s']:6.3f} {r['warm_ms']:8.1f} {r['peak_mib']:9.1f} {r['rss_mib']:8.0f} "
               f"{r['io_mib']:7.1f} {r['peer_ms']:8.1f}  {r['peer']}", flush=True)
     return 0
 
