@@ -22,7 +22,8 @@ column          meaning
 ==============  ==================================================================
 
 ``--cases 1,3`` picks cases; ``--case N`` runs one case in this process (what the
-subprocesses do).
+subprocesses do); ``--pools`` times pooling forward and backward against torch on large
+planes in this process (each library in its own block).
 """
 
 from __future__ import annotations
@@ -125,12 +126,52 @@ def run_case(number: int, repeat: int) -> dict[str, Any]:
             "io_mib": io / 2**20, "peer": peer_name, "peer_ms": peer_ms}
 
 
+def pools(repeat: int) -> None:
+    """Pooling forward and backward against torch on large planes, each library in its own block."""
+    import torch
+
+    import convalg.functional as F
+
+    rng = np.random.default_rng(0)
+    print(f"{'pooling (float32)':34s} {'fwd ms':>8s} {'torch':>8s} {'ratio':>6s} {'bwd ms':>8s} {'torch':>8s} "
+          f"{'ratio':>6s}")
+    for kind, shape, k, s, p in (("max", (1, 8, 1024, 1024), 3, 1, 1), ("max", (1, 8, 1024, 1024), 3, 2, 1),
+                                 ("avg", (1, 1, 512, 512), 31, 1, 15), ("avg", (1, 8, 1024, 1024), 3, 1, 1)):
+        x = rng.standard_normal(shape).astype(np.float32)
+        xt = torch.from_numpy(x)
+        if kind == "max":
+            y, idx = F.max_pool(x, k, s, p, return_indices=True)
+            gy = rng.standard_normal(y.shape).astype(np.float32)
+            yt, it = torch.nn.functional.max_pool2d(xt, k, s, p, return_indices=True)
+            ours = (lambda: F.max_pool(x, k, s, p, return_indices=True),  # noqa: B023
+                    lambda: F.max_pool_grad(gy, idx, x.shape))  # noqa: B023
+            gt = torch.from_numpy(gy)
+            theirs = (lambda: torch.nn.functional.max_pool2d(xt, k, s, p, return_indices=True),  # noqa: B023
+                      lambda: torch.ops.aten.max_pool2d_with_indices_backward(  # noqa: B023
+                          gt, xt, [k, k], [s, s], [p, p], [1, 1], False, it))  # noqa: B023
+        else:
+            gy = rng.standard_normal(F.avg_pool(x, k, s, p).shape).astype(np.float32)
+            gt = torch.from_numpy(gy)
+            ours = (lambda: F.avg_pool(x, k, s, p), lambda: F.avg_pool_grad(gy, x.shape, k, s, p))  # noqa: B023
+            theirs = (lambda: torch.nn.functional.avg_pool2d(xt, k, s, p),  # noqa: B023
+                      lambda: torch.ops.aten.avg_pool2d_backward(gt, xt, [k, k], [s, s], [p, p], False,  # noqa: B023
+                                                                 True, None))
+        f, b = (_median_ms(fn, repeat) for fn in ours)
+        tf, tb = (_median_ms(fn, repeat) for fn in theirs)
+        name = f"{kind}_pool {'x'.join(map(str, shape))} k{k} s{s} p{p}"
+        print(f"{name:34s} {f:8.1f} {tf:8.1f} {tf / f:6.2f} {b:8.1f} {tb:8.1f} {tb / b:6.2f}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="convalg bench large", description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default="", help="comma-separated case numbers (default: all)")
     parser.add_argument("--case", type=int, default=0, help="run one case in this process, print JSON")
     parser.add_argument("--repeat", type=int, default=5, help="warm calls (median)")
+    parser.add_argument("--pools", action="store_true", help="pooling forward / backward vs torch (one process)")
     args = parser.parse_args(argv or [])
+    if args.pools:
+        pools(args.repeat)
+        return 0
     if args.case:
         print(json.dumps(run_case(args.case, args.repeat)))
         return 0
