@@ -16,11 +16,18 @@ dtype                  float32 / float64; float16 computes in float32 and return
 rank, channels         ``x`` ``(N, C, *spatial)``, ``weight`` of the same rank with
                        ``C == weight.shape[1] * groups`` (conv): :class:`~convalg.SpecError`
 layout                 non-contiguous or negative-stride arrays are copied contiguous
-empty batch            an empty output of the right shape
+empty batch            an empty output of the right shape (pools and ``unfold``: empty
+                       channels too); adaptive pooling of a zero-size plane: SpecError
+layer arguments        ints or tuples of ints, validated before any cache
+                       (:func:`convalg.kernels.params.freeze`): ``2.0``, ``True``, arrays:
+                       SpecError, whatever was called before
 NaN / inf              propagate element-wise as in PyTorch (max pooling: NaN wins); a
                        convolution with non-finite input runs by GEMM even when ``'fft'`` /
                        ``'winograd'`` was asked for (a transform would spread them over a
-                       plane / tile)
+                       plane / tile); transposed convolutions and input gradients with a
+                       non-finite weight run in scatter form (no ``0 * nan``)
+empty max-pool window  a window with no tap inside the input: SpecError (as
+                       :func:`convalg.operators.max_pool_mask`)
 =====================  ===================================================================
 
 ``algorithm``: ``'auto'`` (cost model), ``'gemm'``, ``'fft'``, ``'winograd'`` or

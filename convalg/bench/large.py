@@ -8,7 +8,11 @@ reports
 ==============  ==================================================================
 column          meaning
 ==============  ==================================================================
-``cold s``      wall time of the first call (planning included)
+``first s``     wall time of the process's first call (lazy imports of the kernel modules,
+                scipy.fft, threadpoolctl, and the planning)
+``cold s``      wall time of the first call on this shape after a warm-up call on a small
+                shape of the same op (what a new shape costs); ``cpu`` its process CPU time
+                (steadier on a loaded machine)
 ``warm ms``     median of the next ``--repeat`` calls
 ``peak MiB``    ``tracemalloc`` peak of the first call (NumPy's allocations)
 ``rss MiB``     the subprocess's maximum resident set (``ru_maxrss``) at the end
@@ -18,7 +22,8 @@ column          meaning
 ==============  ==================================================================
 
 ``--cases 1,3`` picks cases; ``--case N`` runs one case in this process (what the
-subprocesses do).
+subprocesses do); ``--pools`` times pooling forward and backward against torch on large
+planes in this process (each library in its own block).
 """
 
 from __future__ import annotations
@@ -99,10 +104,17 @@ def run_case(number: int, repeat: int) -> dict[str, Any]:
     w = (rng.standard_normal(wshape) / math.sqrt(math.prod(wshape[1:]))).astype(np.float32) if op == "conv" else wshape
     call = {"conv": lambda: F.conv(x, w, **kw), "avg_pool": lambda: F.avg_pool(x, w, **kw),
             "max_pool": lambda: F.max_pool(x, w, **kw)}[op]
-    tracemalloc.start()
+    small = np.ones((1, shape[1], *[9] * (len(shape) - 2)), np.float32)
+    small_w = np.ones((wshape[0], wshape[1], *[3] * (len(shape) - 2)), np.float32) if op == "conv" else 3
+    warmup = {"conv": lambda: F.conv(small, small_w, padding=1), "avg_pool": lambda: F.avg_pool(small, 3, 1, 1),
+              "max_pool": lambda: F.max_pool(small, 3, 1, 1)}[op]
     t0 = time.perf_counter()
+    warmup()
+    first = time.perf_counter() - t0
+    tracemalloc.start()
+    c0, t0 = time.process_time(), time.perf_counter()
     y = call()
-    cold = time.perf_counter() - t0
+    cold, cold_cpu = time.perf_counter() - t0, time.process_time() - c0
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     warm = _median_ms(call, repeat)
@@ -110,8 +122,44 @@ def run_case(number: int, repeat: int) -> dict[str, Any]:
     io = x.nbytes + y.nbytes + (w.nbytes if op == "conv" else 0)
     peer = _peer(op, x, w, kw)
     peer_name, peer_ms = (peer[0], _median_ms(peer[1], repeat)) if peer else ("-", float("nan"))
-    return {"case": name, "cold_s": cold, "warm_ms": warm, "peak_mib": peak / 2**20, "rss_mib": rss,
+    return {"case": name, "first_s": first, "cold_s": cold, "cold_cpu_s": cold_cpu, "warm_ms": warm, "peak_mib": peak / 2**20, "rss_mib": rss,
             "io_mib": io / 2**20, "peer": peer_name, "peer_ms": peer_ms}
+
+
+def pools(repeat: int) -> None:
+    """Pooling forward and backward against torch on large planes, each library in its own block."""
+    import torch
+
+    import convalg.functional as F
+
+    rng = np.random.default_rng(0)
+    print(f"{'pooling (float32)':34s} {'fwd ms':>8s} {'torch':>8s} {'ratio':>6s} {'bwd ms':>8s} {'torch':>8s} "
+          f"{'ratio':>6s}")
+    for kind, shape, k, s, p in (("max", (1, 8, 1024, 1024), 3, 1, 1), ("max", (1, 8, 1024, 1024), 3, 2, 1),
+                                 ("avg", (1, 1, 512, 512), 31, 1, 15), ("avg", (1, 8, 1024, 1024), 3, 1, 1)):
+        x = rng.standard_normal(shape).astype(np.float32)
+        xt = torch.from_numpy(x)
+        if kind == "max":
+            y, idx = F.max_pool(x, k, s, p, return_indices=True)
+            gy = rng.standard_normal(y.shape).astype(np.float32)
+            yt, it = torch.nn.functional.max_pool2d(xt, k, s, p, return_indices=True)
+            ours = (lambda: F.max_pool(x, k, s, p, return_indices=True),  # noqa: B023
+                    lambda: F.max_pool_grad(gy, idx, x.shape))  # noqa: B023
+            gt = torch.from_numpy(gy)
+            theirs = (lambda: torch.nn.functional.max_pool2d(xt, k, s, p, return_indices=True),  # noqa: B023
+                      lambda: torch.ops.aten.max_pool2d_with_indices_backward(  # noqa: B023
+                          gt, xt, [k, k], [s, s], [p, p], [1, 1], False, it))  # noqa: B023
+        else:
+            gy = rng.standard_normal(F.avg_pool(x, k, s, p).shape).astype(np.float32)
+            gt = torch.from_numpy(gy)
+            ours = (lambda: F.avg_pool(x, k, s, p), lambda: F.avg_pool_grad(gy, x.shape, k, s, p))  # noqa: B023
+            theirs = (lambda: torch.nn.functional.avg_pool2d(xt, k, s, p),  # noqa: B023
+                      lambda: torch.ops.aten.avg_pool2d_backward(gt, xt, [k, k], [s, s], [p, p], False,  # noqa: B023
+                                                                 True, None))
+        f, b = (_median_ms(fn, repeat) for fn in ours)
+        tf, tb = (_median_ms(fn, repeat) for fn in theirs)
+        name = f"{kind}_pool {'x'.join(map(str, shape))} k{k} s{s} p{p}"
+        print(f"{name:34s} {f:8.1f} {tf:8.1f} {tf / f:6.2f} {b:8.1f} {tb:8.1f} {tb / b:6.2f}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,14 +167,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", default="", help="comma-separated case numbers (default: all)")
     parser.add_argument("--case", type=int, default=0, help="run one case in this process, print JSON")
     parser.add_argument("--repeat", type=int, default=5, help="warm calls (median)")
+    parser.add_argument("--pools", action="store_true", help="pooling forward / backward vs torch (one process)")
     args = parser.parse_args(argv or [])
+    if args.pools:
+        pools(args.repeat)
+        return 0
     if args.case:
         print(json.dumps(run_case(args.case, args.repeat)))
         return 0
     wanted = [int(c) for c in args.cases.split(",") if c.strip()] or list(range(1, len(CASES) + 1))
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     print(f"convalg bench large: each case in a fresh process, plain allocator; load {load[0]:.2f}")
-    print(f"{'case':28s} {'cold s':>7s} {'warm ms':>8s} {'peak MiB':>9s} {'rss MiB':>8s} {'io MiB':>7s} "
+    print("  (tracemalloc slows the first call a little; peak MiB counts NumPy's allocations)")
+    print(f"{'case':28s} {'first s':>7s} {'cold s':>7s} {'cpu':>6s} {'warm ms':>8s} {'peak MiB':>9s} {'rss MiB':>8s} {'io MiB':>7s} "
           f"{'peer ms':>8s}  peer")
     for number in wanted:
         proc = subprocess.run([sys.executable, "-m", "convalg.bench.large", "--case", str(number), "--repeat",
@@ -135,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{CASES[number - 1][0]:28s} failed: {proc.stderr.strip().splitlines()[-1:]}")
             continue
         r = json.loads(proc.stdout.strip().splitlines()[-1])
-        print(f"{r['case']:28s} {r['cold_s']:7.3f} {r['warm_ms']:8.1f} {r['peak_mib']:9.1f} {r['rss_mib']:8.0f} "
+        print(f"{r['case']:28s} {r['first_s']:7.3f} {r['cold_s']:7.3f} {r['cold_cpu_s']:6.3f} {r['warm_ms']:8.1f} {r['peak_mib']:9.1f} {r['rss_mib']:8.0f} "
               f"{r['io_mib']:7.1f} {r['peer_ms']:8.1f}  {r['peer']}", flush=True)
     return 0
 

@@ -11,7 +11,8 @@ package                     arrays
 
 The NumPy plans, layers and tables share one cache bounded by bytes
 (:data:`convalg.kernels.numpy.cache.BUDGET`, least recently used first);
-:func:`clear_caches` empties it.
+:func:`clear_caches` empties it, and frees the kernels' per-thread scratch buffers
+(:mod:`convalg.kernels.numpy.workspace`, at most 32 MiB per thread).
 
 >>> clear_caches()
 """
@@ -20,7 +21,8 @@ __all__ = ["clear_caches"]
 
 
 def clear_caches() -> None:
-    """Drop every cached kernel plan, layer and table (they are rebuilt on the next call)."""
-    from .numpy import cache
+    """Drop every cached kernel plan, layer and table (rebuilt on the next call) and the scratch buffers."""
+    from .numpy import cache, workspace
 
     cache.clear()
+    workspace.clear()

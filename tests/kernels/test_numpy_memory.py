@@ -123,3 +123,19 @@ def test_rss_stays_bounded_over_50_shapes():
                           check=True)
     r = json.loads(proc.stdout.strip().splitlines()[-1])
     assert r["end"] - r["start"] <= RSS_GROWTH_MIB, r
+
+
+def test_cost_model_does_not_choose_an_algorithm_past_the_memory_bound():
+    import math
+
+    import convalg
+    from convalg.kernels.numpy import cost
+    from convalg.kernels.numpy.plan import window_plan
+
+    plan = window_plan(convalg.Conv(31, stride=2, padding=15, ndim=2), (256, 256))
+    est = cost.estimate(plan, 1, 64, 64, 1, "float32")
+    assert min(est, key=est.__getitem__) == "fft"  # fastest by time alone: its kernel spectrum is 1.3 GB
+    io = 4 * (64 * 256 * 256 + 64 * math.prod(plan.output_shape) + 64 * 64 * 31 * 31)
+    peak = cost.peak_bytes(plan, 1, 64, 64, 1, "float32")
+    chosen = cost.choose(plan, 1, 64, 64, 1, "float32")
+    assert chosen != "fft" and peak[chosen] <= cost.MEMORY_FACTOR * io + cost.MEMORY_SLACK

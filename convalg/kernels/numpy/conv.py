@@ -71,12 +71,12 @@ class ConvPlan:
     def __call__(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         groups = self.layer.groups
         if self.inner is not None and self.phases is not None:
-            xs = polyphase.split(pad_input(x, self.window, self.extent), self.phases)
+            xs = polyphase.split(pad_input(x, self.window, self.extent, slot="padded"), self.phases)
             return polyphase.merge(self.inner(xs, w), self.window, self.phases)
         fill_extent = self.extent
         if self.algorithm == "direct" and all(s == 1 for s in self.window.step):
-            return gemm.conv_taps(pad_input(x, self.window, fill_extent), w, self.window, groups)
-        xp = pad_input(x, self.window, fill_extent)
+            return gemm.conv_taps(pad_input(x, self.window, fill_extent, slot="padded"), w, self.window, groups)
+        xp = pad_input(x, self.window, fill_extent, slot="padded")
         if self.algorithm == "fft":
             if self.tiles is not None:
                 return fftmod.conv_fft_tiled(xp, w, self.window, groups, self.tiles)

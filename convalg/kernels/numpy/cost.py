@@ -14,7 +14,9 @@ fft          ``8 B Co (C/G) F/2`` complex MACs + ``5 B (C + Co) F       spectra 
 winograd     ``2 N Co (C/G) T prod(alpha)`` + transforms                ``prod(alpha)/prod(m)`` x (in + out)
 ===========  =========================================================  ===============================
 
-``seconds = flops / RATE[alg] + bytes / BANDWIDTH + CALLS[alg] * overhead``; the FFT counts
+``seconds = flops / RATE[alg] + bytes / BANDWIDTH + CALLS[alg] * overhead``; an algorithm whose
+predicted peak memory (:func:`peak_bytes`) exceeds ``MEMORY_FACTOR * (input + weight + output
+bytes) + MEMORY_SLACK`` is not chosen (``gemm``, whose columns are chunked, always fits); the FFT counts
 use the overlap-save tiles of :func:`convalg.kernels.numpy.fft.fft_tiles` (``N * tiles`` batch
 entries of ``F`` points each).
 
@@ -63,7 +65,7 @@ import math
 
 from .plan import WindowPlan
 
-__all__ = ["estimate", "choose", "TRANSFORM_MIN_FLOPS", "RATE", "BANDWIDTH", "GATHER_BANDWIDTH", "SPECTRUM_COST", "OVERHEAD"]
+__all__ = ["estimate", "peak_bytes", "choose", "MEMORY_FACTOR", "MEMORY_SLACK", "TRANSFORM_MIN_FLOPS", "RATE", "BANDWIDTH", "GATHER_BANDWIDTH", "SPECTRUM_COST", "OVERHEAD"]
 
 #: Direct FLOPs below which ``choose`` does not consider FFT or Winograd (see the module docstring).
 TRANSFORM_MIN_FLOPS = 2e7
@@ -125,6 +127,41 @@ def estimate(plan: WindowPlan, n: int, c: int, cout: int, groups: int, dtype: st
     return est
 
 
+#: Peak-memory bound ``choose`` keeps to: ``MEMORY_FACTOR * (input + weight + output bytes) + MEMORY_SLACK``.
+MEMORY_FACTOR, MEMORY_SLACK = 4, 32 << 20
+
+
+def peak_bytes(plan: WindowPlan, n: int, c: int, cout: int, groups: int, dtype: str) -> dict[str, float]:
+    """Predicted peak bytes of one forward call per applicable algorithm, on top of its arguments.
+
+    ``gemm``: the padded input and a column chunk (``DEFAULT_BUDGET``); ``direct``: the padded input and two
+    output-sized accumulators; ``fft``: the spectra of input and output (complex, ``N * tiles`` batch entries
+    of ``F`` points) plus the kernel spectrum ``Cout * Cin/G * F/2``; ``winograd``: two stages of
+    ``prod(alpha/m)`` times a batch chunk plus the output.
+    """
+    from .fft import fft_sizes, fft_tiles, tile_counts
+    from .gemm import DEFAULT_BUDGET
+
+    item = 8 if dtype == "float64" else 4
+    cg = c // max(groups, 1)
+    p, o = math.prod(plan.extent), math.prod(plan.output_shape)
+    padded, out = n * c * p * item, n * cout * o * item
+    peak: dict[str, float] = {"gemm": padded + min(DEFAULT_BUDGET, n * c * math.prod(plan.kernel) * o * item)}
+    if all(s == 1 for s in plan.step):
+        peak["direct"] = padded + 2 * out
+    tiles = fft_tiles(plan)
+    batches = n * (1 if tiles is None else math.prod(tile_counts(plan, tiles)))
+    f = math.prod(fft_sizes(plan.extent if tiles is None else tiles))
+    peak["fft"] = 2 * item * (batches * (c + cout) * f + cout * cg * f / 2) + out
+    from .winograd import CHUNK_BYTES, supports, tile_sizes
+
+    if supports(plan):
+        ms = tile_sizes(plan)
+        growth = math.prod((m + r - 1) / m for m, r in zip(ms, plan.kernel))
+        peak["winograd"] = 2 * growth * min(padded + out, 2 * CHUNK_BYTES + padded / max(n, 1)) + out + padded
+    return peak
+
+
 def choose(plan: WindowPlan, n: int, c: int, cout: int, groups: int, dtype: str) -> str:
     """The algorithm with the least predicted time (GEMM / direct only below ``TRANSFORM_MIN_FLOPS``).
 
@@ -136,7 +173,13 @@ def choose(plan: WindowPlan, n: int, c: int, cout: int, groups: int, dtype: str)
     est = estimate(plan, n, c, cout, groups, dtype)
     if flops(plan, n, c, cout, groups) < TRANSFORM_MIN_FLOPS:
         est = {k: v for k, v in est.items() if k in ("gemm", "direct")}
-    return min(est, key=est.__getitem__)
+    # memory counts: an algorithm predicted past the bound is not chosen (GEMM's chunked columns always fit)
+    item = 8 if dtype == "float64" else 4
+    io = item * (n * c * math.prod(plan.input_shape) + n * cout * math.prod(plan.output_shape)
+                 + cout * (c // max(groups, 1)) * math.prod(plan.kernel))
+    peak = peak_bytes(plan, n, c, cout, groups, dtype)
+    fits = {k: v for k, v in est.items() if k == "gemm" or peak.get(k, 0) <= MEMORY_FACTOR * io + MEMORY_SLACK}
+    return min(fits, key=fits.__getitem__)
 
 
 def flops(plan: WindowPlan, n: int, c: int, cout: int, groups: int) -> float:

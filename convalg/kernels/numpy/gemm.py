@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from . import parallel
+from . import parallel, workspace
 from .plan import WindowPlan, window_view
 
 __all__ = ["conv_im2col", "conv_taps", "weight_grad_im2col", "weight_grad_taps", "DEFAULT_BUDGET", "taps_extent"]
@@ -76,7 +76,7 @@ def conv_im2col(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
     cols_view = _columns(xp, plan, groups)
     rest = math.prod(out[1:])
     rows = _chunk_rows(out[0], g * cg * ktot * rest * xp.itemsize, budget)
-    buf = np.empty((g, cg, *plan.kernel, rows, *out[1:]), dtype=xp.dtype)
+    buf = workspace.scratch("im2col.cols", (g, cg, *plan.kernel, rows, *out[1:]), xp.dtype)
     for b in range(n):
         yb = y[b].reshape(g, cog, out[0], rest)
         for r0 in range(0, out[0], rows):
@@ -110,14 +110,16 @@ def conv_taps(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int) -> n
         return np.zeros((n, cout, *out), dtype=np.result_type(xp, w))
     flat = xp.reshape(n, g, cg, -1)
     wk = np.ascontiguousarray(np.moveaxis(w.reshape(g, cog, cg, -1), 3, 0))  # (K, G, Cog, Cg)
-    y_ext = np.zeros((n, g, cog, length), dtype=np.result_type(xp, w))
-    tmp = np.empty_like(y_ext)
+    dtype = np.result_type(xp, w)
+    y_ext = workspace.scratch("taps.y", (n, g, cog, length), dtype)  # scratch: the result is copied out below
+    tmp = workspace.scratch("taps.tmp", (n, g, cog, length), dtype)
     for t, k in enumerate(np.ndindex(*plan.kernel)):
         off = sum(ts * kk * p for ts, kk, p in zip(plan.tap_step, k, pitch))
-        np.matmul(wk[t], flat[..., off: off + length], out=tmp)
-        y_ext += tmp
+        np.matmul(wk[t], flat[..., off: off + length], out=tmp if t else y_ext)
+        if t:
+            y_ext += tmp
     y_ext = y_ext.reshape(n, cout, out[0], *ext[1:])
-    return parallel.contiguous(y_ext[(Ellipsis, *[slice(0, o) for o in out])])
+    return parallel.copyto(np.empty((n, cout, *out), dtype=dtype), y_ext[(Ellipsis, *[slice(0, o) for o in out])])
 
 
 def weight_grad_im2col(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups: int,
@@ -137,7 +139,7 @@ def weight_grad_im2col(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups:
     cols_view = _columns(xp, plan, groups)
     rest = math.prod(out[1:])
     rows = _chunk_rows(out[0], g * cg * ktot * rest * xp.itemsize, budget)
-    buf = np.empty((g, cg, *plan.kernel, rows, *out[1:]), dtype=xp.dtype)
+    buf = workspace.scratch("im2col.cols", (g, cg, *plan.kernel, rows, *out[1:]), xp.dtype)
     for b in range(n):
         gyb = gy[b].reshape(g, cog, out[0], rest)
         for r0 in range(0, out[0], rows):

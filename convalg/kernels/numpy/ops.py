@@ -210,20 +210,20 @@ def _weight_grad(plan: Any, x: np.ndarray, grad_out: np.ndarray) -> np.ndarray:
     """The weight gradient by ``plan``'s algorithm (``x`` unpadded)."""
     window, groups = plan.window, plan.layer.groups
     if plan.inner is not None:  # dilated: the inner algorithm on the phases (batch sum over phases too)
-        xs = polyphase.split(pad_input(x, window, plan.extent), plan.phases)
+        xs = polyphase.split(pad_input(x, window, plan.extent, slot="padded"), plan.phases)
         return _weight_grad(plan.inner, xs, polyphase.split_output(grad_out, window, plan.phases))
     if plan.algorithm == "fft":
         if plan.tiles is not None:
-            return fftmod.weight_grad_fft_tiled(pad_input(x, window, plan.extent), grad_out, window, groups,
+            return fftmod.weight_grad_fft_tiled(pad_input(x, window, plan.extent, slot="padded"), grad_out, window, groups,
                                                 plan.tiles)
-        return fftmod.weight_grad_fft(pad_input(x, window), grad_out, window, groups)
+        return fftmod.weight_grad_fft(pad_input(x, window, slot="padded"), grad_out, window, groups)
     if plan.algorithm == "winograd":
-        return winograd.weight_grad_winograd(pad_input(x, window, plan.extent), grad_out, window, groups)
+        return winograd.weight_grad_winograd(pad_input(x, window, plan.extent, slot="padded"), grad_out, window, groups)
     one_by_one = math.prod(window.kernel) == 1
     if plan.algorithm != "gemm" and all(s == 1 for s in window.step) and not one_by_one and _finite(x):
         # (the taps form lays gy on the padded pitch: its filler zeros would meet an inf of x as 0 * inf)
-        return gemm.weight_grad_taps(pad_input(x, window, gemm.taps_extent(window)), grad_out, window, groups)
-    return gemm.weight_grad_im2col(pad_input(x, window), grad_out, window, groups)
+        return gemm.weight_grad_taps(pad_input(x, window, gemm.taps_extent(window), slot="padded"), grad_out, window, groups)
+    return gemm.weight_grad_im2col(pad_input(x, window, slot="padded"), grad_out, window, groups)
 
 
 def conv_grad_bias(grad_out: np.ndarray) -> np.ndarray:

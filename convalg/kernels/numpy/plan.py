@@ -51,7 +51,7 @@ import sympy as sp
 from ...errors import SpecError
 from ...index_map import AxisMap, index_map
 from ...printers.numpy import compile_source, print_module
-from . import cache, memory, parallel
+from . import cache, memory, parallel, workspace
 
 __all__ = ["WindowPlan", "window_plan", "pad_input", "window_view"]
 
@@ -238,11 +238,13 @@ def _window_plan(layer: Any, spatial: tuple[int, ...], count_include_pad: bool |
 
 
 def pad_input(x: np.ndarray, plan: WindowPlan, extent: tuple[int, ...] | None = None,
-              fill: float = 0.0) -> np.ndarray:
+              fill: float = 0.0, slot: str | None = None) -> np.ndarray:
     """Copy ``x`` (``(N, C, *spatial)``) into the padded frame the windows read.
 
     ``extent`` may enlarge the frame (extra positions are ``fill``); the
     padding values follow ``plan.padding_mode`` (``fill`` for ``'zeros'``).
+    With ``slot`` the frame is a scratch buffer (:mod:`.workspace`): for kernels
+    that only read it and never hand it back.
     """
     ext = plan.extent if extent is None else extent
     lead = x.shape[:2]
@@ -251,7 +253,11 @@ def pad_input(x: np.ndarray, plan: WindowPlan, extent: tuple[int, ...] | None = 
         return x
     memory.require(lead + tuple(ext), x.dtype, "padded input")
     if plan.padding_mode == "zeros":
-        out = np.full(lead + tuple(ext), fill, dtype=x.dtype)
+        if slot is None:
+            out = np.full(lead + tuple(ext), fill, dtype=x.dtype)
+        else:
+            out = workspace.scratch(slot, lead + tuple(ext), x.dtype)
+            out.fill(fill)
         dst = tuple(slice(p0, p1) for p0, p1, _ in plan.inside)
         src = tuple(slice(i0, i0 + p1 - p0) for p0, p1, i0 in plan.inside)
         parallel.copyto(out[(Ellipsis, *dst)], x[(Ellipsis, *src)])

@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 
 from ...operators.winograd import winograd_matrices
-from . import parallel
+from . import parallel, workspace
 from .plan import WindowPlan
 
 __all__ = ["conv_winograd", "weight_grad_winograd", "weight_grad_error_bound", "tile_sizes", "winograd_extent", "error_factor", "error_bound", "supports",
@@ -127,12 +127,15 @@ def _kron(mats: list[np.ndarray]) -> np.ndarray:
     return hit[1]
 
 
-def _transform(t: np.ndarray, mats: list[np.ndarray]) -> np.ndarray:
+def _transform(t: np.ndarray, mats: list[np.ndarray], slot: str | None = None) -> np.ndarray:
     """Apply ``mats[j]`` (``(new, old)``) along leading axis ``j`` of ``t`` (``(*old, rest)``): one GEMM
-    with their Kronecker product (row-major order of the leading axes)."""
+    with their Kronecker product (row-major order of the leading axes), into scratch ``slot`` if given."""
     nd = len(mats)
     rest = t.shape[nd:]
-    res = _kron(mats) @ t.reshape(math.prod(t.shape[:nd]), -1)
+    kron = _kron(mats)
+    flat = t.reshape(math.prod(t.shape[:nd]), -1)
+    out = None if slot is None else workspace.scratch(slot, (kron.shape[0], flat.shape[1]), np.result_type(kron, t))
+    res = np.matmul(kron, flat, out=out)
     return res.reshape(*[m.shape[0] for m in mats], *rest)
 
 
@@ -150,14 +153,18 @@ def batch_chunk(bytes_per_entry: int) -> int:
     return max(1, CHUNK_BYTES // max(bytes_per_entry, 1))
 
 
-def _input_tiles(xp: np.ndarray, ms: tuple[int, ...], alphas: tuple[int, ...], tiles: tuple[int, ...]) -> np.ndarray:
-    """``(*alpha, C, N, *T)``: the overlapping input tiles, ``prod(alpha/m)`` times the input (one copy)."""
+def _input_tiles(xp: np.ndarray, ms: tuple[int, ...], alphas: tuple[int, ...], tiles: tuple[int, ...],
+                 slot: str | None = None) -> np.ndarray:
+    """``(*alpha, C, N, *T)``: the overlapping input tiles, ``prod(alpha/m)`` times the input (one copy,
+    into scratch ``slot`` if given)."""
     n, c = xp.shape[:2]
     st = xp.strides[2:]
     view = np.lib.stride_tricks.as_strided(
         xp, (*alphas, c, n, *tiles), (*st, xp.strides[1], xp.strides[0], *[m * s for m, s in zip(ms, st)]),
         writeable=False)
-    return parallel.contiguous(view)
+    if slot is None:
+        return parallel.contiguous(view)
+    return parallel.copyto(workspace.scratch(slot, view.shape, view.dtype), view)
 
 
 def _work_items(n: int, tiles: tuple[int, ...], entry_bytes: int, workers: int | None = None) -> list[tuple[int, int]]:
@@ -202,7 +209,9 @@ def _conv_winograd(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
     g, cg, cog = groups, c // groups, cout // groups
     dtype, out, na = np.result_type(xp, w), plan.output_shape, math.prod(alphas)
     # weight transform: one GEMM with the taps as the contraction, BLAS reading w^T in place (no transpose copy)
-    u = (_kron([gm for _, gm, _ in mats]) @ w.reshape(cout * cg, -1).T).reshape(na, g, cog, cg)
+    kron_g = _kron([gm for _, gm, _ in mats])
+    u = np.matmul(kron_g, w.reshape(cout * cg, -1).T,
+                  out=workspace.scratch("winograd.u", (na, cout * cg), dtype)).reshape(na, g, cog, cg)
     full_shape = (n, cout, *[t * m for t, m in zip(tiles, ms)])
     holder: list[np.ndarray | None] = [None]  # the output, allocated once a chunk's stages are freed (lower peak)
     lock = threading.Lock()
@@ -218,21 +227,24 @@ def _conv_winograd(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
 
     def run(item: tuple[int, int]) -> None:
         b0, nb = item
-        d = _input_tiles(xp[b0:b0 + nb], ms, alphas, tiles)
-        v = _transform(d, [bt for _, _, bt in mats]).reshape(na, g, cg, nb * nt)
-        del d  # free each stage as soon as the next exists (peak: two stages, not five)
-        mprod = np.matmul(u, v)  # (na, G, Cog, nb*T): one GEMM per transformed point
+        # every stage in this thread's scratch buffers (no fresh pages per call in a plain process)
+        d = _input_tiles(xp[b0:b0 + nb], ms, alphas, tiles, "winograd.tiles")
+        v = _transform(d, [bt for _, _, bt in mats], "winograd.v").reshape(na, g, cg, nb * nt)
+        del d
+        mprod = np.matmul(u, v, out=workspace.scratch("winograd.m", (na, g, cog, nb * nt), dtype))  # per point
         del v
         # output transform: the last axis first with the result's m_d innermost (BLAS reads the transposed
         # operand in place), then the leading axes in one Kronecker GEMM; the final copy then moves rows of
         # T_d*m_d contiguous elements
         rows = math.prod(alphas[:-1])
-        last = np.matmul(mprod.reshape(rows, alphas[-1], -1).transpose(0, 2, 1), mats[-1][0].T)  # (rows, R, m_d)
+        lhs = mprod.reshape(rows, alphas[-1], -1).transpose(0, 2, 1)
+        last = np.matmul(lhs, mats[-1][0].T, out=workspace.scratch("winograd.last", (*lhs.shape[:2], ms[-1]),
+                                                                     dtype))  # (rows, R, m_d)
         del mprod
         y = last.reshape(*alphas[:-1], cout * nb * nt * ms[-1])
         del last
         if nd > 1:
-            y = _transform(y, [at for at, _, _ in mats[:-1]])
+            y = _transform(y, [at for at, _, _ in mats[:-1]], "winograd.y")
         y = y.reshape(*ms[:-1], cout, nb, *tiles, ms[-1])  # (*m[:-1], Cout, nb, *T, m_d)
         with lock:
             if holder[0] is None:
@@ -279,14 +291,17 @@ def weight_grad_winograd(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, group
     step = batch_chunk(na * (c + cout) * nt * xp.itemsize)
     for b0 in range(0, n, step):
         nb = min(n, b0 + step) - b0
-        d = _input_tiles(xp[b0:b0 + nb], ms, alphas, tiles)
-        v = _transform(d, [bt for _, _, bt in mats]).reshape(na, g, cg, nb * nt)
+        d = _input_tiles(xp[b0:b0 + nb], ms, alphas, tiles, "winograd.tiles")
+        v = _transform(d, [bt for _, _, bt in mats], "winograd.v").reshape(na, g, cg, nb * nt)
         del d
-        blocks = np.zeros((nb, cout, *[t * m for t, m in zip(tiles, ms)]), dtype=dtype)
+        blocks = workspace.scratch("winograd.blocks", (nb, cout, *[t * m for t, m in zip(tiles, ms)]), dtype)
+        if blocks.shape[2:] != out:
+            blocks.fill(0)
         blocks[(Ellipsis, *[slice(0, o) for o in out])] = gy[b0:b0 + nb]
-        gt = parallel.contiguous(blocks.reshape(shape).transpose(order))  # (*m, Cout, nb, *T)
+        view = blocks.reshape(shape).transpose(order)
+        gt = parallel.copyto(workspace.scratch("winograd.gt", view.shape, dtype), view)  # (*m, Cout, nb, *T)
         del blocks
-        u = _transform(gt, [gm for _, gm, _ in mats]).reshape(na, g, cog, nb * nt)
+        u = _transform(gt, [gm for _, gm, _ in mats], "winograd.m").reshape(na, g, cog, nb * nt)
         del gt
         mprod += np.matmul(u, v.transpose(0, 1, 3, 2))  # (na, G, Cog, Cg)
         del u, v
