@@ -148,7 +148,7 @@ class LayerOp(Op):
         if k is None or not hasattr(layer, "groups"):
             return 0
         x = inputs[0]
-        per_window = prod(layer.bind(len(x) - 2).kernel_size) * x[1] * output[1] / layer.groups
+        per_window = prod(layer.bind(len(x) - 2).kernel_size) * sp.sympify(x[1]) * output[1] / sp.Integer(layer.groups)
         if type(layer).__name__ == "ConvTranspose":
             return sp.expand(x[0] * prod(x[2:]) * per_window)
         return sp.expand(output[0] * prod(output[2:]) * per_window)
