@@ -32,6 +32,7 @@ from typing import Any
 
 import sympy as sp
 
+from ..shapes.formulas import as_size
 from ..shapes.simplify import format_size
 from ..shapes.stack import ReceptiveField, receptive_field
 from .ops import LayerOp, PadOp
@@ -90,8 +91,8 @@ def node_receptive_fields(graph: Any) -> dict[str, tuple[ReceptiveField, ...] | 
             continue
         fields[node.name] = tuple((s * st, lo - p * s, hi + (r - 1 - p) * s)
                                   for (s, lo, hi), (r, st, p) in zip(base, steps))
-    return {k: None if v is None else tuple(ReceptiveField(sp.simplify(u - lo + 1), s, sp.simplify(-lo))
-                                             for s, lo, u in v) for k, v in fields.items()}
+    return {k: None if v is None else tuple(ReceptiveField(as_size(u - lo + 1), s, as_size(-lo)) for s, lo, u in v)
+            for k, v in fields.items()}
 
 
 def _rf_text(rf: ReceptiveField) -> str:

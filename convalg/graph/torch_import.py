@@ -144,7 +144,7 @@ def from_torch(
                 sub = module.get_submodule(node.target)
                 rule = rules.get(node.target) or next((r for t, r in rules.items()
                                                        if isinstance(t, type) and isinstance(sub, t)), None)
-                env[node] = call_module(graph, node.name, sub, args, kwargs, rule)
+                env[node] = call_module(graph, node.name, sub, args, kwargs, rule, node.target)
             elif node.op == "call_function":
                 env[node] = call_function(graph, node.name, node.target, args, kwargs)
             else:

@@ -150,8 +150,8 @@ def _resize(size: Any, scale: Any, mode: str = "nearest") -> ResizeOp:
 
 
 def call_module(graph: Graph, name: str, m: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
-                rule: Callable[..., Any] | None = None) -> Any:
-    """Add the node of one ``call_module``."""
+                rule: Callable[..., Any] | None = None, qualname: str | None = None) -> Any:
+    """Add the node of one ``call_module`` (``qualname``: the submodule's name in the model)."""
     from torch import nn
 
     x = args[0] if args else next(iter(kwargs.values()))
@@ -201,8 +201,8 @@ def call_module(graph: Graph, name: str, m: Any, args: tuple[Any, ...], kwargs: 
                       nn.Hardsigmoid, nn.ELU, nn.SELU, nn.PReLU, nn.Softmax, nn.LogSoftmax, nn.Dropout, nn.Dropout1d,
                       nn.Dropout2d, nn.Dropout3d, nn.Identity, nn.Mish, nn.Hardtanh, nn.Softplus)):
         return _add(graph, name, PointwiseOp(cls, None, p), x)
-    raise NoShapeRule(cls, f"no shape rule for module type {cls}; mark it a leaf with a rule "
-                           f"(leaf_rules={{'{name}': lambda shape: ...}})")
+    raise NoShapeRule(cls, f"no shape rule for module type {cls}; give one with "
+                           f"leaf_rules={{'{qualname or name}': lambda shape: ...}}")
 
 
 class _RuleOp(Op):
