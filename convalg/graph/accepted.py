@@ -23,7 +23,7 @@ from math import lcm
 import sympy as sp
 
 from ..errors import SpecError
-from .intsets import IntSet, Undecidable, solve_in
+from .intsets import IntSet, Undecidable, inert, solve_in, substitute_all
 
 __all__ = ["AcceptedSizes", "solve_axis", "MAX_PERIOD", "MAX_LISTED"]
 
@@ -142,15 +142,25 @@ class AcceptedSizes:
         return "; or ".join(parts)
 
 
-def _slope(expr: sp.Expr, n: sp.Symbol) -> sp.Expr:
-    """The asymptotic slope of a size in ``n`` (roundings replaced by their argument, ``Mod`` by 0)."""
-    plain = expr.replace(lambda e: isinstance(e, sp.Mod), lambda e: sp.Integer(0))
-    plain = plain.replace(lambda e: isinstance(e, (sp.floor, sp.ceiling)), lambda e: e.args[0])
-    return sp.diff(plain, n)
+def _rounding_period(atom: sp.Basic) -> int:
+    """A period of one rounding in every size: the denominators of its own argument times those nested in it."""
+    arg = atom.args[0] / atom.args[1] if isinstance(atom, sp.Mod) else atom.args[0]
+    nested = [a for a in arg.atoms(sp.floor, sp.ceiling, sp.Mod)]
+    opaque = arg.xreplace({a: sp.Dummy(integer=True) for a in nested})
+    own = 1
+    for q in opaque.atoms(sp.Rational):
+        own = lcm(own, int(q.q))
+    inner = 1
+    for a in nested:
+        inner = lcm(inner, _rounding_period(a))
+    return own * inner
 
 
 def period(conditions: Iterable[sp.Basic], n: sp.Symbol) -> int:
-    """The least common denominator of the slopes of every rounding in ``conditions``.
+    """A common period in ``n`` of every rounding in ``conditions`` (a multiple of the least one).
+
+    Each rounding contributes the denominators in its argument, times the period
+    of the roundings nested in it; a residue class then removes every rounding.
 
     >>> n = sp.Symbol("n", integer=True, positive=True)
     >>> period([sp.Ge(sp.floor((sp.floor(n / 2) + 1) / 3), 1)], n)
@@ -159,15 +169,10 @@ def period(conditions: Iterable[sp.Basic], n: sp.Symbol) -> int:
     d = 1
     for cond in conditions:
         for atom in cond.atoms(sp.floor, sp.ceiling, sp.Mod):
-            if n not in atom.free_symbols:
-                continue
-            arg = atom.args[0] / atom.args[1] if isinstance(atom, sp.Mod) else atom.args[0]
-            slope = _slope(arg, n)
-            if not slope.is_Rational:
-                raise Undecidable(f"{atom}: the rounding is not affine in {n} (slope {slope})")
-            d = lcm(d, int(slope.q))
-            if d > MAX_PERIOD:
-                raise Undecidable(f"the period in {n} exceeds {MAX_PERIOD} (at {atom})")
+            if n in atom.free_symbols:
+                d = lcm(d, _rounding_period(atom))
+                if d > MAX_PERIOD:
+                    raise Undecidable(f"the period in {n} exceeds {MAX_PERIOD} (at {atom})")
     return d
 
 
@@ -180,7 +185,7 @@ def solve_axis(conditions: Sequence[sp.Basic], n: sp.Symbol) -> AcceptedSizes:
     >>> str(solve_axis([sp.Ge(n, 5), sp.Ne(n, 7), sp.Eq(sp.Mod(n, 2), 1) | sp.Eq(n, 10)], n))
     'n >= 5, n % 2 == 1, except n in {7}; or n in {10}'
     """
-    conditions = [sp.sympify(c) for c in conditions]
+    conditions = [inert(sp.sympify(c)) for c in conditions]
     others = set().union(*[c.free_symbols for c in conditions]) - {n} if conditions else set()
     if others:
         names = ", ".join(sorted(map(str, others)))
@@ -192,9 +197,8 @@ def solve_axis(conditions: Sequence[sp.Basic], n: sp.Symbol) -> AcceptedSizes:
         finite: list[tuple[int, int, int]] = []  # (first, last, step)
         for r in range(1, d + 1):
             allowed = IntSet.at_least(0)
-            sub = {n: r + d * t}
-            for cond in conditions:
-                allowed = solve_in(cond.xreplace(sub), t, allowed)
+            for cond in substitute_all(conditions, {n: r + d * t}):
+                allowed = solve_in(cond, t, allowed)
                 if allowed.empty:
                     break
             for lo, hi in allowed.intervals:

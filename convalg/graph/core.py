@@ -204,10 +204,11 @@ class Graph:
             raise SpecError("the accepted sizes are not exact: unsupported nodes "
                             + "; ".join(map(str, self.unsupported)))
 
-    def shapes_at(self, values: Mapping[Any, int]) -> dict[str, tuple[int, ...]]:
-        """Every node's shape at concrete input sizes."""
+    def shapes_at(self, values: Mapping[Any, int], nodes: Sequence[str] | None = None) -> dict[str, tuple[int, ...]]:
+        """Node shapes at concrete input sizes (every node, or those named)."""
         subs = self._values(values)
-        return {name: tuple(int(sp.sympify(d).xreplace(subs)) for d in node.shape) for name, node in self.nodes.items()}
+        names = list(self.nodes) if nodes is None else list(nodes)
+        return {name: tuple(int(sp.sympify(d).xreplace(subs)) for d in self.shape_of(name)) for name in names}
 
     # -- reports ---------------------------------------------------------------------------------
     def summary(self, **kwargs: Any) -> Any:

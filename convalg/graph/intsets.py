@@ -20,9 +20,38 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-__all__ = ["IntSet", "Undecidable", "solve_in"]
+__all__ = ["IntSet", "Undecidable", "solve_in", "inert", "substitute_all"]
+
+#: Unevaluated stand-ins for Min / Max: SymPy re-simplifies Min / Max at every substitution, slowly.
+LOWEST = sp.Function("lowest")
+HIGHEST = sp.Function("highest")
+
+
+def inert(cond: sp.Basic) -> sp.Basic:
+    """``cond`` with every Min / Max replaced by its inert stand-in (same meaning for :func:`solve_in`)."""
+    return cond.replace(lambda e: isinstance(e, (sp.Min, sp.Max)),
+                        lambda e: (LOWEST if isinstance(e, sp.Min) else HIGHEST)(*e.args))
 
 _Bound = int | None  # None: unbounded on that side
+
+
+def substitute_all(exprs: list[sp.Basic], mapping: dict[sp.Basic, sp.Basic]) -> list[sp.Basic]:
+    """``[e.xreplace(mapping) for e in exprs]``, rebuilding each distinct subexpression once."""
+    memo: dict[sp.Basic, sp.Basic] = dict(mapping)
+
+    def sub(e: sp.Basic) -> sp.Basic:
+        hit = memo.get(e)
+        if hit is not None:
+            return hit
+        if not e.args or not (e.free_symbols & mapping.keys()):
+            memo[e] = e
+            return e
+        args = [sub(a) for a in e.args]
+        out = e.func(*args)
+        memo[e] = out
+        return out
+
+    return [sub(e) for e in exprs]
 
 
 class Undecidable(Exception):
@@ -86,9 +115,9 @@ EMPTY = IntSet(())
 
 
 def _branch(expr: sp.Basic, t: sp.Symbol) -> sp.Basic | None:
-    """An innermost ``Min`` / ``Max`` / ``Piecewise`` in ``expr`` that depends on ``t``."""
+    """An innermost ``Min`` / ``Max`` / ``Piecewise`` (or inert stand-in) in ``expr``."""
     for node in sp.postorder_traversal(expr):
-        if isinstance(node, (sp.Min, sp.Max, sp.Piecewise)) and t in node.free_symbols:
+        if isinstance(node, (sp.Min, sp.Max, sp.Piecewise)) or getattr(node, "func", None) in (LOWEST, HIGHEST):
             return node
     return None
 
@@ -98,7 +127,7 @@ def _cases(node: sp.Basic) -> list[tuple[sp.Expr, sp.Basic]]:
     if isinstance(node, sp.Piecewise):
         return [(e, c) for e, c in node.args]
     args = list(node.args)
-    better = sp.Le if isinstance(node, sp.Min) else sp.Ge
+    better = sp.Le if isinstance(node, sp.Min) or node.func == LOWEST else sp.Ge
     out = [(a, sp.And(*[better(a, b) for b in args[i + 1:]])) for i, a in enumerate(args[:-1])]
     return out + [(args[-1], sp.true)]
 
@@ -114,8 +143,13 @@ def _sign_set(expr: sp.Expr, rel: type, t: sp.Symbol) -> IntSet:
     if poly.degree() <= 0:
         return IntSet(((None, None),)) if bool(rel(poly.as_expr(), 0)) else EMPTY
     critical: set[int] = set()
-    for root in sp.real_roots(poly):
+    if poly.degree() == 1:
+        a, b = poly.all_coeffs()
+        root = -sp.Rational(b) / sp.Rational(a)
         critical.update((int(sp.floor(root)), int(sp.ceiling(root))))
+    else:
+        for root in sp.real_roots(poly):
+            critical.update((int(sp.floor(root)), int(sp.ceiling(root))))
     points = sorted(critical)
     segments: list[tuple[_Bound, _Bound, int]] = [(None, points[0] - 1, points[0] - 1)]
     for a, b in zip(points, points[1:]):

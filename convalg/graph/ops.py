@@ -148,7 +148,7 @@ class LayerOp(Op):
         if k is None or not hasattr(layer, "groups"):
             return 0
         x = inputs[0]
-        per_window = prod(layer.bind(len(x) - 2).kernel_size) * x[1] * output[1] / layer.groups
+        per_window = prod(layer.bind(len(x) - 2).kernel_size) * sp.sympify(x[1]) * output[1] / sp.Integer(layer.groups)
         if type(layer).__name__ == "ConvTranspose":
             return sp.expand(x[0] * prod(x[2:]) * per_window)
         return sp.expand(output[0] * prod(output[2:]) * per_window)
@@ -223,14 +223,16 @@ class ConcatOp(Op):
     kind = "cat"
 
     def infer(self, ctx: Context, *inputs: Shape) -> Shape:
-        first = inputs[0]
-        d = _dim(first, self.dim)
+        first = list(inputs[0])
+        d = _dim(tuple(first), self.dim)
         for j, s in enumerate(inputs[1:], 1):
             if len(s) != len(first):
                 raise SpecError(f"cat: input {j} has rank {len(s)}, input 0 has rank {len(first)}")
             for a, (p, q) in enumerate(zip(first, s)):
                 if a != d:
                     ctx.equal(p, q, f"cat along dim {d}: dim {a} of input {j} must equal that of input 0")
+                    # wherever the constraint holds both are the size: keep the simpler expression
+                    first[a] = min(p, q, key=lambda e: sp.count_ops(e))
         total = simplify_size(sum(sp.sympify(s[d]) for s in inputs))
         return (*first[:d], total, *first[d + 1:])
 
@@ -406,19 +408,36 @@ class PadOp(Op):
 
 
 def _slice_length(n: Size, start: Any, stop: Any, step: int) -> Size:
-    """Length of ``range(n)[start:stop:step]`` (Python / torch clamping), ``step >= 1``."""
+    """Length of ``range(n)[start:stop:step]`` (Python / torch clamping), ``step >= 1``.
+
+    Min / Max are left unevaluated: deciding the clamps of sizes with floors is
+    left to the solver, which removes the floors first.
+    """
     n = sp.sympify(n)
 
     def clamp(v: Any, default: Any) -> Any:
         if v is None:
             return default
         v = sp.sympify(v)
-        v = sp.Piecewise((v + n, v < 0), (v, True)) if not (v.is_nonnegative or v.is_negative) else (
-            v + n if v.is_negative else v)
-        return sp.Min(sp.Max(v, 0), n)
+        if v.is_negative:
+            v = v + n
+        elif not v.is_nonnegative:  # a negative index counts from the end
+            v = sp.Piecewise((v + n, sp.Lt(v, 0, evaluate=False)), (v, True), evaluate=False)
+        if not _provable(sp.Ge(v, 0)):
+            v = sp.Max(v, 0, evaluate=False)
+        return v if _provable(sp.Le(v, n)) else sp.Min(v, n, evaluate=False)
 
     lo, hi = clamp(start, sp.Integer(0)), clamp(stop, n)
-    return as_size(sp.Max(sp.ceiling((hi - lo) / step), 0))
+    length = collapse_floors(sp.ceiling((hi - lo) / step)) if step != 1 else hi - lo
+    return as_size(length if _provable(sp.Ge(length, 0)) else sp.Max(length, 0, evaluate=False))
+
+
+def _provable(claim: Any) -> bool:
+    """True when SymPy proves ``claim`` outright (no search; unproven is not false)."""
+    try:
+        return sp.sympify(claim) is sp.true
+    except (TypeError, ValueError, RecursionError, ArithmeticError):
+        return False
 
 
 @dataclass
