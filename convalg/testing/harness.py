@@ -106,7 +106,8 @@ class _Stop(BaseException):
 def _problems(draw: Any, op: str, sup: Support, dtype: str, adapter: Adapter, autograd: bool) -> Any:
     case = draw(case_strategy(op, sup, autograd))
     family = OPS[op].family
-    kinds = VALUE_KINDS if family in ("max_pool", "max_pool_backward", "adaptive_max_pool") else VALUE_KINDS[:4]
+    kinds = VALUE_KINDS if family in ("max_pool", "max_pool_backward", "adaptive_max_pool") else (
+        *VALUE_KINDS[:4], "positive")
     forward = FAMILIES[family].forward and not autograd
     recipes = {}
     for role, shape in shapes_of(family, case).items():
