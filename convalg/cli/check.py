@@ -66,6 +66,8 @@ def register(sub: Any) -> None:
     p.add_argument("--ties", default="first", choices=("first", "any"), help="max-pool index rule: first maximum wins (default, PyTorch) or any")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0: reproducible)")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds one call may take before the run stops and names the problem (default 10; 0: no limit)")
+    p.add_argument("--shrink-seconds", type=float, default=60.0,
+                   help="seconds spent shrinking a failure before the smallest case so far is printed (default 60)")
     p.add_argument("--array", default="numpy", choices=("numpy", "torch", "cupy"), help="arrays the target gets (default numpy)")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where those arrays live (default cpu)")
     p.add_argument("--autograd", action="store_true",
@@ -112,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     report = check(target, op=args.op, max_examples=args.max_examples, dtype=args.dtype,
                    accumulate=args.accumulate or args.tolerance, growth=args.growth, c=args.c, ties=args.ties,
-                   algorithm=args.algorithm, seed=args.seed, timeout=args.timeout or None, array=args.array,
+                   algorithm=args.algorithm, seed=args.seed, timeout=args.timeout or None,
+                   shrink_seconds=args.shrink_seconds, array=args.array,
                    device=args.device, autograd=args.autograd, verbose=not args.quiet, out=sys.stderr,
                    summary=False, target_name=target_label(args.target), **support)
     if not args.quiet:

@@ -30,7 +30,7 @@ import numpy as np
 
 __all__ = ["VALUE_KINDS", "LAYOUTS", "make_array", "with_layout", "ArrayRecipe", "round_bfloat16"]
 
-VALUE_KINDS = ("normal", "uniform", "wide", "small_int", "ties")
+VALUE_KINDS = ("normal", "uniform", "wide", "small_int", "ties", "positive")
 LAYOUTS = ("contiguous", "strided", "negative_stride", "channels_last")
 _WIDE_DECADES = {"float16": 2, "float32": 12, "float64": 60}
 
@@ -71,6 +71,8 @@ def make_array(shape: Sequence[int], dtype: str = "float32", kind: str = "normal
         a = rng.integers(-4, 5, shape).astype(np.float64)
     elif kind == "ties":
         a = rng.integers(0, 4, shape).astype(np.float64)
+    elif kind == "positive":  # post-ReLU activations: sums without cancellation expose accumulation error
+        a = rng.uniform(0.0, 1.0, shape)
     else:
         raise ValueError(f"kind={kind!r}: must be one of {', '.join(VALUE_KINDS)}")
     a = a.astype(storage)

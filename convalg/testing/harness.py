@@ -62,6 +62,8 @@ __all__ = ["OPS", "Support", "CheckReport", "check", "load_target", "DEFAULT_TIM
 
 #: Seconds one call of the target may take before the run stops and reports the problem that hung.
 DEFAULT_TIMEOUT = 10.0
+#: Seconds Hypothesis may spend shrinking a failure before the smallest case found so far is reported.
+DEFAULT_SHRINK_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,8 @@ class _Stop(BaseException):
 def _problems(draw: Any, op: str, sup: Support, dtype: str, adapter: Adapter, autograd: bool) -> Any:
     case = draw(case_strategy(op, sup, autograd))
     family = OPS[op].family
-    kinds = VALUE_KINDS if family in ("max_pool", "max_pool_backward", "adaptive_max_pool") else VALUE_KINDS[:4]
+    kinds = VALUE_KINDS if family in ("max_pool", "max_pool_backward", "adaptive_max_pool") else (
+        *VALUE_KINDS[:4], "positive")
     forward = FAMILIES[family].forward and not autograd
     recipes = {}
     for role, shape in shapes_of(family, case).items():
@@ -176,7 +179,8 @@ def _run_one(target: Callable[..., Any], op: str, case: Any, recipes: dict[str, 
 def check(target: Callable[..., Any] | str, op: str = "conv2d", *, max_examples: int = 100, dtype: str = "float32",
           accumulate: str | None = None, tolerance: str | None = None, growth: str = "strict", c: float = DEFAULT_C,
           ties: str = "first", algorithm: str = "direct", seed: int | None = 0,
-          timeout: float | None = DEFAULT_TIMEOUT, array: str = "numpy", device: str = "cpu", autograd: bool = False,
+          timeout: float | None = DEFAULT_TIMEOUT, shrink_seconds: float | None = DEFAULT_SHRINK_SECONDS,
+          array: str = "numpy", device: str = "cpu", autograd: bool = False,
           verbose: bool = False, out: TextIO | None = None, target_name: str | None = None, summary: bool = True,
           **support: Any) -> CheckReport:
     """Run the conformance suite for ``op`` on ``target`` (a callable or ``'module:function'``); quiet unless
@@ -192,6 +196,7 @@ def check(target: Callable[..., Any] | str, op: str = "conv2d", *, max_examples:
     ``torch.autograd`` for a drawn ``grad_output`` are checked too.  Keyword
     switches are the fields of :class:`Support`; a switch that does not apply
     to ``op`` is a :class:`SpecError`.  ``seed=None`` draws a random seed.
+    ``shrink_seconds`` bounds the time spent shrinking a failure (``None``: no bound).
     """
     if op not in OPS:
         raise SpecError(f"op={op!r}: must be one of {', '.join(OPS)}")
@@ -202,7 +207,7 @@ def check(target: Callable[..., Any] | str, op: str = "conv2d", *, max_examples:
     if misplaced:
         raise SpecError(f"{', '.join(misplaced)}: does not apply to {op} (it applies to: "
                         f"{', '.join(applicable(op))})")
-    _check_run_options(max_examples, c, timeout, support)
+    _check_run_options(max_examples, c, timeout, support, shrink_seconds)
     if ties not in ("first", "any"):
         raise SpecError(f"ties={ties!r}: must be 'first' (PyTorch's rule) or 'any' (any maximal element)")
     adapter = load_adapter(array, device)
@@ -223,6 +228,10 @@ def check(target: Callable[..., Any] | str, op: str = "conv2d", *, max_examples:
     @given(_problems(op, sup, dtype, adapter, autograd))
     def _conformance(drawn: Any) -> None:
         case, recipes = drawn
+        if state["fail"] is not None and shrink_seconds is not None and \
+                time.monotonic() - state["failed_at"] > shrink_seconds:
+            state["shrink_stopped"] = True
+            raise _Stop()
         state["current"] = drawn
         verdict, out_shape = _run_one(target, op, case, recipes, model, adapter, timeout,  # type: ignore[arg-type]
                                       autograd)
@@ -237,6 +246,7 @@ def check(target: Callable[..., Any] | str, op: str = "conv2d", *, max_examples:
                     print(f"  [convalg check {op}] {state['examples']}/{max_examples} examples, "
                           f"{time.monotonic() - start:.1f} s", file=out, flush=True)
             return
+        state.setdefault("failed_at", time.monotonic())
         state["fail"] = (case, recipes, verdict)
         if verdict.kind == "timeout":
             raise _Stop()
@@ -269,10 +279,12 @@ def _report(op: str, name: str, state: dict[str, Any], elapsed: float, model: Er
     snippet = repro_snippet(name, op, case, recipes, verdict, model, array, device, autograd)
     drawn = features(case, recipes, size_features(case))
     return CheckReport(op, False, state["examples"], **base, repro=snippet, message=verdict.message,
-                       details=dump(verdict), kind=verdict.kind, drawn=drawn)
+                       details=dump(verdict), kind=verdict.kind, drawn=drawn,
+                       shrink_stopped=state.get("shrink_stopped", False))
 
 
-def _check_run_options(max_examples: Any, c: Any, timeout: Any, support: dict[str, Any]) -> None:
+def _check_run_options(max_examples: Any, c: Any, timeout: Any, support: dict[str, Any],
+                       shrink_seconds: Any = None) -> None:
     """:class:`SpecError` for run options that would crash Hypothesis or make every kernel fail."""
     if isinstance(max_examples, bool) or not isinstance(max_examples, (int, np.integer)) or max_examples < 1:
         raise SpecError(f"max_examples={max_examples!r}: must be an integer >= 1")
@@ -280,6 +292,9 @@ def _check_run_options(max_examples: Any, c: Any, timeout: Any, support: dict[st
         raise SpecError(f"c={c!r}: the safety factor of the error model must be a positive finite number")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
         raise SpecError(f"timeout={timeout!r}: must be a positive number of seconds (or None: no limit)")
+    if shrink_seconds is not None and (isinstance(shrink_seconds, bool) or not isinstance(shrink_seconds, (int, float))
+                                       or shrink_seconds < 0):
+        raise SpecError(f"shrink_seconds={shrink_seconds!r}: must be a number of seconds >= 0 (or None: no limit)")
     for name in ("max_batch", "max_channels", "max_kernel", "max_side", "max_stride", "max_dilation"):
         value = support.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):

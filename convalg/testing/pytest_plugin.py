@@ -141,7 +141,7 @@ def _validate(target: str, ops: list[str], options: dict[str, Any]) -> None:
     if unknown_ops or not ops:
         raise pytest.UsageError(f"--convalg-op: {', '.join(unknown_ops) or 'empty'}; choose from {', '.join(OPS)}")
     check_keys = {"max_examples", "dtype", "accumulate", "tolerance", "growth", "c", "ties", "algorithm", "seed",
-                  "timeout", "array", "device", "autograd"}
+                  "timeout", "shrink_seconds", "array", "device", "autograd"}
     unknown = sorted(set(options) - check_keys - set(Support.names()))
     if unknown:
         raise pytest.UsageError(f"--convalg-unsupported / --convalg-option: unknown {', '.join(unknown)}; "

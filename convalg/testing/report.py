@@ -28,6 +28,7 @@ FLAGS = {
     "N>=3": "--max-batch 2", "C>=5": "--max-channels 4", "K>=5": "--max-kernel 4", "side>=24": "--max-side 23",
     "input smaller than kernel": "--no-input-smaller-than-kernel",
 }
+_HEADINGS = {False: "Minimal failing case", True: "Smallest failing case found before the shrink time ran out"}
 #: Size thresholds counted in the coverage summary.
 SIZE_MARKS = {"N": 3, "C": 5, "K": 5, "side": 24}
 
@@ -123,6 +124,7 @@ class CheckReport:
     kind: str = "ok"
     drawn: list[str] = field(default_factory=list)
     largest: dict[str, int] = field(default_factory=dict)
+    shrink_stopped: bool = False
 
     @property
     def exit_code(self) -> int:
@@ -138,7 +140,7 @@ class CheckReport:
             drawn = ", ".join(f"{f} ({_flag(f)})" if _flag(f) else f for f in self.drawn)
             return (f"FAILED {self.op} after {self.examples} passing examples: {self.message}\n{self.details}"
                     f"  drawn: {drawn}\n"
-                    f"\nMinimal failing case (copy-paste to reproduce):\n\n{self.repro}")
+                    f"\n{_HEADINGS[self.shrink_stopped]} (copy-paste to reproduce):\n\n{self.repro}")
         cov = ", ".join(f"{k}: {v}" for k, v in sorted(self.coverage.items()))
         return (f"PASSED {self.op}: {self.examples} examples, 0 mismatches, largest error/bound = "
                 f"{self.max_ratio:.3g}, {self.seconds:.1f} s\n{self.sizes_line()}\n  exercised: {cov}")

@@ -20,8 +20,8 @@ strategy                   draws
 Value kinds (``make_array``): ``normal``, ``uniform`` (-1, 1), ``wide`` (log-uniform
 magnitudes over many decades, random signs), ``small_int`` (integers in [-4, 4]:
 exact in every float format), ``ties`` (integers in [0, 3]: many equal values, for
-max-pool tie rules).  NaN / inf are sprinkled in only with ``allow_nan`` /
-``allow_infinity``.
+max-pool tie rules), ``positive`` ([0, 1), like post-ReLU activations: sums without
+cancellation).  NaN / inf are sprinkled in only with ``allow_nan`` / ``allow_infinity``.
 
 >>> from hypothesis import given, settings
 >>> @settings(max_examples=5, derandomize=True, database=None)
@@ -319,7 +319,7 @@ def case_arrays(draw: Any, cases: st.SearchStrategy[Case], dtype: str = "float32
     """
     case = draw(cases)
     if kinds is None:
-        kinds = VALUE_KINDS if case.op == "max_pool" else VALUE_KINDS[:4]
+        kinds = VALUE_KINDS[:5] if case.op == "max_pool" else VALUE_KINDS[:4]
     recipes = {"x": draw(array_recipes(case.input_shape, dtype, kinds, allow_nan, allow_infinity))}
     if case.op in ("conv", "conv_transpose"):
         # non-finite values go into the input only: whether a non-finite weight times an implicit

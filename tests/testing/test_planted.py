@@ -116,3 +116,10 @@ def test_ctrl_c_reports_the_problem_that_was_running():
 def test_coverage_counts_output_sides_of_transposed_convolutions():
     report = check(P._conv_transpose, op="conv_transpose1d", max_examples=60)
     assert report.passed and report.coverage["side>=24"] > 0, report.sizes_line()
+
+
+def test_shrinking_stops_at_the_time_budget_with_a_failing_case():
+    report = check(P.batch_in_pairs, op="conv2d", max_examples=50, shrink_seconds=0)
+    assert report.kind == "mismatch" and report.shrink_stopped and "N>=3" in report.drawn
+    assert "Smallest failing case found before the shrink time ran out" in report.summary()
+    run_repro(report, P.batch_in_pairs)
