@@ -38,7 +38,25 @@ from scipy.fft import next_fast_len
 from ...errors import SpecError
 from ...index_map import IndexMap
 
-__all__ = ["fft_conv", "fft_conv_grad_input", "fft_conv_grad_weight", "slab_geometry"]
+__all__ = ["fft_conv", "fft_conv_grad_input", "fft_conv_grad_weight", "slab_geometry", "nonfinite_flag", "quiet_fp"]
+
+
+def nonfinite_flag(xp: Any, *arrays: Any) -> Any:
+    """One float32 on the device, nonzero iff ``arrays`` hold a NaN / inf (their sum is then not finite; an
+    overflowing sum only costs the fallback).  No host synchronisation: the guarded implicit GEMM that follows
+    the FFT path reads it and redoes the pass element-wise (PyTorch keeps NaN / inf where a transform spreads them).
+
+    >>> nonfinite_flag(np, np.ones(3), np.array([1.0, np.inf])).tolist()
+    [1.0]
+    """
+    total = sum((a.sum() for a in arrays[1:]), arrays[0].sum())
+    with quiet_fp():
+        return xp.asarray(~xp.isfinite(total), dtype=np.float32).reshape(1)
+
+
+def quiet_fp() -> Any:
+    """Silence NumPy's floating-point warnings (the FFT of NaN / inf input, replaced on the device)."""
+    return np.errstate(invalid="ignore", over="ignore", divide="ignore")
 
 
 @functools.lru_cache(maxsize=128)

@@ -41,7 +41,7 @@ from ...errors import SpecError
 from ...index_map import IndexMap
 from ...spec import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, Conv, ConvTranspose, MaxPool
 from . import direct, igemm, plan, pool
-from .fft import fft_conv, fft_conv_grad_input, fft_conv_grad_weight
+from .fft import fft_conv, fft_conv_grad_input, fft_conv_grad_weight, nonfinite_flag, quiet_fp
 from .runtime import backend
 
 __all__ = ["conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "conv_grad_bias", "max_pool",
@@ -49,11 +49,6 @@ __all__ = ["conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "con
            "conv_layer", "ALGORITHMS"]
 
 ALGORITHMS = ("auto", "igemm", "direct", "fft")
-
-
-def _quiet() -> Any:
-    """Silence NumPy's floating-point warnings (the FFT of NaN / inf input, replaced on the device)."""
-    return np.errstate(invalid="ignore", over="ignore", divide="ignore")
 
 
 def cupy_module() -> Any:
@@ -123,15 +118,6 @@ def _conv_plan(layer: Any, spatial: tuple[int, ...], kind: str, n_batch: int, al
     return ("direct", imap, direct.wgrad_direct(imap, c_in, c_out, layer.groups))
 
 
-def _nonfinite(*arrays: Any) -> Any:
-    """One float32 on the device, nonzero iff ``arrays`` hold a NaN / inf (their sum is then not finite; an
-    overflowing sum only costs the fallback).  No host synchronisation: the FFT path's guarded implicit GEMM
-    reads it and redoes the pass element-wise, as PyTorch keeps NaN / inf where the transform would spread them."""
-    xp = cupy_module()
-    total = sum((a.sum() for a in arrays[1:]), arrays[0].sum())
-    return xp.asarray(~xp.isfinite(total), dtype=np.float32).reshape(1)
-
-
 def _bias_arg(bias: Any, channels: int) -> Any:
     cp = cupy_module()
     if bias is None:
@@ -160,9 +146,9 @@ def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 
     imap: IndexMap = p[1]
     b = _bias_arg(bias, weight.shape[0])
     if p[0] == "fft":
-        with _quiet():  # NaN / inf input (replaced below): the host shim's NumPy FFT would warn
+        with quiet_fp():  # NaN / inf input (replaced below): the host shim's NumPy FFT would warn
             y = fft_conv(cupy_module(), x, weight, bias, imap, layer.groups)
-        launch(p[2], x.shape[0], _c(weight), _c(x), b, y, _nonfinite(x, weight))
+        launch(p[2], x.shape[0], _c(weight), _c(x), b, y, nonfinite_flag(cupy_module(), x, weight))
         return y
     cp = cupy_module()
     y = cp.empty((x.shape[0], weight.shape[0], *imap.output_shape), dtype=np.float32)
@@ -179,11 +165,11 @@ def _run_bwd_data(layer: Any, spatial: tuple[int, ...], kind: str, dy: Any, weig
     p = _conv_plan(layer, spatial, kind, dy.shape[0], algorithm)
     b = _bias_arg(bias, out_shape[1])
     if p[0] == "fft":
-        with _quiet():
+        with quiet_fp():
             out = fft_conv_grad_input(cp, dy, weight, p[1], layer.groups, out_shape).astype(np.float32, copy=False)
         if bias is not None:
             out += bias.reshape((1, out_shape[1]) + (1,) * (len(out_shape) - 2))
-        launch(p[2], dy.shape[0], _c(weight), _c(dy), b, out, _nonfinite(dy, weight))
+        launch(p[2], dy.shape[0], _c(weight), _c(dy), b, out, nonfinite_flag(cupy_module(), dy, weight))
         return out
     out = cp.empty(out_shape, dtype=np.float32)
     if p[0] == "igemm":
@@ -245,9 +231,9 @@ def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride:
         dw = cp.empty(weight_shape, dtype=np.float32)
         launch(p[2], x.shape[0], _c(x), _c(grad_out), dw)
         return dw
-    guard = (_nonfinite(x, grad_out),) if p[0] == "fft" else ()  # fft: the guarded implicit GEMM after it
+    guard = (nonfinite_flag(cupy_module(), x, grad_out),) if p[0] == "fft" else ()  # fft: guarded igemm after it
     if guard:
-        with _quiet():
+        with quiet_fp():
             dw = fft_conv_grad_weight(cp, x, grad_out, p[1], layer.groups, weight_shape).astype(np.float32,
                                                                                                  copy=False)
     else:
