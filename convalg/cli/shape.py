@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from ..errors import SpecError
-from ..shapes.simplify import format_size, latex_size
+from ..shapes.simplify import format_size
 from ..spec.sequential import Sequential
 from . import model
 from .syntax import parse_input, parse_layers
