@@ -11,6 +11,6 @@ cpu        generated NumPy kernels vs PyTorch CPU and scipy.signal (anchor cases
 Each suite module defines ``main(argv: list[str] | None) -> int``.
 """
 
-SUITES = ("shapes", "matrix", "cpu")
+SUITES = ("shapes", "matrix", "cpu", "graph")
 
 __all__ = ["SUITES"]
