@@ -28,6 +28,18 @@ def _torch_export(model, shape, fixed):
     return [tuple(str(s) for s in o.meta["val"].shape) for o in out]
 
 
+def _torch_export_auto(model, shape, fixed):
+    """Dim.AUTO: torch.export infers the ranges itself; report its output shape and its range constraints."""
+    from torch.export import Dim
+    from torch.export import export as texport
+
+    x = torch.zeros(tuple(fixed.get(d, d) if isinstance(d, str) else d for d in shape))
+    ep = texport(model, (x,), dynamic_shapes={"x": {i: Dim.AUTO for i, d in enumerate(shape) if isinstance(d, str)}})
+    out = [n for n in ep.graph.nodes if n.op == "output"][0].args[0]
+    ranges = {str(k): f"[{v.lower}, {v.upper}]" for k, v in ep.range_constraints.items()}
+    return [tuple(str(s) for s in o.meta["val"].shape) for o in out], ranges
+
+
 def _ort(model, shape, fixed):
     from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
 
@@ -46,7 +58,8 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     for name, (factory, shape, fixed) in MODELS.items():
         model = factory().eval()
-        for label, fn in (("torch.export", _torch_export), ("ort-symbolic", _ort), ("convalg", _convalg)):
+        for label, fn in (("torch.export", _torch_export), ("export AUTO", _torch_export_auto),
+                          ("ort-symbolic", _ort), ("convalg", _convalg)):
             t0 = time.perf_counter()
             try:
                 result = fn(model, shape, fixed)
