@@ -55,7 +55,7 @@ _LAYERS = st.sampled_from([
 ])
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(st.lists(_LAYERS, min_size=1, max_size=4), st.lists(_LAYERS, min_size=1, max_size=4),
        st.sampled_from(["add", "cat", "linear", "crop"]))
 def test_two_branch_graph_matches_direct_evaluation(left, right, merge) -> None:
