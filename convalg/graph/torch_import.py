@@ -157,6 +157,9 @@ def from_torch(
                                          [first.name] if first is not None else []))
         except SpecError as e:
             raise SpecError(f"node {node.name} ({node.op} {_target_name(node.target)}): {e}") from None
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:  # arguments a rule cannot read
+            raise SpecError(f"node {node.name} ({node.op} {_target_name(node.target)}): its arguments do not fit "
+                            f"the shape rule ({type(e).__name__}: {e})") from None
     return graph
 
 

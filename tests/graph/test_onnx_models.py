@@ -87,3 +87,12 @@ def test_onnx_window_attributes() -> None:
     for n in range(1, 40):  # the pool in ceil mode, straight from the layer spec
         want = convalg.MaxPool(3, stride=2, padding=1, ceil_mode=True).output_shape((-(-n // 2),))[0]
         assert g.shapes_at({"H": n, "W": 5}, ["b"])["b"][2] == want
+
+
+def test_unreadable_onnx_file_is_a_spec_error(tmp_path) -> None:
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a protobuf at all")
+    with pytest.raises(convalg.SpecError, match="cannot be read as an ONNX model"):
+        convalg.from_onnx(str(bad))
+    with pytest.raises(convalg.SpecError, match="cannot be read"):
+        convalg.from_onnx(str(tmp_path / "missing.onnx"))

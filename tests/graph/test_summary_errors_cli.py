@@ -137,3 +137,12 @@ def test_docstring_example_of_from_torch() -> None:
     g = convalg.from_torch(net, (1, 3, H, W))
     assert g.output_shape == (1, 8, sp.floor(H / 4 - sp.Rational(3, 4)) + 1, sp.floor(W / 4 - sp.Rational(3, 4)) + 1)
     assert str(g.accepted_sizes(H)) == "H >= 3"
+
+
+def test_arguments_a_rule_cannot_read_give_a_spec_error_naming_the_node() -> None:
+    class Bad(nn.Module):
+        def forward(self, x):
+            return x.transpose(1)  # torch itself would reject this call too
+
+    with pytest.raises(convalg.SpecError, match=r"node transpose \(call_method transpose\).*do not fit"):
+        convalg.from_torch(Bad(), (1, 1, H, W))
