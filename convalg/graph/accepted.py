@@ -185,7 +185,8 @@ def solve_axis(conditions: Sequence[sp.Basic], n: sp.Symbol) -> AcceptedSizes:
     >>> str(solve_axis([sp.Ge(n, 5), sp.Ne(n, 7), sp.Eq(sp.Mod(n, 2), 1) | sp.Eq(n, 10)], n))
     'n >= 5, n % 2 == 1, except n in {7}; or n in {10}'
     """
-    conditions = [inert(sp.sympify(c)) for c in conditions]
+    # simple conditions first: they empty a residue class before the costly (clamped, piecewise) ones run
+    conditions = sorted({inert(sp.sympify(c)) for c in conditions}, key=lambda c: (sp.count_ops(c), str(c)))
     others = set().union(*[c.free_symbols for c in conditions]) - {n} if conditions else set()
     if others:
         names = ", ".join(sorted(map(str, others)))

@@ -65,7 +65,14 @@ def from_onnx(model_or_path: Any, input_dims: Any = None, *, name: str | None = 
     import onnx
     from onnx import numpy_helper
 
-    model = onnx.load(model_or_path) if isinstance(model_or_path, str) else model_or_path
+    if isinstance(model_or_path, str):
+        try:
+            model = onnx.load(model_or_path)
+        except Exception as e:  # a missing file, or bytes that are not an ONNX protobuf
+            raise SpecError(f"model_or_path={model_or_path!r}: cannot be read as an ONNX model "
+                            f"({type(e).__name__}: {e})") from None
+    else:
+        model = model_or_path
     if not isinstance(model, onnx.ModelProto):
         raise SpecError(f"model_or_path={type(model_or_path).__name__}: must be an onnx.ModelProto or a file path")
     g = model.graph
@@ -104,6 +111,9 @@ def from_onnx(model_or_path: Any, input_dims: Any = None, *, name: str | None = 
             outs = [Tensor(graph.add(label, UnknownOp(node.op_type, rank, label), [first.name] if first else []))]
         except SpecError as e:
             raise SpecError(f"node {label} ({node.op_type}): {e}") from None
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:  # malformed node
+            raise SpecError(f"node {label} ({node.op_type}): its inputs or attributes do not fit the shape rule "
+                            f"({type(e).__name__}: {e})") from None
         for out_name, value in zip(node.output, outs):
             env[out_name] = value
     graph.set_outputs([env[o.name].name for o in g.output if isinstance(env.get(o.name), Tensor)])

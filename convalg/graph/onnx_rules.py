@@ -146,11 +146,20 @@ def convert(graph: Graph, label: str, op_type: str, ins: list[Any], a: dict[str,
             layer = Conv(k, stride=s, padding=pads, dilation=d, groups=groups, in_channels=w[1] * groups,
                          out_channels=w[0], bias=len(ins) > 2, ndim=nd)
             return _add(graph, label, LayerOp(layer, params), x)
-        if "output_shape" in a:
-            raise NoRule("ConvTranspose output_shape: the output size is given, not derived; "
-                         "no rule checks it against the input size")
+        out_pad = tuple(a.get("output_padding", (0,) * nd))
+        if "output_shape" in a:  # the spec's pads: total = s*(n-1) + output_padding + d*(k-1) + 1 - output_shape
+            from ..spec.padding import INPUT_SIZE
+
+            auto = a.get("auto_pad", b"NOTSET")
+            upper = (auto.decode() if isinstance(auto, bytes) else auto) == "SAME_UPPER"
+            pads = []
+            for ka, sa, da, oa, want in zip(k, s, d, out_pad, tuple(a["output_shape"])[-nd:]):
+                total = sa * (INPUT_SIZE - 1) + oa + da * (ka - 1) + 1 - want
+                small, big = sp.floor(total / 2), total - sp.floor(total / 2)
+                pads.append((small, big) if upper else (big, small))
+            pads = tuple(pads)
         layer = ConvTranspose(k, stride=s, padding=pads, dilation=d, groups=groups,
-                              output_padding=tuple(a.get("output_padding", (0,) * nd)), in_channels=w[0],
+                              output_padding=out_pad, in_channels=w[0],
                               out_channels=w[1] * groups, bias=len(ins) > 2, ndim=nd)
         return _add(graph, label, LayerOp(layer, params), x)
     if op_type in ("MaxPool", "AveragePool"):

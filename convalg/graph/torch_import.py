@@ -97,14 +97,14 @@ def from_torch(
     ``leaf_rules`` maps such a name or type to a function from input shape to
     output shape (a leaf without a rule is reported unsupported).
 
-    >>> import torch, sympy as sp
-    >>> H, W = sp.symbols("H W", integer=True, positive=True)
-    >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, stride=2, padding=1), torch.nn.MaxPool2d(2))
-    >>> g = from_torch(net, (1, 3, H, W))
-    >>> g.output_shape
-    (1, 8, floor(H/4 - 3/4) + 1, floor(W/4 - 3/4) + 1)
-    >>> str(g.accepted_sizes(H))
-    'H >= 3'
+    Example (needs torch, so not run as a doctest; ``tests/graph`` checks it)::
+
+        import torch, sympy as sp
+        H, W = sp.symbols("H W", integer=True, positive=True)
+        net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, stride=2, padding=1), torch.nn.MaxPool2d(2))
+        g = from_torch(net, (1, 3, H, W))
+        g.output_shape                  # (1, 8, floor(H/4 - 3/4) + 1, floor(W/4 - 3/4) + 1)
+        str(g.accepted_sizes(H))        # 'H >= 3'
     """
     import torch
 
@@ -157,6 +157,9 @@ def from_torch(
                                          [first.name] if first is not None else []))
         except SpecError as e:
             raise SpecError(f"node {node.name} ({node.op} {_target_name(node.target)}): {e}") from None
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:  # arguments a rule cannot read
+            raise SpecError(f"node {node.name} ({node.op} {_target_name(node.target)}): its arguments do not fit "
+                            f"the shape rule ({type(e).__name__}: {e})") from None
     return graph
 
 

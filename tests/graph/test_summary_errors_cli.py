@@ -130,3 +130,19 @@ def test_cli_shape_of_a_torch_model_and_an_onnx_file(capsys, tmp_path) -> None:
     assert code == 0 and "accepted H:" in text and "output" in text and "MACs" in text
     assert main(["shape", "--torch", "no_such_module:f", "--input", "1,3,H,W"]) == 2
     assert "cannot import" in capsys.readouterr().err
+
+
+def test_docstring_example_of_from_torch() -> None:
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.MaxPool2d(2))
+    g = convalg.from_torch(net, (1, 3, H, W))
+    assert g.output_shape == (1, 8, sp.floor(H / 4 - sp.Rational(3, 4)) + 1, sp.floor(W / 4 - sp.Rational(3, 4)) + 1)
+    assert str(g.accepted_sizes(H)) == "H >= 3"
+
+
+def test_arguments_a_rule_cannot_read_give_a_spec_error_naming_the_node() -> None:
+    class Bad(nn.Module):
+        def forward(self, x):
+            return x.transpose(1)  # torch itself would reject this call too
+
+    with pytest.raises(convalg.SpecError, match=r"node transpose \(call_method transpose\).*do not fit"):
+        convalg.from_torch(Bad(), (1, 1, H, W))
