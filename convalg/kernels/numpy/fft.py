@@ -43,7 +43,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from ...spec.conv import Conv
-from . import cache, parallel
+from . import cache, parallel, workspace
 from .plan import WindowPlan, window_plan
 
 __all__ = ["fft_sizes", "fft_tiles", "fft_extent", "conv_fft", "conv_fft_tiled", "weight_grad_fft",
@@ -120,7 +120,9 @@ def _cut_tiles(xp: np.ndarray, plan: WindowPlan, tiles: tuple[int, ...]) -> np.n
     view = np.lib.stride_tricks.as_strided(
         xp, (n, *counts, c, *tiles), (st[0], *[v * s for v, s in zip(valid, st[2:])], st[1], *st[2:]),
         writeable=False)
-    return parallel.contiguous(view).reshape(n * math.prod(counts), c, *tiles)
+    # a scratch buffer (:mod:`.workspace`): the tiles are only read by the transform
+    return parallel.copyto(workspace.scratch("fft.tiles", view.shape, view.dtype), view).reshape(
+        n * math.prod(counts), c, *tiles)
 
 
 def conv_fft_tiled(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
@@ -228,11 +230,14 @@ def _conv_fft_full(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
     nf = math.prod(fshape)
     wf = _kernel_spectrum(w, plan, sizes, cdtype).reshape(nf, g, cog, cg)
     wt = wf.transpose(1, 0, 2, 3)  # (G, F, Cog, Cg), a view for G = 1
-    xt = parallel.contiguous(xf.reshape(n, g, cg, nf).transpose(1, 3, 2, 0))  # (G, F, Cg, N)
+    # the channel-sum stages in scratch buffers (no fresh pages per call in a plain process)
+    xv = xf.reshape(n, g, cg, nf).transpose(1, 3, 2, 0)
+    xt = parallel.copyto(workspace.scratch("fft.xt", xv.shape, xv.dtype), xv)  # (G, F, Cg, N)
     del xf
-    yt = np.matmul(wt, xt)  # (G, F, Cog, N)
+    yt = np.matmul(wt, xt, out=workspace.scratch("fft.yt", (g, nf, cog, n), np.result_type(wt, xt)))  # (G,F,Cog,N)
     del xt, wt, wf
-    yf = parallel.contiguous(yt.transpose(3, 0, 2, 1)).reshape(n, cout, *fshape)
+    yv = yt.transpose(3, 0, 2, 1)
+    yf = parallel.copyto(workspace.scratch("fft.yf", yv.shape, yv.dtype), yv).reshape(n, cout, *fshape)
     del yt
     return _irfft_front(yf, sizes, keep).astype(dtype, copy=False)
 
