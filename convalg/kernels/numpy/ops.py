@@ -132,7 +132,8 @@ def conv_transpose(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = 
 
 def _finite(a: np.ndarray) -> bool:
     """No NaN / inf in ``a`` (one reduction in its own dtype: an overflowing sum only costs a slower path)."""
-    return bool(np.isfinite(np.sum(a)))
+    with np.errstate(invalid="ignore", over="ignore"):  # inf + (-inf) is the question, not a warning
+        return bool(np.isfinite(np.sum(a)))
 
 
 def _transpose_run(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, layer: ConvTranspose,
