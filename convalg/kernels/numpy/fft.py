@@ -53,6 +53,9 @@ __all__ = ["fft_sizes", "fft_tiles", "fft_extent", "conv_fft", "conv_fft_tiled",
 #: :func:`fft_tiles`); an axis whose tile would cover the whole extent is not tiled.
 TILE_FACTOR = 4
 MIN_TILE = 16
+#: Cost of a tiled transform's points relative to one whole-extent transform's (tile copies; see
+#: :func:`fft_tiles`).
+TILE_OVERHEAD = 1.5
 #: ``scipy.fft`` workers (-1: all cores; ``convalg bench cpu --threads N`` sets N).
 WORKERS = -1
 
@@ -61,14 +64,34 @@ def _effective(plan: WindowPlan) -> tuple[int, ...]:
     return tuple(t * (k - 1) + 1 for t, k in zip(plan.tap_step, plan.kernel))
 
 
-def fft_tiles(plan: WindowPlan) -> tuple[int, ...] | None:
+def fft_tiles(plan: WindowPlan, channel_pairs: int | None = None) -> tuple[int, ...] | None:
     """Overlap-save tile ``T`` per axis, or ``None`` (one transform of the whole extent: strided
     layers, or when no axis would get two tiles).
 
     Per axis, among the fast lengths ``T`` in ``[TILE_FACTOR * E / 2, 2 * TILE_FACTOR * E]``, the one
     with the fewest transformed points ``ceil(out / L) * T * log2(T)`` (``L = T - E + 1``); measured
     on the CPU anchors 7 and 8, tiles within that range differ by < 20%.
+
+    With ``channel_pairs`` (``Cout * Cin/G``) given, in 2-D and up: when the whole-extent kernel spectrum
+    is no larger than the padded input (the reason to tile is gone) and the whole-extent transform moves
+    fewer points ``F log2 F`` than all the tiles together (the overlap repeats across axes,
+    ``(T/L)^ndim``) times :data:`TILE_OVERHEAD` (cutting and reassembling the tiles), no tiles.  Single
+    channel, one thread, 2026-12-01 (tiles -> one transform, ms): 512^2 31x31 5.3 -> 3.9, 2048^2 15x15
+    137 -> 79, 96^3 7^3 39 -> 31 (``scipy.signal.fftconvolve``'s figures for one transform).  1-D keeps its
+    tiles: one 10^6-point transform ran 3x slower than 2025-point tiles (31 vs 10 ms).
     """
+    tiles = _tiles_per_axis(plan)
+    if tiles is None or channel_pairs is None or plan.ndim < 2:
+        return tiles
+    whole = math.prod(fft_sizes(plan.extent))
+    if channel_pairs * whole / 2 > math.prod(plan.extent):
+        return tiles
+    counts = tile_counts(plan, tiles)
+    tiled = math.prod(c * t for c, t in zip(counts, tiles)) * math.log2(max(math.prod(tiles), 2))
+    return None if whole * math.log2(max(whole, 2)) <= TILE_OVERHEAD * tiled else tiles
+
+
+def _tiles_per_axis(plan: WindowPlan) -> tuple[int, ...] | None:
     if any(s != 1 for s in plan.step):
         return None
     tiles = []
