@@ -110,7 +110,7 @@ def _conv_plan(layer: Conv, input_shape: tuple[int, ...], dtype: str, algorithm:
                         f"{sorted(winograd.DEFAULT_TILE)} (got stride={window.step}, dilation={window.tap_step}, "
                         f"kernel_size={window.kernel})")
     extent = window.extent
-    tiles = fftmod.fft_tiles(window) if algorithm == "fft" else None
+    tiles = fftmod.fft_tiles(window, cout * (input_shape[1] // layer.groups)) if algorithm == "fft" else None
     if algorithm == "fft":
         extent = fftmod.fft_extent(window, tiles)
     elif algorithm == "winograd":

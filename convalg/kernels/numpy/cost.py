@@ -104,7 +104,7 @@ def estimate(plan: WindowPlan, n: int, c: int, cout: int, groups: int, dtype: st
         est["direct"] = slow * mac / RATE["direct"] + (k * out_bytes * 2 + in_bytes) / BANDWIDTH + k * OVERHEAD
     from .fft import fft_sizes, fft_tiles, tile_counts
 
-    tiles = fft_tiles(plan)
+    tiles = fft_tiles(plan, cout * cg)
     batches = n * (1 if tiles is None else math.prod(tile_counts(plan, tiles)))
     f = math.prod(fft_sizes(plan.extent if tiles is None else tiles))
     cmac = 8.0 * batches * cout * cg * f / 2
@@ -149,7 +149,7 @@ def peak_bytes(plan: WindowPlan, n: int, c: int, cout: int, groups: int, dtype: 
     peak: dict[str, float] = {"gemm": padded + min(DEFAULT_BUDGET, n * c * math.prod(plan.kernel) * o * item)}
     if all(s == 1 for s in plan.step):
         peak["direct"] = padded + 2 * out
-    tiles = fft_tiles(plan)
+    tiles = fft_tiles(plan, cout * cg)
     batches = n * (1 if tiles is None else math.prod(tile_counts(plan, tiles)))
     f = math.prod(fft_sizes(plan.extent if tiles is None else tiles))
     peak["fft"] = 2 * item * (batches * (c + cout) * f + cout * cg * f / 2) + out

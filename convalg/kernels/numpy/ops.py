@@ -132,7 +132,8 @@ def conv_transpose(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = 
 
 def _finite(a: np.ndarray) -> bool:
     """No NaN / inf in ``a`` (one reduction in its own dtype: an overflowing sum only costs a slower path)."""
-    return bool(np.isfinite(np.sum(a)))
+    with np.errstate(invalid="ignore", over="ignore"):  # inf + (-inf) is the question, not a warning
+        return bool(np.isfinite(np.sum(a)))
 
 
 def _transpose_run(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, layer: ConvTranspose,
@@ -165,11 +166,12 @@ def conv_grad_input(grad_out: np.ndarray, weight: np.ndarray, input_shape: Any, 
 
 
 def _scatter_cheaper(transposed: ConvTranspose, grad_shape: tuple[int, ...], dtype: str) -> bool:
-    """Stride 1, ``'auto'``: the scatter form ``fold(W^T @ gy)`` (BLAS reads ``W^T`` in place) instead of the
-    gather form when the latter would run GEMM and its flipped, channel-swapped weight copy (strided, 9-element
-    runs for 3x3) has more elements than the fold adds (``N * Cin * K * L``): 256x14x14 3x3, input gradient
-    3.0-3.6 -> 2.8-3.1 ms, bench backward 5.0-6.2 -> 4.3-5.0 ms; with 64 channels on 56x56 the gather form
-    stays (2.9-3.2 vs 3.4-4.7 ms; 2026-11-27)."""
+    """Stride 1, ``'auto'``: the scatter form (:func:`.scatter.transposed_conv`, BLAS reads ``W^T`` in place)
+    instead of the gather form when the latter would run GEMM and its flipped, channel-swapped weight copy has
+    more than twice the elements the scatter adds (``N * Cin * K * L``).  With the scatter form's strided
+    per-tap adds, 256x14x14 3x3 (weight / adds = 1.3) measured 4.5-5.1 ms scatter against 4.2-4.3 ms gather
+    (one thread, CPU time, 2026-12-01), so it stays with the gather form; few pixels under many channels
+    (weight / adds >= 2) still scatter."""
     conv_layer, factors = gather_layer(transposed, tuple(grad_shape[2:]))
     shape = (grad_shape[0], grad_shape[1], *[f * (n - 1) + 1 for f, n in zip(factors, grad_shape[2:])])
     if conv_plan(conv_layer, shape, dtype, "auto").algorithm != "gemm":
@@ -177,7 +179,7 @@ def _scatter_cheaper(transposed: ConvTranspose, grad_shape: tuple[int, ...], dty
     taps = math.prod(transposed.kernel_size)
     weight_elements = transposed.in_channels * (transposed.out_channels // transposed.groups) * taps
     fold_elements = grad_shape[0] * transposed.out_channels * taps * math.prod(grad_shape[2:])
-    return weight_elements > fold_elements
+    return weight_elements > 2 * fold_elements
 
 
 def _transposed(layer: Conv, spatial: tuple[int, ...]) -> ConvTranspose:

@@ -85,7 +85,8 @@ def max_pool(x: np.ndarray, plan: WindowPlan, return_indices: bool = True) -> tu
     out_shape = x.shape[:2] + plan.output_shape
     if x.size == 0 or math.prod(out_shape) == 0:
         return np.zeros(out_shape, x.dtype), (np.zeros(out_shape, np.int64) if return_indices else None)
-    has_nan = return_indices and not bool(np.isfinite(np.sum(x)))  # (an overflowing sum only costs isnan)
+    with np.errstate(invalid="ignore", over="ignore"):  # (an overflowing sum only costs the isnan passes)
+        has_nan = return_indices and not bool(np.isfinite(np.sum(x)))
     cur = x
     carried: list[tuple[int, np.ndarray]] = []  # (axis, number of the winning live tap along it)
     for a in reversed(range(nd)):
