@@ -110,13 +110,20 @@ def _problems(draw: Any, op: str, sup: Support, dtype: str, adapter: Adapter, au
     family = OPS[op].family
     kinds = VALUE_KINDS if family in ("max_pool", "max_pool_backward", "adaptive_max_pool") else (
         *VALUE_KINDS[:4], "positive")
-    forward = FAMILIES[family].forward and not autograd
+    specials = [k for k, on in (("nan", sup.nan), ("inf", sup.infinity)) if on]
+    # one example in three gets NaN / inf (in x, and in weights and bias unless nonfinite_weights=False)
+    special = FAMILIES[family].forward and not autograd and specials and draw(st.integers(0, 2)) == 1
+    # one example in three stores its arrays non-contiguously (x always; the others may stay contiguous)
+    strided = sup.layouts and draw(st.integers(0, 2)) == 1
     recipes = {}
     for role, shape in shapes_of(family, case).items():
-        nonfinite = forward and (role in ("x",) or sup.nonfinite_weights) and draw(st.integers(0, 3)) == 3
-        layouts = adapter.layouts if sup.layouts and draw(st.integers(0, 3)) == 3 else ("contiguous",)
-        recipes[role] = draw(array_recipes(shape, dtype, kinds, nonfinite and sup.nan, nonfinite and sup.infinity,
-                                           layouts[1:] or layouts))
+        layouts = adapter.layouts if strided else ("contiguous",)
+        recipe = draw(array_recipes(shape, dtype, kinds, layouts=layouts[1:] if strided and role == "x" else layouts))
+        if special and (role == "x" or sup.nonfinite_weights):
+            kind = draw(st.sampled_from(specials if role == "x" else ("none", *specials)))
+            if kind != "none":
+                recipe = dataclasses.replace(recipe, **{kind: draw(st.integers(1, 2))})
+        recipes[role] = recipe
     if autograd:
         recipes["upstream"] = draw(array_recipes((), dtype, VALUE_KINDS[:4]))
     return case, recipes

@@ -38,7 +38,8 @@ def size_features(case: Any, out_shape: tuple[int, ...] | None = None) -> dict[s
     L = case.layer
     chans = [case.channels] + ([L.out_channels] if case.op in ("conv", "conv_transpose") else [])
     kernel = getattr(L, "kernel_size", (1,))
-    sides = list(case.spatial) + list(out_shape[2:] if out_shape is not None and len(out_shape) > 2 else ())
+    spatial_out = out_shape is not None and len(out_shape) > 2 and case.op != "unfold"  # unfold: (N, C*k, L)
+    sides = list(case.spatial) + list(out_shape[2:] if spatial_out else ())
     return {"N": case.batch, "C": max(chans), "K": max(kernel), "side": max(sides)}
 
 

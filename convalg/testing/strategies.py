@@ -56,20 +56,21 @@ _round_bfloat16 = round_bfloat16
 
 
 def sizes(draw: Any, lo: int, small: int, hi: int, tiers: int = 2) -> int:
-    """An integer in ``[lo, hi]``: in ``[lo, small]`` three times in four, above ``small`` otherwise.
+    """An integer in ``[lo, hi]``: in ``[lo, small]`` two times in three, above ``small`` otherwise.
 
-    With ``tiers=3`` the upper part is split: half the large draws land in the
-    top third of the range (long sides reach tile and vector widths).  Shrinks
+    With ``tiers=3`` (spatial sides) half the draws are above ``small``, two
+    thirds of those in the top third of the range (long sides reach tile and
+    vector widths).  Shrinks
     toward ``lo``; when ``hi <= small`` it is a plain ``integers(lo, hi)``.
     """
     hi = max(lo, hi)
     if hi <= small or lo > small:
         return draw(st.integers(lo, hi))
-    tier = draw(st.integers(0, 7))
-    if tier < 6:
+    tier = draw(st.integers(0, 5))
+    if tier < (4 if tiers == 2 else 3):
         return draw(st.integers(lo, small))
     top = max(small + 1, hi - hi // 3) if tiers == 3 else small + 1
-    return draw(st.integers(top, hi) if tier == 7 else st.integers(small + 1, hi))
+    return draw(st.integers(top, hi) if tier >= 4 else st.integers(small + 1, hi))
 
 
 @dataclass(frozen=True)

@@ -184,12 +184,11 @@ def conv_transpose_input_no_flip(input_size, weight, grad_output, stride, paddin
 
 def conv_transpose_weight_transposed_channels(x, weight_size, grad_output, stride, padding, output_padding, groups,
                                               dilation):
+    """conv_transpose weight gradient with the taps in flipped order (the conv rule applied to the transpose)."""
     from convalg.testing.references import conv_transpose_grad_weight
 
     dw = conv_transpose_grad_weight(x, weight_size, grad_output, stride, padding, output_padding, groups, dilation)
-    if dw.shape[0] == dw.shape[1] and dw.shape[0] > 1:
-        dw = dw.swapaxes(0, 1)
-    return dw.astype(x.dtype)
+    return dw[(Ellipsis, *[slice(None, None, -1)] * (dw.ndim - 2))].astype(x.dtype)
 
 
 def max_pool_backward_assigns(grad_output, x, kernel_size, stride, padding, dilation, ceil_mode, indices):

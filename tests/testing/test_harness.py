@@ -24,7 +24,8 @@ CORRECT = [
                                                                               "nan": False, "infinity": False}, 10),
     ("reference-max-pool", ref.max_pool, "max_pool3d", {"dtype": "float64"}, 10),
     ("reference-avg-pool", ref.avg_pool, "avg_pool1d", {"dtype": "float64", "asymmetric_padding": True}, 10),
-    ("scipy-conv", scipy_conv, "conv1d", ZEROS, 10),
+    # zero-stuffs dilated kernels: NaN * 0 in the holes gives NaN where PyTorch gives a number
+    ("scipy-conv", scipy_conv, "conv1d", {**ZEROS, "nan": False, "infinity": False}, 10),
     ("im2col-float32-conv", make_im2col_conv(), "conv2d", ZEROS, 20),
     ("im2col-float16-conv", make_im2col_conv(), "conv1d", {"dtype": "float16", **ZEROS}, 10),
     ("transpose-via-conv", make_transpose_conv(), "conv_transpose2d", {}, 10),
