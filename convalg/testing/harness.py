@@ -17,7 +17,7 @@ indices included.  A failure is shrunk by Hypothesis and reported as a
 copy-paste Python snippet that fails the same way.
 
 Defaults draw what real kernels get wrong: batch up to 4, channels up to 8,
-kernels up to 6, sides up to 40 / 32 / 24 (1-d / 2-d / 3-d) -- one draw in four
+kernels up to 6, sides up to 40 / 32 / 24 (1-d / 2-d / 3-d) -- one draw in three
 above the small range, so examples still shrink to tiny ones; NaN and inf in
 every input (weights and bias too), every padding mode, non-contiguous,
 negative-stride and channels-last inputs.  Switch off what the target does

@@ -152,7 +152,7 @@ def _padding(draw: Any, nd: int, stride: tuple[int, ...], max_padding: int, asym
 
 
 def _sides(draw: Any, nd: int, lowest: Sequence[int], limit: int, small: int | None = None) -> tuple[int, ...]:
-    """Spatial sides ``>= lowest`` (per axis) up to ``limit``, the larger ones one draw in four; the product of
+    """Spatial sides ``>= lowest`` (per axis) up to ``limit``, the larger ones one draw in two; the product of
     the sides is kept within :data:`MAX_PLANE` (later axes get what the earlier ones left)."""
     small = DEFAULT_MAX_SIDE.get(nd, 4) if small is None else small
     out: list[int] = []
