@@ -61,7 +61,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     _m("index-shift", "index_map/affine.py", "return self.stride * self.o - self.lo + self.dilation * self.k",
        "return self.stride * self.o - self.lo + self.dilation * self.k + 1", "i = s*o - lo + d*k + 1",
        "conv-definition conv-transpose-definition transpose-index-relation transpose-matrices fractional-striding "
-       "strided-subsampled bilinearity conv-gradients max-pool-jacobian equivariance-strided", "conv-definition"),
+       "strided-subsampled bilinearity conv-gradients max-pool-jacobian equivariance-strided avg-pool-constant-kernel "
+       "full-convolution-commutative-associative", "conv-definition"),
     _m("gather-output-shift", "index_map/affine.py", "return sp.expand((at - expr.subs(self.o, 0)) / slope)",
        "return sp.expand((at - expr.subs(self.o, 0) + 1) / slope)", "gather form o = (i + lo - d*k + 1)/s",
        "transpose-index-relation gradient-index-formulas"),
@@ -92,7 +93,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     # flips
     _m("flip-ignored", "index_map/affine.py", "return self.kernel - 1 - self.k if flip else self.k",
        "return self.k", "flip_kernel has no effect",
-       "conv-definition correlation-flip transpose-matrices"),
+       "conv-definition correlation-flip transpose-matrices full-convolution-commutative-associative"),
     # padding folds
     _m("circular-fold-off-by-one", "index_map/affine.py", "return sp.Mod(i, n)", "return sp.Mod(i + 1, n)",
        "circular padding folds to i + 1",

@@ -213,7 +213,7 @@ def test_cli_exit_status_and_unknown_name() -> None:
     assert bad.returncode == 2 and bad.stderr.startswith("convalg prove: error: no theorem named")
 
 
-@pytest.mark.parametrize("name", ["proofs._core", "proofs.runner", "proofs.definitions"])
+@pytest.mark.parametrize("name", ["proofs._core", "proofs.runner", "proofs.definitions", "proofs.mutate"])
 def test_doctests(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
