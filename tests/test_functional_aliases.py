@@ -37,5 +37,10 @@ def test_alias_is_the_op_with_the_rank_checked(base, rank) -> None:
             alias(y, *args, **kwargs)
 
 
-def test_every_op_name_of_convalg_check_exists_in_functional() -> None:
-    assert all(callable(getattr(F, name, None)) for name in OPS)
+def test_every_forward_op_name_of_convalg_check_exists_in_functional() -> None:
+    # The gradient ops of `convalg check` take torch.nn.grad's / aten's argument orders
+    # (conv2d_input, max_pool2d_backward, ...); functional has them as conv_grad_input, max_pool_grad, ...
+    forward = [name for name in OPS if not name.endswith(("_input", "_weight", "_backward"))]
+    assert len(forward) >= 18
+    missing = [name for name in forward if not callable(getattr(F, name, None))]
+    assert not missing, missing
