@@ -73,7 +73,7 @@ def markdown(results: Sequence[Result]) -> str:
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m proofs") -> int:
-    parser = argparse.ArgumentParser(prog=prog, description="Run convalg's machine-checked theorems.")
+    parser = argparse.ArgumentParser(prog=prog, description="Run convalg's theorems (checked with SymPy; each labelled general, bounded or outline).")
     add_arguments(parser)
     return run_from_args(parser.parse_args(argv), prog)
 

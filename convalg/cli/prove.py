@@ -1,4 +1,4 @@
-"""``convalg prove [name ...] [--bound N] [--markdown]``: run the machine-checked theorems of ``proofs/``.
+"""``convalg prove [name ...] [--bound N] [--markdown]``: run the theorems of ``proofs/`` (checked with SymPy).
 
 ``proofs/`` lives at the repository root next to ``convalg/``; it is found
 when convalg runs from a checkout (the repository root, or an editable
@@ -31,7 +31,7 @@ def load_proofs() -> Any:
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("prove", help="run the machine-checked theorems (proofs/)",
+    p = sub.add_parser("prove", help="run the theorems of proofs/, checked with SymPy",
                        description="e.g.  convalg prove            (all theorems)\n"
                                    "      convalg prove transpose --bound 7",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
