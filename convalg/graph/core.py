@@ -130,6 +130,17 @@ class Graph:
         """The shape of the first output."""
         return self.output_shapes[0]
 
+    def simplified_shape(self, node: str | None = None, given: Mapping[Any, int] | None = None) -> Shape:
+        """A node's shape (default: the first output) with broadcasting's Piecewise branches decided on
+        the accepted sizes; equal to :meth:`shape_of` at every accepted size (see :mod:`.readable`)."""
+        from .readable import simplify_on_accepted
+
+        return simplify_on_accepted(self, self.shape_of(node or self._outputs()[0]), given)
+
+    def simplified_output_shapes(self, given: Mapping[Any, int] | None = None) -> tuple[Shape, ...]:
+        """Every output's :meth:`simplified_shape`."""
+        return tuple(self.simplified_shape(o, given) for o in self._outputs())
+
     def _outputs(self) -> list[str]:
         return self.outputs or [list(self.nodes)[-1]]
 

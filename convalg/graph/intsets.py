@@ -16,7 +16,9 @@ IntSet(intervals=((10, 12),))
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
+from fractions import Fraction
 
 import sympy as sp
 
@@ -29,8 +31,20 @@ HIGHEST = sp.Function("highest")
 
 def inert(cond: sp.Basic) -> sp.Basic:
     """``cond`` with every Min / Max replaced by its inert stand-in (same meaning for :func:`solve_in`)."""
-    return cond.replace(lambda e: isinstance(e, (sp.Min, sp.Max)),
-                        lambda e: (LOWEST if isinstance(e, sp.Min) else HIGHEST)(*e.args))
+    memo: dict[sp.Basic, sp.Basic] = {}
+
+    def walk(e: sp.Basic) -> sp.Basic:  # bottom-up, rebuilding nothing that did not change
+        hit = memo.get(e)
+        if hit is None:
+            args = [walk(a) for a in e.args]
+            if isinstance(e, (sp.Min, sp.Max)):
+                hit = (LOWEST if isinstance(e, sp.Min) else HIGHEST)(*args)
+            else:
+                hit = e if all(a is b for a, b in zip(args, e.args)) else _rebuild(e, args)
+            memo[e] = hit
+        return hit
+
+    return walk(cond)
 
 _Bound = int | None  # None: unbounded on that side
 
@@ -47,11 +61,31 @@ def substitute_all(exprs: list[sp.Basic], mapping: dict[sp.Basic, sp.Basic]) -> 
             memo[e] = e
             return e
         args = [sub(a) for a in e.args]
-        out = e.func(*args)
+        out = _rebuild(e, args)
         memo[e] = out
         return out
 
     return [sub(e) for e in exprs]
+
+
+def _rebuild(e: sp.Basic, args: list[sp.Basic]) -> sp.Basic:
+    """``e.func(*args)``; a relation stays unevaluated (SymPy's attempt to decide it costs most of the
+    solver's time, and :func:`solve_in` decides every relation exactly anyway)."""
+    if isinstance(e, (sp.core.relational.Relational, sp.Piecewise)):  # a Piecewise would evaluate its relations
+        return e.func(*args, evaluate=False)
+    return e.func(*args)
+
+
+def _swap(e: sp.Basic, old: sp.Basic, new: sp.Basic, memo: dict[sp.Basic, sp.Basic]) -> sp.Basic:
+    """``e.xreplace({old: new})`` with the relations and Piecewise it rebuilds left unevaluated."""
+    if e == old:
+        return new
+    hit = memo.get(e)
+    if hit is None:
+        args = [_swap(a, old, new, memo) for a in e.args]
+        hit = e if all(a is b for a, b in zip(args, e.args)) else _rebuild(e, args)
+        memo[e] = hit
+    return hit
 
 
 class Undecidable(Exception):
@@ -128,8 +162,20 @@ def _cases(node: sp.Basic) -> list[tuple[sp.Expr, sp.Basic]]:
         return [(e, c) for e, c in node.args]
     args = list(node.args)
     better = sp.Le if isinstance(node, sp.Min) or node.func == LOWEST else sp.Ge
-    out = [(a, sp.And(*[better(a, b) for b in args[i + 1:]])) for i, a in enumerate(args[:-1])]
+    out = [(a, sp.And(*[better(a, b, evaluate=False) for b in args[i + 1:]])) for i, a in enumerate(args[:-1])]
     return out + [(args[-1], sp.true)]
+
+
+_COMPARE = {sp.Eq: operator.eq, sp.Ne: operator.ne, sp.Ge: operator.ge, sp.Gt: operator.gt,
+            sp.Le: operator.le, sp.Lt: operator.lt}
+
+
+def _holds(rel: type, value: sp.Rational) -> bool:
+    """``rel(value, 0)`` for a rational number, compared exactly as a Fraction (SymPy's relations are slow)."""
+    compare = _COMPARE.get(rel)
+    if compare is None:
+        return bool(rel(value, 0))
+    return compare(Fraction(int(value.p), int(value.q)), 0)
 
 
 def _sign_set(expr: sp.Expr, rel: type, t: sp.Symbol) -> IntSet:
@@ -141,7 +187,7 @@ def _sign_set(expr: sp.Expr, rel: type, t: sp.Symbol) -> IntSet:
     if not all(c.is_Rational for c in poly.all_coeffs()):
         raise Undecidable(f"{expr}: coefficients {poly.all_coeffs()} are not all numbers")
     if poly.degree() <= 0:
-        return IntSet(((None, None),)) if bool(rel(poly.as_expr(), 0)) else EMPTY
+        return IntSet(((None, None),)) if _holds(rel, poly.as_expr()) else EMPTY
     critical: set[int] = set()
     if poly.degree() == 1:
         a, b = poly.all_coeffs()
@@ -157,7 +203,7 @@ def _sign_set(expr: sp.Expr, rel: type, t: sp.Symbol) -> IntSet:
         if b - a > 1:
             segments.append((a + 1, b - 1, a + 1))
     segments += [(points[-1], points[-1], points[-1]), (points[-1] + 1, None, points[-1] + 1)]
-    return IntSet.of([(lo, hi) for lo, hi, probe in segments if bool(rel(poly.eval(probe), 0))])
+    return IntSet.of([(lo, hi) for lo, hi, probe in segments if _holds(rel, poly.eval(probe))])
 
 
 def solve_in(cond: sp.Basic, t: sp.Symbol, domain: IntSet) -> IntSet:
@@ -184,7 +230,7 @@ def solve_in(cond: sp.Basic, t: sp.Symbol, domain: IntSet) -> IntSet:
             result, remaining = EMPTY, domain
             for value, when in _cases(node):
                 where = solve_in(when, t, remaining)
-                result = result | solve_in(cond.xreplace({node: value}), t, where)
+                result = result | solve_in(_swap(cond, node, value, {}), t, where)
                 remaining = remaining - where
             return result
         diff = cond.lhs - cond.rhs

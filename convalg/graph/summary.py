@@ -7,7 +7,10 @@ to DAGs: a node's field on an axis is the hull over its paths, kept as
 windows (resizes, adaptive pools, flatten, Linear), end it (``None``).
 
 MACs count conv, transposed conv, Linear and matmul only (one MAC per
-weight use); pools, norms and activations count 0.  ``activations`` counts the
+weight use); pools, norms and activations count 0.  fvcore's conv / linear / matmul
+"flops" are the same count (its total adds batch norm, upsampling and adaptive pooling);
+torchinfo's mult-adds add biases, BatchNorm parameters and transposed convs counted at their
+output positions (measured in ``docs/model-summaries.md``).  ``activations`` counts the
 elements of every node output (multiply by the element size for bytes).
 
 >>> import sympy as sp

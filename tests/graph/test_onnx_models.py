@@ -37,21 +37,13 @@ def test_onnx_and_torch_give_the_same_formulas(name) -> None:
     assert not via_onnx.unsupported
     assert via_onnx.output_shapes == via_torch.output_shapes
     assert via_onnx.symbols == via_torch.symbols
-    if name != "unet_valid":  # its four nested crops take the solver long: compared in the slow test below
-        _same_accepted_sizes(via_onnx, via_torch, fixed)
+    _same_accepted_sizes(via_onnx, via_torch, fixed)
 
 
 def _same_accepted_sizes(via_onnx, via_torch, fixed) -> None:
     for sym in via_torch.symbols:
         others = {k: v for k, v in fixed.items() if k != sym.name}
         assert str(via_onnx.accepted_sizes(sym, others)) == str(via_torch.accepted_sizes(sym, others))
-
-
-@pytest.mark.slow
-def test_onnx_and_torch_give_the_same_accepted_sizes_unet_valid() -> None:
-    factory, shape, fixed = MODELS["unet_valid"]
-    model = factory().eval()
-    _same_accepted_sizes(convalg.from_onnx(export(model, shape, fixed)), convalg.from_torch(model, shape), fixed)
 
 
 def test_onnx_dim_params_and_overrides() -> None:
