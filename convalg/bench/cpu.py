@@ -1,6 +1,6 @@
 """``convalg bench cpu``: generated NumPy kernels vs PyTorch CPU and scipy.signal on the anchor cases.
 
-Cases are the CPU anchors of ``shared/ANCHORS.md`` (float32, channels-first,
+Cases are the eight CPU anchor cases of ``CASES`` (float32, channels-first,
 cross-correlation).  Per case, in one run: median ms and GFLOP/s of the
 forward (``convalg.functional.conv``, ``algorithm='auto'`` unless
 ``--algorithm``) and backward (input + weight gradient, counted as 2x the
@@ -43,7 +43,7 @@ import numpy as np
 
 __all__ = ["main", "CASES"]
 
-#: (name, N, C_in, spatial, C_out, kernel, stride, padding, dilation) from ANCHORS.md.
+#: (name, N, C_in, spatial, C_out, kernel, stride, padding, dilation): the anchor cases.
 CASES = (
     ("1 64x56x56 k3", 1, 64, (56, 56), 64, 3, 1, 1, 1),
     ("2 8x64x56x56 k3", 8, 64, (56, 56), 64, 3, 1, 1, 1),

@@ -4,8 +4,8 @@ Every function works on Python ints (and returns an int) or on SymPy
 expressions (and returns a SymPy expression).  Notation, per spatial axis:
 ``n`` input size, ``k`` kernel size, ``s`` stride, ``d`` dilation,
 ``lo``/``hi`` padding before/after, ``op`` output padding.  Sources: PyTorch
-``aten/src/ATen/native/Pool.h`` and ``ConvUtils.h`` as summarised in
-``shared/reference/semantics.md`` (sections 1.1, 1.3, 1.4).
+``aten/src/ATen/native/Pool.h`` and ``ConvUtils.h``; every rule is cross-checked against
+PyTorch in ``tests/spec/test_torch_sizes.py``.
 
 =========================  ==================================================
 rule                       formula

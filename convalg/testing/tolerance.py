@@ -22,7 +22,7 @@ symbol         meaning
                may be flushed to zero on GPUs)
 =============  ==================================================================
 
-Why this form and these constants (sources: shared/reference/verification.md §5):
+Why this form and these constants:
 
 * A length-``K`` dot product summed in any order satisfies the classic worst-case
   bound ``|ŷ - y| <= γ_K (|w|·|x|)``, ``γ_K = K u / (1 - K u)`` (Higham, *Accuracy

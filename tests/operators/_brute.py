@@ -1,5 +1,5 @@
 """Independent brute-force loop implementations written from PyTorch's formulas
-(shared/reference/semantics.md §1.1–1.4), NOT from convalg's index map.
+(PyTorch's documented formulas), NOT from convalg's index map.
 
 All take a batch ``x`` of shape ``(B, C, *spatial)`` (float64) and explicit
 per-axis parameters.

@@ -1,5 +1,5 @@
 """The 15 numbered relationships of Dumoulin & Visin, "A guide to convolution arithmetic for deep
-learning" (2016; table in shared/reference/semantics.md section 4), as properties of 2-D square layers.
+learning" (2016, arXiv:1603.07285, relationships 1-15), as properties of 2-D square layers.
 
 Transposed relationships use ConvTranspose / Conv.transpose(); each is also checked against its
 "equivalent direct convolution" (unit stride on the stretched input i~' with s-1 zeros between inputs).

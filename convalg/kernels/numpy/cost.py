@@ -32,7 +32,7 @@ so ``'auto'`` stays with the element-wise accurate ``gemm`` / ``direct``; pass
 with AVX-512, OpenBLAS 0.3.31 SkylakeX kernels, numpy 2.4, scipy 1.17), first from
 single-thread process CPU times of the anchor cases (``convalg bench cpu --threads 1
 --cpu-time --algorithm NAME``), then re-checked after the overlap-save FFT and the Winograd
-changes: every algorithm timed on the eight CPU anchors of ``shared/ANCHORS.md`` plus four small
+changes: every algorithm timed on the eight CPU anchor cases of ``convalg bench cpu`` plus four small
 cases, one BLAS thread (``threadpoolctl``), best of 7 wall-clock runs.  The predicted choice was
 the fastest measured algorithm on all eight anchors or within 5% of it (case 6: ``direct``,
 1.48-1.53 ms forward, ``gemm`` 1.7-1.9 ms; with two BLAS threads both 1.4-1.8 ms) and on three
