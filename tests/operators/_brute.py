@@ -1,5 +1,5 @@
-"""Independent brute-force loop implementations written from PyTorch's formulas
-(PyTorch's documented formulas), NOT from convalg's index map.
+"""Independent brute-force loop implementations written from PyTorch's documented formulas,
+NOT from convalg's index map.
 
 All take a batch ``x`` of shape ``(B, C, *spatial)`` (float64) and explicit
 per-axis parameters.
