@@ -270,3 +270,17 @@ def test_fft_geometry_is_computed_once_per_map():
     m = Conv(11, padding=5, ndim=2).index_map((40, 40))
     assert fft.slab_geometry(m) is fft.slab_geometry(Conv(11, padding=5, ndim=2).index_map((40, 40)))
     assert fft._frame(np, m) is fft._frame(np, m)
+
+
+def test_max_pool_window_without_input_is_the_numpy_paths_error(shim):
+    """Dilation stepping over the whole input leaves a window with no maximum: SpecError, as in NumPy."""
+    import convalg.functional as F
+    from convalg import SpecError
+
+    x = np.ones((1, 2, 2), np.float32)
+    kw = dict(kernel_size=2, stride=1, padding=1, dilation=3)
+    with pytest.raises(SpecError, match="no position inside the input") as numpy_error:
+        F.max_pool(x, **kw)
+    with pytest.raises(SpecError, match="no position inside the input") as cuda_error:
+        ops.max_pool(x, return_indices=True, **kw)
+    assert str(cuda_error.value) == str(numpy_error.value)

@@ -100,3 +100,49 @@ def test_fold_strided_phases_match_torch(stride, dilation) -> None:
     np.testing.assert_allclose(F.fold(r, size, **kw),
                                torch.nn.functional.fold(torch.from_numpy(r), size, **kw).numpy(), rtol=1e-12,
                                atol=1e-12)
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_max_pool_keeps_the_first_zeros_sign_like_torch(nd: int) -> None:
+    """``-0.0 == 0.0``: the value is the first maximum's (its index), whatever sign ``numpy.maximum`` returns."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(nd)
+    shape = (2, 3) + (7, 6, 5)[:nd]
+    x = np.where(rng.random(shape) < 0.5, -0.0, 0.0).astype(np.float32)
+    x[rng.random(shape) < 0.1] = -1.0
+    y, idx = F.max_pool(x, 3, stride=1, padding=1, return_indices=True)
+    pool_t = getattr(torch.nn.functional, f"max_pool{nd}d")
+    yt, it = pool_t(torch.from_numpy(x), 3, 1, 1, return_indices=True)
+    np.testing.assert_array_equal(idx, it.numpy())
+    np.testing.assert_array_equal(np.signbit(y), np.signbit(yt.numpy()))
+
+
+@pytest.mark.parametrize("kernel", [(3, 300), (300, 3)])
+def test_max_pool_many_taps_carries_winners(kernel) -> None:
+    """More than 256 live taps on an axis (two-byte tap numbers), carried through the other axis's pass."""
+    x = np.random.default_rng(0).integers(-3, 4, size=(1, 2, 301, 302)).astype(np.float64)
+    x[0, 0, 5, 7] = np.nan
+    kw = dict(kernel_size=kernel, stride=1, padding=(1, 1), return_indices=True)
+    y, idx = F.max_pool(x, **kw)
+    y_ref, idx_ref = reference.max_pool(x, **kw)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(idx, idx_ref)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 9, 10), (1, 2, 260, 260)])  # many small planes; planes of > 2**16
+def test_max_pool_grad_float32_sums_like_torch(shape) -> None:
+    """float32 gradients are summed in float32 in output order, as PyTorch does: equal bit for bit."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 3, size=shape).astype(np.float32)  # many ties: overlapping windows share winners
+    gy_shape = (*shape[:2], *(n - 1 for n in shape[2:]))
+    gy = (rng.standard_normal(gy_shape) * 10.0 ** rng.integers(-4, 4, size=gy_shape)).astype(np.float32)
+    _, idx = F.max_pool(x, 3, stride=1, padding=0, return_indices=True)
+    gy = gy[..., : idx.shape[2], : idx.shape[3]].copy()
+    xt = torch.from_numpy(x)
+    _, it = torch.nn.functional.max_pool2d(xt, 3, 1, 0, return_indices=True)
+    gt = torch.ops.aten.max_pool2d_with_indices_backward(torch.from_numpy(gy), xt, [3, 3], [1, 1], [0, 0], [1, 1],
+                                                         False, it)
+    gx = F.max_pool_grad(gy, idx, x.shape)
+    assert gx.dtype == np.float32
+    np.testing.assert_array_equal(gx, gt.numpy())

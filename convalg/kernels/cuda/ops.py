@@ -40,6 +40,8 @@ import numpy as np
 from ...errors import SpecError
 from ...index_map import IndexMap
 from ...spec import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, Conv, ConvTranspose, MaxPool
+from ..numpy.plan import window_plan
+from ..numpy.pool import check_windows
 from . import direct, igemm, plan, pool
 from .fft import fft_conv, fft_conv_grad_input, fft_conv_grad_weight, nonfinite_flag, quiet_fp
 from .runtime import backend
@@ -268,6 +270,7 @@ def max_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dil
     cp = cupy_module()
     planes, nd = _planes(x)
     layer = MaxPool(kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode, ndim=nd)
+    check_windows(window_plan(layer, tuple(x.shape[2:])))  # a window with no input has no maximum
     imap, ks = _pool_kernel(layer, tuple(x.shape[2:]), "max_pool")
     y = cp.empty((*x.shape[:2], *imap.output_shape), dtype=np.float32)
     idx = cp.empty(y.shape, dtype=np.int64)

@@ -121,48 +121,100 @@ def max_pool(x: np.ndarray, plan: WindowPlan, return_indices: bool = True) -> tu
                 continue
             if take is None or take.shape != tgt.shape:
                 take = np.empty(tgt.shape, dtype=bool)
+            # masked copies (``copyto(where=)``) are slow on strided views: the updates are ufuncs instead
             np.greater(src, tgt, out=take)
             if has_nan:
                 take |= np.isnan(src)
-            np.copyto(tgt, src, where=take)
-            np.copyto(won[_at(a, o_sl)], t, where=take, casting="unsafe")
+            np.maximum(tgt, src, out=tgt)  # the value (a zero's sign is restored from the index at the end)
+            won_o = won[_at(a, o_sl)]
+            # tap numbers only grow, so "t where taken" is a maximum
+            np.maximum(won_o, np.multiply(take, won.dtype.type(t), dtype=won.dtype), out=won_o)
             for (_, p), m in zip(carried, moved):
-                np.copyto(m[_at(a, o_sl)], p[_at(a, i_sl)], where=take)
+                m_o = m[_at(a, o_sl)]  # m + take * (p - m), exact in wrapping unsigned arithmetic
+                np.add(m_o, np.multiply(np.subtract(p[_at(a, i_sl)], m_o), take, dtype=m.dtype), out=m_o)
         cur = best
         if won is not None:
             carried = [(b, m) for (b, _), m in zip(carried, moved)] + [(a, won)]
     if not return_indices:
         return cur, None
-    # input position s*o - lo + d*k of tap number t at output o: per axis a base over o plus an offset per tap;
-    # the tap numbers of all axes index one small table of summed offsets (one gather, one add)
-    order = sorted(carried)
-    counts = [len(plan.taps[a]) for a, _ in order]
-    table = np.zeros((), dtype=np.int64)
-    base = np.zeros((), dtype=np.int64)
-    combined = None
-    for (a, won), count in zip(order, counts):
-        pitch = math.prod(plan.input_shape[a + 1:])
-        offsets = np.array([plan.dilation[a] * k * pitch for k, _, _, _ in plan.taps[a]], dtype=np.int64)
-        table = np.add.outer(table, offsets)
-        base = np.add.outer(base, (plan.step[a] * np.arange(plan.output_shape[a]) - plan.lo[a]) * pitch)
-        wide = np.int32 if math.prod(counts) < 2**31 else np.int64
-        combined = won.astype(wide) if combined is None else np.multiply(combined, count, out=combined) + won
-    flat = np.take(table.reshape(-1), combined)
-    flat += base
+    flat = _flat_index(plan, sorted(carried))
+    _restore_zero_signs(x, cur, flat)
     return cur, flat
 
 
+def _flat_index(plan: WindowPlan, won: list[tuple[int, np.ndarray]]) -> np.ndarray:
+    """Flat per-plane input index from each axis's winning tap number (``won``, ascending axes).
+
+    The input position of tap number ``t`` at output ``o`` is ``s*o - lo + d*k_t`` per axis: a base over ``o``
+    plus an offset per tap.  When the live taps are consecutive ``k`` (always, unless the input is shorter
+    than the stride), the offset is ``d*k_0 + d*t``: one multiply-add per axis.  Otherwise the tap numbers
+    of all axes index one small table of summed offsets (one gather).
+    """
+    pitches = [math.prod(plan.input_shape[a + 1:]) for a, _ in won]
+    offsets = [np.array([plan.dilation[a] * k * pitch for k, _, _, _ in plan.taps[a]], dtype=np.int64)
+               for (a, _), pitch in zip(won, pitches)]
+    base = np.zeros((), dtype=np.int64)
+    for (a, _), pitch in zip(won, pitches):
+        base = np.add.outer(base, (plan.step[a] * np.arange(plan.output_shape[a]) - plan.lo[a]) * pitch)
+    if all(np.all(np.diff(off, 2) == 0) for off in offsets):
+        flat = np.empty(won[0][1].shape, dtype=np.int64)
+        flat[...] = base + int(sum(int(off[0]) for off in offsets))
+        for (_, t), off in zip(won, offsets):
+            step = int(off[1] - off[0]) if off.size > 1 else 0
+            if step == 1:
+                np.add(flat, t, out=flat)
+            elif step:
+                np.add(flat, np.multiply(t, np.int64(step)), out=flat)
+        return flat
+    counts = [off.size for off in offsets]
+    table = np.zeros((), dtype=np.int64)
+    combined = None
+    for (_, t), off, count in zip(won, offsets, counts):
+        table = np.add.outer(table, off)
+        wide = np.int32 if math.prod(counts) < 2**31 else np.int64
+        combined = t.astype(wide) if combined is None else np.multiply(combined, count, out=combined) + t
+    flat = np.take(table.reshape(-1), combined)
+    flat += base
+    return flat
+
+
+def _restore_zero_signs(x: np.ndarray, values: np.ndarray, flat: np.ndarray) -> None:
+    """Zeros take the sign of the winning element (``numpy.maximum`` may return either of ``-0.0 == 0.0``)."""
+    if values.dtype.kind != "f":
+        return
+    zeros = np.flatnonzero(values == 0)
+    if zeros.size:
+        planes = x.reshape(-1, math.prod(x.shape[2:]))
+        per_plane = math.prod(values.shape[2:])
+        values.reshape(-1)[zeros] = planes[zeros // per_plane, flat.reshape(-1)[zeros]]
+
+
 def max_pool_grad(grad_out: np.ndarray, indices: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
-    """Gradient of max pooling: each output's gradient added at its saved per-plane index."""
+    """Gradient of max pooling: each output's gradient added at its saved per-plane index.
+
+    ``numpy.add.at`` in the gradient's own float type (float32 stays float32), outputs in order, as PyTorch
+    accumulates; a plane at a time for large planes (no offset array), all planes at once for small ones.
+    """
     n, c = input_shape[:2]
     plane = math.prod(input_shape[2:])
     planes = n * c
-    if planes == 0 or plane == 0:
-        return np.zeros(input_shape, dtype=grad_out.dtype)
-    offsets = (np.arange(planes, dtype=np.int64) * plane).reshape(planes, 1)
-    where = (indices.reshape(planes, -1).astype(np.int64) + offsets).ravel()
-    acc = np.bincount(where, weights=grad_out.reshape(-1).astype(np.float64), minlength=planes * plane)
-    return acc.astype(grad_out.dtype).reshape(input_shape)
+    kind = grad_out.dtype
+    acc_dtype = np.dtype(kind.name) if kind.kind == "f" and kind.itemsize >= 4 else np.dtype(np.float64)
+    acc = np.zeros((planes, plane), dtype=acc_dtype)
+    if acc.size == 0 or grad_out.size == 0:
+        return acc.astype(grad_out.dtype).reshape(input_shape)
+    where = indices.reshape(planes, -1)
+    values = grad_out.reshape(planes, -1).astype(acc_dtype, copy=False)
+    if plane >= _LARGE_PLANE:
+        for p in range(planes):
+            np.add.at(acc[p], where[p], values[p])
+    else:
+        offsets = (np.arange(planes, dtype=np.int64) * plane).reshape(planes, 1)
+        np.add.at(acc.reshape(-1), np.add(where, offsets, dtype=np.int64).reshape(-1), values.reshape(-1))
+    return acc.astype(grad_out.dtype, copy=False).reshape(input_shape)
+
+
+_LARGE_PLANE = 1 << 16  # elements: above this, one ``add.at`` per plane costs less than an offset array
 
 
 def _divisor(plan: WindowPlan, divisor_override: int | None) -> np.ndarray:
