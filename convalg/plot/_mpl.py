@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import SpecError
 
-__all__ = ["pyplot", "palette", "save_figure", "wrapped_title"]
+__all__ = ["finish", "pyplot", "palette", "save_figure", "wrapped_title"]
 
 
 def pyplot() -> Any:
@@ -63,3 +63,13 @@ def save_figure(fig: Any, path: str | os.PathLike[str], dpi: int = 100) -> str:
     except (OSError, ValueError) as e:  # a missing folder, a directory, an unknown extension
         raise SpecError(f"path={path!r}: cannot write the image ({type(e).__name__}: {e})") from None
     return path
+
+
+def finish(fig: Any, path: str | os.PathLike[str] | None) -> Any:
+    """Return ``fig``; when ``path`` is given, write it there first and close it (the figure stays usable)."""
+    if path is not None:
+        try:
+            save_figure(fig, path)
+        finally:
+            pyplot().close(fig)
+    return fig

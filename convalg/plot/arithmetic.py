@@ -30,7 +30,7 @@ from typing import Any
 import sympy as sp
 
 from ..errors import SpecError
-from ._mpl import pyplot, save_figure, wrapped_title
+from ._mpl import finish, pyplot, wrapped_title
 
 __all__ = ["ArithmeticGeometry", "direct_equivalent", "arithmetic_geometry", "conv_arithmetic",
            "conv_arithmetic_gif"]
@@ -242,12 +242,7 @@ def conv_arithmetic(layer: Any, spatial: Sequence[int], position: Sequence[int] 
         raise SpecError(f"position={o}: must index the output of shape {geo.output_shape}")
     fig, axes = _figure(geo, _title(layer, geo, spatial) + f"; output {o}")
     _frame(axes, geo, o)
-    if path is not None:
-        try:
-            save_figure(fig, path)
-        finally:
-            pyplot().close(fig)
-    return fig
+    return finish(fig, path)
 
 
 def conv_arithmetic_gif(layer: Any, spatial: Sequence[int], path: str | os.PathLike[str], fps: int = 2) -> int:

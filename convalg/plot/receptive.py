@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sparse
 
 from ..errors import SpecError
-from ._mpl import pyplot, save_figure, wrapped_title
+from ._mpl import finish, pyplot, wrapped_title
 
 __all__ = ["effective_weights", "receptive_field_map"]
 
@@ -109,9 +109,4 @@ def receptive_field_map(layers: Any, spatial: Sequence[int], output: Sequence[in
     if len(sizes) == 2:
         ax.set_ylabel("input index, axis 0")
     ax.set_yticks([] if len(sizes) == 1 else range(grid.shape[0]))
-    if path is not None:
-        try:
-            save_figure(fig, path)
-        finally:
-            plt.close(fig)
-    return fig
+    return finish(fig, path)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SpecError
-from ._mpl import pyplot, save_figure, wrapped_title
+from ._mpl import finish, pyplot, wrapped_title
 
 __all__ = ["routing_table", "max_pool_routing"]
 
@@ -117,9 +117,4 @@ def max_pool_routing(layer: Any, x: Any, grad: Any = None, path: str | os.PathLi
     fig.suptitle(wrapped_title(f"{layer!r}: each output's gradient goes to its window's first maximum (PyTorch); "
                                f"hatched * = an input tying with its window's winner ({ties} windows with ties)", 90),
                  fontsize=9)
-    if path is not None:
-        try:
-            save_figure(fig, path)
-        finally:
-            plt.close(fig)
-    return fig
+    return finish(fig, path)

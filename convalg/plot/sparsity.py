@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ._mpl import palette, pyplot, save_figure, wrapped_title
+from ._mpl import finish, palette, pyplot, wrapped_title
 
 __all__ = ["sparsity", "NUMBERED_UP_TO"]
 
@@ -65,9 +65,4 @@ def sparsity(matrix: sp.MatrixBase, row_shape: tuple[int, ...], col_shape: tuple
     ax.set_xlabel(f"input index (C, *spatial) = {tuple(col_shape)}")
     ax.set_ylabel(f"output index (C, *spatial) = {tuple(row_shape)}")
     ax.set_title(wrapped_title(title), fontsize=9)
-    if path is not None:
-        try:
-            save_figure(fig, path)
-        finally:
-            plt.close(fig)
-    return fig
+    return finish(fig, path)
