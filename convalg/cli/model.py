@@ -61,7 +61,10 @@ def run(args: argparse.Namespace) -> int:
     graph = load_model(args)
     summary = graph.summary()
     accepted = {} if graph.unsupported else {s.name: graph.accepted_sizes(s) for s in graph.symbols}
-    outputs = {name: graph.shape_of(name) for name in graph._outputs()}
+    # Output shapes as the solver proves them readable on the accepted sizes (exact as they are
+    # where it cannot decide, and whenever a node is unsupported).
+    shape_of = graph.shape_of if graph.unsupported else graph.simplified_shape
+    outputs = {name: shape_of(name) for name in graph._outputs()}
     if getattr(args, "json", False):
         print(json.dumps({
             "model": graph.name,
