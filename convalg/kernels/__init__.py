@@ -11,8 +11,9 @@ package                     arrays
 
 The NumPy plans, layers and tables share one cache bounded by bytes
 (:data:`convalg.kernels.numpy.cache.BUDGET`, least recently used first);
-:func:`clear_caches` empties it, and frees the kernels' per-thread scratch buffers
-(:mod:`convalg.kernels.numpy.workspace`, at most 32 MiB per thread).
+:func:`clear_caches` empties it, frees the kernels' per-thread scratch buffers
+(:mod:`convalg.kernels.numpy.workspace`, at most 32 MiB per thread) and, when the CUDA
+backend has been used, drops its plans and compiled kernels too.
 
 >>> clear_caches()
 """
@@ -22,7 +23,12 @@ __all__ = ["clear_caches"]
 
 def clear_caches() -> None:
     """Drop every cached kernel plan, layer and table (rebuilt on the next call) and the scratch buffers."""
+    import sys
+
     from .numpy import cache, workspace
 
     cache.clear()
     workspace.clear()
+    cuda_ops = sys.modules.get(f"{__name__}.cuda.ops")  # loaded only by a CuPy call: never imported here
+    if cuda_ops is not None:
+        cuda_ops.clear_caches()

@@ -284,3 +284,15 @@ def test_max_pool_window_without_input_is_the_numpy_paths_error(shim):
     with pytest.raises(SpecError, match="no position inside the input") as cuda_error:
         ops.max_pool(x, return_indices=True, **kw)
     assert str(cuda_error.value) == str(numpy_error.value)
+
+
+def test_clear_caches_drops_the_cuda_plans_too(shim):
+    import convalg.kernels
+
+    x, w = np.ones((1, 2, 6, 6), np.float32), np.ones((3, 2, 3, 3), np.float32)
+    ops.conv(x, w, None, padding=1, algorithm="direct")
+    assert ops._conv_plan.cache_info().currsize > 0
+    convalg.kernels.clear_caches()
+    assert ops._conv_plan.cache_info().currsize == 0
+    np.testing.assert_allclose(ops.conv(x, w, None, padding=1, algorithm="direct"),
+                               reference.conv(x, w, None, padding=1), rtol=1e-5)  # rebuilt after clearing

@@ -42,11 +42,11 @@ from ...index_map import IndexMap
 from ...spec import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, Conv, ConvTranspose, MaxPool
 from ..numpy.plan import window_plan
 from ..numpy.pool import check_windows
-from . import direct, igemm, plan, pool
+from . import direct, fft, igemm, plan, pool, runtime
 from .fft import fft_conv, fft_conv_grad_input, fft_conv_grad_weight, nonfinite_flag, quiet_fp
 from .runtime import backend
 
-__all__ = ["conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "conv_grad_bias", "max_pool",
+__all__ = ["clear_caches", "conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "conv_grad_bias", "max_pool",
            "max_pool_grad", "avg_pool", "avg_pool_grad", "adaptive_avg_pool", "adaptive_max_pool", "unfold", "fold",
            "conv_layer", "ALGORITHMS"]
 
@@ -399,3 +399,13 @@ def fold(x: Any, output_size: Any, kernel_size: Any, dilation: Any = 1, padding:
     y = cupy_module().empty((x.shape[0], channels, *out), dtype=np.float32)
     launch(ks, x.shape[0], _c(x), y)
     return y
+
+
+def clear_caches() -> None:
+    """Drop the CUDA plans, pool kernels, FFT frames and compiled kernels (rebuilt on the next call).
+
+    Called by :func:`convalg.kernels.clear_caches` when this module has been loaded.
+    """
+    for fn in (_conv_plan, _pool_kernel, fft.slab_geometry, fft._frame):
+        fn.cache_clear()
+    runtime.clear_functions()

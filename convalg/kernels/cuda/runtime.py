@@ -33,7 +33,7 @@ import numpy as np
 from ...errors import SpecError
 from .codegen import KernelSource, check_grid
 
-__all__ = ["cupy_module", "get_function", "launch", "check_array", "check_int32_size", "NVRTC_OPTIONS", "Backend",
+__all__ = ["clear_functions", "cupy_module", "get_function", "launch", "check_array", "check_int32_size", "NVRTC_OPTIONS", "Backend",
            "CupyBackend", "backend", "using_backend"]
 
 NVRTC_OPTIONS = ("-std=c++17",)
@@ -69,6 +69,12 @@ def get_function(ks: KernelSource) -> Any:
                 fn = mod.get_function(ks.name)
                 _FUNCTIONS[ks.name] = fn
     return fn
+
+
+def clear_functions() -> None:
+    """Forget the compiled functions (CuPy keeps its own compile cache, so a later call reloads quickly)."""
+    with _LOCK:
+        _FUNCTIONS.clear()
 
 
 def check_array(name: str, a: Any, ctype: str) -> None:
