@@ -228,17 +228,23 @@ def _divisor(plan: WindowPlan, divisor_override: int | None) -> np.ndarray:
     return div
 
 
+def _window_sum(cur: np.ndarray, plan: WindowPlan, a: int, dtype: Any, transpose: bool) -> np.ndarray:
+    """Sum over axis ``a``'s live taps: output[o] += input[i] (or its transpose, input[i] += output[o])."""
+    shape = list(cur.shape)
+    shape[2 + a] = (plan.input_shape if transpose else plan.output_shape)[a]
+    acc = np.zeros(shape, dtype=dtype)
+    for tap in plan.taps[a]:
+        o_sl, i_sl = _tap_slices(plan, a, tap)
+        dst, src = (i_sl, o_sl) if transpose else (o_sl, i_sl)
+        acc[_at(a, dst)] += cur[_at(a, src)]
+    return acc
+
+
 def avg_pool(x: np.ndarray, plan: WindowPlan, divisor_override: int | None = None) -> np.ndarray:
     """Average pooling (zero padding counted or not through ``plan.divisor``)."""
     cur = x
     for a in reversed(range(plan.ndim)):
-        shape = list(cur.shape)
-        shape[2 + a] = plan.output_shape[a]
-        acc = np.zeros(shape, dtype=x.dtype)
-        for tap in plan.taps[a]:
-            o_sl, i_sl = _tap_slices(plan, a, tap)
-            acc[_at(a, o_sl)] += cur[_at(a, i_sl)]
-        cur = acc
+        cur = _window_sum(cur, plan, a, x.dtype, transpose=False)
     return np.divide(cur, _divisor(plan, divisor_override).astype(x.dtype), out=cur)
 
 
@@ -246,13 +252,7 @@ def avg_pool_grad(grad_out: np.ndarray, plan: WindowPlan, divisor_override: int 
     """Transpose of :func:`avg_pool`: ``gy / divisor`` scattered back through every live tap, axis by axis."""
     cur = grad_out / _divisor(plan, divisor_override).astype(grad_out.dtype)
     for a in range(plan.ndim):
-        shape = list(cur.shape)
-        shape[2 + a] = plan.input_shape[a]
-        acc = np.zeros(shape, dtype=grad_out.dtype)
-        for tap in plan.taps[a]:
-            o_sl, i_sl = _tap_slices(plan, a, tap)
-            acc[_at(a, i_sl)] += cur[_at(a, o_sl)]
-        cur = acc
+        cur = _window_sum(cur, plan, a, grad_out.dtype, transpose=True)
     return cur.astype(grad_out.dtype, copy=False)
 
 
