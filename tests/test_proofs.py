@@ -287,7 +287,9 @@ def test_ci_mutations_are_caught() -> None:
     """Each CI mutation, in a temporary copy of the library, makes a theorem that claims about it fail."""
     from proofs.mutate import MUTATIONS, run_all
 
-    outcomes = run_all([m for m in MUTATIONS if m.ci], ci=True, jobs=2)
+    ci = [m for m in MUTATIONS if m.ci]
+    outcomes = run_all(ci, ci=True, jobs=2)
+    assert sorted(o.mutation.name for o in outcomes) == sorted(m.name for m in ci) and ci  # each one ran
     for o in outcomes:
         assert o.caught, f"{o.mutation.name}: {o.error or 'no theorem failed'}"
 
@@ -306,5 +308,7 @@ def test_an_unmutated_copy_passes() -> None:
 def test_every_mutation_is_caught() -> None:
     from proofs.mutate import MUTATIONS, run_all
 
-    missed = [o.mutation.name for o in run_all(MUTATIONS, jobs=2) if not o.caught]
+    outcomes = run_all(MUTATIONS, jobs=2)
+    assert [o.mutation.name for o in outcomes] == [m.name for m in MUTATIONS]  # each one ran
+    missed = [o.mutation.name for o in outcomes if not o.caught]
     assert not missed
