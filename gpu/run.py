@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from convalg.kernels.cuda.cases import ANCHORS, Anchor  # noqa: E402
+from gpu.cases import ANCHORS, Anchor  # noqa: E402
 
 
 def _say(msg: str) -> None:
@@ -53,14 +53,14 @@ def plan_rows(anchors: list[Anchor]) -> list[dict]:
     for a in anchors:
         layer = a.layer()
         row = {"case": a.label}
-        for kind in ("fwd", "bwd_data", "bwd_weight"):
-            p = ops._conv_plan(layer, (a.hw, a.hw), kind, a.n, "auto")
+        for conv_pass in ("fwd", "bwd_data", "bwd_weight"):
+            p = ops._conv_plan(layer, (a.hw, a.hw), conv_pass, a.n, "auto")
             if p[0] == "fft":
-                row[kind] = "fft (cupy.fft + batched GEMM)"
+                row[conv_pass] = "fft (cupy.fft + batched GEMM)"
                 continue
             tile, splits = p[2].notes.get("tile"), p[2].notes.get("splits", 1)
             label = p[0] + (f"[{tile.bm}x{tile.bn}]" if tile else "") + (f" x{splits} splits" if splits > 1 else "")
-            row[kind] = f"{label} ({len(p[2].code)} B)"
+            row[conv_pass] = f"{label} ({len(p[2].code)} B)"
         rows.append(row)
     return rows
 
@@ -207,13 +207,13 @@ def bench_case(a: Anchor, reps: int, torch, all_algorithms: bool, deadline: floa
 
         measure("rel_err_fwd", errors, None, 0)
     if all_algorithms:
-        for kind in ("fwd", "bwd_data", "bwd_weight"):
-            for algo in ("igemm", "direct", "fft"):
+        for conv_pass in ("fwd", "bwd_data", "bwd_weight"):
+            for algo in ("gemm", "direct", "fft"):
                 call = {"fwd": lambda algo=algo: ops.conv(x, w, algorithm=algo, **kw),
                         "bwd_data": lambda algo=algo: ops.conv_grad_input(dy, w, a.x_shape, algorithm=algo, **kw),
                         "bwd_weight": lambda algo=algo: ops.conv_grad_weight(x, dy, a.w_shape, algorithm=algo,
-                                                                             **kw)}[kind]
-                measure(f"{kind}:{algo}", _time_cupy, call, reps)
+                                                                             **kw)}[conv_pass]
+                measure(f"{conv_pass}:{algo}", _time_cupy, call, reps)
     return r
 
 

@@ -24,10 +24,10 @@ def load_all() -> dict[str, Theorem]:
     """Import every theorem module (registering its theorems) and return the registry."""
     import importlib
 
-    for name in MODULES:
-        importlib.import_module(f"proofs.{name}")
+    for name in MODULES:  # relative: the package is ``proofs`` in a checkout, ``convalg._proofs`` when installed
+        importlib.import_module(f".{name}", __package__)
     # runner order = MODULES order, whatever order the modules were first imported in
-    rank = {f"proofs.{name}": i for i, name in enumerate(MODULES)}
+    rank = {f"{__package__}.{name}": i for i, name in enumerate(MODULES)}
     ordered = sorted(THEOREMS.items(), key=lambda item: rank.get(getattr(item[1].check, "__module__", ""), len(rank)))
     return dict(ordered)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,14 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # proofs/ sits next to convalg/ in the checkout (not an installed package)
-    sys.path.insert(0, str(ROOT))
+from proofs import Disproved, load_all, run_theorem  # the checkout's proofs/ (pytest puts the root on sys.path)
+from proofs import definitions as D
+from proofs._core import Cases, Result, Theorem, Unproved
+from proofs.runner import markdown, run
 
-from proofs import Disproved, load_all, run_theorem  # noqa: E402
-from proofs import definitions as D  # noqa: E402
-from proofs._core import Cases, Result, Theorem, Unproved  # noqa: E402
-from proofs.runner import markdown, run  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 THEOREMS = load_all()
 
@@ -213,6 +213,40 @@ def test_cli_exit_status_and_unknown_name() -> None:
     assert bad.returncode == 2 and bad.stderr.startswith("convalg prove: error: no theorem named")
 
 
+def test_convalg_prove_from_a_plain_install(tmp_path: Path) -> None:
+    """A wheel built from the repository (``pip install .``, not editable) carries the theorems as
+    ``convalg._proofs``: ``convalg prove`` runs from another directory, with no checkout on ``sys.path``."""
+    src, site, elsewhere = tmp_path / "src", tmp_path / "site", tmp_path / "elsewhere"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("convalg", "proofs"):
+        shutil.copytree(ROOT / name, src / name, ignore=ignore)
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    elsewhere.mkdir()
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"), str(src)],
+                   check=True, capture_output=True, cwd=elsewhere)
+    wheel = next((tmp_path / "dist").glob("convalg-*.whl"))
+    subprocess.run([*pip, "install", "--no-deps", "--no-index", "--target", str(site), str(wheel)],
+                   check=True, capture_output=True, cwd=elsewhere)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(site)}
+
+    def convalg(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(site / "bin" / "convalg"), *args], cwd=elsewhere, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    where = subprocess.run([sys.executable, "-c", "import convalg._proofs as p, importlib.util as u; "
+                            "print(p.__file__, u.find_spec('proofs'))"], cwd=elsewhere, env=env,
+                           capture_output=True, text=True, check=True).stdout.split()
+    assert where == [str(site / "convalg" / "_proofs" / "__init__.py"), "None"]  # installed; no checkout in sight
+    assert not (site / "gpu").exists() and not list(site.glob("convalg/kernels/cuda/cases.py"))  # fixtures stay out
+    helped = convalg("prove", "--help")
+    assert helped.returncode == 0 and "--bound" in helped.stdout
+    proved = convalg("prove", "floor-collapse", "--bound", "2")
+    assert proved.returncode == 0, proved.stderr
+    assert "floor-collapse" in proved.stdout and "1/1 theorems proved, 0 failed" in proved.stdout
+
+
 @pytest.mark.parametrize("name", ["proofs._core", "proofs.runner", "proofs.definitions", "proofs.mutate"])
 def test_doctests(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
@@ -253,7 +287,9 @@ def test_ci_mutations_are_caught() -> None:
     """Each CI mutation, in a temporary copy of the library, makes a theorem that claims about it fail."""
     from proofs.mutate import MUTATIONS, run_all
 
-    outcomes = run_all([m for m in MUTATIONS if m.ci], ci=True, jobs=2)
+    ci = [m for m in MUTATIONS if m.ci]
+    outcomes = run_all(ci, ci=True, jobs=2)
+    assert sorted(o.mutation.name for o in outcomes) == sorted(m.name for m in ci) and ci  # each one ran
     for o in outcomes:
         assert o.caught, f"{o.mutation.name}: {o.error or 'no theorem failed'}"
 
@@ -272,5 +308,7 @@ def test_an_unmutated_copy_passes() -> None:
 def test_every_mutation_is_caught() -> None:
     from proofs.mutate import MUTATIONS, run_all
 
-    missed = [o.mutation.name for o in run_all(MUTATIONS, jobs=2) if not o.caught]
+    outcomes = run_all(MUTATIONS, jobs=2)
+    assert [o.mutation.name for o in outcomes] == [m.name for m in MUTATIONS]  # each one ran
+    missed = [o.mutation.name for o in outcomes if not o.caught]
     assert not missed

@@ -1,8 +1,8 @@
 """``convalg prove [name ...] [--bound N] [--markdown]``: run the theorems of ``proofs/`` (checked with SymPy).
 
-``proofs/`` lives at the repository root next to ``convalg/``; it is found
-when convalg runs from a checkout (the repository root, or an editable
-install).  Elsewhere the command says so and exits with status 2.
+The theorems are the repository's top-level ``proofs/`` folder; an install (regular or editable) puts that
+folder in the package as ``convalg._proofs``.  A checkout used without installing (the repository root on
+``sys.path``) imports it as ``proofs``.
 """
 
 from __future__ import annotations
@@ -10,24 +10,28 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from pathlib import Path
 from typing import Any
 
-__all__ = ["register", "run", "load_proofs"]
+__all__ = ["register", "run", "load_proofs", "RUNNER_MODULES"]
+
+
+#: Where the theorem runner is found: the installed package first, then a checkout's ``proofs/`` folder.
+RUNNER_MODULES = ("convalg._proofs.runner", "proofs.runner")
 
 
 def load_proofs() -> Any:
-    """Import the ``proofs`` package from the checkout that holds this convalg (or the current directory)."""
-    root = Path(__file__).resolve().parents[2]
-    for candidate in (root, Path.cwd()):
-        if (candidate / "proofs" / "__init__.py").is_file() and str(candidate) not in sys.path:
-            sys.path.insert(0, str(candidate))
-    try:
-        return importlib.import_module("proofs.runner")
-    except ModuleNotFoundError as e:
-        if e.name not in ("proofs", "proofs.runner"):
-            raise
-        return None
+    """The theorem runner module (the first of :data:`RUNNER_MODULES` that imports), or ``None``.
+
+    >>> load_proofs().__name__ in RUNNER_MODULES
+    True
+    """
+    for name in RUNNER_MODULES:
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name not in (name, name.rpartition(".")[0]):
+                raise  # the theorems are there but something they import is missing
+    return None
 
 
 def register(sub: Any) -> None:
@@ -45,7 +49,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     runner = load_proofs()
     if runner is None:
-        print("convalg prove: error: the 'proofs' package was not found; it ships with the source checkout "
-              "(run from the repository root, or install convalg with 'pip install -e .')", file=sys.stderr)
+        print("convalg prove: error: the theorems were not found (neither convalg._proofs nor a checkout's proofs/); "
+              "reinstall convalg ('pip install .'), or run 'python -m proofs' from the repository root", file=sys.stderr)
         return 2
     return int(runner.run_from_args(args, "convalg prove"))

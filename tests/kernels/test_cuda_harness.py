@@ -149,7 +149,7 @@ def test_report_written_when_a_measurement_fails(monkeypatch, tmp_path):
         assert run.main(["--skip-tests", "--reps", "1", "--results", str(out)]) == 0
     text = out.read_text()
     assert "CUDA_ERROR_ILLEGAL_ADDRESS" in text and "bwd_weight:direct" in text
-    assert "| tiny | " in text and "fwd:igemm" in text
+    assert "| tiny | " in text and "fwd:gemm" in text
 
 
 def test_report_written_when_interrupted(monkeypatch, tmp_path):

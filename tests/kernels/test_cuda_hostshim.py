@@ -10,11 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convalg.kernels.cuda import cases, ops
+from convalg.kernels.cuda import ops
 from convalg.kernels.cuda.hostshim import HostBackend, host_compiler
 from convalg.kernels.cuda.runtime import using_backend
 from convalg.reference import direct as reference  # brute force: exact enough element-wise
 from convalg.testing.tolerance import assert_within_bound, error_bound
+from gpu import cases
 
 pytestmark = pytest.mark.skipif(host_compiler() is None, reason="host shim needs g++")
 

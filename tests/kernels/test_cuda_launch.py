@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from convalg import Conv, SpecError
-from convalg.kernels.cuda import cases, igemm, ops, plan
+from convalg.kernels.cuda import igemm, ops, plan
 from convalg.kernels.cuda.codegen import Emitter, KernelSource, kernel_text, sym, thread_guard
 from convalg.kernels.cuda.hostshim import HOST_PRELUDE, HostBackend, host_compiler
 from convalg.printers.cuda import PREAMBLE
+from gpu import cases
 
 
 @pytest.mark.skipif(host_compiler() is None, reason="needs g++")

@@ -14,9 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from convalg.kernels.cuda import cases, nvrtc
+from convalg.kernels.cuda import nvrtc
 from convalg.kernels.cuda.codegen import module_source
 from convalg.kernels.cuda.igemm import TILES
+from gpu import cases
 
 NVCC = shutil.which("nvcc")
 NVRTC = nvrtc.load_nvrtc()

@@ -14,7 +14,7 @@ from convalg import AdaptiveAvgPool, AvgPool, Conv, GlobalAvgPool
 from convalg.operators import affine, matrix, weight_symbols
 
 from . import _brute
-from .strategies import conv_cases, conv_transpose_cases, dense
+from .small_cases import conv_cases, conv_transpose_cases, dense
 
 
 def _numeric(layer, spatial, rng):

@@ -13,7 +13,7 @@ from convalg import AdaptiveMaxPool, GlobalMaxPool, MaxPool, SpecError
 from convalg.operators import max_pool_mask, max_pool_mask_symbolic, symbol_array
 
 from . import _brute
-from .strategies import dense
+from .small_cases import dense
 
 
 @st.composite

@@ -8,7 +8,7 @@ import pytest
 from convalg import AdaptiveAvgPool, AvgPool, Conv, ConvTranspose
 from convalg.operators import matrix, weight_symbols
 
-from .strategies import dense
+from .small_cases import dense
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

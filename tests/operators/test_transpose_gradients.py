@@ -26,7 +26,7 @@ from convalg.operators import (
     weight_symbols,
 )
 
-from .strategies import conv_cases, conv_transpose_cases
+from .small_cases import conv_cases, conv_transpose_cases
 
 
 @given(conv_cases(modes=("zeros",)))

@@ -1,4 +1,4 @@
-"""Other frameworks' padding conventions against the formulas of semantics.md section 3."""
+"""Other frameworks' padding conventions (TF / JAX 'SAME', ONNX auto_pad and pads, F.pad tuples) against their documented formulas."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 2 item 7: each invalid specification raises SpecError naming the parameter, the value and the rule."""
+"""Each invalid specification raises SpecError naming the parameter, the value and the rule."""
 
 from __future__ import annotations
 

@@ -12,7 +12,6 @@ module             contents
 ``codegen``        kernel record and the SymPy -> CUDA emitting helpers
 ``runtime``        cupy.RawModule compilation, int32 scalars, array validation
 ``hostshim``       the same sources compiled for the CPU (CI without a GPU)
-``cases``          specs shared by the tests and gpu/run.py
 =================  ==================================================================
 
 Every index expression comes from :mod:`convalg.index_map`, printed by

@@ -2,10 +2,9 @@
 
 NumPy allocates every temporary of more than ~128 KiB with ``mmap`` and
 returns it on ``free``; the next call touches fresh pages and pays one page
-fault per 4 KiB.  On the development VM that fault cost dominated the
-Winograd and GEMM kernels (case 1 of the CPU anchors: 6.4 ms -> 2.4 ms of CPU
-time with the heap kept, measured 2026-11-26).  PyTorch avoids it with its
-caching allocator; :func:`keep_freed_memory` gets the same effect for NumPy by
+fault per 4 KiB, which can dominate the Winograd and GEMM kernels on small
+problems (figures: ``docs/performance.md``, Kernel design measurements).
+PyTorch avoids it with its caching allocator; :func:`keep_freed_memory` gets the same effect for NumPy by
 raising glibc's mmap and trim thresholds, so freed blocks are reused.
 
 It changes process-wide allocator behaviour (the heap keeps its high-water

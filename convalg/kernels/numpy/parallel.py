@@ -1,38 +1,20 @@
 """Threads for large strided copies (opt-in) and for whole kernel chunks (:func:`map_chunks`).
 
-The GEMM / Winograd / FFT kernels spend a good part of their time in copies
-that NumPy runs single-threaded (tile gathers, im2col columns, transposed
-write-backs).  :func:`copyto` cuts a large copy into :data:`WORKERS` slabs
-along its first axis of size > 1 and runs them on a small thread pool (NumPy
-releases the GIL inside its copy loops; BLAS is never called from the pool).
-Copies under :data:`MIN_BYTES`, and every copy while ``WORKERS == 1``, stay on
-the calling thread.
+The GEMM / Winograd / FFT kernels spend a good part of their time in copies that NumPy runs
+single-threaded (tile gathers, im2col columns, transposed write-backs).  :func:`copyto` cuts a
+large copy into :data:`WORKERS` slabs along its first axis of size > 1 and runs them on a small
+thread pool (NumPy releases the GIL inside its copy loops; BLAS is never called from the pool).
+Copies under :data:`MIN_BYTES`, and every copy while ``WORKERS == 1``, stay on the calling thread.
+It is off by default because a threaded BLAS keeps its worker spinning for a while after each GEMM,
+competing with the copy threads; set ``WORKERS = 2`` when BLAS runs single-threaded.
 
-Off by default (``WORKERS = 1``): measured on the 2-core development VM
-(2026-11-26), the pool made the tile gather of the 8x64x56x56 Winograd layer
-1.9x faster in isolation, but inside whole convolutions with OpenBLAS on two
-threads (its default; same process, alternating) they got 0-20% *slower*:
-OpenBLAS's worker keeps spinning (``sched_yield``) for a while after each GEMM
-and competes with the copy threads.  Set ``WORKERS = 2`` when BLAS runs
-single-threaded (``OPENBLAS_NUM_THREADS=1``, ``threadpoolctl``).
-
-Whole kernel chunks (:func:`map_chunks`): the Winograd forward cuts a batch into
-independent chunks and runs them on :data:`KERNEL_WORKERS` threads, with OpenBLAS
-pinned to one thread meanwhile (:func:`single_threaded_blas`), so each chunk's small
-GEMMs, transforms and copies run on its own core.  Its per-point GEMMs (64x64x196 on
-the first CPU anchors) gain nothing from OpenBLAS's two threads, and when the other core
-is busy a threaded GEMM can wait a scheduler tick for its worker (measured on the
-development VM, 2026-11-27: a 36x36x12544 sgemm took 0.4 ms or 16.0 ms, bimodally, with
-two threads; while another process kept one core busy, the 64x56x56 Winograd forward
-took 40 ms with OpenBLAS's threads and 3.3 ms split over two chunk threads).  What did *not* pay (same VM, same day): chunk
-threads for im2col / 1x1 / per-tap GEMMs (256x14x14 forward 1.6 -> 2.3 ms, 1x1
-0.16 -> 0.28-0.54 ms), for the Winograd weight gradient (its ``(Co x NT) @ (NT x Ci)``
-products run at ~50 GFLOP/s on one thread), for the rows of one image's tiles, and for
-overlap-save FFT tiles (1-D within noise, 2-D slower).  OpenBLAS's worker keeps spinning
-for a while after its last GEMM, so chunk threads right after threaded GEMMs (an input
-gradient after a weight gradient) run slower than alone (8x64x56x56: 14 -> 21-23 ms).
-The BLAS libraries are pinned through ``threadpoolctl`` (OpenBLAS, MKL, BLIS); where none
-can be controlled, :func:`map_chunks` runs the chunks serially on the calling thread.
+:func:`map_chunks` runs independent chunks of a kernel (the Winograd forward's batch chunks) on
+:data:`KERNEL_WORKERS` threads with BLAS pinned to one thread meanwhile
+(:func:`single_threaded_blas`), so each chunk's small GEMMs, transforms and copies run on a core
+of their own and no GEMM waits for a BLAS worker on a busy core.  BLAS is pinned through
+``threadpoolctl`` (OpenBLAS, MKL, BLIS); where none can be controlled, the chunks run serially on
+the calling thread.  The measurements behind these choices, and what did not pay:
+``docs/performance.md`` (Kernel design measurements).
 
 >>> import numpy as np
 >>> map_chunks(lambda i: i * i, range(5))

@@ -12,7 +12,7 @@ inside the input.
 kernel               how (per axis, per live tap a strided view of the current array)
 ===================  ========================================================================
 ``max_pool``         values only: ``numpy.maximum`` (NaN propagates); with indices, PyTorch's
-                     update rule ``v > best or isnan(v)`` with taps in ascending ``k`` and
+                     update rule (:func:`replaces_max`) with taps in ascending ``k`` and
                      each output's first live tap taken unconditionally; per axis the
                      winning position is kept (and the earlier axes' positions carried), so
                      the result is the row-major scan of the whole window: first maximum
@@ -43,7 +43,7 @@ from ...printers.numpy import compile_source, print_module
 from . import cache
 from .plan import WindowPlan
 
-__all__ = ["max_pool", "max_pool_grad", "avg_pool", "avg_pool_grad", "adaptive_windows",
+__all__ = ["max_pool", "max_pool_grad", "replaces_max", "avg_pool", "avg_pool_grad", "adaptive_windows",
            "adaptive_avg_pool", "adaptive_max_pool", "check_windows"]
 
 
@@ -67,6 +67,21 @@ def check_windows(plan: WindowPlan, what: str = "max_pool") -> None:
             raise SpecError(f"{what}: window {int(empty[0])} of spatial axis {a} has no position inside the input "
                             f"(input size {plan.input_shape[a]}, kernel {plan.kernel[a]}, stride {plan.stride[a]}, "
                             f"padding {plan.lo[a]}, dilation {plan.dilation[a]}); it has no maximum")
+
+
+def replaces_max(v: np.ndarray, best: np.ndarray, out: np.ndarray | None = None, nan: bool = True) -> np.ndarray:
+    """PyTorch's max-pool update rule, for a tap scanned after those that gave ``best``: ``v > best or isnan(v)``.
+
+    So the first maximum wins ties and the last NaN is kept.  ``nan=False`` skips the ``isnan`` pass when the
+    input is known to hold none; ``out`` is an optional boolean array for the result.
+
+    >>> replaces_max(np.array([1.0, 2.0, np.nan, 3.0]), np.array([1.0, 1.0, 5.0, np.nan])).tolist()
+    [False, True, True, False]
+    """
+    out = np.greater(v, best, out=out)
+    if nan:
+        out |= np.isnan(v)
+    return out
 
 
 def _tap_dtype(count: int) -> Any:
@@ -122,9 +137,7 @@ def max_pool(x: np.ndarray, plan: WindowPlan, return_indices: bool = True) -> tu
             if take is None or take.shape != tgt.shape:
                 take = np.empty(tgt.shape, dtype=bool)
             # masked copies (``copyto(where=)``) are slow on strided views: the updates are ufuncs instead
-            np.greater(src, tgt, out=take)
-            if has_nan:
-                take |= np.isnan(src)
+            replaces_max(src, tgt, out=take, nan=has_nan)
             np.maximum(tgt, src, out=tgt)  # the value (a zero's sign is restored from the index at the end)
             won_o = won[_at(a, o_sl)]
             # tap numbers only grow, so "t where taken" is a maximum
@@ -330,7 +343,7 @@ def adaptive_max_pool(x: np.ndarray, output: tuple[int, ...]) -> tuple[np.ndarra
     idx = np.array(np.broadcast_to(flat[..., 0], best.shape))
     for t in range(1, g.shape[-1]):
         v = g[..., t]
-        take = ((v > best) | np.isnan(v)) & valid[..., t]
+        take = replaces_max(v, best) & valid[..., t]
         np.copyto(best, v, where=take)
         np.copyto(idx, flat[..., t], where=take)
     return best, idx

@@ -17,29 +17,23 @@ al. 2020).  :func:`error_bound` is the bound the tests use,
 
     |y - ŷ| <= 2 u F (C/G * prod(k)) * max|x| * sum_{ci,k} |w[co, ci, k]|
 
+with ``F`` = :func:`error_factor` (product over axes of
+``||AT||∞ ||G||∞ ||BT||∞``: 12.6 per axis for F(2,3) with points 0, ±1;
+120 for F(4,3); ~8000 for F(6,3)).
+
 Memory: the tiles, their transform and the per-point products each take
 ``prod(alpha/m)`` times the input (or output) of one batch chunk; stages are
 freed as the next is made.  The batch is processed in chunks of about
-:data:`CHUNK_BYTES` of tiles (cache-sized stages: on 8x64x56x56 one pass over
-the whole batch ran the tile gather ~3.5x slower per image), and the forward
-pass runs its chunks on :func:`~convalg.kernels.numpy.parallel.map_chunks`
-threads with BLAS pinned to one thread (:func:`_work_items` says when; on the
-2-core VM, 2026-11-27, 8x64x56x56 forward 14.5-26.1 -> 10.0-18.3 ms over
-14 / 8 bench runs, 24 -> 14 ms for the input gradient alone in one process).
-A forward call peaks near ``2 prod(alpha/m)`` times the chunks' input (or
-output) plus the whole output (measured peak / (in + out + weight) on the CPU
-anchors: 2.9 for 64x56x56, 1.35-1.6 for a batch of 8): above the 2x target
-for single images, the price of the batched GEMMs.
+:data:`CHUNK_BYTES` of tiles (cache-sized stages), and the forward pass runs
+its chunks on :func:`~convalg.kernels.numpy.parallel.map_chunks` threads with
+BLAS pinned to one thread (:func:`_work_items` says when).  A forward call
+peaks near ``2 prod(alpha/m)`` times the chunks' input (or output) plus the
+whole output: the price of the batched GEMMs.  Measured errors, peaks and
+timings: ``docs/performance.md`` (Kernel design measurements).
 
 The weight gradient (:func:`weight_grad_winograd`) uses F(r, m): the tiles'
 sum moves inside the output transform, one GEMM per point over ``N * tiles``.
 Dilated layers run on their undilated phases (:mod:`.polyphase`).
-
-with ``F`` = :func:`error_factor` (product over axes of
-``||AT||∞ ||G||∞ ||BT||∞``: 12.6 per axis for F(2,3) with points 0, ±1;
-120 for F(4,3); ~8000 for F(6,3)).  Measured float32 errors are far below
-it: on random normal data max-relative errors of ~1e-7 for F(2,3), ~1e-6 for
-F(4,3) and ~1e-5 for F(6,3) in 2-D (against ~1e-7 for GEMM).
 """
 
 from __future__ import annotations
@@ -139,8 +133,7 @@ def _transform(t: np.ndarray, mats: list[np.ndarray], slot: str | None = None) -
     return res.reshape(*[m.shape[0] for m in mats], *rest)
 
 
-#: Batch entries per chunk: the tiles of one chunk take about this many bytes (cache-sized stages;
-#: on 8x64x56x56 one pass over the whole batch ran the tile gather ~3.5x slower per image).
+#: Batch entries per chunk: the tiles of one chunk take about this many bytes (cache-sized stages).
 CHUNK_BYTES = 2 << 20
 #: Smallest chunk worth a thread of its own (:func:`_work_items`; a hand-off costs ~20-50 µs).
 MIN_CHUNK_BYTES = 256 << 10
@@ -172,9 +165,8 @@ def _work_items(n: int, tiles: tuple[int, ...], entry_bytes: int, workers: int |
     (:data:`~.parallel.KERNEL_WORKERS`, or ``workers``) when each still gets :data:`MIN_CHUNK_BYTES` of tiles
     and :data:`MIN_CHUNK_COLUMNS` tiles (the columns of its per-point GEMMs).
 
-    The batch only: splitting one image's rows of tiles over the threads measured no faster for 64x56x56
-    (forward, same process) and its backward got slower between OpenBLAS's threads and the chunk threads
-    (bench backward 5.2-5.4 -> 6.5-9.7 ms, 2026-11-27)."""
+    The batch only: one image's rows of tiles are not split over threads (no faster in measurements,
+    ``docs/performance.md``)."""
     threads = parallel.KERNEL_WORKERS if workers is None else workers
     want = max(1, min(threads, n, n * entry_bytes // MIN_CHUNK_BYTES, n * math.prod(tiles) // MIN_CHUNK_COLUMNS))
     step = min(batch_chunk(entry_bytes), -(-n // want))

@@ -2,7 +2,7 @@
 
 A plain process returns every NumPy temporary over ~128 KiB to the kernel on
 ``free`` (glibc ``mmap``), so the next call pays a page fault per 4 KiB touching
-fresh memory again (measured 2-6x on small convolutions).  Kernels therefore take
+fresh memory again (a large share of a small convolution's time).  Kernels therefore take
 their *intermediate* arrays (tiles, transforms, column buffers, products; never a
 result handed back) from :func:`scratch`, by slot name: the same slot gets the
 same memory on every call of that thread.  Each thread's pool holds at most

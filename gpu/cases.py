@@ -1,5 +1,7 @@
-"""Specifications shared by the CUDA kernel tests and ``gpu/run.py`` (a spread over op families, N-d 1..3,
-padding modes, groups, dilation, strides, flips).
+"""Test and benchmark cases for the CUDA kernels, shared by ``tests/kernels`` and ``gpu/run.py``: a spread over
+op families, N-d 1..3, padding modes, groups, dilation, strides and flips, and the GPU benchmark cases.
+
+They live beside the GPU harness, outside the ``convalg`` package, so they do not ship in the wheel.
 
 >>> len(CONV_CASES) >= 8 and all(isinstance(k, str) for k in conv_kernels(*CONV_CASES[0]))
 True
@@ -10,8 +12,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from ...spec import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, Conv, ConvTranspose, MaxPool
-from . import direct, igemm, plan, pool
+from convalg.kernels.cuda import direct, igemm, plan, pool
+from convalg.spec import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, Conv, ConvTranspose, MaxPool
 
 __all__ = ["CONV_CASES", "TRANSPOSE_CASES", "POOL_CASES", "AVG_CASES", "ADAPTIVE_CASES", "WINDOW_CASES",
            "conv_kernels", "all_kernels", "Anchor", "ANCHORS", "anchor_kernels"]
@@ -49,17 +51,17 @@ WINDOW_CASES = [(Conv((2, 3), stride=(2, 1), padding=1, dilation=(1, 2), ndim=2)
 
 @functools.cache
 def conv_kernels(layer, spatial, c_in, c_out):
-    """Every conv kernel family for one case (tile 64x64 for igemm; splits 3 for the weight pass)."""
+    """Every conv kernel family for one case (tile 64x64 for the implicit GEMM; splits 3 for the weight pass)."""
     m = layer.index_map(spatial)
     g = layer.groups
     tile = igemm.TILES["64x64"]
     return {
         "direct": direct.direct_conv(m, c_in, c_out, g, True),
-        "igemm_fwd": igemm.igemm(m, "fwd", c_in, c_out, g, True, tile),
+        "gemm_fwd": igemm.igemm(m, "fwd", c_in, c_out, g, True, tile),
         "gather": direct.gather_conv(m, c_out, c_in, g, False),
-        "igemm_bwd_data": igemm.igemm(m, "bwd_data", c_in, c_out, g, False, tile),
+        "gemm_bwd_data": igemm.igemm(m, "bwd_data", c_in, c_out, g, False, tile),
         "wgrad": direct.wgrad_direct(m, c_in, c_out, g, threads=32),
-        "igemm_bwd_weight": igemm.igemm(m, "bwd_weight", c_in, c_out, g, False, tile, splits=3),
+        "gemm_bwd_weight": igemm.igemm(m, "bwd_weight", c_in, c_out, g, False, tile, splits=3),
     }
 
 
@@ -70,7 +72,7 @@ def all_kernels():
     for layer, spatial, ci, co in CONV_CASES:
         ks = conv_kernels(layer, spatial, ci, co)
         if layer.padding_mode != "zeros":
-            ks = {k: v for k, v in ks.items() if k in ("direct", "igemm_fwd", "wgrad", "igemm_bwd_weight")}
+            ks = {k: v for k, v in ks.items() if k in ("direct", "gemm_fwd", "wgrad", "gemm_bwd_weight")}
         out += list(ks.values())
     for layer, spatial, ci, co, g in TRANSPOSE_CASES:
         m = layer.index_map(spatial)
@@ -149,15 +151,15 @@ def anchor_kernels(chosen_only: bool = False, which: tuple[int, ...] | None = No
     out = {}
     for a in [ANCHORS[i] for i in (range(len(ANCHORS)) if which is None else which)]:
         imap = a.layer().index_map((a.hw, a.hw))
-        for kind in ("fwd", "bwd_data", "bwd_weight"):
-            choice = plan.choose(imap, a.c, a.o, a.g, a.n, kind)
+        for conv_pass in ("fwd", "bwd_data", "bwd_weight"):
+            choice = plan.choose(imap, a.c, a.o, a.g, a.n, conv_pass)
             for tile in igemm.TILES.values():
                 if chosen_only and tile != choice.tile:
                     continue
                 splits = 1
-                if kind == "bwd_weight":
-                    m, q, p = igemm.gemm_sizes(imap, kind, a.c, a.o, a.g, a.n)
+                if conv_pass == "bwd_weight":
+                    m, q, p = igemm.gemm_sizes(imap, conv_pass, a.c, a.o, a.g, a.n)
                     splits = plan.splits_for(m, q, p, a.g, tile)
-                k = igemm.igemm(imap, kind, a.c, a.o, a.g, kind == "fwd", tile, splits)
+                k = igemm.igemm(imap, conv_pass, a.c, a.o, a.g, conv_pass == "fwd", tile, splits)
                 out[k.name] = k
     return tuple(out.values())
