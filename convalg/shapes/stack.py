@@ -196,7 +196,7 @@ class SizeSet:
 
 
 def _axis_chain(layers: Sequence[object], axis: int, ndim: int) -> list[Callable[[int], tuple[int, bool]]]:
-    from ..spec._checks import check_int, check_ndim
+    from ..checks import check_int, check_ndim
     from ..spec.base import Layer
 
     ndim = check_ndim(ndim)

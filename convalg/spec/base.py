@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-import sympy as sp
-
+from ..checks import check_spatial
 from ..errors import SpecError
 from ..shapes.formulas import Size
 from .padding import Pad
@@ -29,44 +27,6 @@ class AxisSpec(NamedTuple):
     output_padding: int = 0
 
 
-def check_spatial(spatial: Any, ndim: int | None, name: str = "input") -> tuple[Size, ...]:
-    """Validate a spatial size tuple: positive ints or positive-integer SymPy expressions.
-
-    >>> check_spatial((4, 5), 2)
-    (4, 5)
-    >>> check_spatial((0,), None)
-    Traceback (most recent call last):
-    ...
-    convalg.errors.SpecError: input[0]=0: a size must be >= 1
-    """
-    if isinstance(spatial, (int, sp.Expr)) and not isinstance(spatial, bool):
-        spatial = (spatial,)
-    if not isinstance(spatial, Sequence) or isinstance(spatial, (str, bytes)):
-        raise SpecError(f"{name}={spatial!r}: must be a tuple of spatial sizes (ints or SymPy expressions)")
-    out: list[Size] = []
-    for i, n in enumerate(spatial):
-        if isinstance(n, bool):
-            raise SpecError(f"{name}[{i}]={n!r}: a size must be an integer or a SymPy expression, not a bool")
-        if isinstance(n, sp.Basic):
-            if not isinstance(n, sp.Expr) or n.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
-                raise SpecError(f"{name}[{i}]={n}: a symbolic size must be a finite integer expression")
-            if n.is_Integer:
-                n = int(n)
-            elif n.is_integer is False or n.is_positive is False or n.is_finite is False:
-                raise SpecError(f"{name}[{i}]={n}: a symbolic size must be a positive integer expression")
-        elif isinstance(n, numbers.Integral):
-            n = int(n)
-        else:
-            raise SpecError(f"{name}[{i}]={n!r}: a size must be an integer or a SymPy expression, "
-                            f"got {type(n).__name__}")
-        if isinstance(n, int) and n < 1:
-            raise SpecError(f"{name}[{i}]={n}: a size must be >= 1")
-        out.append(n)
-    if not out:
-        raise SpecError(f"{name}=(): needs at least one spatial size")
-    if ndim is not None and len(out) != ndim:
-        raise SpecError(f"{name}={tuple(spatial)!r}: has {len(out)} spatial sizes but the layer has ndim={ndim}")
-    return tuple(out)
 
 
 class Layer:
@@ -176,7 +136,7 @@ class Layer:
         >>> Conv(3).replace(stride=2), Conv(3).replace(stride=(2, 1))
         (Conv(kernel_size=3, stride=2), Conv(kernel_size=(3, 3), stride=(2, 1), ndim=2))
         """
-        from ._checks import check_ndim, is_sequence
+        from ..checks import check_ndim, is_sequence
 
         layer = self
         if self.ndim is None and changes.get("ndim") is not None:
@@ -193,7 +153,7 @@ class Layer:
 
     def bind(self, ndim: int) -> Layer:
         """This layer with its number of spatial dims fixed to ``ndim``."""
-        from ._checks import check_ndim
+        from ..checks import check_ndim
 
         ndim = check_ndim(ndim)
         if self.ndim == ndim:

@@ -7,9 +7,9 @@ from typing import Any, ClassVar
 
 import sympy as sp
 
+from ..checks import check_bool, check_choice, check_int, infer_ndim, per_axis
 from ..errors import SpecError
 from ..shapes.formulas import Size, as_size, conv_output_size, conv_transpose_output_size, effective_kernel
-from ._checks import check_bool, check_choice, check_int, infer_ndim, per_axis
 from .base import AxisSpec, Layer, check_spatial
 from .padding import PaddingArg, normalize_padding, pad_at
 

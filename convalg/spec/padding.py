@@ -24,9 +24,9 @@ from typing import Any, Union
 
 import sympy as sp
 
+from ..checks import check_int, is_sequence
 from ..errors import SpecError
 from ..shapes.formulas import Size, as_size, same_padding
-from ._checks import check_int, is_sequence
 
 __all__ = ["INPUT_SIZE", "Pad", "PaddingArg", "normalize_padding", "pad_at", "padding_depends_on_size"]
 

@@ -6,9 +6,9 @@ import numbers
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from ..checks import check_bool, check_int, check_ndim, infer_ndim, is_sequence, per_axis
 from ..errors import SpecError
 from ..shapes.formulas import Size, pool_output_size
-from ._checks import check_bool, check_int, check_ndim, infer_ndim, is_sequence, per_axis
 from .base import AxisSpec, Layer, check_spatial
 from .padding import PaddingArg, normalize_padding, pad_at
 
