@@ -39,6 +39,9 @@ class Layer:
     number of spatial dims (scalars broadcast when it is applied).
     """
 
+    #: What the layer computes, one of :data:`convalg.vocabulary.LAYER_KINDS`: the key every stage
+    #: dispatches on (its tables have one entry per kind).
+    kind: ClassVar[str]
     _axis_fields: ClassVar[tuple[str, ...]] = ()
     ndim: int | None
 

@@ -10,12 +10,11 @@ import sympy as sp
 from ..checks import check_bool, check_choice, check_int, infer_ndim, per_axis
 from ..errors import SpecError
 from ..shapes.formulas import Size, as_size, conv_output_size, conv_transpose_output_size, effective_kernel
+from ..vocabulary import PADDING_MODES
 from .base import AxisSpec, Layer, check_spatial
 from .padding import PaddingArg, normalize_padding, pad_at
 
 __all__ = ["Conv", "ConvTranspose", "PADDING_MODES"]
-
-PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _channels(name: str, value: Any) -> int | None:
@@ -106,6 +105,7 @@ class Conv(_ConvBase):
     ((1, 2),)
     """
 
+    kind: ClassVar[str] = "conv"
     _defaults: ClassVar[dict[str, Any]] = {
         "groups": 1, "bias": True, "padding_mode": "zeros", "flip_kernel": False,
     }
@@ -206,6 +206,7 @@ class ConvTranspose(_ConvBase):
     (1,)
     """
 
+    kind: ClassVar[str] = "conv_transpose"
     _axis_fields = _ConvBase._axis_fields + ("output_padding",)
     _defaults: ClassVar[dict[str, Any]] = {"groups": 1, "bias": True, "flip_kernel": False,
                                             "padding_mode": "zeros"}

@@ -78,6 +78,7 @@ class MaxPool(_WindowPool):
     (4,)
     """
 
+    kind: ClassVar[str] = "max_pool"
     _defaults: ClassVar[dict[str, Any]] = {"ceil_mode": False}
 
     def __init__(
@@ -113,6 +114,7 @@ class AvgPool(_WindowPool):
     (4, 4)
     """
 
+    kind: ClassVar[str] = "avg_pool"
     _defaults: ClassVar[dict[str, Any]] = {"ceil_mode": False, "count_include_pad": True}
     count_include_pad: bool
     divisor_override: int | None
@@ -184,6 +186,8 @@ class AdaptiveAvgPool(_AdaptivePool):
     (1, 9)
     """
 
+    kind: ClassVar[str] = "adaptive_avg_pool"
+
 
 class AdaptiveMaxPool(_AdaptivePool):
     """N-d adaptive max pooling (PyTorch ``AdaptiveMaxPool{1,2,3}d``); windows as :class:`AdaptiveAvgPool`.
@@ -191,6 +195,8 @@ class AdaptiveMaxPool(_AdaptivePool):
     >>> AdaptiveMaxPool(3, ndim=1).output_shape((10,))
     (3,)
     """
+
+    kind: ClassVar[str] = "adaptive_max_pool"
 
 
 class _Global(_AdaptivePool):
