@@ -11,7 +11,9 @@ layer classes, and a new kind is one entry in each stage's table.
 
 from __future__ import annotations
 
-__all__ = ["LAYER_KINDS", "CONV_KINDS", "PADDING_MODES"]
+from typing import ClassVar
+
+__all__ = ["LAYER_KINDS", "CONV_KINDS", "PADDING_MODES", "Kinded", "kind_of"]
 
 #: The ``kind`` of every layer class (global pools are adaptive pools and share their kind).
 LAYER_KINDS = ("conv", "conv_transpose", "max_pool", "avg_pool", "adaptive_avg_pool", "adaptive_max_pool",
@@ -22,3 +24,20 @@ CONV_KINDS = frozenset({"conv", "conv_transpose"})
 
 #: ``Conv(padding_mode=...)`` values (PyTorch's).
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+class Kinded:
+    """Base of :class:`convalg.spec.Layer`: lets the stages below the specifications tell a layer from
+    anything else (:func:`kind_of`) without importing them."""
+
+    kind: ClassVar[str]
+
+
+def kind_of(obj: object) -> str | None:
+    """The ``kind`` of a layer specification, ``None`` for anything else.
+
+    >>> from convalg import GlobalAvgPool
+    >>> kind_of(GlobalAvgPool()), kind_of("conv")
+    ('adaptive_avg_pool', None)
+    """
+    return obj.kind if isinstance(obj, Kinded) else None

@@ -9,6 +9,7 @@ import sympy as sp
 
 from ..checks import check_bool, check_choice, check_int, infer_ndim, per_axis
 from ..errors import SpecError
+from ..operators import weight_symbols as conv_weight_symbols
 from ..shapes.formulas import Size, as_size, conv_output_size, conv_transpose_output_size, effective_kernel
 from ..vocabulary import PADDING_MODES
 from .base import AxisSpec, Layer, check_spatial
@@ -60,9 +61,7 @@ class _ConvBase(Layer):
     @property
     def weight_symbols(self) -> Any:
         """SymPy symbols shaped like the PyTorch weight (see :func:`convalg.operators.weight_symbols`)."""
-        from ..operators import weight_symbols
-
-        return weight_symbols(self)
+        return conv_weight_symbols(self)
 
     @property
     def weight_shape(self) -> tuple[int, ...]:
