@@ -187,7 +187,8 @@ def matrix(layer: Any, spatial: Sequence[int], in_channels: int | None = None, w
     [1/2, 1/2,   0,   0],
     [  0,   0, 1/2, 1/2]])
     """
-    build = MATRIX_BUILDERS.get(kind_of(layer), _no_matrix)  # type: ignore[arg-type]
+    kind = kind_of(layer)
+    build = _no_matrix if kind is None else MATRIX_BUILDERS[kind]
     return build(layer, spatial, in_channels, weights, budget)
 
 

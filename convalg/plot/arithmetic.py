@@ -57,8 +57,8 @@ def direct_equivalent(layer: Any, spatial: Sequence[int]) -> tuple[Any, tuple[in
     True
     """
     spatial = tuple(int(n) for n in spatial)
-    direct = _DIRECT.get(kind_of(layer), _no_diagram)
-    return direct(layer, spatial)
+    kind = kind_of(layer)
+    return (_no_diagram if kind is None else _DIRECT[kind])(layer, spatial)
 
 
 def _itself(layer: Any, spatial: tuple[int, ...]) -> tuple[Any, tuple[int, ...], tuple[int, ...]]:

@@ -25,7 +25,8 @@ __all__ = ["effective_weights", "receptive_field_map"]
 def _operator(layer: Any, spatial: tuple[int, ...]) -> sparse.csr_matrix:
     """One channel of ``layer`` as a numeric sparse matrix: a conv with every weight 1, an average pool with its
     ``1/divisor`` entries, a max pool as the indicator of its windows (every tap could be the winner)."""
-    return _OPERATOR.get(kind_of(layer), _no_operator)(layer, spatial)
+    kind = kind_of(layer)
+    return (_no_operator if kind is None else _OPERATOR[kind])(layer, spatial)
 
 
 def _window_indicator(layer: Any, spatial: tuple[int, ...]) -> sparse.csr_matrix:

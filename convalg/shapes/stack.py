@@ -82,15 +82,18 @@ SLIDING_WINDOW: dict[str, bool] = {
 }
 
 
-def _kind(layer: object, index: int) -> str:
-    kind = kind_of(layer)
-    if kind is None:
+def _check_layer(layer: object, index: int) -> None:
+    if kind_of(layer) is None:
         raise SpecError(f"layers[{index}]={layer!r}: must be a convalg layer specification")
-    return kind  # type: ignore[return-value]
 
 
 def flatten_layers(layers: Iterable[object]) -> list[object]:
-    """The layers of ``layers``, nested stacks (kind ``'sequential'``) replaced by their layers."""
+    """The layers of ``layers``, nested stacks (kind ``'sequential'``) replaced by their layers.
+
+    >>> from convalg import Conv, MaxPool, Sequential
+    >>> flatten_layers([Conv(3), Sequential(MaxPool(2), Sequential(Conv(1)))])
+    [Conv(kernel_size=3), MaxPool(kernel_size=2), Conv(kernel_size=1)]
+    """
     out: list[object] = []
     for layer in layers:
         out.extend(flatten_layers(layer.layers) if kind_of(layer) == "sequential" else [layer])  # type: ignore[attr-defined]
@@ -213,7 +216,7 @@ def _axis_chain(layers: Sequence[object], axis: int, ndim: int) -> list[Callable
     if not isinstance(layers, (list, tuple)) or not layers:
         raise SpecError(f"layers={layers!r}: must be a non-empty list of layer specifications")
     for i, layer in enumerate(flatten_layers(layers)):
-        _kind(layer, i)
+        _check_layer(layer, i)
     steps = []
     for layer in flatten_layers(layers):
         bound = layer.bind(ndim)  # type: ignore[attr-defined]
