@@ -159,6 +159,10 @@ class Layer(Kinded):
             return self
         if self.ndim is not None:
             raise SpecError(f"input: has {ndim} spatial dims but the layer has ndim={self.ndim}")
+        return self._with_ndim(ndim)
+
+    def _with_ndim(self, ndim: int) -> Layer:
+        """This any-ndim layer built for ``ndim`` axes (each per-axis argument repeated)."""
         params = self._params()
         for f in self._axis_fields:
             if params.get(f) is not None:

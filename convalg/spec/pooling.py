@@ -213,12 +213,7 @@ class _Global(_AdaptivePool):
     def _params(self) -> dict[str, Any]:
         return dict(ndim=self.ndim)
 
-    def bind(self, ndim: int) -> Layer:
-        ndim = check_ndim(ndim)
-        if self.ndim == ndim:
-            return self
-        if self.ndim is not None:
-            raise SpecError(f"input: has {ndim} spatial dims but the layer has ndim={self.ndim}")
+    def _with_ndim(self, ndim: int) -> Layer:
         return type(self)(ndim=ndim)
 
 
