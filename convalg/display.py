@@ -20,6 +20,7 @@ MaxPool(kernel_size=2)                    (floor((H - 3)/4) + 1, 16)
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +28,10 @@ from typing import Any
 
 import sympy as sp
 
+from .errors import SpecError
+from .operators import matrix
 from .shapes.simplify import format_size, latex_size
+from .vocabulary import CONV_KINDS, kind_of
 
 __all__ = ["escape_latex", "latex_matrix", "latex_symbol_names", "ShapeTable", "RichDisplay", "interval_text",
            "symbolic_sizes", "layer_latex", "format_grid", "with_channels", "OperatorMatrix"]
@@ -196,14 +200,11 @@ def with_channels(layer: Any, ndim: int, in_channels: int | None = None,
                   out_channels: int | None = None) -> tuple[Any, int]:
     """``layer`` bound to ``ndim`` axes with concrete channel counts (declared, else given, else ``groups``),
     and its input channel count (pools: ``in_channels`` or 1)."""
-    from .errors import SpecError
-    from .spec.conv import Conv, ConvTranspose
-
     for flag, value in (("in_channels", in_channels), ("out_channels", out_channels)):
         if value is not None and value < 1:
             raise SpecError(f"{flag}={value}: a channel count must be >= 1")
     layer = layer.bind(ndim)
-    if isinstance(layer, (Conv, ConvTranspose)):
+    if kind_of(layer) in CONV_KINDS:
         changes = {}
         if layer.in_channels is None:
             changes["in_channels"] = in_channels or layer.groups
@@ -239,10 +240,6 @@ class OperatorMatrix(RichDisplay):
     def of(cls, layer: Any, spatial: Sequence[int], in_channels: int | None = None,
            out_channels: int | None = None) -> OperatorMatrix:
         """The operator of ``layer`` at input sizes ``spatial`` (channels as :func:`with_channels` fills them)."""
-        import math
-
-        from .operators import matrix
-
         spatial = tuple(spatial)
         layer, channels = with_channels(layer, len(spatial), in_channels, out_channels)
         A = matrix(layer, spatial, in_channels=channels)

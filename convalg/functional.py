@@ -62,10 +62,10 @@ import numpy as np
 
 from ._ranked import per_rank as _per_rank
 from .array_types import Array, ArrayIn, OutputSizes, Padding, Sizes
+from .checks import as_shape, check_bool
 from .errors import SpecError
 from .kernels.padding import pad_frame, padded_frame, unpad_adjoint
 from .kernels.params import freeze
-from .spec._checks import as_shape, check_bool
 from .spec.conv import Conv
 from .spec.pooling import AvgPool
 

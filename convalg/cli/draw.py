@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import plot
+from ..display import OperatorMatrix
 from ..errors import SpecError
 from .syntax import parse_input, parse_layers, syntax_help
 
@@ -87,12 +89,8 @@ def _one(layers: list[str], what: str) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import plot
-
     path = args.out if os.path.splitext(args.out)[1] else args.out + ".png"
     if args.picture == "sparsity":
-        from ..display import OperatorMatrix
-
         for flag, value in (("--cin", args.cin), ("--cout", args.cout)):
             if value is not None and value < 1:
                 raise SpecError(f"{flag}={value}: a channel count must be >= 1")
@@ -110,10 +108,8 @@ def run(args: argparse.Namespace) -> int:
         output = None if args.output is None else _sizes("--output", args.output)
         plot.receptive_field_map(parse_layers(args.layers), _sizes("--input", args.input), output, path)
     else:
-        from ..spec.pooling import MaxPool
-
         layer = _one(args.layers, "maxpool")
-        if not isinstance(layer, MaxPool):
+        if layer.kind != "max_pool":
             raise SpecError(f"layer={layer!r}: `convalg draw maxpool` takes a maxpool(...)")
         if args.values is not None:
             x = parse_values(args.values)

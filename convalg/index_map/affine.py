@@ -45,12 +45,11 @@ import numpy as np
 import sympy as sp
 
 from ..errors import SpecError
+from ..vocabulary import PADDING_MODES as _PAD_MODES
 
 __all__ = ["AxisMap", "AdaptiveAxisMap", "Index", "fold_index"]
 
 Index = Union[int, sp.Expr]
-
-_PAD_MODES = ("zeros", "circular", "reflect", "replicate")
 
 
 def _int_poly(e: sp.Expr, x: sp.Symbol, values: np.ndarray) -> np.ndarray:

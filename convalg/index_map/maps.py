@@ -29,19 +29,22 @@ CUDA printers and the references all read it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
 import sympy as sp
 
+from ..checks import check_spatial
 from ..errors import SpecError
 from ..shapes.formulas import Size
+from ..vocabulary import LAYER_KINDS, kind_of
 from .affine import AdaptiveAxisMap, AxisMap
 
 __all__ = ["IndexMap", "ChannelMap", "index_map", "KINDS"]
 
-KINDS = ("conv", "conv_transpose", "max_pool", "avg_pool", "adaptive_avg_pool", "adaptive_max_pool")
+#: The layer kinds that have an index map (a stack has one per layer).
+KINDS = tuple(kind for kind in LAYER_KINDS if kind != "sequential")
 
 AnyAxisMap = Union[AxisMap, AdaptiveAxisMap]
 
@@ -134,42 +137,70 @@ class IndexMap:
         return tuple(a.i for a in self.axes)  # type: ignore[union-attr]
 
 
+def _adaptive(kind: str) -> Callable[[Any, tuple[Size, ...], tuple[Size, ...]], IndexMap]:
+    def build(layer: Any, spatial: tuple[Size, ...], out: tuple[Size, ...]) -> IndexMap:
+        axes = tuple(AdaptiveAxisMap(n, m, a) for a, (n, m) in enumerate(zip(spatial, out)))
+        return IndexMap(kind, layer, axes, spatial, out, ChannelMap(depthwise_pooling=True))
+
+    return build
+
+
+def _window_axes(layer: Any, spatial: tuple[Size, ...], out: tuple[Size, ...]) -> tuple[AxisMap, ...]:
+    return tuple(
+        AxisMap(n, m, s.kernel, s.stride, s.dilation, s.lo, s.hi, a)
+        for a, (s, n, m) in enumerate(zip(layer.axis_specs(spatial), spatial, out))
+    )
+
+
+def _window_pool(kind: str) -> Callable[[Any, tuple[Size, ...], tuple[Size, ...]], IndexMap]:
+    def build(layer: Any, spatial: tuple[Size, ...], out: tuple[Size, ...]) -> IndexMap:
+        return IndexMap(kind, layer, _window_axes(layer, spatial, out), spatial, out,
+                        ChannelMap(depthwise_pooling=True))
+
+    return build
+
+
+def _conv(layer: Any, spatial: tuple[Size, ...], out: tuple[Size, ...]) -> IndexMap:
+    ch = ChannelMap(layer.groups, layer.in_channels, layer.out_channels)
+    return IndexMap("conv", layer, _window_axes(layer, spatial, out), spatial, out, ch, layer.padding_mode,
+                    layer.flip_kernel)
+
+
+def _conv_transpose(layer: Any, spatial: tuple[Size, ...], out: tuple[Size, ...]) -> IndexMap:
+    axes = tuple(
+        AxisMap(m, n, s.kernel, s.stride, s.dilation, s.lo, s.hi - s.output_padding, a)
+        for a, (s, n, m) in enumerate(zip(layer.axis_specs(spatial), spatial, out))
+    )
+    ch = ChannelMap(layer.groups, layer.in_channels, layer.out_channels)
+    return IndexMap("conv_transpose", layer, axes, spatial, out, ch, "zeros", layer.flip_kernel)
+
+
+def _sequential(layer: Any, spatial: tuple[Size, ...], out: tuple[Size, ...]) -> IndexMap:
+    raise SpecError("layer: a Sequential has one index map per layer; call index_map on each layer")
+
+
+#: The index-map builder of each layer kind: ``build(layer, spatial, output_shape)`` with the layer bound to
+#: ``len(spatial)`` axes.
+BUILDERS: dict[str, Callable[[Any, tuple[Size, ...], tuple[Size, ...]], IndexMap]] = {
+    "conv": _conv,
+    "conv_transpose": _conv_transpose,
+    "max_pool": _window_pool("max_pool"),
+    "avg_pool": _window_pool("avg_pool"),
+    "adaptive_avg_pool": _adaptive("adaptive_avg_pool"),
+    "adaptive_max_pool": _adaptive("adaptive_max_pool"),
+    "sequential": _sequential,
+}
+
+
 def index_map(layer: Any, spatial: Sequence[Size]) -> IndexMap:
     """Build the :class:`IndexMap` of ``layer`` applied to input spatial sizes ``spatial``."""
-    from ..spec.base import check_spatial
-    from ..spec.conv import Conv, ConvTranspose
-    from ..spec.pooling import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, MaxPool
-    from ..spec.sequential import Sequential
-
-    if isinstance(layer, Sequential):
-        raise SpecError("layer: a Sequential has one index map per layer; call index_map on each layer")
-    if not isinstance(layer, (Conv, ConvTranspose, MaxPool, AvgPool, AdaptiveAvgPool, AdaptiveMaxPool)):
+    kind = kind_of(layer)
+    if kind is None:
         raise SpecError(f"layer={layer!r}: must be a convalg layer (Conv, ConvTranspose, MaxPool, AvgPool, "
                         "AdaptiveAvgPool, AdaptiveMaxPool or a global pool)")
+    build = BUILDERS[kind]
+    if kind == "sequential":
+        return build(layer, (), ())
     spatial = check_spatial(spatial, layer.ndim)
     layer = layer.bind(len(spatial))
-    out = layer.output_shape(spatial)
-    specs = layer.axis_specs(spatial)
-    if isinstance(layer, (AdaptiveAvgPool, AdaptiveMaxPool)):
-        axes: tuple[AnyAxisMap, ...] = tuple(AdaptiveAxisMap(n, m, a) for a, (n, m) in enumerate(zip(spatial, out)))
-        kind = "adaptive_avg_pool" if isinstance(layer, AdaptiveAvgPool) else "adaptive_max_pool"
-        return IndexMap(kind, layer, axes, spatial, out, ChannelMap(depthwise_pooling=True))
-    if isinstance(layer, ConvTranspose):
-        axes = tuple(
-            AxisMap(m, n, s.kernel, s.stride, s.dilation, s.lo, s.hi - s.output_padding, a)
-            for a, (s, n, m) in enumerate(zip(specs, spatial, out))
-        )
-        ch = ChannelMap(layer.groups, layer.in_channels, layer.out_channels)
-        return IndexMap("conv_transpose", layer, axes, spatial, out, ch, "zeros", layer.flip_kernel)
-    axes = tuple(
-        AxisMap(n, m, s.kernel, s.stride, s.dilation, s.lo, s.hi, a)
-        for a, (s, n, m) in enumerate(zip(specs, spatial, out))
-    )
-    if isinstance(layer, Conv):
-        ch = ChannelMap(layer.groups, layer.in_channels, layer.out_channels)
-        return IndexMap("conv", layer, axes, spatial, out, ch, layer.padding_mode, layer.flip_kernel)
-    if isinstance(layer, MaxPool):
-        return IndexMap("max_pool", layer, axes, spatial, out, ChannelMap(depthwise_pooling=True))
-    if isinstance(layer, AvgPool):
-        return IndexMap("avg_pool", layer, axes, spatial, out, ChannelMap(depthwise_pooling=True))
-    raise SpecError(f"layer={layer!r}: no index map for this layer type")
+    return build(layer, spatial, layer.output_shape(spatial))

@@ -42,10 +42,11 @@ import sympy as sp
 
 from ..errors import SpecError
 from ..index_map import index_map
+from ..vocabulary import kind_of
 from .budget import Budget, check_budget
-from .linear import matrix, sparse_from_dict
+from .linear import matrix
 from .symbols import symbol_array, weight_symbols
-from .tables import axis_table, combine, concrete_map, resolve_channels, tap_tuples
+from .tables import axis_table, combine, concrete_map, resolve_channels, sparse_from_dict, tap_tuples
 
 __all__ = [
     "grad_input_matrix", "unfold_matrix", "im2col", "grad_weight", "grad_bias", "grad_weight_formula",
@@ -124,9 +125,7 @@ def im2col(layer: Any, spatial: Sequence[int], x: Any = None, in_channels: int |
     [x_0_0, x_0_1],
     [x_0_1, x_0_2]])
     """
-    from ..spec.conv import Conv
-
-    if not isinstance(layer, Conv):
+    if kind_of(layer) != "conv":
         raise SpecError(f"layer={layer!r}: im2col is defined for Conv")
     layer = resolve_channels(layer, in_channels, spatial)
     m = concrete_map(layer, spatial)
@@ -181,9 +180,7 @@ def grad_bias(layer: Any, g: Any) -> np.ndarray:
 
 
 def _conv_symbols(layer: Any, spatial: Sequence[Any]) -> tuple[Any, sp.IndexedBase, sp.IndexedBase, Any, Any]:
-    from ..spec.conv import Conv
-
-    if not isinstance(layer, Conv):
+    if kind_of(layer) != "conv":
         raise SpecError(f"layer={layer!r}: the index-level gradient formulas are for Conv")
     m = index_map(layer, spatial)
     if m.padding_mode != "zeros":

@@ -31,6 +31,7 @@ from typing import Any
 import sympy as sp
 
 from ..errors import SpecError
+from ..vocabulary import CONV_KINDS, kind_of
 from .budget import Budget, check_budget
 from .linear import weight_array
 from .tables import AxisTable, axis_table, concrete_map, resolve_channels, tap_tuples
@@ -95,9 +96,7 @@ def kronecker_terms(layer: Any, spatial: Sequence[int], in_channels: int | None 
     >>> [t.tap for t in terms], kronecker_sum(terms) == layer.matrix((3,))
     ([(0,), (1,)], True)
     """
-    from ..spec.conv import Conv, ConvTranspose
-
-    if not isinstance(layer, (Conv, ConvTranspose)):
+    if kind_of(layer) not in CONV_KINDS:
         raise SpecError(f"layer={layer!r}: the Kronecker decomposition is for Conv / ConvTranspose")
     layer = resolve_channels(layer, in_channels, spatial)
     m = concrete_map(layer, spatial)

@@ -33,30 +33,22 @@ Matrix([[b_0, b_0, b_1, b_1]])
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
 from ..errors import SpecError
-from ..index_map import IndexMap
+from ..index_map import AxisMap, IndexMap
+from ..vocabulary import CONV_KINDS, kind_of
 from .budget import Budget, check_budget
+from .pooling import pool_matrix
 from .symbols import bias_symbols, weight_symbols
-from .tables import axis_table, combine, concrete_map, resolve_channels, tap_tuples
+from .tables import axis_table, combine, concrete_map, resolve_channels, sparse_from_dict, tap_tuples
 
 __all__ = ["matrix", "affine", "conv_matrix", "padding_operator", "weight_array", "sparse_from_dict",
            "conv_entries"]
-
-
-def sparse_from_dict(rows: int, cols: int, entries: dict[tuple[int, int], Any]) -> sp.SparseMatrix:
-    """A ``SparseMatrix`` from a ``{(r, c): value}`` dict, zero values dropped."""
-    clean = {}
-    for key, v in entries.items():
-        v = sp.sympify(v)
-        if v != 0:
-            clean[key] = v
-    return sp.SparseMatrix(rows, cols, clean)
 
 
 def weight_array(layer: Any, weights: Any = None) -> np.ndarray:
@@ -153,8 +145,6 @@ def padding_operator(layer: Any, spatial: Sequence[int], channels: int = 1) -> s
     [0, 0, 1],
     [0, 1, 0]])
     """
-    from ..index_map import AxisMap
-
     m = concrete_map(layer, spatial)
     tables = []
     for a in m.axes:
@@ -197,23 +187,48 @@ def matrix(layer: Any, spatial: Sequence[int], in_channels: int | None = None, w
     [1/2, 1/2,   0,   0],
     [  0,   0, 1/2, 1/2]])
     """
-    from ..spec.conv import Conv, ConvTranspose
-    from ..spec.pooling import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, MaxPool
+    kind = kind_of(layer)
+    build = _no_matrix if kind is None else MATRIX_BUILDERS[kind]
+    return build(layer, spatial, in_channels, weights, budget)
 
-    if isinstance(layer, (Conv, ConvTranspose)):
-        return conv_matrix(layer, spatial, in_channels, weights, budget)
+
+def _check_no_weights(layer: Any, weights: Any) -> None:
     if weights is not None:
         raise SpecError(f"weights: {type(layer).__name__} has no weights")
-    if isinstance(layer, (AvgPool, AdaptiveAvgPool)):
-        from .pooling import pool_matrix
 
-        return pool_matrix(layer, spatial, 1 if in_channels is None else in_channels, budget)
-    if isinstance(layer, (MaxPool, AdaptiveMaxPool)):
-        raise SpecError(
-            f"layer={layer!r}: max pooling is not linear; use convalg.operators.max_pool_mask(layer, x) "
-            "for the selection matrix of a given input"
-        )
+
+def _avg_pool_matrix(layer: Any, spatial: Sequence[int], in_channels: int | None, weights: Any,
+                     budget: Budget | None) -> sp.SparseMatrix:
+    _check_no_weights(layer, weights)
+    return pool_matrix(layer, spatial, 1 if in_channels is None else in_channels, budget)
+
+
+def _max_pool_matrix(layer: Any, spatial: Sequence[int], in_channels: int | None, weights: Any,
+                     budget: Budget | None) -> sp.SparseMatrix:
+    _check_no_weights(layer, weights)
+    raise SpecError(
+        f"layer={layer!r}: max pooling is not linear; use convalg.operators.max_pool_mask(layer, x) "
+        "for the selection matrix of a given input"
+    )
+
+
+def _no_matrix(layer: Any, spatial: Sequence[int], in_channels: int | None, weights: Any,
+               budget: Budget | None) -> sp.SparseMatrix:
+    _check_no_weights(layer, weights)
     raise SpecError(f"layer={layer!r}: no operator matrix for this layer type")
+
+
+#: How :func:`matrix` builds the operator of each layer kind:
+#: ``build(layer, spatial, in_channels, weights, budget)``.
+MATRIX_BUILDERS: dict[str, Callable[..., sp.SparseMatrix]] = {
+    "conv": conv_matrix,
+    "conv_transpose": conv_matrix,
+    "avg_pool": _avg_pool_matrix,
+    "adaptive_avg_pool": _avg_pool_matrix,
+    "max_pool": _max_pool_matrix,
+    "adaptive_max_pool": _max_pool_matrix,
+    "sequential": _no_matrix,  # one matrix per layer, multiplied
+}
 
 
 def affine(layer: Any, spatial: Sequence[int], in_channels: int | None = None, weights: Any = None,
@@ -228,10 +243,8 @@ def affine(layer: Any, spatial: Sequence[int], in_channels: int | None = None, w
     >>> A.shape, b.T
     ((2, 3), Matrix([[b_0, b_0]]))
     """
-    from ..spec.conv import Conv, ConvTranspose
-
     A = matrix(layer, spatial, in_channels, weights, budget=budget)
-    if not isinstance(layer, (Conv, ConvTranspose)):
+    if kind_of(layer) not in CONV_KINDS:
         return A, sp.zeros(A.rows, 1)
     layer = resolve_channels(layer, in_channels, spatial)
     values = bias_symbols(layer)

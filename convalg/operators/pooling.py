@@ -31,8 +31,7 @@ import sympy as sp
 from ..errors import SpecError
 from ..index_map import AxisMap
 from .budget import Budget, check_budget
-from .linear import sparse_from_dict
-from .tables import adaptive_table, axis_table, combine, concrete_map, tap_tuples
+from .tables import adaptive_table, axis_table, combine, concrete_map, sparse_from_dict, tap_tuples
 
 __all__ = ["pool_matrix", "avg_divisors"]
 

@@ -33,6 +33,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import SpecError
+from ..vocabulary import CONV_KINDS, kind_of
 from .budget import DEFAULT_BUDGET
 
 __all__ = ["weight_symbols", "bias_symbols", "symbol_array"]
@@ -64,9 +65,7 @@ def _weights(shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _conv_layer(layer: Any, what: str) -> Any:
-    from ..spec.conv import Conv, ConvTranspose
-
-    if not isinstance(layer, (Conv, ConvTranspose)):
+    if kind_of(layer) not in CONV_KINDS:
         raise SpecError(f"layer={layer!r}: {what} exist only for Conv and ConvTranspose")
     return layer
 

@@ -24,10 +24,13 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ..checks import check_spatial
 from ..errors import SpecError
 from ..index_map import AdaptiveAxisMap, AxisMap, IndexMap, index_map
+from ..vocabulary import CONV_KINDS, kind_of
 
-__all__ = ["AxisTable", "axis_table", "adaptive_table", "concrete_map", "tap_tuples", "combine", "resolve_channels"]
+__all__ = ["AxisTable", "axis_table", "adaptive_table", "concrete_map", "tap_tuples", "combine", "resolve_channels",
+           "sparse_from_dict"]
 
 
 @dataclass(frozen=True)
@@ -96,10 +99,7 @@ def adaptive_table(axis: AdaptiveAxisMap) -> AxisTable:
 
 def concrete_map(layer: Any, spatial: Sequence[Any]) -> IndexMap:
     """The index map of ``layer`` at concrete sizes (``SpecError`` for symbolic ones)."""
-    from ..spec.base import check_spatial
-    from ..spec.sequential import Sequential
-
-    if isinstance(layer, Sequential):
+    if kind_of(layer) == "sequential":
         raise SpecError("layer: a Sequential has no single matrix here; build one matrix per layer and multiply")
     spatial = check_spatial(spatial, layer.ndim)
     for a, n in enumerate(spatial):
@@ -120,10 +120,7 @@ def resolve_channels(layer: Any, in_channels: int | None, spatial: Sequence[Any]
 
     With ``spatial``, a layer without ``ndim`` is first bound to ``len(spatial)`` dims.
     """
-    from ..spec.base import check_spatial
-    from ..spec.conv import Conv, ConvTranspose
-
-    if not isinstance(layer, (Conv, ConvTranspose)):
+    if kind_of(layer) not in CONV_KINDS:
         return layer
     if spatial is not None and layer.ndim is None:
         layer = layer.bind(len(check_spatial(spatial, None)))
@@ -159,3 +156,13 @@ def combine(tables: Sequence[AxisTable], ks: Sequence[int]) -> tuple[np.ndarray,
     rows = np.ravel_multi_index(np.meshgrid(*os_, indexing="ij"), out_shape).ravel()
     cols = np.ravel_multi_index(np.meshgrid(*is_, indexing="ij"), in_shape).ravel()
     return rows, cols
+
+
+def sparse_from_dict(rows: int, cols: int, entries: dict[tuple[int, int], Any]) -> sp.SparseMatrix:
+    """A ``SparseMatrix`` from a ``{(r, c): value}`` dict, zero values dropped."""
+    clean = {}
+    for key, v in entries.items():
+        v = sp.sympify(v)
+        if v != 0:
+            clean[key] = v
+    return sp.SparseMatrix(rows, cols, clean)

@@ -30,6 +30,10 @@ from typing import Any
 import sympy as sp
 
 from ..errors import SpecError
+from ..index_map import AxisMap, index_map
+from ..shapes.formulas import effective_kernel
+from ..spec.conv import Conv
+from ..vocabulary import kind_of
 from ._mpl import finish, pyplot, wrapped_title
 
 __all__ = ["ArithmeticGeometry", "direct_equivalent", "arithmetic_geometry", "conv_arithmetic",
@@ -52,19 +56,20 @@ def direct_equivalent(layer: Any, spatial: Sequence[int]) -> tuple[Any, tuple[in
     >>> conv.output_shape(sizes) == ConvTranspose(3, stride=2, padding=1, output_padding=1).output_shape((3,))
     True
     """
-    from ..spec.conv import Conv, ConvTranspose
-    from ..spec.pooling import AvgPool, MaxPool
-
     spatial = tuple(int(n) for n in spatial)
-    if isinstance(layer, (Conv, MaxPool, AvgPool)):
-        return layer.bind(len(spatial)), spatial, (1,) * len(spatial)
-    if not isinstance(layer, ConvTranspose):
-        raise SpecError(f"layer={layer!r}: conv-arithmetic diagrams exist for Conv, ConvTranspose, MaxPool and "
-                        "AvgPool (an adaptive pool's window depends on the input size)")
+    kind = kind_of(layer)
+    return (_no_diagram if kind is None else _DIRECT[kind])(layer, spatial)
+
+
+def _itself(layer: Any, spatial: tuple[int, ...]) -> tuple[Any, tuple[int, ...], tuple[int, ...]]:
+    return layer.bind(len(spatial)), spatial, (1,) * len(spatial)
+
+
+def _zero_inserted(layer: Any, spatial: tuple[int, ...]) -> tuple[Any, tuple[int, ...], tuple[int, ...]]:
     t: Any = layer.bind(len(spatial))
     pads = []
     for a, spec in enumerate(t.axis_specs(spatial)):
-        full = spec.dilation * (spec.kernel - 1)
+        full = effective_kernel(spec.kernel, spec.dilation) - 1
         lo, hi = full - spec.lo, full - spec.hi + spec.output_padding
         if lo < 0 or hi < 0:
             raise SpecError(f"padding[{a}]=({spec.lo}, {spec.hi}): the zero-insertion picture needs padding <= "
@@ -73,6 +78,18 @@ def direct_equivalent(layer: Any, spatial: Sequence[int]) -> tuple[Any, tuple[in
     direct = Conv(t.kernel_size, stride=1, padding=tuple(pads), dilation=t.dilation,
                   flip_kernel=not t.flip_kernel, ndim=t.ndim)
     return direct, tuple(s * (m - 1) + 1 for s, m in zip(t.stride, spatial)), tuple(t.stride)
+
+
+def _no_diagram(layer: Any, spatial: tuple[int, ...]) -> tuple[Any, tuple[int, ...], tuple[int, ...]]:
+    raise SpecError(f"layer={layer!r}: conv-arithmetic diagrams exist for Conv, ConvTranspose, MaxPool and "
+                    "AvgPool (an adaptive pool's window depends on the input size)")
+
+
+#: Per layer kind, the direct (stride-1 gather) layer a diagram draws: ``direct(layer, spatial)``.
+_DIRECT = {
+    "conv": _itself, "max_pool": _itself, "avg_pool": _itself, "conv_transpose": _zero_inserted,
+    "adaptive_avg_pool": _no_diagram, "adaptive_max_pool": _no_diagram, "sequential": _no_diagram,
+}
 
 
 @dataclass(frozen=True)
@@ -110,8 +127,6 @@ class ArithmeticGeometry:
 
 def arithmetic_geometry(layer: Any, spatial: Sequence[int]) -> ArithmeticGeometry:
     """Evaluate the direct layer's index map at every output position and tap (see :func:`direct_equivalent`)."""
-    from ..index_map import AxisMap, index_map
-
     direct, sizes, inserted = direct_equivalent(layer, spatial)
     m = index_map(direct, sizes)
     out = tuple(int(n) for n in m.output_shape)

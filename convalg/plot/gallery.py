@@ -16,6 +16,14 @@ from typing import Any
 
 import numpy as np
 
+from ..display import OperatorMatrix
+from ..spec import AvgPool, Conv, ConvTranspose, MaxPool
+from ._mpl import pyplot
+from .arithmetic import conv_arithmetic, conv_arithmetic_gif
+from .receptive import receptive_field_map
+from .routing import max_pool_routing
+from .sparsity import sparsity
+
 __all__ = ["Picture", "PICTURES", "build"]
 
 
@@ -31,9 +39,6 @@ class Picture:
 
 def _sparsity(layer: Any, spatial: tuple[int, ...]) -> Callable[[str], Any]:
     def draw(path: str) -> Any:
-        from ..display import OperatorMatrix
-        from .sparsity import sparsity
-
         op = OperatorMatrix.of(layer, spatial)
         return sparsity(op.matrix, op.row_shape, op.col_shape, path, title=f"{op.layer!r} on {spatial}")
 
@@ -41,11 +46,6 @@ def _sparsity(layer: Any, spatial: tuple[int, ...]) -> Callable[[str], Any]:
 
 
 def _pictures() -> tuple[Picture, ...]:
-    from ..spec import AvgPool, Conv, ConvTranspose, MaxPool
-    from .arithmetic import conv_arithmetic, conv_arithmetic_gif
-    from .receptive import receptive_field_map
-    from .routing import max_pool_routing
-
     ties = np.array([[1, 4, 2, 2], [4, 0, 1, 0], [3, 5, 5, 1], [0, 2, 5, 6]], dtype=float)
     stack = [Conv(3, padding=1), MaxPool(2), Conv(3, padding=1), Conv(3, stride=2, padding=1)]
     convt = ConvTranspose(3, stride=2, padding=1, output_padding=1)
@@ -91,8 +91,6 @@ PICTURES = _pictures()
 
 def build(folder: str | os.PathLike[str], page: str = "gallery.md") -> list[Path]:
     """Draw every picture into ``folder`` and write the Markdown ``page`` there that shows them; returns the files."""
-    from ._mpl import pyplot
-
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     files, lines = [], ["# Gallery", "", "Drawn by `convalg.plot` when the documentation is built "

@@ -10,7 +10,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sparse
 
+from ..checks import check_spatial
 from ..errors import SpecError
+from ..operators import matrix
+from ..operators.maxpool import window_candidates
+from ..shapes.stack import flatten_layers
+from ..spec.sequential import Sequential
+from ..vocabulary import kind_of
 from ._mpl import finish, pyplot, wrapped_title
 
 __all__ = ["effective_weights", "receptive_field_map"]
@@ -19,27 +25,42 @@ __all__ = ["effective_weights", "receptive_field_map"]
 def _operator(layer: Any, spatial: tuple[int, ...]) -> sparse.csr_matrix:
     """One channel of ``layer`` as a numeric sparse matrix: a conv with every weight 1, an average pool with its
     ``1/divisor`` entries, a max pool as the indicator of its windows (every tap could be the winner)."""
-    from ..operators import matrix
-    from ..operators.maxpool import window_candidates
-    from ..spec.conv import Conv
-    from ..spec.pooling import AvgPool, MaxPool
+    kind = kind_of(layer)
+    return (_no_operator if kind is None else _OPERATOR[kind])(layer, spatial)
 
-    n_in = math.prod(spatial)
-    if isinstance(layer, MaxPool):
-        _, windows = window_candidates(layer, spatial)
-        rows = [r for r, taps in enumerate(windows) for _ in taps]
-        cols = [c for taps in windows for c in taps]
-        return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(windows), n_in))
-    if isinstance(layer, Conv):
-        one: Any = layer.replace(in_channels=1, out_channels=1, groups=1)
-        A = matrix(one, spatial, weights=np.ones(one.weight_shape, dtype=object))
-    elif isinstance(layer, AvgPool):
-        A = matrix(layer, spatial)
-    else:
-        raise SpecError(f"layer={layer!r}: the receptive-field map takes Conv, MaxPool and AvgPool layers")
+
+def _window_indicator(layer: Any, spatial: tuple[int, ...]) -> sparse.csr_matrix:
+    _, windows = window_candidates(layer, spatial)
+    rows = [r for r, taps in enumerate(windows) for _ in taps]
+    cols = [c for taps in windows for c in taps]
+    return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(windows), math.prod(spatial)))
+
+
+def _unit_conv(layer: Any, spatial: tuple[int, ...]) -> sparse.csr_matrix:
+    one: Any = layer.replace(in_channels=1, out_channels=1, groups=1)
+    return _numeric(matrix(one, spatial, weights=np.ones(one.weight_shape, dtype=object)))
+
+
+def _linear(layer: Any, spatial: tuple[int, ...]) -> sparse.csr_matrix:
+    return _numeric(matrix(layer, spatial))
+
+
+def _no_operator(layer: Any, spatial: tuple[int, ...]) -> sparse.csr_matrix:
+    raise SpecError(f"layer={layer!r}: the receptive-field map takes Conv, MaxPool and AvgPool layers")
+
+
+def _numeric(A: Any) -> sparse.csr_matrix:
     entries = A.todok()
     rows, cols = (list(t) for t in zip(*entries)) if entries else ([], [])
     return sparse.csr_matrix(([float(v) for v in entries.values()], (rows, cols)), shape=A.shape)
+
+
+#: Per layer kind, its one-channel operator in the picture: ``operator(layer, spatial)``.
+_OPERATOR = {
+    "conv": _unit_conv, "avg_pool": _linear, "max_pool": _window_indicator,
+    "conv_transpose": _no_operator, "adaptive_avg_pool": _no_operator, "adaptive_max_pool": _no_operator,
+    "sequential": _no_operator,
+}
 
 
 def effective_weights(layers: Any, spatial: Sequence[int], output: Sequence[int]) -> np.ndarray:
@@ -51,10 +72,7 @@ def effective_weights(layers: Any, spatial: Sequence[int], output: Sequence[int]
     >>> effective_weights([Conv(3, padding=1), Conv(3, padding=1)], (7,), (3,))
     array([0., 1., 2., 3., 2., 1., 0.])
     """
-    from ..shapes.stack import _flatten
-    from ..spec.base import check_spatial
-
-    stack = _flatten(list(layers) if isinstance(layers, (list, tuple)) else [layers])
+    stack = flatten_layers(list(layers) if isinstance(layers, (list, tuple)) else [layers])
     sizes = check_spatial(spatial, None)
     total = sparse.identity(math.prod(sizes), format="csr")
     current = sizes
@@ -76,12 +94,10 @@ def receptive_field_map(layers: Any, spatial: Sequence[int], output: Sequence[in
 
     The heat map is the axes' image; the outline is the patch with gid ``'rf-region'``.
     """
-    from ..spec.sequential import Sequential
-
     plt = pyplot()
     from matplotlib.patches import Rectangle
 
-    net = layers if isinstance(layers, Sequential) else Sequential(*layers)
+    net = layers if kind_of(layers) == "sequential" else Sequential(*layers)
     sizes = tuple(int(n) for n in spatial)
     if len(sizes) not in (1, 2):
         raise SpecError(f"spatial={sizes}: the receptive-field map is 1-D or 2-D")

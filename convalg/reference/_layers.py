@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import as_shape, check_int
 from ..errors import SpecError
 from ..index_map import IndexMap
 from ..spec import AvgPool, Conv, ConvTranspose, MaxPool
-from ..spec._checks import as_shape, check_int
 
 __all__ = ["as_float64", "as_shape", "conv_layer", "conv_transpose_layer", "max_pool_layer", "avg_pool_layer",
            "spatial_of"]

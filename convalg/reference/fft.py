@@ -45,9 +45,9 @@ from typing import Any
 import numpy as np
 import scipy.fft as sfft
 
+from ..checks import check_bool
 from ..errors import SpecError
 from ..spec import Conv
-from ..spec._checks import check_bool
 from ._layers import as_float64, as_shape, conv_layer, conv_transpose_layer
 
 __all__ = ["conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "conv_grad_bias", "fft_convolve",

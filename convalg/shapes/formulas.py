@@ -36,6 +36,8 @@ from typing import Union
 
 import sympy as sp
 
+from .simplify import collapse_floors
+
 __all__ = [
     "Size",
     "as_size",
@@ -46,6 +48,7 @@ __all__ = [
     "adaptive_window",
     "same_padding",
     "size_ok",
+    "padding_depends_on_size",
 ]
 
 #: An axis size: a concrete ``int`` or a SymPy expression.
@@ -80,8 +83,6 @@ def _rounded_div(func: type, num: sp.Expr, s: Size) -> sp.Expr:
         # a size of a size (stacks): collapse the nest first, SymPy's own evaluation of the nest is slow
         # (bignum assumptions: a 300-layer strided stack took 3.5 s instead of 1.4 s); size-dependent
         # pads (TF 'SAME') bring a Mod that collapse_floors folds into the floor
-        from .simplify import collapse_floors
-
         e = collapse_floors(func(num / s, evaluate=False))
         return func(e.args[0]) if isinstance(e, func) else e
     return func(num / s)
@@ -179,3 +180,12 @@ def size_ok(value: Size) -> bool | None:
         return value >= 1
     rel = sp.Ge(value, 1)
     return True if rel is sp.true else False if rel is sp.false else None
+
+
+def padding_depends_on_size(pairs: tuple[tuple[Size, Size], ...]) -> bool:
+    """Whether some ``(lo, hi)`` padding entry is an expression in the input size (TF / ONNX ``SAME``).
+
+    >>> padding_depends_on_size(((1, 1), (0, sp.Symbol("n") % 2)))
+    True
+    """
+    return any(not isinstance(p, int) for pair in pairs for p in pair)

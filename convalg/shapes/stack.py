@@ -22,10 +22,14 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from ..checks import check_int, check_ndim
 from ..errors import SpecError
-from .formulas import Size, as_size, effective_kernel
+from ..vocabulary import kind_of
+from .formulas import Size, as_size, effective_kernel, padding_depends_on_size
+from .simplify import collapse_floors, format_size, latex_size
 
-__all__ = ["ReceptiveField", "SizeSet", "receptive_field", "exact_sizes", "size_preserving_sizes"]
+__all__ = ["ReceptiveField", "SizeSet", "receptive_field", "exact_sizes", "size_preserving_sizes", "flatten_layers",
+           "SLIDING_WINDOW"]
 
 
 @dataclass(frozen=True)
@@ -52,15 +56,11 @@ class ReceptiveField:
 
     def __str__(self) -> str:
         """``receptive field 7, stride 4, padding 3: output y sees inputs [4*y - 3, 4*y + 3]``."""
-        from .simplify import format_size
-
         lo, hi = self.region(_Y)
         return (f"receptive field {format_size(self.size)}, stride {format_size(self.stride)}, padding "
                 f"{format_size(self.padding)}: output y sees inputs [{format_size(lo)}, {format_size(hi)}]")
 
     def _latex(self) -> str:
-        from .simplify import latex_size
-
         lo, hi = self.region(_Y)
         return (rf"r = {latex_size(self.size)},\ S = {latex_size(self.stride)},\ P = {latex_size(self.padding)}:\ "
                 rf"y \mapsto [{latex_size(lo)}, {latex_size(hi)}]")
@@ -73,20 +73,36 @@ class ReceptiveField:
 _Y = sp.Symbol("y", integer=True, nonnegative=True)
 
 
-def _flatten(layers: Iterable[object]) -> list[object]:
-    from ..spec.sequential import Sequential
+#: Per layer kind: whether it slides a window of fixed size and stride over its input (the layers a receptive
+#: field and an exact size are defined for).  A transposed conv up-samples; an adaptive pool's window depends on
+#: the input size; a stack is flattened into its layers first.
+SLIDING_WINDOW: dict[str, bool] = {
+    "conv": True, "max_pool": True, "avg_pool": True,
+    "conv_transpose": False, "adaptive_avg_pool": False, "adaptive_max_pool": False, "sequential": False,
+}
 
+
+def _check_layer(layer: object, index: int) -> None:
+    if kind_of(layer) is None:
+        raise SpecError(f"layers[{index}]={layer!r}: must be a convalg layer specification")
+
+
+def flatten_layers(layers: Iterable[object]) -> list[object]:
+    """The layers of ``layers``, nested stacks (kind ``'sequential'``) replaced by their layers.
+
+    >>> from convalg import Conv, MaxPool, Sequential
+    >>> flatten_layers([Conv(3), Sequential(MaxPool(2), Sequential(Conv(1)))])
+    [Conv(kernel_size=3), MaxPool(kernel_size=2), Conv(kernel_size=1)]
+    """
     out: list[object] = []
     for layer in layers:
-        out.extend(_flatten(layer.layers) if isinstance(layer, Sequential) else [layer])
+        out.extend(flatten_layers(layer.layers) if kind_of(layer) == "sequential" else [layer])  # type: ignore[attr-defined]
     return out
 
 
 def _windowed(layer: object) -> bool:
-    from ..spec.conv import Conv
-    from ..spec.pooling import AvgPool, MaxPool
-
-    return isinstance(layer, (Conv, MaxPool, AvgPool))
+    kind = kind_of(layer)
+    return kind is not None and SLIDING_WINDOW[kind]
 
 
 def receptive_field(layers: Sequence[object], spatial: Sequence[Size]) -> tuple[ReceptiveField, ...]:
@@ -99,10 +115,7 @@ def receptive_field(layers: Sequence[object], spatial: Sequence[Size]) -> tuple[
     >>> receptive_field([Conv(3, padding=1), MaxPool(2)], (224,))
     (ReceptiveField(size=4, stride=2, padding=1),)
     """
-    from ..spec.padding import padding_depends_on_size
-    from .simplify import collapse_floors
-
-    layers = _flatten(layers)
+    layers = flatten_layers(layers)
     sizes = tuple(spatial)
     # later sizes matter only to size-dependent pads; symbolic ones are not propagated without need (the
     # nested floors of a deep strided stack grow until SymPy recurses too deep) and are collapsed when they are
@@ -196,20 +209,16 @@ class SizeSet:
 
 
 def _axis_chain(layers: Sequence[object], axis: int, ndim: int) -> list[Callable[[int], tuple[int, bool]]]:
-    from ..spec._checks import check_int, check_ndim
-    from ..spec.base import Layer
-
     ndim = check_ndim(ndim)
     axis = check_int("axis", axis, minimum=0)
     if axis >= ndim:
         raise SpecError(f"axis={axis}: must be < ndim={ndim}")
     if not isinstance(layers, (list, tuple)) or not layers:
         raise SpecError(f"layers={layers!r}: must be a non-empty list of layer specifications")
-    for i, layer in enumerate(_flatten(layers)):
-        if not isinstance(layer, Layer):
-            raise SpecError(f"layers[{i}]={layer!r}: must be a convalg layer specification")
+    for i, layer in enumerate(flatten_layers(layers)):
+        _check_layer(layer, i)
     steps = []
-    for layer in _flatten(layers):
+    for layer in flatten_layers(layers):
         bound = layer.bind(ndim)  # type: ignore[attr-defined]
 
         def step(n: int, bound: object = bound) -> tuple[int, bool]:
@@ -244,7 +253,7 @@ MAX_PERIOD = 1 << 16
 
 def _down_strides(layers: Sequence[object], axis: int, ndim: int) -> int:
     period = 1
-    for layer in _flatten(layers):
+    for layer in flatten_layers(layers):
         if _windowed(layer):
             period *= layer.bind(ndim).stride[axis]  # type: ignore[attr-defined]
     if period > MAX_PERIOD:

@@ -1,4 +1,10 @@
-"""Layer specifications: validated, normalised, immutable (stage 1 of the pipeline)."""
+"""Layer specifications: validated, normalised, immutable (stage 1 of the pipeline).
+
+Each layer class states its ``kind``; ``output_shape``, ``index_map``, ``matrix``,
+``shape_table`` and the notebook displays call :mod:`convalg.shapes`,
+:mod:`convalg.index_map`, :mod:`convalg.operators` and :mod:`convalg.display`,
+which this package imports and which never import it (the order is in :mod:`convalg`).
+"""
 
 from .base import AxisSpec, Layer
 from .conv import PADDING_MODES, Conv, ConvTranspose

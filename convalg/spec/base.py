@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import numbers
+import html
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
-import sympy as sp
-
+from ..checks import check_ndim, check_spatial, is_sequence
+from ..display import ShapeTable, layer_latex, symbolic_sizes
 from ..errors import SpecError
-from ..shapes.formulas import Size
+from ..index_map import index_map as build_index_map
+from ..operators import matrix as operator_matrix
+from ..shapes.formulas import Size, effective_kernel
+from ..shapes.simplify import collapse_floors
+from ..vocabulary import Kinded
 from .padding import Pad
-
-if TYPE_CHECKING:
-    from ..display import ShapeTable
 
 __all__ = ["Layer", "AxisSpec", "check_spatial"]
 
@@ -29,47 +30,7 @@ class AxisSpec(NamedTuple):
     output_padding: int = 0
 
 
-def check_spatial(spatial: Any, ndim: int | None, name: str = "input") -> tuple[Size, ...]:
-    """Validate a spatial size tuple: positive ints or positive-integer SymPy expressions.
-
-    >>> check_spatial((4, 5), 2)
-    (4, 5)
-    >>> check_spatial((0,), None)
-    Traceback (most recent call last):
-    ...
-    convalg.errors.SpecError: input[0]=0: a size must be >= 1
-    """
-    if isinstance(spatial, (int, sp.Expr)) and not isinstance(spatial, bool):
-        spatial = (spatial,)
-    if not isinstance(spatial, Sequence) or isinstance(spatial, (str, bytes)):
-        raise SpecError(f"{name}={spatial!r}: must be a tuple of spatial sizes (ints or SymPy expressions)")
-    out: list[Size] = []
-    for i, n in enumerate(spatial):
-        if isinstance(n, bool):
-            raise SpecError(f"{name}[{i}]={n!r}: a size must be an integer or a SymPy expression, not a bool")
-        if isinstance(n, sp.Basic):
-            if not isinstance(n, sp.Expr) or n.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
-                raise SpecError(f"{name}[{i}]={n}: a symbolic size must be a finite integer expression")
-            if n.is_Integer:
-                n = int(n)
-            elif n.is_integer is False or n.is_positive is False or n.is_finite is False:
-                raise SpecError(f"{name}[{i}]={n}: a symbolic size must be a positive integer expression")
-        elif isinstance(n, numbers.Integral):
-            n = int(n)
-        else:
-            raise SpecError(f"{name}[{i}]={n!r}: a size must be an integer or a SymPy expression, "
-                            f"got {type(n).__name__}")
-        if isinstance(n, int) and n < 1:
-            raise SpecError(f"{name}[{i}]={n}: a size must be >= 1")
-        out.append(n)
-    if not out:
-        raise SpecError(f"{name}=(): needs at least one spatial size")
-    if ndim is not None and len(out) != ndim:
-        raise SpecError(f"{name}={tuple(spatial)!r}: has {len(out)} spatial sizes but the layer has ndim={ndim}")
-    return tuple(out)
-
-
-class Layer:
+class Layer(Kinded):
     """Base class of layer specifications.
 
     Subclasses set ``_axis_fields`` (constructor arguments holding one entry
@@ -79,6 +40,9 @@ class Layer:
     number of spatial dims (scalars broadcast when it is applied).
     """
 
+    #: What the layer computes, one of :data:`convalg.vocabulary.LAYER_KINDS`: the key every stage
+    #: dispatches on (its tables have one entry per kind).
+    kind: ClassVar[str]
     _axis_fields: ClassVar[tuple[str, ...]] = ()
     ndim: int | None
 
@@ -137,30 +101,29 @@ class Layer:
     def shape_table(self, spatial: Sequence[Size]) -> ShapeTable:
         """The input shape and the output shape of each layer, as ``convalg shape`` prints it
         (a :class:`convalg.display.ShapeTable`; ``str`` gives the text, ``to_latex`` a tabular)."""
-        from ..display import ShapeTable
-        from .sequential import Sequential
+        return ShapeTable.of(getattr(self, "layers", (self,)), self.shapes(spatial))
 
-        layers = getattr(self, "layers", (self,))
-        return ShapeTable.of(layers, Sequential(*layers).shapes(spatial))
+    def shapes(self, spatial: Sequence[Size]) -> list[tuple[Size, ...]]:
+        """The input shape and the output shape (nested floors collapsed), as a one-layer
+        :meth:`convalg.Sequential.shapes`.
+
+        >>> from convalg import MaxPool
+        >>> MaxPool(2).shapes((7, 8))
+        [(7, 8), (3, 4)]
+        """
+        spatial = check_spatial(spatial, self.ndim)
+        return [spatial, tuple(n if isinstance(n, int) else collapse_floors(n) for n in self.output_shape(spatial))]
 
     def _repr_latex_(self) -> str:
-        from ..display import layer_latex
-
         return f"${layer_latex(self)}$"
 
     def _repr_html_(self) -> str:
-        import html
-
-        from ..display import symbolic_sizes
-
         try:
             return self.shape_table(symbolic_sizes(self.ndim)).to_html()
         except ValueError:
             return f"<code>{html.escape(repr(self))}</code>"
 
     def _repr_markdown_(self) -> str:
-        from ..display import symbolic_sizes
-
         try:
             return self.shape_table(symbolic_sizes(self.ndim)).to_markdown()
         except ValueError:
@@ -176,8 +139,6 @@ class Layer:
         >>> Conv(3).replace(stride=2), Conv(3).replace(stride=(2, 1))
         (Conv(kernel_size=3, stride=2), Conv(kernel_size=(3, 3), stride=(2, 1), ndim=2))
         """
-        from ._checks import check_ndim, is_sequence
-
         layer = self
         if self.ndim is None and changes.get("ndim") is not None:
             layer = self.bind(check_ndim(changes["ndim"]))
@@ -193,13 +154,15 @@ class Layer:
 
     def bind(self, ndim: int) -> Layer:
         """This layer with its number of spatial dims fixed to ``ndim``."""
-        from ._checks import check_ndim
-
         ndim = check_ndim(ndim)
         if self.ndim == ndim:
             return self
         if self.ndim is not None:
             raise SpecError(f"input: has {ndim} spatial dims but the layer has ndim={self.ndim}")
+        return self._with_ndim(ndim)
+
+    def _with_ndim(self, ndim: int) -> Layer:
+        """This any-ndim layer built for ``ndim`` axes (each per-axis argument repeated)."""
         params = self._params()
         for f in self._axis_fields:
             if params.get(f) is not None:
@@ -244,7 +207,7 @@ class Layer:
 
     def _too_small(self, spec: AxisSpec, n: Size) -> str:
         """Why an output size came out < 1 (the rule broken, with the numbers)."""
-        k_eff = spec.dilation * (spec.kernel - 1) + 1
+        k_eff = effective_kernel(spec.kernel, spec.dilation)
         return (f"the dilated kernel ({k_eff}) is larger than the padded input "
                 f"({n} + {spec.lo} + {spec.hi} = {n + spec.lo + spec.hi})")
 
@@ -252,15 +215,11 @@ class Layer:
         """Number of output channels given ``in_channels`` (None if unknown)."""
         return in_channels
 
-    # -- operators (implemented in convalg.index_map / convalg.operators) ----------------
+    # -- index map and operator (built by convalg.index_map / convalg.operators from the kind) --
     def index_map(self, spatial: Sequence[Size]) -> Any:
         """The symbolic index map of this layer at input sizes ``spatial`` (see :mod:`convalg.index_map`)."""
-        from ..index_map import index_map
-
-        return index_map(self, spatial)
+        return build_index_map(self, spatial)
 
     def matrix(self, spatial: Sequence[int], in_channels: int | None = None, **kwargs: Any) -> Any:
         """The operator as a SymPy ``SparseMatrix`` (see :func:`convalg.operators.matrix`)."""
-        from ..operators import matrix
-
-        return matrix(self, spatial, in_channels=in_channels, **kwargs)
+        return operator_matrix(self, spatial, in_channels=in_channels, **kwargs)

@@ -7,15 +7,15 @@ from typing import Any, ClassVar
 
 import sympy as sp
 
+from ..checks import check_bool, check_choice, check_int, infer_ndim, per_axis
 from ..errors import SpecError
+from ..operators import weight_symbols as conv_weight_symbols
 from ..shapes.formulas import Size, as_size, conv_output_size, conv_transpose_output_size, effective_kernel
-from ._checks import check_bool, check_choice, check_int, infer_ndim, per_axis
+from ..vocabulary import PADDING_MODES
 from .base import AxisSpec, Layer, check_spatial
 from .padding import PaddingArg, normalize_padding, pad_at
 
 __all__ = ["Conv", "ConvTranspose", "PADDING_MODES"]
-
-PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _channels(name: str, value: Any) -> int | None:
@@ -61,9 +61,7 @@ class _ConvBase(Layer):
     @property
     def weight_symbols(self) -> Any:
         """SymPy symbols shaped like the PyTorch weight (see :func:`convalg.operators.weight_symbols`)."""
-        from ..operators import weight_symbols
-
-        return weight_symbols(self)
+        return conv_weight_symbols(self)
 
     @property
     def weight_shape(self) -> tuple[int, ...]:
@@ -106,6 +104,7 @@ class Conv(_ConvBase):
     ((1, 2),)
     """
 
+    kind: ClassVar[str] = "conv"
     _defaults: ClassVar[dict[str, Any]] = {
         "groups": 1, "bias": True, "padding_mode": "zeros", "flip_kernel": False,
     }
@@ -206,6 +205,7 @@ class ConvTranspose(_ConvBase):
     (1,)
     """
 
+    kind: ClassVar[str] = "conv_transpose"
     _axis_fields = _ConvBase._axis_fields + ("output_padding",)
     _defaults: ClassVar[dict[str, Any]] = {"groups": 1, "bias": True, "flip_kernel": False,
                                             "padding_mode": "zeros"}

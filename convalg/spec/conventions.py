@@ -30,9 +30,9 @@ from typing import Any
 
 import sympy as sp
 
+from ..checks import check_choice, check_int, infer_ndim, is_sequence, per_axis
 from ..errors import SpecError
 from ..shapes.formulas import Size, as_size, effective_kernel, same_padding
-from ._checks import check_choice, check_int, infer_ndim, is_sequence, per_axis
 from .base import check_spatial
 from .padding import INPUT_SIZE, Pad
 

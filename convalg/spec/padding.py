@@ -24,9 +24,9 @@ from typing import Any, Union
 
 import sympy as sp
 
+from ..checks import check_int, is_sequence
 from ..errors import SpecError
-from ..shapes.formulas import Size, as_size, same_padding
-from ._checks import check_int, is_sequence
+from ..shapes.formulas import Size, as_size, padding_depends_on_size, same_padding
 
 __all__ = ["INPUT_SIZE", "Pad", "PaddingArg", "normalize_padding", "pad_at", "padding_depends_on_size"]
 
@@ -118,7 +118,3 @@ def pad_at(pad: Pad, n: Size) -> Size:
     if isinstance(n, int) and not isinstance(value, int):
         raise SpecError(f"padding={pad} at input size {n} gives {value}: a padding must evaluate to an integer")
     return value
-
-
-def padding_depends_on_size(pairs: tuple[tuple[Pad, Pad], ...]) -> bool:
-    return any(not isinstance(p, int) for pair in pairs for p in pair)

@@ -6,9 +6,9 @@ import numbers
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from ..checks import check_bool, check_int, check_ndim, infer_ndim, is_sequence, per_axis
 from ..errors import SpecError
 from ..shapes.formulas import Size, pool_output_size
-from ._checks import check_bool, check_int, check_ndim, infer_ndim, is_sequence, per_axis
 from .base import AxisSpec, Layer, check_spatial
 from .padding import PaddingArg, normalize_padding, pad_at
 
@@ -78,6 +78,7 @@ class MaxPool(_WindowPool):
     (4,)
     """
 
+    kind: ClassVar[str] = "max_pool"
     _defaults: ClassVar[dict[str, Any]] = {"ceil_mode": False}
 
     def __init__(
@@ -113,6 +114,7 @@ class AvgPool(_WindowPool):
     (4, 4)
     """
 
+    kind: ClassVar[str] = "avg_pool"
     _defaults: ClassVar[dict[str, Any]] = {"ceil_mode": False, "count_include_pad": True}
     count_include_pad: bool
     divisor_override: int | None
@@ -184,6 +186,8 @@ class AdaptiveAvgPool(_AdaptivePool):
     (1, 9)
     """
 
+    kind: ClassVar[str] = "adaptive_avg_pool"
+
 
 class AdaptiveMaxPool(_AdaptivePool):
     """N-d adaptive max pooling (PyTorch ``AdaptiveMaxPool{1,2,3}d``); windows as :class:`AdaptiveAvgPool`.
@@ -191,6 +195,8 @@ class AdaptiveMaxPool(_AdaptivePool):
     >>> AdaptiveMaxPool(3, ndim=1).output_shape((10,))
     (3,)
     """
+
+    kind: ClassVar[str] = "adaptive_max_pool"
 
 
 class _Global(_AdaptivePool):
@@ -207,12 +213,7 @@ class _Global(_AdaptivePool):
     def _params(self) -> dict[str, Any]:
         return dict(ndim=self.ndim)
 
-    def bind(self, ndim: int) -> Layer:
-        ndim = check_ndim(ndim)
-        if self.ndim == ndim:
-            return self
-        if self.ndim is not None:
-            raise SpecError(f"input: has {ndim} spatial dims but the layer has ndim={self.ndim}")
+    def _with_ndim(self, ndim: int) -> Layer:
         return type(self)(ndim=ndim)
 
 

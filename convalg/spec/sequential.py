@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import sympy as sp
 
@@ -33,6 +33,7 @@ class Sequential(Layer):
     convalg.errors.SpecError: layers[1]=Conv(kernel_size=3, in_channels=4, out_channels=5): in_channels=8: the layer expects in_channels=4 (the output channels of layers[0])
     """
 
+    kind: ClassVar[str] = "sequential"
     layers: tuple[Layer, ...]
 
     def __init__(self, *layers: Layer) -> None:

@@ -1,7 +1,8 @@
-"""Argument validation shared by every layer specification.
+"""Argument validation shared by the layer specifications and the stages that take sizes or layers.
 
 Each checker either returns the normalised value or raises :class:`SpecError`
-naming the parameter, the value and the rule.
+naming the parameter, the value and the rule.  This module sits below every
+stage (it imports only :mod:`convalg.errors`), so any of them may use it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from typing import Any
 
 import sympy as sp
 
-from ..errors import SpecError
+from .errors import SpecError
 
 __all__ = ["check_int", "as_shape", "per_axis", "infer_ndim", "check_choice", "check_bool", "check_ndim", "is_sequence",
-           "MAX_NDIM"]
+           "check_spatial", "MAX_NDIM"]
 
 #: Largest number of spatial dims a layer accepts (a guard against absurd ``ndim`` values).
 MAX_NDIM = 64
@@ -130,3 +131,43 @@ def as_shape(name: str, shape: Any, ndim: int | None = None) -> tuple[int, ...]:
     if ndim is not None and len(out) != ndim:
         raise SpecError(f"{name}={out}: must have {ndim} entries")
     return out
+
+
+def check_spatial(spatial: Any, ndim: int | None, name: str = "input") -> tuple[int | sp.Expr, ...]:
+    """Validate a spatial size tuple: positive ints or positive-integer SymPy expressions.
+
+    >>> check_spatial((4, 5), 2)
+    (4, 5)
+    >>> check_spatial((0,), None)
+    Traceback (most recent call last):
+    ...
+    convalg.errors.SpecError: input[0]=0: a size must be >= 1
+    """
+    if isinstance(spatial, (int, sp.Expr)) and not isinstance(spatial, bool):
+        spatial = (spatial,)
+    if not isinstance(spatial, Sequence) or isinstance(spatial, (str, bytes)):
+        raise SpecError(f"{name}={spatial!r}: must be a tuple of spatial sizes (ints or SymPy expressions)")
+    out: list[int | sp.Expr] = []
+    for i, n in enumerate(spatial):
+        if isinstance(n, bool):
+            raise SpecError(f"{name}[{i}]={n!r}: a size must be an integer or a SymPy expression, not a bool")
+        if isinstance(n, sp.Basic):
+            if not isinstance(n, sp.Expr) or n.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+                raise SpecError(f"{name}[{i}]={n}: a symbolic size must be a finite integer expression")
+            if n.is_Integer:
+                n = int(n)
+            elif n.is_integer is False or n.is_positive is False or n.is_finite is False:
+                raise SpecError(f"{name}[{i}]={n}: a symbolic size must be a positive integer expression")
+        elif isinstance(n, numbers.Integral):
+            n = int(n)
+        else:
+            raise SpecError(f"{name}[{i}]={n!r}: a size must be an integer or a SymPy expression, "
+                            f"got {type(n).__name__}")
+        if isinstance(n, int) and n < 1:
+            raise SpecError(f"{name}[{i}]={n}: a size must be >= 1")
+        out.append(n)
+    if not out:
+        raise SpecError(f"{name}=(): needs at least one spatial size")
+    if ndim is not None and len(out) != ndim:
+        raise SpecError(f"{name}={tuple(spatial)!r}: has {len(out)} spatial sizes but the layer has ndim={ndim}")
+    return tuple(out)
