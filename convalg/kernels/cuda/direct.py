@@ -137,8 +137,8 @@ def gather_conv(imap: IndexMap, c_red: int, c_out: int, groups: int, has_bias: b
     em.line(f"float acc = {'__ldg(&bias[c])' if has_bias else '0.0f'};")
     tap_loops(em, imap.k, kernel)
     for a in imap.axes:
-        em.decl(a.o, a.gather_output)
-    em.line(f"if (!({em.expr(sp.And(*[a.gather_condition for a in imap.axes]))})) continue;")
+        em.decl(a.o, a.gather_index)
+    em.line(f"if (!({em.expr(sp.And(*[a.gather_index_condition for a in imap.axes]))})) continue;")
     em.open(f"for (int j = 0; j < {crg}; ++j)")
     em.nonneg.add(j)
     em.decl(cr, g * crg + j)
@@ -179,8 +179,7 @@ def wgrad_direct(imap: IndexMap, c_in: int, c_out: int, groups: int, threads: in
     for a, p in zip(imap.axes, parts[2:]):
         stored = sym(f"w{a.axis}")
         em.decl(stored, p)
-        (tap_solved,) = sp.solve(sp.Eq(a.tap(imap.flip_kernel), stored), a.k)  # tap is an involution
-        em.decl(a.k, tap_solved)
+        em.decl(a.k, a.tap_for_weight(stored, imap.flip_kernel))
     em.decl(g, sp.floor(co / cog))
     em.decl(c, g * cig + ci)
     em.line("float acc = 0.0f;")

@@ -32,11 +32,11 @@ import functools
 from typing import Any
 
 import numpy as np
-import sympy as sp
 from scipy.fft import next_fast_len
 
 from ...errors import SpecError
-from ...index_map import IndexMap
+from ...index_map import IndexMap, SlabAxis
+from ...index_map import slab_geometry as index_slab_geometry
 
 __all__ = ["fft_conv", "fft_conv_grad_input", "fft_conv_grad_weight", "slab_geometry", "nonfinite_flag", "quiet_fp"]
 
@@ -60,15 +60,9 @@ def quiet_fp() -> Any:
 
 
 @functools.lru_cache(maxsize=128)
-def slab_geometry(imap: IndexMap) -> tuple[tuple[int, int, tuple[int, ...], int], ...]:
-    """Per axis ``(first, last, tap_offsets, step)`` read off the map (see module docstring); cached per map."""
-    out = []
-    for a in imap.axes:
-        at = lambda o, k, a=a: int(a.input_index.subs({a.o: o, a.k: k}))  # noqa: E731
-        first, last = at(0, 0), at(int(a.n_out) - 1, int(a.kernel) - 1)
-        offsets = tuple(at(0, k) - first for k in range(int(a.kernel)))
-        out.append((first, last, offsets, at(1, 0) - first))
-    return tuple(out)
+def slab_geometry(imap: IndexMap) -> tuple[SlabAxis, ...]:
+    """Per axis the :class:`~convalg.index_map.SlabAxis` read off the map (see module docstring); cached per map."""
+    return index_slab_geometry(imap)
 
 
 def fft_conv(xp: Any, x: Any, w: Any, bias: Any, imap: IndexMap, groups: int) -> Any:
@@ -100,18 +94,12 @@ def _frame(xp: Any, imap: IndexMap) -> dict[str, Any]:
     if imap.padding_mode != "zeros":
         raise SpecError(f"padding_mode={imap.padding_mode!r}: the FFT path supports 'zeros' only")
     geo = slab_geometry(imap)
-    n = [int(a.n) for a in imap.axes]
-    crop = tuple(slice(max(0, f), min(nn, last + 1)) for (f, last, _, _), nn in zip(geo, n))
-    pads = [(max(0, -f), max(0, last - (nn - 1))) for (f, last, _, _), nn in zip(geo, n)]
-    lengths = [last - f + 1 for f, last, _, _ in geo]
-    taps = [t.ravel() for t in np.meshgrid(*[np.arange(int(a.kernel)) for a in imap.axes], indexing="ij")]
-    dest = tuple(xp.asarray(np.asarray(offs)[t]) for (_, _, offs, _), t in zip(geo, taps))
-    src = tuple(xp.asarray([int(sp.sympify(a.tap(imap.flip_kernel)).subs(a.k, kk)) for kk in t])
-                for a, t in zip(imap.axes, taps))
-    keep = tuple(slice(0, step * (int(a.n_out) - 1) + 1, step) for (_, _, _, step), a in zip(geo, imap.axes))
-    return dict(geo=geo, crop=crop, pads=pads, sizes=[next_fast_len(v, real=True) for v in lengths],
-                k_eff=[offs[-1] + 1 for _, _, offs, _ in geo], dest=dest, src=src, keep=keep,
-                axes=tuple(range(2, 2 + imap.ndim)), lengths=lengths)
+    taps = [t.ravel() for t in np.meshgrid(*[np.arange(len(a.tap_offsets)) for a in geo], indexing="ij")]
+    return dict(geo=geo, crop=tuple(slice(*a.crop) for a in geo), pads=[a.pads for a in geo],
+                sizes=[next_fast_len(a.length, real=True) for a in geo], k_eff=[a.effective_kernel for a in geo],
+                dest=tuple(xp.asarray(np.asarray(a.tap_offsets)[t]) for a, t in zip(geo, taps)),
+                src=tuple(xp.asarray(np.asarray(a.weight_taps)[t]) for a, t in zip(geo, taps)),
+                keep=tuple(a.keep for a in geo), axes=tuple(range(2, 2 + imap.ndim)), lengths=[a.length for a in geo])
 
 
 def _spectra(xp: Any, fr: dict[str, Any], x: Any, w: Any, imap: IndexMap) -> tuple[Any, Any]:

@@ -149,8 +149,8 @@ def igemm(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, has_bia
             for k, e in zip(imap.k, parts[1:]):
                 em.decl(k, e)
             for a in imap.axes:
-                em.decl(a.o, a.gather_output)
-            cond = sp.And(*[a.gather_condition for a in imap.axes])
+                em.decl(a.o, a.gather_index)
+            cond = sp.And(*[a.gather_index_condition for a in imap.axes])
             return ravel((n, g * cog + co, *imap.o), (None, c_out, *o_sp)), cond
         parts = unravel(q, (None, *o_sp))  # x[n, g*cig + ci, padded_index(o, k)], q = (n, o), p = (ci, k)
         em.decl(n, parts[0])
@@ -161,8 +161,7 @@ def igemm(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, has_bia
         for a, e in zip(imap.axes, parts[1:]):
             stored = sym(f"w{a.axis}")
             em.decl(stored, e)
-            (k_of_stored,) = sp.solve(sp.Eq(a.tap(imap.flip_kernel), stored), a.k)
-            em.decl(a.k, k_of_stored)
+            em.decl(a.k, a.tap_for_weight(stored, imap.flip_kernel))
         return ravel((n, g * cig + ci, *imap.padded_index()), (None, c_in, *i_sp)), x_pred
 
     def c_operand(em: Emitter) -> sp.Expr:

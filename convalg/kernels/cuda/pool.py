@@ -106,8 +106,8 @@ def max_pool_grad(imap: IndexMap) -> KernelSource:
     em.line("float acc = 0.0f;")
     tap_loops(em, imap.k, imap.kernel_size)
     for a in imap.axes:
-        em.decl(a.o, a.gather_output)
-    em.line(f"if (!({em.expr(sp.And(*[a.gather_condition for a in imap.axes]))})) continue;")
+        em.decl(a.o, a.gather_index)
+    em.line(f"if (!({em.expr(sp.And(*[a.gather_index_condition for a in imap.axes]))})) continue;")
     out_off = plane * math.prod(out_sp) + ravel(imap.o, out_sp)
     em.line(f"const int src = {em.expr(out_off)};")
     em.line(f"if (indices[src] == {em.expr(ravel(imap.i, in_sp))}) acc += dy[src];")
@@ -164,8 +164,8 @@ def avg_pool_grad(imap: IndexMap, count_include_pad: bool = True,
     em.line("float acc = 0.0f;")
     tap_loops(em, imap.k, imap.kernel_size)
     for a in imap.axes:
-        em.decl(a.o, a.gather_output)
-    em.line(f"if (!({em.expr(sp.And(*[a.gather_condition for a in imap.axes]))})) continue;")
+        em.decl(a.o, a.gather_index)
+    em.line(f"if (!({em.expr(sp.And(*[a.gather_index_condition for a in imap.axes]))})) continue;")
     em.nonneg.update(imap.o)
     off = plane * math.prod(out_sp) + ravel(imap.o, out_sp)
     em.line(f"acc += dy[{em.expr(off)}] / (float)({em.expr(_divisor(imap, count_include_pad, divisor_override))});")
@@ -233,8 +233,8 @@ def fold(imap: IndexMap, channels: int) -> KernelSource:
     em.line("float acc = 0.0f;")
     tap_loops(em, imap.k, kernel)
     for a in imap.axes:
-        em.decl(a.o, a.gather_output)
-    em.line(f"if (!({em.expr(sp.And(*[a.gather_condition for a in imap.axes]))})) continue;")
+        em.decl(a.o, a.gather_index)
+    em.line(f"if (!({em.expr(sp.And(*[a.gather_index_condition for a in imap.axes]))})) continue;")
     em.nonneg.update(imap.o)
     off = ravel((n, c, *imap.k, *imap.o), (None, channels, *kernel, *out_sp))
     em.line(f"acc += cols[{em.expr(off)}];")

@@ -42,6 +42,7 @@ import math
 import numpy as np
 import scipy.fft as sfft
 
+from ...index_map import effective_kernel
 from ...spec.conv import Conv
 from . import cache, parallel, workspace
 from .plan import WindowPlan, window_plan
@@ -61,7 +62,8 @@ WORKERS = -1
 
 
 def _effective(plan: WindowPlan) -> tuple[int, ...]:
-    return tuple(t * (k - 1) + 1 for t, k in zip(plan.tap_step, plan.kernel))
+    """Per axis the span of the spread kernel (taps ``tap_step`` apart): the index map's effective kernel."""
+    return tuple(effective_kernel(k, t) for t, k in zip(plan.tap_step, plan.kernel))
 
 
 def fft_tiles(plan: WindowPlan, channel_pairs: int | None = None) -> tuple[int, ...] | None:
@@ -215,7 +217,7 @@ def _kernel_spectrum(w: np.ndarray, plan: WindowPlan, sizes: tuple[int, ...], cd
     pruned = sum(math.prod(sizes[a:]) * plan.kernel[a] for a in range(nd))
     if pruned > 3 * nf * math.log2(max(nf, 2)):  # long kernels: an FFT of the spread kernel is cheaper
         spread = np.zeros((*w.shape[:2], *sizes), dtype=w.dtype)
-        spread[(Ellipsis, *[slice(0, t * (k - 1) + 1, t) for t, k in zip(plan.tap_step, plan.kernel)])] = w
+        spread[(Ellipsis, *[slice(0, e, t) for t, e in zip(plan.tap_step, _effective(plan))])] = w
         spec = np.conj(sfft.rfftn(spread, axes=tuple(range(2, 2 + nd)), workers=WORKERS)).astype(cdtype, copy=False)
         return np.moveaxis(spec.reshape(*w.shape[:2], nf), -1, 0).reshape(*spec.shape[2:], *w.shape[:2])
     spec = w.reshape(-1, *plan.kernel).astype(cdtype)
