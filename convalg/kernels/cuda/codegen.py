@@ -2,7 +2,7 @@
 
 Every index expression a kernel uses is a SymPy expression built from
 :mod:`convalg.index_map` (or a row-major layout flattening) and printed by
-:class:`convalg.printers.cuda.CudaCodePrinter`; the templates only hold loop
+:class:`convalg.printers.cuda.CudaPrinter`; the templates only hold loop
 structure, tiling and memory movement.
 
 >>> import sympy as sp
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from ...errors import SpecError
-from ...printers.cuda import PREAMBLE, CudaCodePrinter
+from ...printers.cuda import PREAMBLE, CudaPrinter
 
 __all__ = ["KernelSource", "unravel", "ravel", "sym", "Emitter", "THREADS", "ceil_div", "module_source", "thread_guard",
            "check_grid", "MAX_GRID"]
@@ -116,7 +116,7 @@ class Emitter:
         self.depth = 1
 
     def expr(self, e: object) -> str:
-        return CudaCodePrinter(nonnegative=self.nonneg).doprint(sp.sympify(e))
+        return CudaPrinter(nonnegative=self.nonneg).doprint(sp.sympify(e))
 
     def line(self, text: str) -> None:
         self.lines.append("    " * self.depth + text)
@@ -136,7 +136,7 @@ class Emitter:
             self.nonneg.add(s)
 
     def _known_nonneg(self, e: sp.Expr) -> bool:
-        return CudaCodePrinter(nonnegative=self.nonneg)._is_nonneg(e)
+        return CudaPrinter(nonnegative=self.nonneg).is_nonnegative(e)
 
     def open(self, text: str) -> None:
         self.line(text + " {")
