@@ -16,7 +16,9 @@ field / property      value
                       ``step*o`` in the stride-1 correlation
 ``weight_taps``       the weight index read at tap ``k`` (``AxisMap.tap``)
 ``crop``              input positions inside the slab, ``[max(0, first), min(n, last+1))``
-``pads``              zeros before / after them, ``(max(0, -first), max(0, last-n+1))``
+                      (empty when every output reads padding only)
+``pads``              zeros before / after them, ``(max(0, -first), max(0, last-n+1))``;
+                      with the crop, exactly ``length`` positions
 ``length``            ``last - first + 1``
 ``effective_kernel``  ``tap_offsets[-1] + 1``
 ``keep``              the correlation's outputs, ``slice(0, step*(n_out-1)+1, step)``
@@ -55,11 +57,14 @@ class SlabAxis:
 
     @property
     def crop(self) -> tuple[int, int]:
-        return max(0, self.first), min(self.n, self.last + 1)
+        start = min(max(0, self.first), self.n)
+        return start, max(start, min(self.n, self.last + 1))
 
     @property
     def pads(self) -> tuple[int, int]:
-        return max(0, -self.first), max(0, self.last - (self.n - 1))
+        before = min(max(0, -self.first), self.length)
+        start, stop = self.crop
+        return before, self.length - before - (stop - start)
 
     @property
     def length(self) -> int:
