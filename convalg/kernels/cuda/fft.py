@@ -73,13 +73,11 @@ def fft_conv(xp: Any, x: Any, w: Any, bias: Any, imap: IndexMap, groups: int) ->
     cig, cog = c_in // groups, c_out // groups
     xf, wf = _spectra(xp, fr, x, w, imap)
     wf = xp.conj(wf)
-    fshape = xf.shape[2:]
-    nf = int(np.prod(fshape))
     # frequency-major batched GEMM: (F, G, N, Cig) @ (F, G, Cig, Cog) -> (F, G, N, Cog)
-    xm = xp.ascontiguousarray(xf.reshape(n_batch, groups, cig, nf).transpose(3, 1, 0, 2))
-    wm = xp.ascontiguousarray(wf.reshape(groups, cog, cig, nf).transpose(3, 0, 2, 1))
+    xm = _frequency_major(xp, xf, (n_batch, groups, cig), (3, 1, 0, 2))
+    wm = _frequency_major(xp, wf, (groups, cog, cig), (3, 0, 2, 1))
     ym = xp.matmul(xm, wm)
-    yf = ym.transpose(2, 1, 3, 0).reshape(n_batch, c_out, *fshape)
+    yf = ym.transpose(2, 1, 3, 0).reshape(n_batch, c_out, *xf.shape[2:])
     y1 = xp.fft.irfftn(yf, s=fr["sizes"], axes=fr["axes"])
     y = y1[(slice(None), slice(None), *fr["keep"])].astype(x.dtype, copy=False)
     if bias is not None:
@@ -110,6 +108,13 @@ def _spectra(xp: Any, fr: dict[str, Any], x: Any, w: Any, imap: IndexMap) -> tup
     return (xp.fft.rfftn(slab, s=fr["sizes"], axes=fr["axes"]), xp.fft.rfftn(wd, s=fr["sizes"], axes=fr["axes"]))
 
 
+def _frequency_major(xp: Any, spectrum: Any, blocks: tuple[int, int, int], order: tuple[int, ...]) -> Any:
+    """A ``(A, B, *F)`` spectrum as a contiguous operand of the per-frequency batched GEMM: its two leading axes
+    split into ``blocks`` (three), the frequencies flattened last, then the axes put in ``order``."""
+    nf = int(np.prod(spectrum.shape[2:]))
+    return xp.ascontiguousarray(spectrum.reshape(*blocks, nf).transpose(order))
+
+
 def _dy_spectrum(xp: Any, fr: dict[str, Any], dy: Any) -> Any:
     full = xp.zeros((*dy.shape[:2], *[v - k + 1 for v, k in zip(fr["lengths"], fr["k_eff"])]), dtype=dy.dtype)
     full[(slice(None), slice(None), *fr["keep"])] = dy
@@ -125,11 +130,9 @@ def fft_conv_grad_input(xp: Any, dy: Any, w: Any, imap: IndexMap, groups: int, i
     dummy = xp.zeros((1, 1, *[int(a.n) for a in imap.axes]), dtype=dy.dtype)
     _, wf = _spectra(xp, fr, dummy, w, imap)
     yf = _dy_spectrum(xp, fr, dy)
-    fshape = yf.shape[2:]
-    nf = int(np.prod(fshape))
-    ym = xp.ascontiguousarray(yf.reshape(n_batch, groups, cog, nf).transpose(3, 1, 0, 2))  # (F, G, N, Cog)
-    wm = xp.ascontiguousarray(wf.reshape(groups, cog, cig, nf).transpose(3, 0, 1, 2))  # (F, G, Cog, Cig)
-    sf = xp.matmul(ym, wm).transpose(2, 1, 3, 0).reshape(n_batch, c_in, *fshape)
+    ym = _frequency_major(xp, yf, (n_batch, groups, cog), (3, 1, 0, 2))  # (F, G, N, Cog)
+    wm = _frequency_major(xp, wf, (groups, cog, cig), (3, 0, 1, 2))  # (F, G, Cog, Cig)
+    sf = xp.matmul(ym, wm).transpose(2, 1, 3, 0).reshape(n_batch, c_in, *yf.shape[2:])
     dslab = xp.fft.irfftn(sf, s=fr["sizes"], axes=fr["axes"])
     inner = tuple(slice(lo, lo + (c.stop - c.start)) for (lo, _), c in zip(fr["pads"], fr["crop"]))
     dx = xp.zeros(input_shape, dtype=dy.dtype)
@@ -146,11 +149,9 @@ def fft_conv_grad_weight(xp: Any, x: Any, dy: Any, imap: IndexMap, groups: int,
     cig, cog = c_in // groups, c_out // groups
     xf, _ = _spectra(xp, fr, x, xp.zeros((1, 1) + tuple(int(a.kernel) for a in imap.axes), dtype=x.dtype), imap)
     yf = xp.conj(_dy_spectrum(xp, fr, dy))
-    fshape = xf.shape[2:]
-    nf = int(np.prod(fshape))
-    ym = xp.ascontiguousarray(yf.reshape(n_batch, groups, cog, nf).transpose(3, 1, 2, 0))  # (F, G, Cog, N)
-    xm = xp.ascontiguousarray(xf.reshape(n_batch, groups, cig, nf).transpose(3, 1, 0, 2))  # (F, G, N, Cig)
-    wf = xp.matmul(ym, xm).transpose(1, 2, 3, 0).reshape(c_out, cig, *fshape)
+    ym = _frequency_major(xp, yf, (n_batch, groups, cog), (3, 1, 2, 0))  # (F, G, Cog, N)
+    xm = _frequency_major(xp, xf, (n_batch, groups, cig), (3, 1, 0, 2))  # (F, G, N, Cig)
+    wf = xp.matmul(ym, xm).transpose(1, 2, 3, 0).reshape(c_out, cig, *xf.shape[2:])
     dwd = xp.fft.irfftn(wf, s=fr["sizes"], axes=fr["axes"])
     dw = xp.zeros(weight_shape, dtype=x.dtype)
     all_ = (slice(None), slice(None))

@@ -238,15 +238,20 @@ def conv_fft(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int) -> np
     return np.ascontiguousarray(full[(Ellipsis, *sl)], dtype=np.result_type(xp, w))
 
 
+def _channel_sum(xp: np.ndarray, other: np.ndarray, cout: int,
+                 groups: int) -> tuple[int, int, int, int, int, np.dtype, np.dtype]:
+    """The blocks of the per-frequency channel sum between the padded input ``(N, C, ...)`` and ``other``
+    (``cout`` channels on its side): ``(N, Cout, G, C/G, Cout/G, real dtype, complex dtype)``."""
+    c = xp.shape[1]
+    dtype = np.result_type(xp, other)
+    return xp.shape[0], cout, groups, c // groups, cout // groups, dtype, np.result_type(dtype, np.complex64)
+
+
 def _conv_fft_full(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
                    keep: tuple[int, ...]) -> np.ndarray:
     """The stride-1 correlation's first ``keep`` points per axis of the FFT frame (``(N, Cout, *keep)``)."""
-    n, c = xp.shape[:2]
-    cout = w.shape[0]
+    n, cout, g, cg, cog, dtype, cdtype = _channel_sum(xp, w, w.shape[0], groups)
     nd = plan.ndim
-    g, cg, cog = groups, c // groups, cout // groups
-    dtype = np.result_type(xp, w)
-    cdtype = np.result_type(dtype, np.complex64)
     sizes = fft_sizes(xp.shape[2:])
     axes = tuple(range(2, 2 + nd))
     xf = sfft.rfftn(xp, s=sizes, axes=axes, workers=WORKERS)
@@ -281,12 +286,8 @@ def _irfft_front(spec: np.ndarray, sizes: tuple[int, ...], keep: tuple[int, ...]
 
 def weight_grad_fft(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups: int) -> np.ndarray:
     """``dW[co, ci, k] = sum_{n,o} gy[n,co,o] xp[n, ci, step*o + tap_step*k]`` through ``scipy.fft``."""
-    n, c = xp.shape[:2]
-    cout = gy.shape[1]
+    n, cout, g, cg, cog, dtype, cdtype = _channel_sum(xp, gy, gy.shape[1], groups)
     nd = plan.ndim
-    g, cg, cog = groups, c // groups, cout // groups
-    dtype = np.result_type(xp, gy)
-    cdtype = np.result_type(dtype, np.complex64)
     if n == 0 or math.prod(plan.output_shape) == 0:
         return np.zeros((cout, cg, *plan.kernel), dtype=dtype)
     sizes = fft_sizes(xp.shape[2:])
