@@ -26,7 +26,7 @@ from ...errors import SpecError
 from ...printers.cuda import PREAMBLE, CudaPrinter
 
 __all__ = ["KernelSource", "unravel", "ravel", "sym", "Emitter", "THREADS", "ceil_div", "module_source", "thread_guard",
-           "thread_prologue", "gather_outputs", "skip_ungathered", "taps_of_weight", "check_grid", "MAX_GRID"]
+           "thread_prologue", "elementwise_kernel", "tap_loops", "gather_outputs", "skip_ungathered", "taps_of_weight", "check_grid", "MAX_GRID"]
 
 THREADS = 256
 
@@ -143,6 +143,14 @@ class Emitter:
         self.line(text + " {")
         self.depth += 1
 
+    def unrolled(self, loop: str, body: str | None = None) -> None:
+        """``#pragma unroll`` and the loop header ``loop``: opened as a block, or with ``body`` on the same line."""
+        self.line("#pragma unroll")
+        if body is None:
+            self.open(loop)
+        else:
+            self.line(f"{loop} {body}")
+
     def close(self, text: str = "") -> None:
         self.depth -= 1
         self.line("}" + text)
@@ -186,6 +194,21 @@ def thread_prologue(em: Emitter, count: str, items: int, coords: Sequence[sp.Sym
     for s, e in zip(coords, unravel(r, sizes)):
         em.decl(s, e)
     return n
+
+
+def elementwise_kernel(name: str, params: Sequence[tuple[str, str]], em: Emitter, items: int) -> KernelSource:
+    """The :class:`KernelSource` of a :func:`thread_prologue` kernel: ``THREADS`` per block, enough blocks for
+    ``count * items`` threads (``count``: the ``int`` launch parameter, the grid's argument)."""
+    params = tuple(params)
+    return KernelSource(name, kernel_text(name, params, em.text()), params,
+                        lambda count: (ceil_div(count * items, THREADS), 1, 1), (THREADS, 1, 1))
+
+
+def tap_loops(em: Emitter, ks: Sequence[sp.Symbol], kernel: Sequence[int]) -> None:
+    """Open one unrolled loop per kernel axis over the tap symbols ``ks``."""
+    for k, K in zip(ks, kernel):
+        em.unrolled(f"for (int {k} = 0; {k} < {K}; ++{k})")
+        em.nonneg.add(k)
 
 
 def gather_outputs(em: Emitter, imap: Any) -> sp.Basic:

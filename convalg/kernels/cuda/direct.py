@@ -33,29 +33,22 @@ import sympy as sp
 
 from ...index_map import IndexMap
 from .codegen import (
-    THREADS,
     Emitter,
     KernelSource,
     ceil_div,
+    elementwise_kernel,
     kernel_text,
     ravel,
     skip_ungathered,
     spec_tag,
     sym,
+    tap_loops,
     taps_of_weight,
     thread_prologue,
     unravel,
 )
 
 __all__ = ["direct_conv", "gather_conv", "wgrad_direct", "tap_loops"]
-
-
-def tap_loops(em: Emitter, ks: tuple[sp.Symbol, ...], kernel: tuple[int, ...]) -> None:
-    """Open one unrolled loop per kernel axis over the tap symbols ``ks``."""
-    for k, K in zip(ks, kernel):
-        em.line("#pragma unroll")
-        em.open(f"for (int {k} = 0; {k} < {K}; ++{k})")
-        em.nonneg.add(k)
 
 
 def _sides(imap: IndexMap, gather: bool) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -82,16 +75,14 @@ def direct_conv(imap: IndexMap, c_in: int, c_out: int, groups: int, has_bias: bo
     n = thread_prologue(em, "n_batch", items, (co, *imap.o[:-1], ob), work, batch="n")
     em.decl(g, sp.floor(co / cog))
     em.line(f"float acc[{tw}];")
-    em.line("#pragma unroll")
-    em.line(f"for (int u = 0; u < {tw}; ++u) acc[u] = {'__ldg(&bias[co])' if has_bias else '0.0f'};")
+    em.unrolled(f"for (int u = 0; u < {tw}; ++u)", f"acc[u] = {'__ldg(&bias[co])' if has_bias else '0.0f'};")
     em.open(f"for (int ci = 0; ci < {cig}; ++ci)")
     em.nonneg.add(ci)
     em.decl(c, g * cig + ci)
     tap_loops(em, imap.k, kernel)
     w_off = ravel((co, ci, *imap.taps()), (c_out, cig, *kernel))
     em.line(f"const float wv = __ldg(&w[{em.expr(w_off)}]);")
-    em.line("#pragma unroll")
-    em.open(f"for (int u = 0; u < {tw}; ++u)")
+    em.unrolled(f"for (int u = 0; u < {tw}; ++u)")
     em.nonneg.add(u)
     em.decl(imap.o[-1], ob + u * blocks_last)
     idx = imap.padded_index()
@@ -102,16 +93,14 @@ def direct_conv(imap: IndexMap, c_in: int, c_out: int, groups: int, has_bias: bo
     for _ in range(nd):
         em.close()
     em.close()
-    em.line("#pragma unroll")
-    em.open(f"for (int u = 0; u < {tw}; ++u)")
+    em.unrolled(f"for (int u = 0; u < {tw}; ++u)")
     em.decl(imap.o[-1], ob + u * blocks_last)
     y_off = ravel((n, co, *imap.o), (None, c_out, *out_sp))
     em.line(f"if ({em.expr(sp.Lt(imap.o[-1], out_sp[-1]))}) y[{em.expr(y_off)}] = acc[u];")
     em.close()
     params = (("const float* __restrict__", "x"), ("const float* __restrict__", "w"),
               ("const float* __restrict__", "bias"), ("float* __restrict__", "y"), ("int", "n_batch"))
-    return KernelSource(name, kernel_text(name, params, em.text()), params,
-                        lambda nb: (ceil_div(nb * items, THREADS), 1, 1), (THREADS, 1, 1))
+    return elementwise_kernel(name, params, em, items)
 
 
 def gather_conv(imap: IndexMap, c_red: int, c_out: int, groups: int, has_bias: bool) -> KernelSource:
@@ -149,8 +138,7 @@ def gather_conv(imap: IndexMap, c_red: int, c_out: int, groups: int, has_bias: b
     em.line(f"y[{em.expr(y_off)}] = acc;")
     params = (("const float* __restrict__", "x"), ("const float* __restrict__", "w"),
               ("const float* __restrict__", "bias"), ("float* __restrict__", "y"), ("int", "n_batch"))
-    return KernelSource(name, kernel_text(name, params, em.text()), params,
-                        lambda nb: (ceil_div(nb * items, THREADS), 1, 1), (THREADS, 1, 1))
+    return elementwise_kernel(name, params, em, items)
 
 
 def wgrad_direct(imap: IndexMap, c_in: int, c_out: int, groups: int, threads: int = 256) -> KernelSource:

@@ -139,31 +139,29 @@ class TiledGemm:
         em.line("const int q_end = cv_min(Q, q_begin + q_chunk);")
         em.line(f"const int tx = threadIdx.x % {t.bn // t.tn}, ty = threadIdx.x / {t.bn // t.tn};")
         em.line(f"float acc[{t.tm}][{t.tn}];")
-        em.line("#pragma unroll")
-        em.open(f"for (int i = 0; i < {t.tm}; ++i)")
-        em.line("#pragma unroll")
-        em.line(f"for (int j = 0; j < {t.tn}; ++j) acc[i][j] = 0.0f;")
+        em.unrolled(f"for (int i = 0; i < {t.tm}; ++i)")
+        em.unrolled(f"for (int j = 0; j < {t.tn}; ++j)", "acc[i][j] = 0.0f;")
         em.close()
         for op in self.tiles:
             em.line(f"float {op.reg}[{op.rows * t.bk // t.threads}];")
 
-    def _element_loop(self, op: _Operand) -> None:
-        """Open the loop over this thread's elements of ``op``'s tile; declares ``e``."""
+    def _element_loop(self, op: _Operand) -> tuple[str, str]:
+        """Open the loop over this thread's elements ``e`` of ``op``'s tile; returns where ``e`` sits: the C
+        declaration of its slice column ``ql`` and tile row ``rl``, and its shared-memory subscript ``[ql][rl]``
+        (one mapping for the gather and the store)."""
         t = self.t
-        self.em.line("#pragma unroll")
-        self.em.open(f"for (int r = 0; r < {op.rows * t.bk // t.threads}; ++r)")
+        self.em.unrolled(f"for (int r = 0; r < {op.rows * t.bk // t.threads}; ++r)")
         self.em.line(f"const int e = threadIdx.x + r * {t.threads};")
+        if op.q_fast_first:
+            return f"const int ql = e % {t.bk}, rl = e / {t.bk};", f"[e % {t.bk}][e / {t.bk}]"
+        return f"const int rl = e % {op.rows}, ql = e / {op.rows};", f"[e / {op.rows}][e % {op.rows}]"
 
     def _gather_tile(self, first: str) -> None:
         """Global -> registers for the q slice starting at ``first`` (coalesced: see the module docstring)."""
-        em, t = self.em, self.t
+        em = self.em
         em.line(f"const int q0 = {first};")
         for op in self.tiles:
-            self._element_loop(op)
-            if op.q_fast_first:
-                em.line(f"const int ql = e % {t.bk}, rl = e / {t.bk};")
-            else:
-                em.line(f"const int rl = e % {op.rows}, ql = e / {op.rows};")
+            em.line(self._element_loop(op)[0])
             em.line(f"const int {op.row} = blockIdx.{op.block} * {op.rows} + rl;")
             em.line("const int q = q0 + ql;")
             off, pred = (self.ops.a_operand if op.smem == "As" else self.ops.b_operand)(em)
@@ -173,36 +171,25 @@ class TiledGemm:
 
     def _store_tile(self) -> None:
         """Registers -> shared memory (same element mapping as :meth:`_gather_tile`)."""
-        em, t = self.em, self.t
         for op in self.tiles:
-            self._element_loop(op)
-            if op.q_fast_first:
-                em.line(f"{op.smem}[e % {t.bk}][e / {t.bk}] = {op.reg}[r];")
-            else:
-                em.line(f"{op.smem}[e / {op.rows}][e % {op.rows}] = {op.reg}[r];")
-            em.close()
+            self.em.line(f"{op.smem}{self._element_loop(op)[1]} = {op.reg}[r];")
+            self.em.close()
 
     def _multiply_slice(self) -> None:
         """``acc += As[kk] (x) Bs[kk]`` over the ``BK`` slice in shared memory (register blocking)."""
         em, t = self.em, self.t
-        em.line("#pragma unroll")
-        em.open(f"for (int kk = 0; kk < {t.bk}; ++kk)")
+        em.unrolled(f"for (int kk = 0; kk < {t.bk}; ++kk)")
         em.line(f"float av[{t.tm}], bv[{t.tn}];")
         if t.tm % 4 == 0:  # a thread's rows are consecutive: float4 reads
-            em.line("#pragma unroll")
-            em.open(f"for (int v = 0; v < {t.tm}; v += 4)")
+            em.unrolled(f"for (int v = 0; v < {t.tm}; v += 4)")
             em.line(f"const float4 f = *reinterpret_cast<const float4*>(&As[kk][ty * {t.tm} + v]);")
             em.line("av[v] = f.x; av[v + 1] = f.y; av[v + 2] = f.z; av[v + 3] = f.w;")
             em.close()
         else:
-            em.line("#pragma unroll")
-            em.line(f"for (int v = 0; v < {t.tm}; ++v) av[v] = As[kk][ty * {t.tm} + v];")
-        em.line("#pragma unroll")
-        em.line(f"for (int v = 0; v < {t.tn}; ++v) bv[v] = Bs[kk][{owned_column(t, 'v')}];")
-        em.line("#pragma unroll")
-        em.open(f"for (int i = 0; i < {t.tm}; ++i)")
-        em.line("#pragma unroll")
-        em.line(f"for (int j = 0; j < {t.tn}; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);")
+            em.unrolled(f"for (int v = 0; v < {t.tm}; ++v)", f"av[v] = As[kk][ty * {t.tm} + v];")
+        em.unrolled(f"for (int v = 0; v < {t.tn}; ++v)", f"bv[v] = Bs[kk][{owned_column(t, 'v')}];")
+        em.unrolled(f"for (int i = 0; i < {t.tm}; ++i)")
+        em.unrolled(f"for (int j = 0; j < {t.tn}; ++j)", "acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);")
         em.close()
         em.close()
 
@@ -225,14 +212,12 @@ class TiledGemm:
     def _epilogue(self) -> None:
         """``c = acc + bias`` for this thread's ``TM x TN`` outputs (columns interleaved: coalesced stores)."""
         em, t = self.em, self.t
-        em.line("#pragma unroll")
-        em.open(f"for (int i = 0; i < {t.tm}; ++i)")
+        em.unrolled(f"for (int i = 0; i < {t.tm}; ++i)")
         em.line(f"const int m = blockIdx.y * {t.bm} + ty * {t.tm} + i;")
         em.line("if (m >= M) continue;")
         channels = self.ops.bias_channels
         em.line(f"const float bv = {f'__ldg(&bias[g * {channels} + m])' if self.has_bias and channels else '0.0f'};")
-        em.line("#pragma unroll")
-        em.open(f"for (int j = 0; j < {t.tn}; ++j)")
+        em.unrolled(f"for (int j = 0; j < {t.tn}; ++j)")
         em.line(f"const int p = blockIdx.x * {t.bn} + {owned_column(t, 'j')};")
         em.line(f"if (p < P) c[{em.expr(self.ops.c_offset())}] = acc[i][j] + bv;")
         em.close()

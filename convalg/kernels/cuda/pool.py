@@ -29,23 +29,15 @@ kernel                            rule (semantics.md section 1.4)
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import sympy as sp
 
 from ...index_map import IndexMap
-from .codegen import (
-    THREADS,
-    Emitter,
-    KernelSource,
-    ceil_div,
-    kernel_text,
-    ravel,
-    skip_ungathered,
-    spec_tag,
-    sym,
-    thread_prologue,
-)
-from .direct import tap_loops
+from .codegen import Emitter, elementwise_kernel, ravel, skip_ungathered, spec_tag, sym, tap_loops, thread_prologue
+
+if TYPE_CHECKING:
+    from .codegen import KernelSource
 
 __all__ = ["max_pool", "max_pool_grad", "segment_sum", "avg_pool", "avg_pool_grad", "adaptive_pool", "unfold",
            "fold"]
@@ -86,11 +78,6 @@ def _max_result(em: Emitter) -> None:
     em.line("indices[t] = arg;")
 
 
-def _kernel(name: str, params: tuple[tuple[str, str], ...], em: Emitter, items: int) -> KernelSource:
-    return KernelSource(name, kernel_text(name, params, em.text()), params,
-                        lambda planes: (ceil_div(planes * items, THREADS), 1, 1), (THREADS, 1, 1))
-
-
 def _divisor(imap: IndexMap, count_include_pad: bool, divisor_override: int | None) -> sp.Expr:
     if divisor_override is not None:
         return sp.Integer(divisor_override)
@@ -110,7 +97,7 @@ def max_pool(imap: IndexMap) -> KernelSource:
     for _ in imap.k:
         em.close()
     _max_result(em)
-    return _kernel(name, ((_P, "x"), (_W, "y"), ("long long* __restrict__", "indices"), ("int", "planes")), em, items)
+    return elementwise_kernel(name, ((_P, "x"), (_W, "y"), ("long long* __restrict__", "indices"), ("int", "planes")), em, items)
 
 
 def max_pool_grad(imap: IndexMap) -> KernelSource:
@@ -125,7 +112,7 @@ def max_pool_grad(imap: IndexMap) -> KernelSource:
     for _ in imap.k:
         em.close()
     em.line("dx[t] = acc;")
-    return _kernel(name, ((_P, "dy"), ("const long long* __restrict__", "indices"), (_W, "dx"), ("int", "planes")),
+    return elementwise_kernel(name, ((_P, "dy"), ("const long long* __restrict__", "indices"), (_W, "dx"), ("int", "planes")),
                    em, items)
 
 
@@ -143,7 +130,7 @@ def segment_sum(items: int) -> KernelSource:
     em.line("dx[t] = acc;")
     params = ((_P, "dy"), ("const long long* __restrict__", "order"), ("const long long* __restrict__", "start"),
               (_W, "dx"), ("int", "planes"))
-    return _kernel(name, params, em, items)
+    return elementwise_kernel(name, params, em, items)
 
 
 def avg_pool(imap: IndexMap, count_include_pad: bool = True, divisor_override: int | None = None) -> KernelSource:
@@ -156,7 +143,7 @@ def avg_pool(imap: IndexMap, count_include_pad: bool = True, divisor_override: i
     for _ in imap.k:
         em.close()
     em.line(f"y[t] = acc / (float)({em.expr(_divisor(imap, count_include_pad, divisor_override))});")
-    return _kernel(name, ((_P, "x"), (_W, "y"), ("int", "planes")), em, items)
+    return elementwise_kernel(name, ((_P, "x"), (_W, "y"), ("int", "planes")), em, items)
 
 
 def avg_pool_grad(imap: IndexMap, count_include_pad: bool = True,
@@ -173,7 +160,7 @@ def avg_pool_grad(imap: IndexMap, count_include_pad: bool = True,
     for _ in imap.k:
         em.close()
     em.line("dx[t] = acc;")
-    return _kernel(name, ((_P, "dy"), (_W, "dx"), ("int", "planes")), em, items)
+    return elementwise_kernel(name, ((_P, "dy"), (_W, "dx"), ("int", "planes")), em, items)
 
 
 def adaptive_pool(imap: IndexMap) -> KernelSource:
@@ -198,7 +185,7 @@ def adaptive_pool(imap: IndexMap) -> KernelSource:
         count = sp.Mul(*[a.window_end - a.window_start for a in imap.axes])
         em.line(f"y[t] = acc / (float)({em.expr(count)});")
         params = ((_P, "x"), (_W, "y"), ("int", "planes"))
-    return _kernel(name, params, em, items)
+    return elementwise_kernel(name, params, em, items)
 
 
 def unfold(imap: IndexMap, channels: int) -> KernelSource:
@@ -212,7 +199,7 @@ def unfold(imap: IndexMap, channels: int) -> KernelSource:
     n = thread_prologue(em, "planes", items, (c, *imap.k, *imap.o), (channels, *kernel, *out_sp))
     off = ravel((n, c, *imap.input_index), (None, channels, *in_sp))
     em.line(f"y[t] = ({em.expr(imap.valid)}) ? x[{em.expr(off)}] : 0.0f;")
-    return _kernel(name, ((_P, "x"), (_W, "y"), ("int", "planes")), em, items)
+    return elementwise_kernel(name, ((_P, "x"), (_W, "y"), ("int", "planes")), em, items)
 
 
 def fold(imap: IndexMap, channels: int) -> KernelSource:
@@ -233,4 +220,4 @@ def fold(imap: IndexMap, channels: int) -> KernelSource:
     for _ in kernel:
         em.close()
     em.line("x[t] = acc;")
-    return _kernel(name, ((_P, "cols"), (_W, "x"), ("int", "planes")), em, items)
+    return elementwise_kernel(name, ((_P, "cols"), (_W, "x"), ("int", "planes")), em, items)
