@@ -105,7 +105,7 @@ class TiledGemm:
     def kernel(self) -> KernelSource:
         ops, t = self.ops, self.t
         imap = ops.imap
-        name = "cv_igemm_" + spec_tag("igemm", ops.conv_pass, imap.axes, imap.padding_mode, imap.flip_kernel,
+        name = "cv_gemm_" + spec_tag("gemm", ops.conv_pass, imap.axes, imap.padding_mode, imap.flip_kernel,
                                       ops.c_in, ops.c_out, ops.groups, self.has_bias, t, self.splits, self.guarded)
         self._prologue()
         self._main_loop()
