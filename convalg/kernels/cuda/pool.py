@@ -4,7 +4,7 @@
 pooling acts on each (batch, channel) plane alike.
 
 ================================  ==============================================================
-kernel                            rule (semantics.md section 1.4)
+kernel                            rule (PyTorch's semantics)
 ================================  ==============================================================
 ``max_pool``                      first maximum in row-major window scan wins ties; NaN
                                   propagates (the last NaN's index); taps outside the input
