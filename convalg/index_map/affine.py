@@ -22,6 +22,12 @@ derived quantity            expression
                             ``[0, n)``: ``o0 = max(0, ceil((lo - d*k)/s))``,
                             ``o1 = min(n_out, floor((n - 1 + lo - d*k)/s) + 1)``
 ``window_size(include)``    average-pool divisor factor of output ``o``
+``gather_index``            ``gather_output`` rounded down: integer arithmetic,
+                            equal to ``gather_output`` where ``gather_condition``
+                            holds (what a kernel prints)
+``tap_for_weight(w)``       the tap ``k`` whose weight index ``tap(k)`` is ``w``
+                            (solved; ``tap`` is an involution)
+``effective_kernel``        span of the dilated kernel, ``d*(K-1) + 1``
 ==========================  =====================================================
 
 All fields may be ints or SymPy expressions, so the same object serves the
@@ -34,6 +40,8 @@ k0 + 2*o0 - 1
 i0/2 - k0/2 + 1/2
 >>> [m.tap_output_range(k) for k in range(3)]
 [(1, 3), (0, 3), (0, 2)]
+>>> m.gather_index, m.tap_for_weight(sp.Symbol("w0"), flip=True), m.effective_kernel
+(floor(i0/2 - k0/2 + 1/2), 2 - w0, 3)
 """
 
 from __future__ import annotations
@@ -45,9 +53,10 @@ import numpy as np
 import sympy as sp
 
 from ..errors import SpecError
+from ..shapes.formulas import effective_kernel
 from ..vocabulary import PADDING_MODES as _PAD_MODES
 
-__all__ = ["AxisMap", "AdaptiveAxisMap", "Index", "fold_index"]
+__all__ = ["AxisMap", "AdaptiveAxisMap", "Index", "fold_index", "effective_kernel"]
 
 Index = Union[int, sp.Expr]
 
@@ -127,6 +136,20 @@ class AxisMap:
         """The weight index used at tap ``k``: ``k``, or ``K-1-k`` for true convolution."""
         return self.kernel - 1 - self.k if flip else self.k
 
+    def tap_for_weight(self, weight_index: Index, flip: bool = False) -> sp.Expr:
+        """The tap ``k`` that reads weight index ``weight_index`` (:meth:`tap` solved for ``k``).
+
+        A kernel that owns one stored weight element (the weight-gradient passes) walks the
+        relation from that element back to its tap.
+        """
+        (k,) = sp.solve(sp.Eq(self.tap(flip), weight_index), self.k)
+        return k
+
+    @property
+    def effective_kernel(self) -> Index:
+        """Span of the dilated kernel on the ``i`` side, ``d*(K-1) + 1`` (the FFT frames' filter length)."""
+        return effective_kernel(self.kernel, self.dilation)
+
     # -- inverse (gather) form ------------------------------------------------------------------
     @property
     def gather_output(self) -> sp.Expr:
@@ -136,8 +159,22 @@ class AxisMap:
     @property
     def gather_condition(self) -> sp.Basic:
         """Whether input ``i`` is reached from a real output ``o`` through tap ``k``."""
+        return self._gather_condition(self.gather_output)
+
+    @property
+    def gather_index(self) -> sp.Expr:
+        """:attr:`gather_output` as integer arithmetic: its floor (left unevaluated, so printers see the one
+        division).  Equal to ``gather_output`` wherever :attr:`gather_condition` holds."""
+        return sp.floor(self.gather_output, evaluate=False)
+
+    @property
+    def gather_index_condition(self) -> sp.Basic:
+        """:attr:`gather_condition` in integer arithmetic (the bounds on :attr:`gather_index`; equivalent, since
+        ``floor(x) >= 0`` iff ``x >= 0`` and ``floor(x) < m`` iff ``x < m`` for integer ``m``)."""
+        return self._gather_condition(self.gather_index)
+
+    def _gather_condition(self, o: sp.Expr) -> sp.Basic:
         num, den = sp.fraction(sp.together(self.gather_output))
-        o = self.gather_output
         return sp.And(sp.Eq(sp.Mod(num, den), 0), sp.Ge(o, 0), sp.Lt(o, self.n_out))
 
     def _solve_o(self, at: Index) -> sp.Expr:

@@ -1,11 +1,16 @@
 """Printers: the symbolic index maps and operators printed as source for one target language.
 
-=========================  ============================================================
-module                     target
-=========================  ============================================================
-:mod:`.numpy`              NumPy (index arrays, slices; :class:`IndexPrinter`)
-:mod:`.cuda`               CUDA C (loaded lazily: ``convalg.printers.cuda``)
-=========================  ============================================================
+One printer class and one ``*_code()`` function per target, with the same semantics (the shared
+integer rules of :class:`~convalg.printers.base.IntegerIndexPrinter`: floor division, ``Mod``
+with the divisor's sign, ``Piecewise`` with a final ``True`` branch, fractions refused):
+
+=========================  ==========================  ============================================
+module                     target                      printer, function
+=========================  ==========================  ============================================
+:mod:`.base`               (the shared rules)          :class:`IntegerIndexPrinter`
+:mod:`.numpy`              NumPy (index arrays)        :class:`NumpyPrinter`, :func:`numpy_code`
+:mod:`.cuda`               CUDA C (loaded lazily)      :class:`CudaPrinter`, :func:`cuda_code`
+=========================  ==========================  ============================================
 """
 
 from __future__ import annotations
@@ -13,12 +18,18 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .numpy import IndexPrinter, compile_source, print_index, print_module
+from .base import IntegerIndexPrinter, NonIntegerIndexError
+from .numpy import IndexPrinter, NumpyPrinter, compile_source, numpy_code, print_module
 
-__all__ = ["IndexPrinter", "print_index", "print_module", "compile_source"]
+#: Loaded on first use (SymPy's C printer costs ~10 ms to import; the NumPy backend never needs it).
+_CUDA_NAMES = ("CudaPrinter", "cuda_code", "CudaCodePrinter")
+
+__all__ = ["IntegerIndexPrinter", "NonIntegerIndexError", "NumpyPrinter", "numpy_code", "CudaPrinter", "cuda_code",
+           "print_module", "compile_source", "IndexPrinter", "CudaCodePrinter"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "cuda":
-        return importlib.import_module(".cuda", __name__)
+    if name == "cuda" or name in _CUDA_NAMES:
+        cuda = importlib.import_module(".cuda", __name__)
+        return cuda if name == "cuda" else getattr(cuda, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,15 +1,14 @@
 """CUDA C printer for the integer index expressions of :mod:`convalg.index_map`.
 
-A subclass of SymPy's :class:`~sympy.printing.c.C99CodePrinter` that prints
-*integer* index arithmetic the way the maps mean it (Python/SymPy floor
-semantics), never C's truncating semantics by accident:
+:class:`CudaPrinter` is SymPy's :class:`~sympy.printing.c.C99CodePrinter` with the
+shared integer rules of :class:`~convalg.printers.base.IntegerIndexPrinter`: it
+prints index arithmetic the way the maps mean it (Python/SymPy floor semantics),
+never C's truncating semantics by accident, and refuses what is not integer
+arithmetic (a fraction outside ``floor`` / ``ceiling``, a float):
 
 =====================  ===============================================================
 SymPy                  printed CUDA C
 =====================  ===============================================================
-``a + b/3`` (rational  ``cv_floordiv(3*a + b, 3)``; exact where the map divides exactly
-coefficients)          (``gather_output`` under ``gather_condition``), the floor
-                       otherwise, so comparisons with integers stay right
 ``floor(x/d)``         ``(x / d)`` when both sides are known non-negative, else
                        ``cv_floordiv(x, d)``
 ``ceiling(x/d)``       ``cv_ceildiv(x, d)``
@@ -30,7 +29,7 @@ preamble compiles as host C++ (see ``convalg.kernels.cuda.hostshim``).
 >>> m = AxisMap(n=9, n_out=5, kernel=3, stride=2, dilation=1, lo=1, hi=1)
 >>> cuda_code(m.input_index)
 'k0 + 2*o0 - 1'
->>> cuda_code(m.gather_output)
+>>> cuda_code(m.gather_index)
 'cv_floordiv(i0 - k0 + 1, 2)'
 >>> cuda_code(m.padded_index("circular"))
 'cv_mod(k0 + 2*o0 + 8, 9)'
@@ -46,7 +45,9 @@ from typing import Any
 import sympy as sp
 from sympy.printing.c import C99CodePrinter
 
-__all__ = ["CudaCodePrinter", "cuda_code", "PREAMBLE", "c_name"]
+from .base import IntegerIndexPrinter
+
+__all__ = ["CudaPrinter", "cuda_code", "PREAMBLE", "c_name", "CudaCodePrinter"]
 
 PREAMBLE = r"""
 #ifndef CONVALG_PREAMBLE
@@ -78,7 +79,7 @@ def c_name(symbol: sp.Symbol) -> str:
     return str(symbol)
 
 
-class CudaCodePrinter(C99CodePrinter):
+class CudaPrinter(IntegerIndexPrinter, C99CodePrinter):
     """Print integer index expressions and predicates as CUDA C (see the module docstring).
 
     ``nonnegative``: symbols the caller guarantees to be >= 0 at run time
@@ -88,13 +89,17 @@ class CudaCodePrinter(C99CodePrinter):
 
     printmethod = "_cudacode"
     language = "CUDA"
+    target = "cuda"
+    min_function = "cv_min"
+    max_function = "cv_max"
 
     def __init__(self, settings: dict[str, Any] | None = None, nonnegative: Iterable[sp.Symbol] = ()) -> None:
         super().__init__(settings or {})
         self._nonneg = set(nonnegative)
 
     # -- sign knowledge ---------------------------------------------------------------------
-    def _is_nonneg(self, e: sp.Expr) -> bool:
+    def is_nonnegative(self, e: sp.Expr) -> bool:
+        """Whether ``e`` is known to be >= 0 (from SymPy's assumptions or the ``nonnegative`` symbols)."""
         if e.is_nonnegative:
             return True
         if e.is_Symbol:
@@ -102,94 +107,44 @@ class CudaCodePrinter(C99CodePrinter):
         if e.is_Integer:
             return int(e) >= 0
         if isinstance(e, (sp.Add, sp.Mul)):
-            return all(self._is_nonneg(a) for a in e.args)
+            return all(self.is_nonnegative(a) for a in e.args)
         if isinstance(e, (sp.Mod, sp.floor, sp.ceiling, sp.Min, sp.Max)):
-            return all(self._is_nonneg(a) for a in e.args)
+            return all(self.is_nonnegative(a) for a in e.args)
         return False
-
-    # -- integer arithmetic ------------------------------------------------------------------
-    def _split_rational(self, expr: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
-        num, den = sp.fraction(sp.together(expr))
-        if den == 1:
-            return None
-        if not den.is_Integer:
-            raise ValueError(f"cuda printer: cannot print {expr} as integer arithmetic (denominator {den})")
-        return sp.expand(num), den
 
     def _operand(self, e: sp.Expr) -> str:
         """``e`` printed as an operand of a C binary operator (parenthesised unless atomic)."""
         text = self._print(e)
         return text if (e.is_Symbol or e.is_Integer and e >= 0) else f"({text})"
 
+    # -- the integer operations (IntegerIndexPrinter hooks) ------------------------------------------
     def _floordiv(self, num: sp.Expr, den: sp.Expr) -> str:
-        if self._is_nonneg(num) and self._is_nonneg(den):
+        if self.is_nonnegative(num) and self.is_nonnegative(den):
             return f"({self._operand(num)} / {self._operand(den)})"
         return f"cv_floordiv({self._print(num)}, {self._print(den)})"
 
-    def _print_Add(self, expr: sp.Expr, order: Any = None) -> str:
-        split = self._split_rational(expr)
-        if split is not None:
-            return self._floordiv(*split)
-        return super()._print_Add(expr, order)
-
-    def _print_Mul(self, expr: sp.Expr) -> str:
-        split = self._split_rational(expr)
-        if split is not None:
-            return self._floordiv(*split)
-        return super()._print_Mul(expr)
-
-    def _print_Rational(self, expr: sp.Rational) -> str:
-        if expr.q == 1:
-            return str(expr.p)
-        return f"cv_floordiv({expr.p}, {expr.q})"
-
-    def _print_floor(self, expr: sp.Expr) -> str:
-        arg = expr.args[0]
-        split = self._split_rational(arg)
-        return self._print(arg) if split is None else self._floordiv(*split)
-
-    def _print_ceiling(self, expr: sp.Expr) -> str:
-        arg = expr.args[0]
-        split = self._split_rational(arg)
-        if split is None:
-            return self._print(arg)
-        num, den = split
-        if self._is_nonneg(num) and self._is_nonneg(den):
+    def _ceildiv(self, num: sp.Expr, den: sp.Expr) -> str:
+        if self.is_nonnegative(num) and self.is_nonnegative(den):
             return f"(({self._print(num)} + {self._print(den - 1)}) / {self._operand(den)})"
         return f"cv_ceildiv({self._print(num)}, {self._print(den)})"
 
-    def _print_Mod(self, expr: sp.Expr) -> str:
-        a, b = expr.args
-        if self._is_nonneg(a) and self._is_nonneg(b):
+    def _whole(self, arg: sp.Expr, num: sp.Expr) -> str:
+        return self._print(arg)
+
+    def _mod(self, a: sp.Expr, b: sp.Expr) -> str:
+        if self.is_nonnegative(a) and self.is_nonnegative(b):
             return f"({self._operand(a)} % {self._operand(b)})"
         return f"cv_mod({self._print(a)}, {self._print(b)})"
 
-    def _minmax(self, fn: str, args: tuple[sp.Expr, ...]) -> str:
-        out = self._print(args[-1])
-        for a in reversed(args[:-1]):
-            out = f"{fn}({self._print(a)}, {out})"
-        return out
-
-    def _print_Min(self, expr: sp.Expr) -> str:
-        return self._minmax("cv_min", expr.args)
-
-    def _print_Max(self, expr: sp.Expr) -> str:
-        return self._minmax("cv_max", expr.args)
-
-    def _print_Piecewise(self, expr: sp.Piecewise) -> str:
-        *head, (last, cond) = expr.args
-        if cond != sp.true:
-            raise ValueError("cuda printer: Piecewise needs a final True branch")
+    def _piecewise(self, expr: sp.Piecewise) -> str:
+        *head, (last, _) = expr.args
         out = f"({self._print(last)})"
         for e, c in reversed(head):
             out = f"(({self._print(c)}) ? ({self._print(e)}) : {out})"
         return out
 
-    def _print_Pow(self, expr: sp.Expr) -> str:
-        base, exp = expr.args
-        if exp.is_Integer and int(exp) > 0:
-            return "(" + "*".join([f"({self._print(base)})"] * int(exp)) + ")"
-        raise ValueError(f"cuda printer: {expr} is not integer arithmetic")
+    def _power(self, expr: sp.Expr, base: sp.Expr, exp: int) -> str:
+        return "(" + "*".join([f"({self._print(base)})"] * exp) + ")"
 
     def _print_BooleanTrue(self, expr: Any) -> str:
         return "true"
@@ -201,12 +156,16 @@ class CudaCodePrinter(C99CodePrinter):
         return c_name(expr)
 
 
+#: The former name of :class:`CudaPrinter`.
+CudaCodePrinter = CudaPrinter
+
+
 def cuda_code(expr: Any, nonnegative: Iterable[sp.Symbol] = (), **settings: Any) -> str:
-    """Print an integer index expression or predicate as CUDA C (see :class:`CudaCodePrinter`).
+    """Print an integer index expression or predicate as CUDA C (see :class:`CudaPrinter`).
 
     >>> import sympy as sp
     >>> o = sp.Symbol("o", integer=True)
     >>> cuda_code(sp.And(sp.Ge(o - 1, 0), sp.Lt(o - 1, 8)))
     'o - 1 >= 0 && o - 1 < 8'
     """
-    return CudaCodePrinter(settings, nonnegative=nonnegative).doprint(sp.sympify(expr))
+    return CudaPrinter(settings, nonnegative=nonnegative).doprint(sp.sympify(expr))

@@ -1,7 +1,9 @@
 """Print the symbolic index maps into NumPy source (the kernels' generated part).
 
-:class:`IndexPrinter` is a :class:`sympy.printing.numpy.NumPyPrinter` that
-prints integer index arithmetic so that it broadcasts over NumPy index arrays:
+:class:`NumpyPrinter` is SymPy's :class:`sympy.printing.numpy.NumPyPrinter` with
+the shared integer rules of :class:`~convalg.printers.base.IntegerIndexPrinter`
+(a fraction outside ``floor`` / ``ceiling`` is refused): it prints integer index
+arithmetic so that it broadcasts over NumPy index arrays:
 
 =====================  ==========================================
 SymPy                  printed NumPy
@@ -21,7 +23,7 @@ on their plans (``plan.source``) so what runs can be read.
 
 >>> import sympy as sp
 >>> o, k = sp.symbols("o0 k0", integer=True)
->>> IndexPrinter().doprint(sp.Max(2*o - 1 + k, 0))
+>>> numpy_code(sp.Max(2*o - 1 + k, 0))
 'numpy.maximum(0, k0 + 2*o0 - 1)'
 >>> src = print_module("f", ["o0"], [("i0", sp.floor((o - 1) / 2))])
 >>> print(src)
@@ -41,58 +43,53 @@ from typing import Any
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
-__all__ = ["IndexPrinter", "print_module", "compile_source", "print_index"]
+from .base import IntegerIndexPrinter
+
+__all__ = ["NumpyPrinter", "numpy_code", "print_module", "compile_source", "IndexPrinter"]
 
 
-class IndexPrinter(NumPyPrinter):
-    """NumPy printer for integer index expressions (exact, broadcasting)."""
+class NumpyPrinter(IntegerIndexPrinter, NumPyPrinter):
+    """NumPy printer for integer index expressions (exact, broadcasting; see the module docstring)."""
 
     printmethod = "_convalg_numpycode"
+    target = "numpy"
+    min_function = "numpy.minimum"
+    max_function = "numpy.maximum"
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         super().__init__(dict(settings or {}, fully_qualified_modules=True))
 
-    def _nested(self, func: str, args: Sequence[sp.Basic]) -> str:
-        first, *rest = args
-        if not rest:
-            return self._print(first)
-        return f"numpy.{func}({self._print(first)}, {self._nested(func, rest)})"
+    # -- the integer operations (IntegerIndexPrinter hooks) ------------------------------------------
+    def _floordiv(self, num: sp.Expr, den: sp.Expr) -> str:
+        return f"(({self._print(num)})//({self._print(den)}))"
 
-    def _print_Min(self, expr: sp.Min) -> str:
-        return self._nested("minimum", expr.args)
+    def _ceildiv(self, num: sp.Expr, den: sp.Expr) -> str:
+        return f"(-((-({self._print(num)}))//({self._print(den)})))"
 
-    def _print_Max(self, expr: sp.Max) -> str:
-        return self._nested("maximum", expr.args)
+    def _whole(self, arg: sp.Expr, num: sp.Expr) -> str:
+        return f"({self._print(num)})"
 
-    def _print_Mod(self, expr: sp.Mod) -> str:
-        a, b = expr.args
+    def _mod(self, a: sp.Expr, b: sp.Expr) -> str:
         return f"numpy.mod({self._print(a)}, {self._print(b)})"
 
-    def _split(self, arg: sp.Expr) -> tuple[str, str]:
-        num, den = sp.fraction(sp.together(arg))
-        return self._print(sp.expand(num)), self._print(den)
+    def _piecewise(self, expr: sp.Piecewise) -> str:
+        return NumPyPrinter._print_Piecewise(self, expr)
 
-    def _print_floor(self, expr: sp.floor) -> str:
-        num, den = self._split(expr.args[0])
-        return f"(({num})//({den}))" if den != "1" else f"({num})"
-
-    def _print_ceiling(self, expr: sp.ceiling) -> str:
-        num, den = self._split(expr.args[0])
-        return f"(-((-({num}))//({den})))" if den != "1" else f"({num})"
-
-    def _print_Rational(self, expr: sp.Rational) -> str:
-        if expr.q == 1:
-            return str(expr.p)
-        raise ValueError(f"{expr}: a non-integer rational in an index expression; wrap it in floor/ceiling")
+    def _power(self, expr: sp.Expr, base: sp.Expr, exp: int) -> str:
+        return NumPyPrinter._print_Pow(self, expr)
 
 
-def print_index(expr: sp.Basic) -> str:
-    """Print one index expression (see :class:`IndexPrinter`).
+#: The former name of :class:`NumpyPrinter`.
+IndexPrinter = NumpyPrinter
 
-    >>> print_index(sp.ceiling(sp.Symbol("o0") / 3))
+
+def numpy_code(expr: Any) -> str:
+    """Print one integer index expression or predicate as NumPy (see :class:`NumpyPrinter`).
+
+    >>> numpy_code(sp.ceiling(sp.Symbol("o0") / 3))
     '(-((-(o0))//(3)))'
     """
-    return IndexPrinter().doprint(sp.sympify(expr))
+    return NumpyPrinter().doprint(sp.sympify(expr))
 
 
 def print_module(name: str, args: Sequence[str], assignments: Sequence[tuple[str, Any]],
@@ -100,9 +97,9 @@ def print_module(name: str, args: Sequence[str], assignments: Sequence[tuple[str
     """Source of ``def name(numpy, *args)`` computing ``assignments`` and returning them as a tuple.
 
     Each assignment is ``(variable, value)``; a SymPy value is printed with
-    :class:`IndexPrinter`, anything else with ``repr``.
+    :class:`NumpyPrinter`, anything else with ``repr``.
     """
-    printer = IndexPrinter()
+    printer = NumpyPrinter()
     lines = [f"def {name}(numpy{''.join(', ' + a for a in args)}):"]
     lines += [f"    # {c}" for c in comments]
     for var, value in assignments:

@@ -47,12 +47,12 @@ def test_direct_conv_stores_coalesce():
 
 
 @pytest.mark.parametrize("name", list(igemm.TILES))
-@pytest.mark.parametrize("kind", ["fwd", "bwd_data"])
-def test_igemm_epilogue_stores_coalesce(name, kind):
-    ks = igemm.igemm(IMAP, kind, 3, 4, 1, False, igemm.TILES[name])
+@pytest.mark.parametrize("conv_pass", ["fwd", "bwd_data"])
+def test_igemm_epilogue_stores_coalesce(name, conv_pass):
+    ks = igemm.igemm(IMAP, conv_pass, 3, 4, 1, False, igemm.TILES[name])
     x, w, dy = np.ones((2, 3, 6, 70), np.float32), np.ones((4, 3, 3, 3), np.float32), np.ones((2, 4, 6, 70), np.float32)
-    out = np.zeros(x.shape if kind == "bwd_data" else dy.shape, np.float32)
-    stores = _run(ks, w, x if kind == "fwd" else dy, np.zeros(1, np.float32), out)
+    out = np.zeros(x.shape if conv_pass == "bwd_data" else dy.shape, np.float32)
+    stores = _run(ks, w, x if conv_pass == "fwd" else dy, np.zeros(1, np.float32), out)
     assert sorted(stores[:, 1]) == list(range(out.size))
     assert store_efficiency(stores) > 0.6
 

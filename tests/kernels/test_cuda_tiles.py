@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from convalg import Conv
+from convalg.errors import SpecError
 from convalg.kernels.cuda import igemm, ops, plan
 from convalg.kernels.cuda.hostshim import HostBackend, host_compiler
 from convalg.kernels.cuda.runtime import CupyBackend
@@ -24,12 +25,12 @@ LAYER = Conv(3, padding=1, dilation=(1, 2), groups=2, ndim=2)
 SPATIAL, C_IN, C_OUT, N = (9, 10), 6, 20, 2
 IMAP = LAYER.index_map(SPATIAL)
 PARAMS = dict(stride=1, padding=1, dilation=(1, 2), groups=2)
-CONFIGS = [(kind, name, 1) for kind in ("fwd", "bwd_data") for name in igemm.TILES]
+CONFIGS = [(conv_pass, name, 1) for conv_pass in ("fwd", "bwd_data") for name in igemm.TILES]
 CONFIGS += [("bwd_weight", name, s) for name in igemm.TILES for s in (8, 64)]
 
 
-def _kernel(kind, name, splits):
-    return igemm.igemm(IMAP, kind, C_IN, C_OUT, 2, kind == "fwd", igemm.TILES[name], splits)
+def _kernel(conv_pass, name, splits):
+    return igemm.igemm(IMAP, conv_pass, C_IN, C_OUT, 2, conv_pass == "fwd", igemm.TILES[name], splits)
 
 
 def _gpu_available() -> bool:
@@ -63,34 +64,34 @@ def data():
     return x, w, b, dy
 
 
-@pytest.mark.parametrize("kind,name,splits", CONFIGS, ids=[f"{k}-{n}-x{s}" for k, n, s in CONFIGS])
-def test_tile_and_split(backend, data, kind, name, splits):
+@pytest.mark.parametrize("conv_pass,name,splits", CONFIGS, ids=[f"{k}-{n}-x{s}" for k, n, s in CONFIGS])
+def test_tile_and_split(backend, data, conv_pass, name, splits):
     x, w, b, dy = data
     xp = backend.xp
     put = xp.asarray
     get = (lambda a: a) if xp is np else (lambda a: a.get())
-    ks = _kernel(kind, name, splits)
-    m, _, p = igemm.gemm_sizes(IMAP, kind, C_IN, C_OUT, 2, N)
+    ks = _kernel(conv_pass, name, splits)
+    m, _, p = igemm.gemm_sizes(IMAP, conv_pass, C_IN, C_OUT, 2, N)
     tile = igemm.TILES[name]
     assert m % tile.bm and p % tile.bn  # partial tiles on both sides
     zero = xp.zeros(1, np.float32)
-    if kind == "fwd":
+    if conv_pass == "fwd":
         y = xp.empty((N, C_OUT, *IMAP.output_shape), np.float32)
         backend.launch(ks, N, put(w), put(x), put(b), y)
         assert_within_bound(get(y), reference.conv(x, w, b, **PARAMS), error_bound("conv", x, w, bias=b, **PARAMS),
-                            kind)
-    elif kind == "bwd_data":
+                            conv_pass)
+    elif conv_pass == "bwd_data":
         dx = xp.empty(x.shape, np.float32)
         backend.launch(ks, N, put(w), put(dy), zero, dx)
         assert_within_bound(get(dx), reference.conv_grad_input(dy, w, x.shape, **PARAMS),
-                            error_bound("conv_grad_input", dy, w, x.shape, **PARAMS), kind)
+                            error_bound("conv_grad_input", dy, w, x.shape, **PARAMS), conv_pass)
     else:
         part = xp.full((splits, *w.shape), np.nan, np.float32)  # every slice must write its whole partial sum
         backend.launch(ks, N, put(dy), put(x), zero, part)
         dw = xp.empty(w.shape, np.float32)
         backend.launch(igemm.splitk_sum(math.prod(w.shape), splits), 1, part, dw)
         assert_within_bound(get(dw), reference.conv_grad_weight(x, dy, w.shape, **PARAMS),
-                            error_bound("conv_grad_weight", x, dy, w.shape, **PARAMS), f"{kind} x{splits}")
+                            error_bound("conv_grad_weight", x, dy, w.shape, **PARAMS), f"{conv_pass} x{splits}")
 
 
 def test_forced_igemm_uses_the_cost_models_best_tile_and_split():
@@ -102,3 +103,11 @@ def test_forced_igemm_uses_the_cost_models_best_tile_and_split():
     assert best.algorithm == "igemm" and best.splits > 1
     p = ops._conv_plan(layer, (32, 32), "bwd_weight", 8, "igemm")
     assert p[2].notes == {"tile": best.tile, "splits": best.splits} and p[3] == best.splits
+
+
+@pytest.mark.parametrize("conv_pass", ["bwd", "gemm", "fwd_data"])
+def test_unknown_pass_is_refused(conv_pass):
+    with pytest.raises(SpecError, match=f"conv_pass={conv_pass!r}: must be one of 'fwd', 'bwd_data', 'bwd_weight'"):
+        igemm.igemm(IMAP, conv_pass, C_IN, C_OUT, 2, False, igemm.TILES["64x64"])
+    with pytest.raises(SpecError, match="conv_pass"):
+        igemm.gemm_sizes(IMAP, conv_pass, C_IN, C_OUT, 2, N)

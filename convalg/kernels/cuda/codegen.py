@@ -2,7 +2,7 @@
 
 Every index expression a kernel uses is a SymPy expression built from
 :mod:`convalg.index_map` (or a row-major layout flattening) and printed by
-:class:`convalg.printers.cuda.CudaCodePrinter`; the templates only hold loop
+:class:`convalg.printers.cuda.CudaPrinter`; the templates only hold loop
 structure, tiling and memory movement.
 
 >>> import sympy as sp
@@ -18,14 +18,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import sympy as sp
 
 from ...errors import SpecError
-from ...printers.cuda import PREAMBLE, CudaCodePrinter
+from ...printers.cuda import PREAMBLE, CudaPrinter
 
 __all__ = ["KernelSource", "unravel", "ravel", "sym", "Emitter", "THREADS", "ceil_div", "module_source", "thread_guard",
-           "check_grid", "MAX_GRID"]
+           "thread_prologue", "elementwise_kernel", "tap_loops", "gather_outputs", "skip_ungathered", "taps_of_weight", "check_grid", "MAX_GRID"]
 
 THREADS = 256
 
@@ -116,7 +117,7 @@ class Emitter:
         self.depth = 1
 
     def expr(self, e: object) -> str:
-        return CudaCodePrinter(nonnegative=self.nonneg).doprint(sp.sympify(e))
+        return CudaPrinter(nonnegative=self.nonneg).doprint(sp.sympify(e))
 
     def line(self, text: str) -> None:
         self.lines.append("    " * self.depth + text)
@@ -136,11 +137,19 @@ class Emitter:
             self.nonneg.add(s)
 
     def _known_nonneg(self, e: sp.Expr) -> bool:
-        return CudaCodePrinter(nonnegative=self.nonneg)._is_nonneg(e)
+        return CudaPrinter(nonnegative=self.nonneg).is_nonnegative(e)
 
     def open(self, text: str) -> None:
         self.line(text + " {")
         self.depth += 1
+
+    def unrolled(self, loop: str, body: str | None = None) -> None:
+        """``#pragma unroll`` and the loop header ``loop``: opened as a block, or with ``body`` on the same line."""
+        self.line("#pragma unroll")
+        if body is None:
+            self.open(loop)
+        else:
+            self.line(f"{loop} {body}")
 
     def close(self, text: str = "") -> None:
         self.depth -= 1
@@ -152,9 +161,76 @@ class Emitter:
 
 def thread_guard(em: Emitter, t: sp.Symbol, count: str, items: int) -> None:
     """Declare the global thread index ``t`` and return threads past ``count * items`` (``count``: the ``int``
-    launch parameter).  64-bit: the rounded-up grid can pass 2**31 threads even when every array fits 32 bits."""
+    launch parameter).  64-bit (``blockIdx.x`` widened before the product): the rounded-up grid can pass 2**31
+    threads, and ``blockIdx.x * blockDim.x`` 2**32, even when every array fits 32 bits."""
     em.decl(t, "(long long)blockIdx.x * blockDim.x + threadIdx.x", "const long long")
     em.line(f"if ({t} >= (long long){count} * {items}) return;")
+
+
+def thread_prologue(em: Emitter, count: str, items: int, coords: Sequence[sp.Symbol] = (),
+                    sizes: Sequence[int] = (), batch: str = "plane", t: str = "t") -> sp.Symbol:
+    """The prologue of every one-thread-per-element kernel: thread ``t`` (64-bit, :func:`thread_guard`) of
+    ``count * items`` handles element ``r = t % items`` of batch entry ``batch = t / items``, whose row-major
+    coordinates over ``sizes`` are declared as ``coords``.  Returns the ``batch`` symbol (``t`` itself when no
+    ``coords`` are asked for: the element is the flat index).
+
+    >>> em = Emitter()
+    >>> n = thread_prologue(em, "n_batch", 12, (sym("c"), sym("x")), (3, 4), batch="n")
+    >>> print(em.text())
+        const long long t = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+        if (t >= (long long)n_batch * 12) return;
+        const int n = (t / 12);
+        const int r = (t % 12);
+        const int c = (r / 4);
+        const int x = (r % 4);
+    """
+    ts = sym(t)
+    thread_guard(em, ts, count, items)
+    if not coords:
+        return ts
+    n, r = sym(batch), sym("r")
+    em.decl(n, sp.floor(ts / items))
+    em.decl(r, sp.Mod(ts, items))
+    for s, e in zip(coords, unravel(r, sizes)):
+        em.decl(s, e)
+    return n
+
+
+def elementwise_kernel(name: str, params: Sequence[tuple[str, str]], em: Emitter, items: int) -> KernelSource:
+    """The :class:`KernelSource` of a :func:`thread_prologue` kernel: ``THREADS`` per block, enough blocks for
+    ``count * items`` threads (``count``: the ``int`` launch parameter, the grid's argument)."""
+    params = tuple(params)
+    return KernelSource(name, kernel_text(name, params, em.text()), params,
+                        lambda count: (ceil_div(count * items, THREADS), 1, 1), (THREADS, 1, 1))
+
+
+def tap_loops(em: Emitter, ks: Sequence[sp.Symbol], kernel: Sequence[int]) -> None:
+    """Open one unrolled loop per kernel axis over the tap symbols ``ks``."""
+    for k, K in zip(ks, kernel):
+        em.unrolled(f"for (int {k} = 0; {k} < {K}; ++{k})")
+        em.nonneg.add(k)
+
+
+def gather_outputs(em: Emitter, imap: Any) -> sp.Basic:
+    """Declare, per axis, the output ``o`` that tap ``k`` reaches input ``i`` from (``AxisMap.gather_index``);
+    returns the condition under which it is a real output (``gather_index_condition``)."""
+    for a in imap.axes:
+        em.decl(a.o, a.gather_index)
+    return sp.And(*[a.gather_index_condition for a in imap.axes])
+
+
+def taps_of_weight(em: Emitter, imap: Any, stored: Sequence[sp.Expr]) -> None:
+    """Declare, per axis, the stored weight index ``w<axis>`` (``stored``) and the tap ``k`` that reads it
+    (``AxisMap.tap_for_weight``): the weight-gradient kernels own weight elements and walk back to their taps."""
+    for a, e in zip(imap.axes, stored):
+        w = sym(f"w{a.axis}")
+        em.decl(w, e)
+        em.decl(a.k, a.tap_for_weight(w, imap.flip_kernel))
+
+
+def skip_ungathered(em: Emitter, imap: Any) -> None:
+    """Inside the tap loops of a gather kernel: :func:`gather_outputs`, and skip the tap where it reaches none."""
+    em.line(f"if (!({em.expr(gather_outputs(em, imap))})) continue;")
 
 
 def kernel_text(name: str, params: Sequence[tuple[str, str]], body: str, launch_bounds: int | None = None,

@@ -32,17 +32,23 @@ import math
 import sympy as sp
 
 from ...index_map import IndexMap
-from .codegen import THREADS, Emitter, KernelSource, ceil_div, kernel_text, ravel, spec_tag, sym, thread_guard, unravel
+from .codegen import (
+    Emitter,
+    KernelSource,
+    ceil_div,
+    elementwise_kernel,
+    kernel_text,
+    ravel,
+    skip_ungathered,
+    spec_tag,
+    sym,
+    tap_loops,
+    taps_of_weight,
+    thread_prologue,
+    unravel,
+)
 
 __all__ = ["direct_conv", "gather_conv", "wgrad_direct", "tap_loops"]
-
-
-def tap_loops(em: Emitter, ks: tuple[sp.Symbol, ...], kernel: tuple[int, ...]) -> None:
-    """Open one unrolled loop per kernel axis over the tap symbols ``ks``."""
-    for k, K in zip(ks, kernel):
-        em.line("#pragma unroll")
-        em.open(f"for (int {k} = 0; {k} < {K}; ++{k})")
-        em.nonneg.add(k)
 
 
 def _sides(imap: IndexMap, gather: bool) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -64,29 +70,19 @@ def direct_conv(imap: IndexMap, c_in: int, c_out: int, groups: int, has_bias: bo
     items = math.prod(work)
     name = "cv_direct_" + spec_tag("direct", imap.kind, imap.axes, imap.padding_mode, imap.flip_kernel,
                                    c_in, c_out, groups, has_bias, tw)
-    t, n, r, co, ci, c, g, u = (sym(s) for s in ("t", "n", "r", "co", "ci", "c", "g", "u"))
-    em = Emitter([t, n, r, *imap.o, *imap.k])
-    thread_guard(em, t, "n_batch", items)
-    em.decl(n, sp.floor(t / items))
-    em.decl(r, sp.Mod(t, items))
-    parts = unravel(r, work)
-    em.decl(co, parts[0])
-    ob = sym("ob")
-    for o, e in zip(imap.o[:-1], parts[1:-1]):
-        em.decl(o, e)
-    em.decl(ob, parts[-1])
+    co, ci, c, g, u, ob = (sym(s) for s in ("co", "ci", "c", "g", "u", "ob"))
+    em = Emitter([*imap.o, *imap.k])
+    n = thread_prologue(em, "n_batch", items, (co, *imap.o[:-1], ob), work, batch="n")
     em.decl(g, sp.floor(co / cog))
     em.line(f"float acc[{tw}];")
-    em.line("#pragma unroll")
-    em.line(f"for (int u = 0; u < {tw}; ++u) acc[u] = {'__ldg(&bias[co])' if has_bias else '0.0f'};")
+    em.unrolled(f"for (int u = 0; u < {tw}; ++u)", f"acc[u] = {'__ldg(&bias[co])' if has_bias else '0.0f'};")
     em.open(f"for (int ci = 0; ci < {cig}; ++ci)")
     em.nonneg.add(ci)
     em.decl(c, g * cig + ci)
     tap_loops(em, imap.k, kernel)
     w_off = ravel((co, ci, *imap.taps()), (c_out, cig, *kernel))
     em.line(f"const float wv = __ldg(&w[{em.expr(w_off)}]);")
-    em.line("#pragma unroll")
-    em.open(f"for (int u = 0; u < {tw}; ++u)")
+    em.unrolled(f"for (int u = 0; u < {tw}; ++u)")
     em.nonneg.add(u)
     em.decl(imap.o[-1], ob + u * blocks_last)
     idx = imap.padded_index()
@@ -97,16 +93,14 @@ def direct_conv(imap: IndexMap, c_in: int, c_out: int, groups: int, has_bias: bo
     for _ in range(nd):
         em.close()
     em.close()
-    em.line("#pragma unroll")
-    em.open(f"for (int u = 0; u < {tw}; ++u)")
+    em.unrolled(f"for (int u = 0; u < {tw}; ++u)")
     em.decl(imap.o[-1], ob + u * blocks_last)
     y_off = ravel((n, co, *imap.o), (None, c_out, *out_sp))
     em.line(f"if ({em.expr(sp.Lt(imap.o[-1], out_sp[-1]))}) y[{em.expr(y_off)}] = acc[u];")
     em.close()
     params = (("const float* __restrict__", "x"), ("const float* __restrict__", "w"),
               ("const float* __restrict__", "bias"), ("float* __restrict__", "y"), ("int", "n_batch"))
-    return KernelSource(name, kernel_text(name, params, em.text()), params,
-                        lambda nb: (ceil_div(nb * items, THREADS), 1, 1), (THREADS, 1, 1))
+    return elementwise_kernel(name, params, em, items)
 
 
 def gather_conv(imap: IndexMap, c_red: int, c_out: int, groups: int, has_bias: bool) -> KernelSource:
@@ -123,22 +117,14 @@ def gather_conv(imap: IndexMap, c_red: int, c_out: int, groups: int, has_bias: b
     crg, colg = c_red // groups, c_out // groups
     items = c_out * math.prod(out_sp)
     name = "cv_gather_" + spec_tag("gather", imap.axes, imap.flip_kernel, c_red, c_out, groups, has_bias)
-    t, n, r, c, g, cl, cr, j = (sym(s) for s in ("t", "n", "r", "c", "g", "cl", "cr", "j"))
-    em = Emitter([t, *imap.k, *imap.i])
-    thread_guard(em, t, "n_batch", items)
-    em.decl(n, sp.floor(t / items))
-    em.decl(r, sp.Mod(t, items))
-    parts = unravel(r, (c_out, *out_sp))
-    em.decl(c, parts[0])
-    for i, e in zip(imap.i, parts[1:]):
-        em.decl(i, e)
+    c, g, cl, cr, j = (sym(s) for s in ("c", "g", "cl", "cr", "j"))
+    em = Emitter([*imap.k, *imap.i])
+    n = thread_prologue(em, "n_batch", items, (c, *imap.i), (c_out, *out_sp), batch="n")
     em.decl(g, sp.floor(c / colg))
     em.decl(cl, sp.Mod(c, colg))
     em.line(f"float acc = {'__ldg(&bias[c])' if has_bias else '0.0f'};")
     tap_loops(em, imap.k, kernel)
-    for a in imap.axes:
-        em.decl(a.o, a.gather_output)
-    em.line(f"if (!({em.expr(sp.And(*[a.gather_condition for a in imap.axes]))})) continue;")
+    skip_ungathered(em, imap)
     em.open(f"for (int j = 0; j < {crg}; ++j)")
     em.nonneg.add(j)
     em.decl(cr, g * crg + j)
@@ -152,8 +138,7 @@ def gather_conv(imap: IndexMap, c_red: int, c_out: int, groups: int, has_bias: b
     em.line(f"y[{em.expr(y_off)}] = acc;")
     params = (("const float* __restrict__", "x"), ("const float* __restrict__", "w"),
               ("const float* __restrict__", "bias"), ("float* __restrict__", "y"), ("int", "n_batch"))
-    return KernelSource(name, kernel_text(name, params, em.text()), params,
-                        lambda nb: (ceil_div(nb * items, THREADS), 1, 1), (THREADS, 1, 1))
+    return elementwise_kernel(name, params, em, items)
 
 
 def wgrad_direct(imap: IndexMap, c_in: int, c_out: int, groups: int, threads: int = 256) -> KernelSource:
@@ -176,11 +161,7 @@ def wgrad_direct(imap: IndexMap, c_in: int, c_out: int, groups: int, threads: in
     parts = unravel(b, (c_out, cig, *kernel))
     em.decl(co, parts[0])
     em.decl(ci, parts[1])
-    for a, p in zip(imap.axes, parts[2:]):
-        stored = sym(f"w{a.axis}")
-        em.decl(stored, p)
-        (tap_solved,) = sp.solve(sp.Eq(a.tap(imap.flip_kernel), stored), a.k)  # tap is an involution
-        em.decl(a.k, tap_solved)
+    taps_of_weight(em, imap, parts[2:])
     em.decl(g, sp.floor(co / cog))
     em.decl(c, g * cig + ci)
     em.line("float acc = 0.0f;")

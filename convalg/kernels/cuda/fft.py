@@ -32,11 +32,11 @@ import functools
 from typing import Any
 
 import numpy as np
-import sympy as sp
 from scipy.fft import next_fast_len
 
 from ...errors import SpecError
-from ...index_map import IndexMap
+from ...index_map import IndexMap, SlabAxis
+from ...index_map import slab_geometry as index_slab_geometry
 
 __all__ = ["fft_conv", "fft_conv_grad_input", "fft_conv_grad_weight", "slab_geometry", "nonfinite_flag", "quiet_fp"]
 
@@ -60,15 +60,9 @@ def quiet_fp() -> Any:
 
 
 @functools.lru_cache(maxsize=128)
-def slab_geometry(imap: IndexMap) -> tuple[tuple[int, int, tuple[int, ...], int], ...]:
-    """Per axis ``(first, last, tap_offsets, step)`` read off the map (see module docstring); cached per map."""
-    out = []
-    for a in imap.axes:
-        at = lambda o, k, a=a: int(a.input_index.subs({a.o: o, a.k: k}))  # noqa: E731
-        first, last = at(0, 0), at(int(a.n_out) - 1, int(a.kernel) - 1)
-        offsets = tuple(at(0, k) - first for k in range(int(a.kernel)))
-        out.append((first, last, offsets, at(1, 0) - first))
-    return tuple(out)
+def slab_geometry(imap: IndexMap) -> tuple[SlabAxis, ...]:
+    """Per axis the :class:`~convalg.index_map.SlabAxis` read off the map (see module docstring); cached per map."""
+    return index_slab_geometry(imap)
 
 
 def fft_conv(xp: Any, x: Any, w: Any, bias: Any, imap: IndexMap, groups: int) -> Any:
@@ -79,13 +73,11 @@ def fft_conv(xp: Any, x: Any, w: Any, bias: Any, imap: IndexMap, groups: int) ->
     cig, cog = c_in // groups, c_out // groups
     xf, wf = _spectra(xp, fr, x, w, imap)
     wf = xp.conj(wf)
-    fshape = xf.shape[2:]
-    nf = int(np.prod(fshape))
     # frequency-major batched GEMM: (F, G, N, Cig) @ (F, G, Cig, Cog) -> (F, G, N, Cog)
-    xm = xp.ascontiguousarray(xf.reshape(n_batch, groups, cig, nf).transpose(3, 1, 0, 2))
-    wm = xp.ascontiguousarray(wf.reshape(groups, cog, cig, nf).transpose(3, 0, 2, 1))
+    xm = _frequency_major(xp, xf, (n_batch, groups, cig), (3, 1, 0, 2))
+    wm = _frequency_major(xp, wf, (groups, cog, cig), (3, 0, 2, 1))
     ym = xp.matmul(xm, wm)
-    yf = ym.transpose(2, 1, 3, 0).reshape(n_batch, c_out, *fshape)
+    yf = ym.transpose(2, 1, 3, 0).reshape(n_batch, c_out, *xf.shape[2:])
     y1 = xp.fft.irfftn(yf, s=fr["sizes"], axes=fr["axes"])
     y = y1[(slice(None), slice(None), *fr["keep"])].astype(x.dtype, copy=False)
     if bias is not None:
@@ -100,18 +92,12 @@ def _frame(xp: Any, imap: IndexMap) -> dict[str, Any]:
     if imap.padding_mode != "zeros":
         raise SpecError(f"padding_mode={imap.padding_mode!r}: the FFT path supports 'zeros' only")
     geo = slab_geometry(imap)
-    n = [int(a.n) for a in imap.axes]
-    crop = tuple(slice(max(0, f), min(nn, last + 1)) for (f, last, _, _), nn in zip(geo, n))
-    pads = [(max(0, -f), max(0, last - (nn - 1))) for (f, last, _, _), nn in zip(geo, n)]
-    lengths = [last - f + 1 for f, last, _, _ in geo]
-    taps = [t.ravel() for t in np.meshgrid(*[np.arange(int(a.kernel)) for a in imap.axes], indexing="ij")]
-    dest = tuple(xp.asarray(np.asarray(offs)[t]) for (_, _, offs, _), t in zip(geo, taps))
-    src = tuple(xp.asarray([int(sp.sympify(a.tap(imap.flip_kernel)).subs(a.k, kk)) for kk in t])
-                for a, t in zip(imap.axes, taps))
-    keep = tuple(slice(0, step * (int(a.n_out) - 1) + 1, step) for (_, _, _, step), a in zip(geo, imap.axes))
-    return dict(geo=geo, crop=crop, pads=pads, sizes=[next_fast_len(v, real=True) for v in lengths],
-                k_eff=[offs[-1] + 1 for _, _, offs, _ in geo], dest=dest, src=src, keep=keep,
-                axes=tuple(range(2, 2 + imap.ndim)), lengths=lengths)
+    taps = [t.ravel() for t in np.meshgrid(*[np.arange(len(a.tap_offsets)) for a in geo], indexing="ij")]
+    return dict(geo=geo, crop=tuple(slice(*a.crop) for a in geo), pads=[a.pads for a in geo],
+                sizes=[next_fast_len(a.length, real=True) for a in geo], k_eff=[a.effective_kernel for a in geo],
+                dest=tuple(xp.asarray(np.asarray(a.tap_offsets)[t]) for a, t in zip(geo, taps)),
+                src=tuple(xp.asarray(np.asarray(a.weight_taps)[t]) for a, t in zip(geo, taps)),
+                keep=tuple(a.keep for a in geo), axes=tuple(range(2, 2 + imap.ndim)), lengths=[a.length for a in geo])
 
 
 def _spectra(xp: Any, fr: dict[str, Any], x: Any, w: Any, imap: IndexMap) -> tuple[Any, Any]:
@@ -120,6 +106,13 @@ def _spectra(xp: Any, fr: dict[str, Any], x: Any, w: Any, imap: IndexMap) -> tup
     wd = xp.zeros((w.shape[0], w.shape[1], *fr["k_eff"]), dtype=w.dtype)
     wd[(*all_, *fr["dest"])] = w[(*all_, *fr["src"])]
     return (xp.fft.rfftn(slab, s=fr["sizes"], axes=fr["axes"]), xp.fft.rfftn(wd, s=fr["sizes"], axes=fr["axes"]))
+
+
+def _frequency_major(xp: Any, spectrum: Any, blocks: tuple[int, int, int], order: tuple[int, ...]) -> Any:
+    """A ``(A, B, *F)`` spectrum as a contiguous operand of the per-frequency batched GEMM: its two leading axes
+    split into ``blocks`` (three), the frequencies flattened last, then the axes put in ``order``."""
+    nf = int(np.prod(spectrum.shape[2:]))
+    return xp.ascontiguousarray(spectrum.reshape(*blocks, nf).transpose(order))
 
 
 def _dy_spectrum(xp: Any, fr: dict[str, Any], dy: Any) -> Any:
@@ -137,11 +130,9 @@ def fft_conv_grad_input(xp: Any, dy: Any, w: Any, imap: IndexMap, groups: int, i
     dummy = xp.zeros((1, 1, *[int(a.n) for a in imap.axes]), dtype=dy.dtype)
     _, wf = _spectra(xp, fr, dummy, w, imap)
     yf = _dy_spectrum(xp, fr, dy)
-    fshape = yf.shape[2:]
-    nf = int(np.prod(fshape))
-    ym = xp.ascontiguousarray(yf.reshape(n_batch, groups, cog, nf).transpose(3, 1, 0, 2))  # (F, G, N, Cog)
-    wm = xp.ascontiguousarray(wf.reshape(groups, cog, cig, nf).transpose(3, 0, 1, 2))  # (F, G, Cog, Cig)
-    sf = xp.matmul(ym, wm).transpose(2, 1, 3, 0).reshape(n_batch, c_in, *fshape)
+    ym = _frequency_major(xp, yf, (n_batch, groups, cog), (3, 1, 0, 2))  # (F, G, N, Cog)
+    wm = _frequency_major(xp, wf, (groups, cog, cig), (3, 0, 1, 2))  # (F, G, Cog, Cig)
+    sf = xp.matmul(ym, wm).transpose(2, 1, 3, 0).reshape(n_batch, c_in, *yf.shape[2:])
     dslab = xp.fft.irfftn(sf, s=fr["sizes"], axes=fr["axes"])
     inner = tuple(slice(lo, lo + (c.stop - c.start)) for (lo, _), c in zip(fr["pads"], fr["crop"]))
     dx = xp.zeros(input_shape, dtype=dy.dtype)
@@ -158,11 +149,9 @@ def fft_conv_grad_weight(xp: Any, x: Any, dy: Any, imap: IndexMap, groups: int,
     cig, cog = c_in // groups, c_out // groups
     xf, _ = _spectra(xp, fr, x, xp.zeros((1, 1) + tuple(int(a.kernel) for a in imap.axes), dtype=x.dtype), imap)
     yf = xp.conj(_dy_spectrum(xp, fr, dy))
-    fshape = xf.shape[2:]
-    nf = int(np.prod(fshape))
-    ym = xp.ascontiguousarray(yf.reshape(n_batch, groups, cog, nf).transpose(3, 1, 2, 0))  # (F, G, Cog, N)
-    xm = xp.ascontiguousarray(xf.reshape(n_batch, groups, cig, nf).transpose(3, 1, 0, 2))  # (F, G, N, Cig)
-    wf = xp.matmul(ym, xm).transpose(1, 2, 3, 0).reshape(c_out, cig, *fshape)
+    ym = _frequency_major(xp, yf, (n_batch, groups, cog), (3, 1, 2, 0))  # (F, G, Cog, N)
+    xm = _frequency_major(xp, xf, (n_batch, groups, cig), (3, 1, 0, 2))  # (F, G, N, Cig)
+    wf = xp.matmul(ym, xm).transpose(1, 2, 3, 0).reshape(c_out, cig, *xf.shape[2:])
     dwd = xp.fft.irfftn(wf, s=fr["sizes"], axes=fr["axes"])
     dw = xp.zeros(weight_shape, dtype=x.dtype)
     all_ = (slice(None), slice(None))

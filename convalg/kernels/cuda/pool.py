@@ -29,12 +29,15 @@ kernel                            rule (PyTorch's pooling semantics)
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import sympy as sp
 
 from ...index_map import IndexMap
-from .codegen import THREADS, Emitter, KernelSource, ceil_div, kernel_text, ravel, spec_tag, sym, thread_guard, unravel
-from .direct import tap_loops
+from .codegen import Emitter, elementwise_kernel, ravel, skip_ungathered, spec_tag, sym, tap_loops, thread_prologue
+
+if TYPE_CHECKING:
+    from .codegen import KernelSource
 
 __all__ = ["max_pool", "max_pool_grad", "segment_sum", "avg_pool", "avg_pool_grad", "adaptive_pool", "unfold",
            "fold"]
@@ -51,20 +54,28 @@ def _sizes(imap: IndexMap) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return tuple(int(s) for s in imap.input_shape), tuple(int(s) for s in imap.output_shape)
 
 
-def _per_thread(em: Emitter, items: int, coords: tuple[sp.Symbol, ...], sizes: tuple[int, ...]) -> sp.Symbol:
-    """Thread -> (plane, coords) over ``planes * items`` elements; returns the plane symbol."""
-    t, plane, r = sym("t"), sym("plane"), sym("r")
-    thread_guard(em, t, "planes", items)
-    em.decl(plane, sp.floor(t / items))
-    em.decl(r, sp.Mod(t, items))
-    for s, e in zip(coords, unravel(r, sizes)):
-        em.decl(s, e)
-    return plane
+def _per_element(imap: IndexMap, prefix: str, *spec: object, gather: bool = False, tag: str | None = None,
+                 ) -> tuple[Emitter, sp.Symbol, int, str, tuple[int, ...], tuple[int, ...]]:
+    """Start a one-thread-per-element kernel over the output (``o`` side) or, ``gather``, the input (``i`` side):
+    its emitter, plane symbol, element count per plane, name (``cv_<prefix>_<hash of tag and spec>``) and the
+    (input, output) spatial sizes."""
+    in_sp, out_sp = _sizes(imap)
+    coords, sizes = (imap.i, in_sp) if gather else (imap.o, out_sp)
+    em = Emitter([*imap.k, *imap.i] if gather else [*imap.o, *imap.k])
+    items = math.prod(sizes)
+    plane = thread_prologue(em, "planes", items, coords, sizes)
+    return em, plane, items, f"cv_{prefix}_" + spec_tag(tag or prefix, *spec), in_sp, out_sp
 
 
-def _kernel(name: str, params: tuple[tuple[str, str], ...], em: Emitter, items: int) -> KernelSource:
-    return KernelSource(name, kernel_text(name, params, em.text()), params,
-                        lambda planes: (ceil_div(planes * items, THREADS), 1, 1), (THREADS, 1, 1))
+def _max_state(em: Emitter) -> None:
+    em.line("float best = 0.0f;")
+    em.line("int best_key = 0;")
+    em.line("long long arg = -1;")
+
+
+def _max_result(em: Emitter) -> None:
+    em.line("y[t] = best;")
+    em.line("indices[t] = arg;")
 
 
 def _divisor(imap: IndexMap, count_include_pad: bool, divisor_override: int | None) -> sp.Expr:
@@ -75,14 +86,8 @@ def _divisor(imap: IndexMap, count_include_pad: bool, divisor_override: int | No
 
 def max_pool(imap: IndexMap) -> KernelSource:
     """Max pooling with int64 indices (params ``x, y, indices, planes``)."""
-    in_sp, out_sp = _sizes(imap)
-    items = math.prod(out_sp)
-    name = "cv_maxpool_" + spec_tag("maxpool", imap.axes)
-    em = Emitter([*imap.o, *imap.k])
-    plane = _per_thread(em, items, imap.o, out_sp)
-    em.line("float best = 0.0f;")
-    em.line("int best_key = 0;")
-    em.line("long long arg = -1;")
+    em, plane, items, name, in_sp, _ = _per_element(imap, "maxpool", imap.axes)
+    _max_state(em)
     tap_loops(em, imap.k, imap.kernel_size)
     em.line(f"if (!({em.expr(imap.valid)})) continue;")
     pos = ravel(imap.input_index, in_sp)
@@ -91,30 +96,23 @@ def max_pool(imap: IndexMap) -> KernelSource:
     em.line(_MAX_UPDATE)
     for _ in imap.k:
         em.close()
-    em.line("y[t] = best;")
-    em.line("indices[t] = arg;")
-    return _kernel(name, ((_P, "x"), (_W, "y"), ("long long* __restrict__", "indices"), ("int", "planes")), em, items)
+    _max_result(em)
+    return elementwise_kernel(name, ((_P, "x"), (_W, "y"), ("long long* __restrict__", "indices"), ("int", "planes")), em, items)
 
 
 def max_pool_grad(imap: IndexMap) -> KernelSource:
     """Gather-form max-pool gradient (params ``dy, indices, dx, planes``)."""
-    in_sp, out_sp = _sizes(imap)
-    items = math.prod(in_sp)
-    name = "cv_maxpoolgrad_" + spec_tag("maxpoolgrad", imap.axes)
-    em = Emitter([*imap.k, *imap.i])
-    plane = _per_thread(em, items, imap.i, in_sp)
+    em, plane, items, name, in_sp, out_sp = _per_element(imap, "maxpoolgrad", imap.axes, gather=True)
     em.line("float acc = 0.0f;")
     tap_loops(em, imap.k, imap.kernel_size)
-    for a in imap.axes:
-        em.decl(a.o, a.gather_output)
-    em.line(f"if (!({em.expr(sp.And(*[a.gather_condition for a in imap.axes]))})) continue;")
+    skip_ungathered(em, imap)
     out_off = plane * math.prod(out_sp) + ravel(imap.o, out_sp)
     em.line(f"const int src = {em.expr(out_off)};")
     em.line(f"if (indices[src] == {em.expr(ravel(imap.i, in_sp))}) acc += dy[src];")
     for _ in imap.k:
         em.close()
     em.line("dx[t] = acc;")
-    return _kernel(name, ((_P, "dy"), ("const long long* __restrict__", "indices"), (_W, "dx"), ("int", "planes")),
+    return elementwise_kernel(name, ((_P, "dy"), ("const long long* __restrict__", "indices"), (_W, "dx"), ("int", "planes")),
                    em, items)
 
 
@@ -126,23 +124,18 @@ def segment_sum(items: int) -> KernelSource:
     """
     name = f"cv_segment_sum_{items}"
     em = Emitter()
-    t = sym("t")
-    thread_guard(em, t, "planes", items)
+    thread_prologue(em, "planes", items)
     em.line("float acc = 0.0f;")
     em.line("for (long long j = start[t]; j < start[t + 1]; ++j) acc += dy[order[j]];")
     em.line("dx[t] = acc;")
     params = ((_P, "dy"), ("const long long* __restrict__", "order"), ("const long long* __restrict__", "start"),
               (_W, "dx"), ("int", "planes"))
-    return _kernel(name, params, em, items)
+    return elementwise_kernel(name, params, em, items)
 
 
 def avg_pool(imap: IndexMap, count_include_pad: bool = True, divisor_override: int | None = None) -> KernelSource:
     """Average pooling (params ``x, y, planes``)."""
-    in_sp, out_sp = _sizes(imap)
-    items = math.prod(out_sp)
-    name = "cv_avgpool_" + spec_tag("avgpool", imap.axes, count_include_pad, divisor_override)
-    em = Emitter([*imap.o, *imap.k])
-    plane = _per_thread(em, items, imap.o, out_sp)
+    em, plane, items, name, in_sp, _ = _per_element(imap, "avgpool", imap.axes, count_include_pad, divisor_override)
     em.line("float acc = 0.0f;")
     tap_loops(em, imap.k, imap.kernel_size)
     off = plane * math.prod(in_sp) + ravel(imap.input_index, in_sp)
@@ -150,43 +143,32 @@ def avg_pool(imap: IndexMap, count_include_pad: bool = True, divisor_override: i
     for _ in imap.k:
         em.close()
     em.line(f"y[t] = acc / (float)({em.expr(_divisor(imap, count_include_pad, divisor_override))});")
-    return _kernel(name, ((_P, "x"), (_W, "y"), ("int", "planes")), em, items)
+    return elementwise_kernel(name, ((_P, "x"), (_W, "y"), ("int", "planes")), em, items)
 
 
 def avg_pool_grad(imap: IndexMap, count_include_pad: bool = True,
                   divisor_override: int | None = None) -> KernelSource:
     """Gather-form average-pool gradient (params ``dy, dx, planes``)."""
-    in_sp, out_sp = _sizes(imap)
-    items = math.prod(in_sp)
-    name = "cv_avgpoolgrad_" + spec_tag("avgpoolgrad", imap.axes, count_include_pad, divisor_override)
-    em = Emitter([*imap.k, *imap.i])
-    plane = _per_thread(em, items, imap.i, in_sp)
+    em, plane, items, name, _, out_sp = _per_element(imap, "avgpoolgrad", imap.axes, count_include_pad,
+                                                     divisor_override, gather=True)
     em.line("float acc = 0.0f;")
     tap_loops(em, imap.k, imap.kernel_size)
-    for a in imap.axes:
-        em.decl(a.o, a.gather_output)
-    em.line(f"if (!({em.expr(sp.And(*[a.gather_condition for a in imap.axes]))})) continue;")
+    skip_ungathered(em, imap)
     em.nonneg.update(imap.o)
     off = plane * math.prod(out_sp) + ravel(imap.o, out_sp)
     em.line(f"acc += dy[{em.expr(off)}] / (float)({em.expr(_divisor(imap, count_include_pad, divisor_override))});")
     for _ in imap.k:
         em.close()
     em.line("dx[t] = acc;")
-    return _kernel(name, ((_P, "dy"), (_W, "dx"), ("int", "planes")), em, items)
+    return elementwise_kernel(name, ((_P, "dy"), (_W, "dx"), ("int", "planes")), em, items)
 
 
 def adaptive_pool(imap: IndexMap) -> KernelSource:
     """Adaptive average (params ``x, y, planes``) or max (``x, y, indices, planes``) pooling."""
-    in_sp, out_sp = _sizes(imap)
-    items = math.prod(out_sp)
     is_max = imap.kind == "adaptive_max_pool"
-    name = "cv_adaptive_" + spec_tag(imap.kind, imap.axes)
-    em = Emitter([*imap.o, *imap.k])
-    plane = _per_thread(em, items, imap.o, out_sp)
+    em, plane, items, name, in_sp, _ = _per_element(imap, "adaptive", imap.axes, tag=imap.kind)
     if is_max:
-        em.line("float best = 0.0f;")
-        em.line("int best_key = 0;")
-        em.line("long long arg = -1;")
+        _max_state(em)
     else:
         em.line("float acc = 0.0f;")
     tap_loops(em, imap.k, tuple(a.max_window for a in imap.axes))
@@ -197,14 +179,13 @@ def adaptive_pool(imap: IndexMap) -> KernelSource:
     for _ in imap.k:
         em.close()
     if is_max:
-        em.line("y[t] = best;")
-        em.line("indices[t] = arg;")
+        _max_result(em)
         params = ((_P, "x"), (_W, "y"), ("long long* __restrict__", "indices"), ("int", "planes"))
     else:
         count = sp.Mul(*[a.window_end - a.window_start for a in imap.axes])
         em.line(f"y[t] = acc / (float)({em.expr(count)});")
         params = ((_P, "x"), (_W, "y"), ("int", "planes"))
-    return _kernel(name, params, em, items)
+    return elementwise_kernel(name, params, em, items)
 
 
 def unfold(imap: IndexMap, channels: int) -> KernelSource:
@@ -215,10 +196,10 @@ def unfold(imap: IndexMap, channels: int) -> KernelSource:
     name = "cv_unfold_" + spec_tag("unfold", imap.axes, channels)
     c = sym("c")
     em = Emitter([*imap.o, *imap.k])
-    n = _per_thread(em, items, (c, *imap.k, *imap.o), (channels, *kernel, *out_sp))
+    n = thread_prologue(em, "planes", items, (c, *imap.k, *imap.o), (channels, *kernel, *out_sp))
     off = ravel((n, c, *imap.input_index), (None, channels, *in_sp))
     em.line(f"y[t] = ({em.expr(imap.valid)}) ? x[{em.expr(off)}] : 0.0f;")
-    return _kernel(name, ((_P, "x"), (_W, "y"), ("int", "planes")), em, items)
+    return elementwise_kernel(name, ((_P, "x"), (_W, "y"), ("int", "planes")), em, items)
 
 
 def fold(imap: IndexMap, channels: int) -> KernelSource:
@@ -229,16 +210,14 @@ def fold(imap: IndexMap, channels: int) -> KernelSource:
     name = "cv_fold_" + spec_tag("fold", imap.axes, channels)
     c = sym("c")
     em = Emitter([*imap.k, *imap.i])
-    n = _per_thread(em, items, (c, *imap.i), (channels, *in_sp))
+    n = thread_prologue(em, "planes", items, (c, *imap.i), (channels, *in_sp))
     em.line("float acc = 0.0f;")
     tap_loops(em, imap.k, kernel)
-    for a in imap.axes:
-        em.decl(a.o, a.gather_output)
-    em.line(f"if (!({em.expr(sp.And(*[a.gather_condition for a in imap.axes]))})) continue;")
+    skip_ungathered(em, imap)
     em.nonneg.update(imap.o)
     off = ravel((n, c, *imap.k, *imap.o), (None, channels, *kernel, *out_sp))
     em.line(f"acc += cols[{em.expr(off)}];")
     for _ in kernel:
         em.close()
     em.line("x[t] = acc;")
-    return _kernel(name, ((_P, "cols"), (_W, "x"), ("int", "planes")), em, items)
+    return elementwise_kernel(name, ((_P, "cols"), (_W, "x"), ("int", "planes")), em, items)

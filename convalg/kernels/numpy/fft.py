@@ -42,6 +42,7 @@ import math
 import numpy as np
 import scipy.fft as sfft
 
+from ...index_map import effective_kernel
 from ...spec.conv import Conv
 from . import cache, parallel, workspace
 from .plan import WindowPlan, window_plan
@@ -61,7 +62,8 @@ WORKERS = -1
 
 
 def _effective(plan: WindowPlan) -> tuple[int, ...]:
-    return tuple(t * (k - 1) + 1 for t, k in zip(plan.tap_step, plan.kernel))
+    """Per axis the span of the spread kernel (taps ``tap_step`` apart): the index map's effective kernel."""
+    return tuple(effective_kernel(k, t) for t, k in zip(plan.tap_step, plan.kernel))
 
 
 def fft_tiles(plan: WindowPlan, channel_pairs: int | None = None) -> tuple[int, ...] | None:
@@ -215,7 +217,7 @@ def _kernel_spectrum(w: np.ndarray, plan: WindowPlan, sizes: tuple[int, ...], cd
     pruned = sum(math.prod(sizes[a:]) * plan.kernel[a] for a in range(nd))
     if pruned > 3 * nf * math.log2(max(nf, 2)):  # long kernels: an FFT of the spread kernel is cheaper
         spread = np.zeros((*w.shape[:2], *sizes), dtype=w.dtype)
-        spread[(Ellipsis, *[slice(0, t * (k - 1) + 1, t) for t, k in zip(plan.tap_step, plan.kernel)])] = w
+        spread[(Ellipsis, *[slice(0, e, t) for t, e in zip(plan.tap_step, _effective(plan))])] = w
         spec = np.conj(sfft.rfftn(spread, axes=tuple(range(2, 2 + nd)), workers=WORKERS)).astype(cdtype, copy=False)
         return np.moveaxis(spec.reshape(*w.shape[:2], nf), -1, 0).reshape(*spec.shape[2:], *w.shape[:2])
     spec = w.reshape(-1, *plan.kernel).astype(cdtype)
@@ -236,15 +238,20 @@ def conv_fft(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int) -> np
     return np.ascontiguousarray(full[(Ellipsis, *sl)], dtype=np.result_type(xp, w))
 
 
+def _channel_sum(xp: np.ndarray, other: np.ndarray, cout: int,
+                 groups: int) -> tuple[int, int, int, int, int, np.dtype, np.dtype]:
+    """The blocks of the per-frequency channel sum between the padded input ``(N, C, ...)`` and ``other``
+    (``cout`` channels on its side): ``(N, Cout, G, C/G, Cout/G, real dtype, complex dtype)``."""
+    c = xp.shape[1]
+    dtype = np.result_type(xp, other)
+    return xp.shape[0], cout, groups, c // groups, cout // groups, dtype, np.result_type(dtype, np.complex64)
+
+
 def _conv_fft_full(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
                    keep: tuple[int, ...]) -> np.ndarray:
     """The stride-1 correlation's first ``keep`` points per axis of the FFT frame (``(N, Cout, *keep)``)."""
-    n, c = xp.shape[:2]
-    cout = w.shape[0]
+    n, cout, g, cg, cog, dtype, cdtype = _channel_sum(xp, w, w.shape[0], groups)
     nd = plan.ndim
-    g, cg, cog = groups, c // groups, cout // groups
-    dtype = np.result_type(xp, w)
-    cdtype = np.result_type(dtype, np.complex64)
     sizes = fft_sizes(xp.shape[2:])
     axes = tuple(range(2, 2 + nd))
     xf = sfft.rfftn(xp, s=sizes, axes=axes, workers=WORKERS)
@@ -279,12 +286,8 @@ def _irfft_front(spec: np.ndarray, sizes: tuple[int, ...], keep: tuple[int, ...]
 
 def weight_grad_fft(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups: int) -> np.ndarray:
     """``dW[co, ci, k] = sum_{n,o} gy[n,co,o] xp[n, ci, step*o + tap_step*k]`` through ``scipy.fft``."""
-    n, c = xp.shape[:2]
-    cout = gy.shape[1]
+    n, cout, g, cg, cog, dtype, cdtype = _channel_sum(xp, gy, gy.shape[1], groups)
     nd = plan.ndim
-    g, cg, cog = groups, c // groups, cout // groups
-    dtype = np.result_type(xp, gy)
-    cdtype = np.result_type(dtype, np.complex64)
     if n == 0 or math.prod(plan.output_shape) == 0:
         return np.zeros((cout, cg, *plan.kernel), dtype=dtype)
     sizes = fft_sizes(xp.shape[2:])
