@@ -208,7 +208,7 @@ def bench_case(a: Anchor, reps: int, torch, all_algorithms: bool, deadline: floa
         measure("rel_err_fwd", errors, None, 0)
     if all_algorithms:
         for kind in ("fwd", "bwd_data", "bwd_weight"):
-            for algo in ("igemm", "direct", "fft"):
+            for algo in ("gemm", "direct", "fft"):
                 call = {"fwd": lambda algo=algo: ops.conv(x, w, algorithm=algo, **kw),
                         "bwd_data": lambda algo=algo: ops.conv_grad_input(dy, w, a.x_shape, algorithm=algo, **kw),
                         "bwd_weight": lambda algo=algo: ops.conv_grad_weight(x, dy, a.w_shape, algorithm=algo,
@@ -234,7 +234,7 @@ def pass_bytes(a: Anchor, which: str) -> int:
 
 def _rates(a: Anchor | None, r: dict, which: str) -> tuple[str, str, str, str]:
     """(TFLOP/s, GB/s, % of the FMA peak / % of the bandwidth, the nearer ceiling) of ``r[which]``."""
-    from convalg.kernels.cuda.plan import BANDWIDTH, PEAK
+    from convalg.kernels.cuda.cost import BANDWIDTH, PEAK
 
     ms = r.get(which)
     if a is None or ms is None:

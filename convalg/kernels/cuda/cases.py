@@ -11,7 +11,7 @@ import functools
 from dataclasses import dataclass
 
 from ...spec import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, Conv, ConvTranspose, MaxPool
-from . import direct, igemm, plan, pool
+from . import cost, direct, igemm, pool
 
 __all__ = ["CONV_CASES", "TRANSPOSE_CASES", "POOL_CASES", "AVG_CASES", "ADAPTIVE_CASES", "WINDOW_CASES",
            "conv_kernels", "all_kernels", "Anchor", "ANCHORS", "anchor_kernels"]
@@ -150,14 +150,14 @@ def anchor_kernels(chosen_only: bool = False, which: tuple[int, ...] | None = No
     for a in [ANCHORS[i] for i in (range(len(ANCHORS)) if which is None else which)]:
         imap = a.layer().index_map((a.hw, a.hw))
         for kind in ("fwd", "bwd_data", "bwd_weight"):
-            choice = plan.choose(imap, a.c, a.o, a.g, a.n, kind)
+            choice = cost.choose(imap, a.c, a.o, a.g, a.n, kind)
             for tile in igemm.TILES.values():
                 if chosen_only and tile != choice.tile:
                     continue
                 splits = 1
                 if kind == "bwd_weight":
                     m, q, p = igemm.gemm_sizes(imap, kind, a.c, a.o, a.g, a.n)
-                    splits = plan.splits_for(m, q, p, a.g, tile)
+                    splits = cost.splits_for(m, q, p, a.g, tile)
                 k = igemm.igemm(imap, kind, a.c, a.o, a.g, kind == "fwd", tile, splits)
                 out[k.name] = k
     return tuple(out.values())

@@ -7,22 +7,26 @@ batched channels-first ``(N, C, *spatial)``; outputs are new C-contiguous arrays
 ==================  ===========================================================================
 ``algorithm``       kernel
 ==================  ===========================================================================
-``'auto'``          :func:`convalg.kernels.cuda.plan.choose` (uncalibrated cost model)
-``'igemm'``         tiled implicit GEMM (tile from the cost model)
+``'auto'``          :func:`convalg.kernels.cuda.cost.choose` (uncalibrated cost model)
+``'gemm'``          tiled implicit GEMM (tile from the cost model)
 ``'direct'``        fwd: per-output direct kernel (depthwise/grouped/dilated/padding modes);
                     bwd_data: gather kernel; bwd_weight: one block per weight element
 ``'fft'``           ``padding_mode='zeros'``: cupy.fft, channel (or batch) sum per frequency;
-                    with NaN / inf input a guarded ``'igemm'`` kernel redoes the pass (decided
-                    on the device, no host sync; kept element-wise, as PyTorch)
+                    with NaN / inf input a guarded ``'gemm'`` kernel redoes the pass (the rule
+                    of :func:`convalg.kernels.base.finite_algorithm`, decided on the device, no
+                    host sync; kept element-wise, as PyTorch)
+``'winograd'``      none: :class:`~convalg.SpecError` naming the algorithm and the backend
 ==================  ===========================================================================
 
 Determinism: every pass is gather-form or a fixed-order reduction (no atomics), so
 repeated calls give bitwise-equal results.
 
 Plans (index map -> generated source -> compiled function) are cached on the layer
-spec (hashable), the input sizes, the batch size and the pass.
+spec (hashable), the input sizes, the batch size and the pass, in the kernels' byte-bounded
+cache (:mod:`convalg.kernels.cache`, shared with the NumPy plans).  Layers come from the
+one call -> layer builder, :func:`convalg.kernels.base.conv_layer`; the padding modes and
+``flip_kernel`` of the gradients from :class:`convalg.kernels.base.BackendOps`.
 
->>> from convalg import Conv
 >>> layer = conv_layer((2, 8, 9, 9), (16, 4, 3, 3), True, 1, 1, 1, 2)
 >>> layer.groups, layer.output_shape((9, 9))
 (2, (9, 9))
@@ -30,27 +34,29 @@ spec (hashable), the input sizes, the batch size and the pass.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ...errors import SpecError
 from ...index_map import IndexMap
-from ...spec import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, Conv, ConvTranspose, MaxPool
-from ..numpy.plan import window_plan
+from ...spec import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, Conv, MaxPool
+from .. import base, cache
+from ..base import BackendOps, conv_transpose_layer
+from ..numpy.plan import WindowPlan, window_plan
 from ..numpy.pool import check_windows
-from . import direct, fft, igemm, plan, pool, runtime
+from . import cost, direct, fft, igemm, pool, runtime
 from .fft import fft_conv, fft_conv_grad_input, fft_conv_grad_weight, nonfinite_flag, quiet_fp
 from .runtime import backend
 
 __all__ = ["clear_caches", "conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "conv_grad_bias", "max_pool",
            "max_pool_grad", "avg_pool", "avg_pool_grad", "adaptive_avg_pool", "adaptive_max_pool", "unfold", "fold",
-           "conv_layer", "ALGORITHMS"]
+           "conv_layer", "ALGORITHMS", "CudaOps", "OPS", "CudaPlan"]
 
-ALGORITHMS = ("auto", "igemm", "direct", "fft")
+#: The algorithms of :data:`convalg.kernels.base.ALGORITHMS` this backend runs (no Winograd kernels).
+ALGORITHMS = ("auto", "direct", "gemm", "fft")
 
 
 def cupy_module() -> Any:
@@ -79,45 +85,59 @@ def _c(a: Any) -> Any:
 
 def conv_layer(x_shape: Sequence[int], w_shape: Sequence[int], has_bias: bool, stride: Any, padding: Any,
                dilation: Any, groups: int, padding_mode: str = "zeros", flip_kernel: bool = False) -> Conv:
-    """The :class:`convalg.Conv` of a PyTorch-style call (validates channels and rank)."""
-    ndim = len(w_shape) - 2
-    if len(x_shape) != ndim + 2:
-        raise SpecError(f"x.shape={tuple(x_shape)}: has {len(x_shape) - 2} spatial dims, the weight {ndim}")
-    layer = Conv(tuple(w_shape[2:]), stride=stride, padding=padding, dilation=dilation, groups=groups,
-                 bias=has_bias, padding_mode=padding_mode, in_channels=int(x_shape[1]),
-                 out_channels=int(w_shape[0]), flip_kernel=flip_kernel, ndim=ndim)
-    if w_shape[1] * layer.groups != x_shape[1]:
-        raise SpecError(f"weight.shape={tuple(w_shape)}: dim 1 must be in_channels/groups = "
-                        f"{x_shape[1]}/{layer.groups}")
-    return layer
+    """The :class:`convalg.Conv` of a PyTorch-style call (:func:`convalg.kernels.base.conv_layer`)."""
+    return base.conv_layer(x_shape, w_shape, stride, padding, dilation, groups, padding_mode,
+                           (int(w_shape[0]),) if has_bias else None, flip_kernel)
 
 
-@functools.lru_cache(maxsize=512)
-def _conv_plan(layer: Any, spatial: tuple[int, ...], kind: str, n_batch: int, algorithm: str) -> tuple[Any, ...]:
+class CudaPlan(NamedTuple):
+    """A convolution pass ready to launch: the algorithm, the index map, the kernel (for ``'fft'``: the guarded
+    implicit GEMM that redoes the pass on non-finite input) and the split-K slices."""
+
+    algorithm: str
+    imap: IndexMap
+    kernel: Any
+    splits: int = 1
+
+    @property
+    def nbytes(self) -> int:
+        """Its weight in the kernels' cache: the generated source and a bound for the index map."""
+        return len(getattr(self.kernel, "code", "")) + 8192
+
+
+def _conv_plan(layer: Any, spatial: tuple[int, ...], conv_pass: str, n_batch: int, algorithm: str,
+               transposed: bool = False) -> CudaPlan:
+    """The plan of ``conv_pass`` (``fwd``, ``bwd_data``, ``bwd_weight``) of ``layer`` at ``spatial``;
+    ``transposed``: ``layer`` is a ConvTranspose run as the ``bwd_data`` pass of its conv."""
+    base.check_algorithm(algorithm, "cuda", ALGORITHMS)
+    return cache.cached("cuda_conv_plan", _make_conv_plan, layer, tuple(spatial), conv_pass, n_batch, algorithm,
+                        transposed)
+
+
+def _make_conv_plan(layer: Any, spatial: tuple[int, ...], conv_pass: str, n_batch: int, algorithm: str,
+                    transposed: bool) -> CudaPlan:
     imap = layer.index_map(spatial)
-    c_in, c_out = (layer.out_channels, layer.in_channels) if kind == "transpose" else (layer.in_channels,
-                                                                                       layer.out_channels)
-    gemm_kind = "bwd_data" if kind == "transpose" else kind
-    if algorithm not in ALGORITHMS:
-        raise SpecError(f"algorithm={algorithm!r}: must be one of {ALGORITHMS}")
-    choice = plan.choose(imap, c_in, c_out, layer.groups, n_batch, gemm_kind, igemm_only=algorithm == "igemm")
+    c_in, c_out = (layer.out_channels, layer.in_channels) if transposed else (layer.in_channels, layer.out_channels)
+    choice = cost.choose(imap, c_in, c_out, layer.groups, n_batch, conv_pass, gemm_only=algorithm == "gemm")
     algo = choice.algorithm if algorithm == "auto" else algorithm
     if algo == "fft" and imap.padding_mode != "zeros":
         raise SpecError(f"algorithm='fft': padding_mode='zeros' only (got {imap.padding_mode!r})")
     tile, splits = choice.tile, choice.splits
-    has_bias = kind in ("fwd", "transpose") and layer.bias
-    if algo == "fft":  # with the implicit GEMM that replaces it on the device when an input is not finite
-        fb = plan.choose(imap, c_in, c_out, layer.groups, n_batch, gemm_kind, igemm_only=True)
-        return ("fft", imap, igemm.igemm(imap, gemm_kind, c_in, c_out, layer.groups, has_bias, fb.tile, fb.splits,
-                                         guarded=True), fb.splits)
-    if algo == "igemm":
-        return ("igemm", imap, igemm.igemm(imap, gemm_kind, c_in, c_out, layer.groups, has_bias, tile, splits),
-                splits)
-    if gemm_kind == "fwd":
-        return ("direct", imap, direct.direct_conv(imap, c_in, c_out, layer.groups, has_bias))
-    if gemm_kind == "bwd_data":
-        return ("direct", imap, direct.gather_conv(imap, c_out, c_in, layer.groups, has_bias))
-    return ("direct", imap, direct.wgrad_direct(imap, c_in, c_out, layer.groups))
+    has_bias = (conv_pass == "fwd" or transposed) and layer.bias
+    if algo in base.TRANSFORMS:
+        # with the kernel of base.NONFINITE_FALLBACK ('gemm'), which redoes the pass when an input is not finite
+        # (base.finite_algorithm's rule, decided on the device: no host sync)
+        fb = cost.choose(imap, c_in, c_out, layer.groups, n_batch, conv_pass, gemm_only=True)
+        return CudaPlan(algo, imap, igemm.igemm(imap, conv_pass, c_in, c_out, layer.groups, has_bias, fb.tile,
+                                                fb.splits, guarded=True), fb.splits)
+    if algo == "gemm":
+        return CudaPlan("gemm", imap, igemm.igemm(imap, conv_pass, c_in, c_out, layer.groups, has_bias, tile, splits),
+                        splits)
+    if conv_pass == "fwd":
+        return CudaPlan("direct", imap, direct.direct_conv(imap, c_in, c_out, layer.groups, has_bias))
+    if conv_pass == "bwd_data":
+        return CudaPlan("direct", imap, direct.gather_conv(imap, c_out, c_in, layer.groups, has_bias))
+    return CudaPlan("direct", imap, direct.wgrad_direct(imap, c_in, c_out, layer.groups))
 
 
 def _bias_arg(bias: Any, channels: int) -> Any:
@@ -154,17 +174,17 @@ def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 
         return y
     cp = cupy_module()
     y = cp.empty((x.shape[0], weight.shape[0], *imap.output_shape), dtype=np.float32)
-    if p[0] == "igemm":
+    if p[0] == "gemm":
         launch(p[2], x.shape[0], _c(weight), _c(x), b, y)
     else:
         launch(p[2], x.shape[0], _c(x), _c(weight), b, y)
     return y
 
 
-def _run_bwd_data(layer: Any, spatial: tuple[int, ...], kind: str, dy: Any, weight: Any, bias: Any,
+def _run_bwd_data(layer: Any, spatial: tuple[int, ...], transposed: bool, dy: Any, weight: Any, bias: Any,
                   out_shape: tuple[int, ...], algorithm: str) -> Any:
     cp = cupy_module()
-    p = _conv_plan(layer, spatial, kind, dy.shape[0], algorithm)
+    p = _conv_plan(layer, spatial, "bwd_data", dy.shape[0], algorithm, transposed)
     b = _bias_arg(bias, out_shape[1])
     if p[0] == "fft":
         with quiet_fp():
@@ -174,7 +194,7 @@ def _run_bwd_data(layer: Any, spatial: tuple[int, ...], kind: str, dy: Any, weig
         launch(p[2], dy.shape[0], _c(weight), _c(dy), b, out, nonfinite_flag(cupy_module(), dy, weight))
         return out
     out = cp.empty(out_shape, dtype=np.float32)
-    if p[0] == "igemm":
+    if p[0] == "gemm":
         launch(p[2], dy.shape[0], _c(weight), _c(dy), b, out)
     else:
         launch(p[2], dy.shape[0], _c(dy), _c(weight), b, out)
@@ -186,42 +206,56 @@ def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, paddi
     """Transposed convolution (weight ``(C_in, C_out/G, *k)``), the gather form of the map read backwards."""
     _check_x("x", x)
     _check_x("weight", weight, x.ndim)
-    if weight.shape[0] != x.shape[1]:
-        raise SpecError(f"weight.shape={weight.shape}: dim 0 must equal in_channels={x.shape[1]}")
-    layer = ConvTranspose(tuple(weight.shape[2:]), stride=stride, padding=padding, output_padding=output_padding,
-                          groups=groups, bias=bias is not None, dilation=dilation, in_channels=x.shape[1],
-                          out_channels=weight.shape[1] * groups, ndim=x.ndim - 2)
+    layer = conv_transpose_layer(x.shape, weight.shape, stride, padding, output_padding, groups, dilation,
+                                 None if bias is None else (weight.shape[1] * groups,))
     spatial = tuple(x.shape[2:])
     out = layer.output_shape(spatial)
-    return _run_bwd_data(layer, spatial, "transpose", x, weight, bias, (x.shape[0], layer.out_channels, *out),
-                         algorithm)
+    return _run_bwd_data(layer, spatial, True, x, weight, bias, (x.shape[0], layer.out_channels, *out), algorithm)
 
 
-def conv_grad_input(grad_out: Any, weight: Any, input_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
-                    dilation: Any = 1, groups: int = 1, algorithm: str = "auto") -> Any:
-    """Input gradient of :func:`conv` (gather form: ``gather_output`` under ``gather_condition``)."""
-    _check_x("grad_out", grad_out)
-    _check_x("weight", weight, grad_out.ndim)
-    input_shape = tuple(int(s) for s in input_shape)
-    layer = conv_layer(input_shape, weight.shape, False, stride, padding, dilation, groups)
-    spatial = input_shape[2:]
-    expect = (input_shape[0], weight.shape[0], *layer.output_shape(spatial))
-    if tuple(grad_out.shape) != expect:
-        raise SpecError(f"grad_out.shape={grad_out.shape}: the forward output shape is {expect}")
-    return _run_bwd_data(layer, spatial, "bwd_data", grad_out, weight, None, input_shape, algorithm)
+class CudaOps(BackendOps):
+    """The CUDA backend's place in :class:`~convalg.kernels.base.BackendOps`: its zero-padding gradients and
+    window plans (the padding modes and ``flip_kernel`` come from the base)."""
+
+    name = "cuda"
+    algorithms = ALGORITHMS
+
+    def window_plan(self, layer: Conv, spatial: tuple[int, ...]) -> WindowPlan:
+        return window_plan(layer, spatial)
+
+    def grad_input_zeros(self, grad_out: Any, weight: Any, input_shape: tuple[int, ...], stride: Any, padding: Any,
+                         dilation: Any, groups: int, algorithm: str) -> Any:
+        """Input gradient of :func:`conv` (gather form: ``gather_output`` under ``gather_condition``)."""
+        _check_x("grad_out", grad_out)
+        _check_x("weight", weight, grad_out.ndim)
+        layer = conv_layer(input_shape, weight.shape, False, stride, padding, dilation, groups)
+        spatial = input_shape[2:]
+        expect = (input_shape[0], weight.shape[0], *layer.output_shape(spatial))
+        if tuple(grad_out.shape) != expect:
+            raise SpecError(f"grad_out.shape={grad_out.shape}: the forward output shape is {expect}")
+        return _run_bwd_data(layer, spatial, False, grad_out, weight, None, input_shape, algorithm)
+
+    def grad_weight_zeros(self, x: Any, grad_out: Any, weight_shape: tuple[int, ...], stride: Any, padding: Any,
+                          dilation: Any, groups: int, algorithm: str) -> Any:
+        """Weight gradient of :func:`conv`, a correlation of ``x`` with ``grad_out``.
+
+        Reduction over (batch, output positions): ``gemm`` splits it into fixed slices
+        (partial sums in a buffer, then summed in slice order); ``direct`` reduces in
+        one block per weight element.  Both deterministic, no atomics.
+        """
+        return _grad_weight(x, grad_out, weight_shape, stride, padding, dilation, groups, algorithm)
 
 
-def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
-                     dilation: Any = 1, groups: int = 1, algorithm: str = "auto") -> Any:
-    """Weight gradient of :func:`conv`, a correlation of ``x`` with ``grad_out``.
+#: The backend object; :func:`conv_grad_input` and :func:`conv_grad_weight` are its methods.
+OPS = CudaOps()
+conv_grad_input = OPS.conv_grad_input
+conv_grad_weight = OPS.conv_grad_weight
 
-    Reduction over (batch, output positions): ``igemm`` splits it into fixed slices
-    (partial sums in a buffer, then summed in slice order); ``direct`` reduces in
-    one block per weight element.  Both deterministic, no atomics.
-    """
+
+def _grad_weight(x: Any, grad_out: Any, weight_shape: tuple[int, ...], stride: Any, padding: Any, dilation: Any,
+                 groups: int, algorithm: str) -> Any:
     _check_x("x", x)
     _check_x("grad_out", grad_out, x.ndim)
-    weight_shape = tuple(int(s) for s in weight_shape)
     layer = conv_layer(x.shape, weight_shape, False, stride, padding, dilation, groups)
     spatial = tuple(x.shape[2:])
     expect = (x.shape[0], weight_shape[0], *layer.output_shape(spatial))
@@ -233,7 +267,7 @@ def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride:
         dw = cp.empty(weight_shape, dtype=np.float32)
         launch(p[2], x.shape[0], _c(x), _c(grad_out), dw)
         return dw
-    guard = (nonfinite_flag(cupy_module(), x, grad_out),) if p[0] == "fft" else ()  # fft: guarded igemm after it
+    guard = (nonfinite_flag(cupy_module(), x, grad_out),) if p[0] == "fft" else ()  # fft: guarded gemm after it
     if guard:
         with quiet_fp():
             dw = fft_conv_grad_weight(cp, x, grad_out, p[1], layer.groups, weight_shape).astype(np.float32,
@@ -257,10 +291,23 @@ def _planes(x: Any) -> tuple[int, int]:
     return x.shape[0] * x.shape[1], x.ndim - 2
 
 
-@functools.lru_cache(maxsize=512)
-def _pool_kernel(layer: Any, spatial: tuple[int, ...], which: str, *extra: Any) -> Any:
+class _PoolKernel(NamedTuple):
+    imap: IndexMap
+    kernel: Any
+
+    @property
+    def nbytes(self) -> int:
+        return len(getattr(self.kernel, "code", "")) + 8192
+
+
+def _pool_kernel(layer: Any, spatial: tuple[int, ...], which: str, *extra: Any) -> _PoolKernel:
+    """The index map and the generated kernel ``pool.<which>`` of ``layer`` at ``spatial`` (cached by bytes)."""
+    return cache.cached("cuda_pool_kernel", _make_pool_kernel, layer, tuple(spatial), which, *extra)
+
+
+def _make_pool_kernel(layer: Any, spatial: tuple[int, ...], which: str, *extra: Any) -> _PoolKernel:
     imap = layer.index_map(spatial)
-    return imap, getattr(pool, which)(imap, *extra)
+    return _PoolKernel(imap, getattr(pool, which)(imap, *extra))
 
 
 def max_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
@@ -383,29 +430,31 @@ def unfold(x: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride
     return y
 
 
-def fold(x: Any, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Any:
+def fold(cols: Any, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Any:
     """col2im (sums overlaps), gather form: ``(N, C * prod(k), L) -> (N, C, *output_size)``."""
-    _check_x_like("x", x)
-    if x.ndim != 3:
-        raise SpecError(f"x.shape={x.shape}: must be (N, C * prod(kernel_size), L)")
+    _check_x_like("cols", cols)
+    if cols.ndim != 3:
+        raise SpecError(f"cols.shape={cols.shape}: must be (N, C * prod(kernel_size), L)")
     out = tuple(int(s) for s in (output_size if isinstance(output_size, (tuple, list)) else (output_size,)))
     layer = _window_layer(kernel_size, dilation, padding, stride, len(out))
     imap = layer.index_map(out)
     k, L = math.prod(imap.kernel_size), math.prod(imap.output_shape)
-    if x.shape[1] % k or x.shape[2] != L:
-        raise SpecError(f"x.shape={x.shape}: needs dim 1 divisible by prod(kernel_size)={k} and dim 2 = L = {L}")
-    channels = x.shape[1] // k
+    if cols.shape[1] % k or cols.shape[2] != L:
+        raise SpecError(f"cols.shape={cols.shape}: needs dim 1 divisible by prod(kernel_size)={k} and dim 2 = L = {L}")
+    channels = cols.shape[1] // k
     _, ks = _pool_kernel(layer, out, "fold", channels)
-    y = cupy_module().empty((x.shape[0], channels, *out), dtype=np.float32)
-    launch(ks, x.shape[0], _c(x), y)
+    y = cupy_module().empty((cols.shape[0], channels, *out), dtype=np.float32)
+    launch(ks, cols.shape[0], _c(cols), y)
     return y
 
 
 def clear_caches() -> None:
-    """Drop the CUDA plans, pool kernels, FFT frames and compiled kernels (rebuilt on the next call).
+    """Drop the CUDA plans and pool kernels (the kernels' shared cache), the FFT frames and the compiled
+    kernels (rebuilt on the next call).
 
     Called by :func:`convalg.kernels.clear_caches` when this module has been loaded.
     """
-    for fn in (_conv_plan, _pool_kernel, fft.slab_geometry, fft._frame):
+    cache.clear()
+    for fn in (fft.slab_geometry, fft._frame):
         fn.cache_clear()
     runtime.clear_functions()

@@ -51,6 +51,7 @@ import sympy as sp
 from ...errors import SpecError
 from ...index_map import AxisMap, index_map
 from ...printers.numpy import compile_source, print_module
+from ..padding import interior, pad_frame
 from . import cache, memory, parallel, workspace
 
 __all__ = ["WindowPlan", "window_plan", "pad_input", "window_view"]
@@ -242,7 +243,8 @@ def pad_input(x: np.ndarray, plan: WindowPlan, extent: tuple[int, ...] | None = 
     """Copy ``x`` (``(N, C, *spatial)``) into the padded frame the windows read.
 
     ``extent`` may enlarge the frame (extra positions are ``fill``); the
-    padding values follow ``plan.padding_mode`` (``fill`` for ``'zeros'``).
+    padding values follow ``plan.padding_mode`` (``fill`` for ``'zeros'``; the other
+    modes gather through :func:`convalg.kernels.padding.pad_frame`).
     With ``slot`` the frame is a scratch buffer (:mod:`.workspace`): for kernels
     that only read it and never hand it back.
     """
@@ -258,13 +260,10 @@ def pad_input(x: np.ndarray, plan: WindowPlan, extent: tuple[int, ...] | None = 
         else:
             out = workspace.scratch(slot, lead + tuple(ext), x.dtype)
             out.fill(fill)
-        dst = tuple(slice(p0, p1) for p0, p1, _ in plan.inside)
-        src = tuple(slice(i0, i0 + p1 - p0) for p0, p1, i0 in plan.inside)
+        dst, src = interior(plan.inside)
         parallel.copyto(out[(Ellipsis, *dst)], x[(Ellipsis, *src)])
         return out
-    g = x
-    for a, idx in enumerate(plan.pad_index):
-        g = np.take(g, idx, axis=2 + a)
+    g = pad_frame(x, plan)
     if tuple(ext) == g.shape[2:]:
         return np.ascontiguousarray(g)
     out = np.full(lead + tuple(ext), fill, dtype=x.dtype)
