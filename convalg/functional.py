@@ -63,7 +63,7 @@ import numpy as np
 from ._ranked import per_rank as _per_rank
 from .array_types import Array, ArrayIn, OutputSizes, Padding, Sizes
 from .errors import SpecError
-from .kernels.arrays import flip_spatial, is_cupy
+from .kernels.arrays import array_module, flip_spatial, is_cupy
 from .kernels.base import check_conv_shapes, conv_layer
 from .kernels.params import freeze
 from .spec._checks import as_shape, check_bool
@@ -92,9 +92,7 @@ def _array(name: str, a: Any, like: Any) -> Any:
     if is_cupy(like):
         if not is_cupy(a):
             raise TypeError(f"{name}: expected a CuPy array like x, got {type(a).__name__}")
-        import cupy
-
-        return cupy.ascontiguousarray(a)
+        return array_module(a).ascontiguousarray(a)
     if is_cupy(a):
         raise TypeError(f"{name}: a CuPy array, but x is a {type(like).__name__}")
     try:

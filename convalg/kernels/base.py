@@ -212,6 +212,14 @@ class BackendOps(abc.ABC):
     name: ClassVar[str]
     algorithms: ClassVar[tuple[str, ...]]
 
+    def __init_subclass__(cls, name: str = "", algorithms: tuple[str, ...] = (), **hooks: Any) -> None:
+        """``class NumpyOps(BackendOps, name=..., algorithms=..., window_plan=f, grad_input_zeros=g, ...)``:
+        the hooks given as plain functions of the backend module."""
+        super().__init_subclass__()
+        cls.name, cls.algorithms = name or cls.__name__, algorithms or ALGORITHMS
+        for hook, fn in hooks.items():
+            setattr(cls, hook, staticmethod(fn))
+
     def check_algorithm(self, algorithm: Any) -> str:
         """``algorithm`` if this backend runs it (:func:`check_algorithm`)."""
         return check_algorithm(algorithm, self.name, self.algorithms)

@@ -200,3 +200,12 @@ def test_compiled_functions_are_bounded(monkeypatch):
     assert list(runtime._FUNCTIONS) == ["k0", "k3", "k4"] and compiled == ["k0", "k1", "k2", "k3", "k4"]
     runtime.clear_functions()
     assert not runtime._FUNCTIONS
+
+
+def test_a_backend_without_its_zero_padding_gradients_cannot_be_made():
+    class Partial(base.BackendOps, name="partial", window_plan=numpy_ops.window_plan):
+        pass
+
+    with pytest.raises(TypeError, match="abstract"):
+        Partial()
+    assert Partial.name == "partial" and Partial.algorithms == base.ALGORITHMS

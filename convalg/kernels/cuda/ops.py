@@ -45,7 +45,7 @@ from ...index_map import IndexMap
 from ...spec import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, Conv, MaxPool
 from .. import base, cache
 from ..base import BackendOps, conv_transpose_layer
-from ..numpy.plan import WindowPlan, window_plan
+from ..numpy.plan import window_plan
 from ..numpy.pool import check_windows
 from . import cost, direct, fft, igemm, pool, runtime
 from .fft import fft_conv, fft_conv_grad_input, fft_conv_grad_weight, nonfinite_flag, quiet_fp
@@ -91,18 +91,16 @@ def conv_layer(x_shape: Sequence[int], w_shape: Sequence[int], has_bias: bool, s
 
 
 class CudaPlan(NamedTuple):
-    """A convolution pass ready to launch: the algorithm, the index map, the kernel (for ``'fft'``: the guarded
-    implicit GEMM that redoes the pass on non-finite input) and the split-K slices."""
+    """A pass ready to launch: ``algorithm`` (for a pool kernel: its generator), the index map, the generated
+    kernel (for ``'fft'``: the guarded implicit GEMM that redoes the pass on non-finite input), split-K slices.
+    Its weight in the kernels' cache (``nbytes``) is the generated source and a bound for the index map."""
 
     algorithm: str
     imap: IndexMap
     kernel: Any
     splits: int = 1
 
-    @property
-    def nbytes(self) -> int:
-        """Its weight in the kernels' cache: the generated source and a bound for the index map."""
-        return len(getattr(self.kernel, "code", "")) + 8192
+    nbytes = property(lambda self: len(getattr(self.kernel, "code", "")) + 8192)
 
 
 def _conv_plan(layer: Any, spatial: tuple[int, ...], conv_pass: str, n_batch: int, algorithm: str,
@@ -213,47 +211,27 @@ def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, paddi
     return _run_bwd_data(layer, spatial, True, x, weight, bias, (x.shape[0], layer.out_channels, *out), algorithm)
 
 
-class CudaOps(BackendOps):
-    """The CUDA backend's place in :class:`~convalg.kernels.base.BackendOps`: its zero-padding gradients and
-    window plans (the padding modes and ``flip_kernel`` come from the base)."""
-
-    name = "cuda"
-    algorithms = ALGORITHMS
-
-    def window_plan(self, layer: Conv, spatial: tuple[int, ...]) -> WindowPlan:
-        return window_plan(layer, spatial)
-
-    def grad_input_zeros(self, grad_out: Any, weight: Any, input_shape: tuple[int, ...], stride: Any, padding: Any,
-                         dilation: Any, groups: int, algorithm: str) -> Any:
-        """Input gradient of :func:`conv` (gather form: ``gather_output`` under ``gather_condition``)."""
-        _check_x("grad_out", grad_out)
-        _check_x("weight", weight, grad_out.ndim)
-        layer = conv_layer(input_shape, weight.shape, False, stride, padding, dilation, groups)
-        spatial = input_shape[2:]
-        expect = (input_shape[0], weight.shape[0], *layer.output_shape(spatial))
-        if tuple(grad_out.shape) != expect:
-            raise SpecError(f"grad_out.shape={grad_out.shape}: the forward output shape is {expect}")
-        return _run_bwd_data(layer, spatial, False, grad_out, weight, None, input_shape, algorithm)
-
-    def grad_weight_zeros(self, x: Any, grad_out: Any, weight_shape: tuple[int, ...], stride: Any, padding: Any,
-                          dilation: Any, groups: int, algorithm: str) -> Any:
-        """Weight gradient of :func:`conv`, a correlation of ``x`` with ``grad_out``.
-
-        Reduction over (batch, output positions): ``gemm`` splits it into fixed slices
-        (partial sums in a buffer, then summed in slice order); ``direct`` reduces in
-        one block per weight element.  Both deterministic, no atomics.
-        """
-        return _grad_weight(x, grad_out, weight_shape, stride, padding, dilation, groups, algorithm)
-
-
-#: The backend object; :func:`conv_grad_input` and :func:`conv_grad_weight` are its methods.
-OPS = CudaOps()
-conv_grad_input = OPS.conv_grad_input
-conv_grad_weight = OPS.conv_grad_weight
+def _grad_input(grad_out: Any, weight: Any, input_shape: tuple[int, ...], stride: Any, padding: Any, dilation: Any,
+                groups: int, algorithm: str) -> Any:
+    """Input gradient of :func:`conv` (zero padding; gather form: ``gather_output`` under ``gather_condition``)."""
+    _check_x("grad_out", grad_out)
+    _check_x("weight", weight, grad_out.ndim)
+    layer = conv_layer(input_shape, weight.shape, False, stride, padding, dilation, groups)
+    spatial = input_shape[2:]
+    expect = (input_shape[0], weight.shape[0], *layer.output_shape(spatial))
+    if tuple(grad_out.shape) != expect:
+        raise SpecError(f"grad_out.shape={grad_out.shape}: the forward output shape is {expect}")
+    return _run_bwd_data(layer, spatial, False, grad_out, weight, None, input_shape, algorithm)
 
 
 def _grad_weight(x: Any, grad_out: Any, weight_shape: tuple[int, ...], stride: Any, padding: Any, dilation: Any,
                  groups: int, algorithm: str) -> Any:
+    """Weight gradient of :func:`conv` (zero padding), a correlation of ``x`` with ``grad_out``.
+
+    Reduction over (batch, output positions): ``gemm`` splits it into fixed slices
+    (partial sums in a buffer, then summed in slice order); ``direct`` reduces in
+    one block per weight element.  Both deterministic, no atomics.
+    """
     _check_x("x", x)
     _check_x("grad_out", grad_out, x.ndim)
     layer = conv_layer(x.shape, weight_shape, False, stride, padding, dilation, groups)
@@ -281,6 +259,17 @@ def _grad_weight(x: Any, grad_out: Any, weight_shape: tuple[int, ...], stride: A
     return dw
 
 
+class CudaOps(BackendOps, name="cuda", algorithms=ALGORITHMS, window_plan=window_plan, grad_input_zeros=_grad_input,
+              grad_weight_zeros=_grad_weight):
+    """The CUDA backend on :class:`~convalg.kernels.base.BackendOps`: its zero-padding gradients and window
+    plans; the padding modes and ``flip_kernel`` come from the base."""
+
+
+#: The backend object, whose methods are this module's :func:`conv_grad_input` and :func:`conv_grad_weight`.
+OPS = CudaOps()
+conv_grad_input, conv_grad_weight = OPS.conv_grad_input, OPS.conv_grad_weight
+
+
 def conv_grad_bias(grad_out: Any) -> Any:
     """Bias gradient: the sum over batch and spatial axes (CuPy's fixed-order reduction)."""
     _check_x("grad_out", grad_out)
@@ -291,23 +280,15 @@ def _planes(x: Any) -> tuple[int, int]:
     return x.shape[0] * x.shape[1], x.ndim - 2
 
 
-class _PoolKernel(NamedTuple):
-    imap: IndexMap
-    kernel: Any
-
-    @property
-    def nbytes(self) -> int:
-        return len(getattr(self.kernel, "code", "")) + 8192
-
-
-def _pool_kernel(layer: Any, spatial: tuple[int, ...], which: str, *extra: Any) -> _PoolKernel:
+def _pool_kernel(layer: Any, spatial: tuple[int, ...], which: str, *extra: Any) -> tuple[IndexMap, Any]:
     """The index map and the generated kernel ``pool.<which>`` of ``layer`` at ``spatial`` (cached by bytes)."""
-    return cache.cached("cuda_pool_kernel", _make_pool_kernel, layer, tuple(spatial), which, *extra)
+    p = cache.cached("cuda_pool_kernel", _make_pool_kernel, layer, tuple(spatial), which, *extra)
+    return p.imap, p.kernel
 
 
-def _make_pool_kernel(layer: Any, spatial: tuple[int, ...], which: str, *extra: Any) -> _PoolKernel:
+def _make_pool_kernel(layer: Any, spatial: tuple[int, ...], which: str, *extra: Any) -> CudaPlan:
     imap = layer.index_map(spatial)
-    return _PoolKernel(imap, getattr(pool, which)(imap, *extra))
+    return CudaPlan(which, imap, getattr(pool, which)(imap, *extra))
 
 
 def max_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,

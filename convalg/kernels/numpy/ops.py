@@ -28,7 +28,7 @@ from ..params import freeze
 from . import cache, gemm, memory, polyphase, pool, scatter, winograd
 from . import fft as fftmod
 from .conv import conv_plan, gather_layer, gather_weight, upsample
-from .plan import WindowPlan, pad_input, window_plan, window_view
+from .plan import pad_input, window_plan, window_view
 
 __all__ = ["conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "conv_grad_bias", "max_pool",
            "max_pool_grad", "avg_pool", "avg_pool_grad", "adaptive_avg_pool", "adaptive_max_pool", "unfold", "fold",
@@ -68,29 +68,6 @@ def _add_bias(y: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
     if bias is not None:
         y += bias.reshape(1, -1, *[1] * (y.ndim - 2)).astype(y.dtype)
     return y
-
-
-class NumpyOps(BackendOps):
-    """The NumPy backend's place in :class:`~convalg.kernels.base.BackendOps`: its zero-padding gradients and
-    window plans (the padding modes and ``flip_kernel`` come from the base)."""
-
-    name = "numpy"
-    algorithms = ALGORITHMS
-
-    def window_plan(self, layer: Conv, spatial: tuple[int, ...]) -> WindowPlan:
-        return window_plan(layer, spatial)
-
-    def grad_input_zeros(self, grad_out: np.ndarray, weight: np.ndarray, input_shape: tuple[int, ...], stride: Any,
-                         padding: Any, dilation: Any, groups: int, algorithm: str) -> np.ndarray:
-        return _grad_input(grad_out, weight, input_shape, stride, padding, dilation, groups, algorithm)
-
-    def grad_weight_zeros(self, x: np.ndarray, grad_out: np.ndarray, weight_shape: tuple[int, ...], stride: Any,
-                          padding: Any, dilation: Any, groups: int, algorithm: str) -> np.ndarray:
-        return _grad_weight(x, grad_out, weight_shape, stride, padding, dilation, groups, algorithm)
-
-
-#: The backend object; :func:`conv_grad_input` and :func:`conv_grad_weight` are its methods.
-OPS = NumpyOps()
 
 
 def conv(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stride: Any = 1, padding: Any = 0,
@@ -222,8 +199,15 @@ def _weight_grad(plan: Any, x: np.ndarray, grad_out: np.ndarray) -> np.ndarray:
     return gemm.weight_grad_im2col(pad_input(x, window, slot="padded"), grad_out, window, groups)
 
 
-conv_grad_input = OPS.conv_grad_input
-conv_grad_weight = OPS.conv_grad_weight
+class NumpyOps(BackendOps, name="numpy", algorithms=ALGORITHMS, window_plan=window_plan, grad_input_zeros=_grad_input,
+               grad_weight_zeros=_grad_weight):
+    """The NumPy backend on :class:`~convalg.kernels.base.BackendOps`: its zero-padding gradients and window
+    plans; the padding modes and ``flip_kernel`` come from the base."""
+
+
+#: The backend object, whose methods are this module's :func:`conv_grad_input` and :func:`conv_grad_weight`.
+OPS = NumpyOps()
+conv_grad_input, conv_grad_weight = OPS.conv_grad_input, OPS.conv_grad_weight
 
 
 def conv_grad_bias(grad_out: np.ndarray) -> np.ndarray:
