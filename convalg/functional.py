@@ -112,14 +112,14 @@ _NAMES = {np.dtype(t): np.dtype(t).name for t in (np.float16, np.float32, np.flo
 
 
 def _check_dtype(name: str, a: Any, want: str | None = None) -> str:
-    kind = _NAMES.get(a.dtype) or a.dtype.name
-    if kind == "float16" and want in (None, "float16"):
-        return kind
-    if want is not None and kind != want:
-        raise TypeError(f"{name}: dtype {kind} does not match x's dtype {want}")
-    if kind not in _FLOATS:
-        raise TypeError(f"{name}: dtype {kind} is not supported; use float32 or float64 (float16 computes in float32)")
-    return kind
+    dtype = _NAMES.get(a.dtype) or a.dtype.name
+    if dtype == "float16" and want in (None, "float16"):
+        return dtype
+    if want is not None and dtype != want:
+        raise TypeError(f"{name}: dtype {dtype} does not match x's dtype {want}")
+    if dtype not in _FLOATS:
+        raise TypeError(f"{name}: dtype {dtype} is not supported; use float32 or float64 (float16 computes in float32)")
+    return dtype
 
 
 class _Args:

@@ -52,11 +52,11 @@ def weight(value: Any) -> int:
     return max(256, sys.getsizeof(value))
 
 
-def cached(kind: str, fn: Callable[..., Any], *args: Any) -> Any:
-    """``fn(*args)``, memoised under ``(kind, *args)`` within :data:`BUDGET` bytes (thread-safe;
+def cached(table: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``, memoised under ``(table, *args)`` within :data:`BUDGET` bytes (thread-safe;
     ``fn`` runs outside the lock, so it may consult the cache itself)."""
     global _total
-    key = (kind, *args)
+    key = (table, *args)
     with _lock:
         hit = _entries.get(key)
         if hit is not None:
@@ -84,7 +84,7 @@ def clear() -> None:
 
 def stats(keys: bool = False) -> Any:
     """``{'entries': ..., 'bytes': ..., 'budget': BUDGET}``; with ``keys``, the list of cached keys
-    (``(kind, *args)``, least recently used first) instead."""
+    (``(table, *args)``, least recently used first) instead."""
     with _lock:
         if keys:
             return list(_entries)

@@ -169,7 +169,7 @@ def test_cuda_plans_share_the_byte_bounded_cache(monkeypatch):
     layer = cuda_ops.conv_layer((2, 4, 9, 9), (4, 4, 3, 3), False, 1, 1, 1, 1)
     plan = cuda_ops._conv_plan(layer, (9, 9), "fwd", 2, "direct")
     assert plan is cuda_ops._conv_plan(layer, (9, 9), "fwd", 2, "direct")
-    assert plan.nbytes > len(plan.kernel.code) and ("cuda_conv_plan", layer, (9, 9), "fwd", 2, "direct", False) in \
+    assert plan.nbytes > len(plan.kernel.code) and ("cuda_conv_plan", layer, (9, 9), "fwd", 2, "direct") in \
         cache.stats(keys=True)
     monkeypatch.setattr(cache, "BUDGET", plan.nbytes + 100)  # room for this plan only: the next evicts it
     cuda_ops._conv_plan(layer, (9, 9), "bwd_data", 2, "direct")

@@ -103,18 +103,16 @@ class CudaPlan(NamedTuple):
     nbytes = property(lambda self: len(getattr(self.kernel, "code", "")) + 8192)
 
 
-def _conv_plan(layer: Any, spatial: tuple[int, ...], conv_pass: str, n_batch: int, algorithm: str,
-               transposed: bool = False) -> CudaPlan:
-    """The plan of ``conv_pass`` (``fwd``, ``bwd_data``, ``bwd_weight``) of ``layer`` at ``spatial``;
-    ``transposed``: ``layer`` is a ConvTranspose run as the ``bwd_data`` pass of its conv."""
+def _conv_plan(layer: Any, spatial: tuple[int, ...], conv_pass: str, n_batch: int, algorithm: str) -> CudaPlan:
+    """The plan of ``conv_pass`` (``fwd``, ``bwd_data``, ``bwd_weight``) of ``layer`` at ``spatial`` (a
+    ConvTranspose runs as the ``bwd_data`` pass of its conv)."""
     base.check_algorithm(algorithm, "cuda", ALGORITHMS)
-    return cache.cached("cuda_conv_plan", _make_conv_plan, layer, tuple(spatial), conv_pass, n_batch, algorithm,
-                        transposed)
+    return cache.cached("cuda_conv_plan", _make_conv_plan, layer, tuple(spatial), conv_pass, n_batch, algorithm)
 
 
-def _make_conv_plan(layer: Any, spatial: tuple[int, ...], conv_pass: str, n_batch: int, algorithm: str,
-                    transposed: bool) -> CudaPlan:
+def _make_conv_plan(layer: Any, spatial: tuple[int, ...], conv_pass: str, n_batch: int, algorithm: str) -> CudaPlan:
     imap = layer.index_map(spatial)
+    transposed = imap.transposed
     c_in, c_out = (layer.out_channels, layer.in_channels) if transposed else (layer.in_channels, layer.out_channels)
     choice = cost.choose(imap, c_in, c_out, layer.groups, n_batch, conv_pass, gemm_only=algorithm == "gemm")
     algo = choice.algorithm if algorithm == "auto" else algorithm
@@ -179,10 +177,10 @@ def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 
     return y
 
 
-def _run_bwd_data(layer: Any, spatial: tuple[int, ...], transposed: bool, dy: Any, weight: Any, bias: Any,
-                  out_shape: tuple[int, ...], algorithm: str) -> Any:
+def _run_bwd_data(layer: Any, spatial: tuple[int, ...], dy: Any, weight: Any, bias: Any, out_shape: tuple[int, ...],
+                  algorithm: str) -> Any:
     cp = cupy_module()
-    p = _conv_plan(layer, spatial, "bwd_data", dy.shape[0], algorithm, transposed)
+    p = _conv_plan(layer, spatial, "bwd_data", dy.shape[0], algorithm)
     b = _bias_arg(bias, out_shape[1])
     if p[0] == "fft":
         with quiet_fp():
@@ -208,7 +206,7 @@ def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, paddi
                                  None if bias is None else (weight.shape[1] * groups,))
     spatial = tuple(x.shape[2:])
     out = layer.output_shape(spatial)
-    return _run_bwd_data(layer, spatial, True, x, weight, bias, (x.shape[0], layer.out_channels, *out), algorithm)
+    return _run_bwd_data(layer, spatial, x, weight, bias, (x.shape[0], layer.out_channels, *out), algorithm)
 
 
 def _grad_input(grad_out: Any, weight: Any, input_shape: tuple[int, ...], stride: Any, padding: Any, dilation: Any,
@@ -221,7 +219,7 @@ def _grad_input(grad_out: Any, weight: Any, input_shape: tuple[int, ...], stride
     expect = (input_shape[0], weight.shape[0], *layer.output_shape(spatial))
     if tuple(grad_out.shape) != expect:
         raise SpecError(f"grad_out.shape={grad_out.shape}: the forward output shape is {expect}")
-    return _run_bwd_data(layer, spatial, False, grad_out, weight, None, input_shape, algorithm)
+    return _run_bwd_data(layer, spatial, grad_out, weight, None, input_shape, algorithm)
 
 
 def _grad_weight(x: Any, grad_out: Any, weight_shape: tuple[int, ...], stride: Any, padding: Any, dilation: Any,
