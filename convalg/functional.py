@@ -208,6 +208,7 @@ def conv_grad_input(grad_out: ArrayIn, weight: ArrayIn, input_shape: Sequence[in
 def _conv_output_shape(x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: Any, padding: Any, dilation: Any,
                        groups: int, padding_mode: str) -> tuple[int, ...]:
     """The conv's output spatial shape (the layer from :func:`convalg.kernels.base.conv_layer`, cached)."""
+    x_shape = (1, *x_shape[1:])  # the batch size does not change it
     try:
         return _output_shape_cached(x_shape, w_shape, stride, padding, dilation, groups, padding_mode)
     except TypeError:  # unhashable arguments: no cache

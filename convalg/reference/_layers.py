@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import SpecError
 from ..index_map import IndexMap
+from ..kernels.arrays import is_cupy
 from ..kernels.base import conv_layer as build_conv
 from ..kernels.base import conv_transpose_layer as build_conv_transpose
 from ..spec import AvgPool, Conv, ConvTranspose, MaxPool
@@ -26,7 +27,7 @@ __all__ = ["as_float64", "as_shape", "conv_layer", "conv_transpose_layer", "max_
 
 def as_float64(name: str, a: Any, min_ndim: int = 3) -> np.ndarray:
     """``a`` as a float64 NumPy array of rank >= ``min_ndim`` (batched, channels first)."""
-    if hasattr(a, "get") and not isinstance(a, np.ndarray):  # CuPy arrays
+    if is_cupy(a):
         a = a.get()
     try:
         arr = np.asarray(a)

@@ -102,12 +102,16 @@ def conv_transpose(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = 
     # stride s it runs on s**ndim times the input (see docs/performance.md, "Cost-model measurements")
     if strided or not all_finite(weight):
         out = tuple(int(v) for v in layer.output_shape(x.shape[2:]))
-        conv_layer_ = Conv(layer.kernel_size, stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
-                           groups=groups, ndim=x.ndim - 2)
         # the ConvTranspose weight (Cin, Cout/G, *k) is the transposed Conv's weight (Cout', Cin'/G, *k) as it is
-        y = scatter.transposed_conv(x, weight, window_plan(conv_layer_, out), groups, out)
+        y = scatter.transposed_conv(x, weight, window_plan(_by_id(_scattered_conv, layer), out), groups, out)
         return _add_bias(y, bias)
     return _transpose_run(x, weight, bias, layer, algorithm)
+
+
+def _scattered_conv(layer: ConvTranspose) -> Conv:
+    """The Conv whose adjoint ``layer`` is (its window plan, at the transposed output size, is scattered)."""
+    return Conv(layer.kernel_size, stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
+                groups=layer.groups, ndim=layer.ndim)
 
 
 def _transpose_run(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, layer: ConvTranspose,
