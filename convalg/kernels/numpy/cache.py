@@ -1,5 +1,5 @@
-"""The kernels' one byte-bounded cache, under the name the NumPy kernels import it by
-(:mod:`convalg.kernels.cache`; the CUDA plans share its budget)."""
+"""The kernels' one byte-bounded cache (:mod:`convalg.kernels.cache`; the CUDA plans share its budget),
+under the name some NumPy kernel modules import it by."""
 
 from ..cache import BUDGET, cached, clear, stats, weight
 

@@ -39,8 +39,9 @@ import sympy as sp
 from ...errors import SpecError
 from ...index_map import index_map
 from ...spec.conv import Conv
+from .. import cache
 from ..base import ALGORITHMS, check_algorithm
-from . import cache, cost, gemm, polyphase, winograd
+from . import cost, gemm, polyphase, winograd
 from . import fft as fftmod
 from .plan import WindowPlan, pad_input, window_plan
 

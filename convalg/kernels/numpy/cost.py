@@ -21,8 +21,8 @@ use the overlap-save tiles of :func:`convalg.kernels.numpy.fft.fft_tiles` (``N *
 entries of ``F`` points each).
 
 **Size threshold.**  FFT and Winograd are considered only when the direct FLOP count
-``2 N Co (C/G) K O`` is at least :data:`TRANSFORM_MIN_FLOPS` (2e7, about 0.15 ms of GEMM here).
-Below it their fixed cost (a dozen NumPy / ``scipy.fft`` calls, ~50-100 µs) cannot pay, and
+``2 N Co (C/G) K O`` is at least :data:`TRANSFORM_MIN_FLOPS`.  Below it their fixed cost (a dozen
+NumPy / ``scipy.fft`` calls) cannot pay (figures in ``docs/performance.md``), and
 their error is only norm-wise (an output whose exact value is 0 may come out as ``-6.6e-10``),
 so ``'auto'`` stays with the element-wise accurate ``gemm`` / ``direct``; pass
 ``algorithm='fft'`` / ``'winograd'`` explicitly to use them on small problems.

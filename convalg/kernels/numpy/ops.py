@@ -22,11 +22,12 @@ import numpy as np
 from ...errors import SpecError
 from ...spec.conv import Conv, ConvTranspose
 from ...spec.pooling import AvgPool, MaxPool
+from .. import cache
 from ..arrays import all_finite, flip_spatial
 from ..base import ALGORITHMS, BackendOps, conv_layer, conv_transpose_layer, finite_algorithm
 from ..params import freeze
-from . import cache, gemm, memory, polyphase, pool, scatter, winograd
 from . import fft as fftmod
+from . import gemm, memory, polyphase, pool, scatter, winograd
 from .conv import conv_plan, gather_layer, gather_weight, upsample
 from .plan import pad_input, window_plan, window_view
 

@@ -1,7 +1,7 @@
 """Window plans: the index maps of a layer printed into per-axis NumPy data.
 
 Every NumPy kernel reads its input through one *window plan*, built once per
-``(layer, input spatial shape)`` (cached on those values, see :mod:`.cache`) by
+``(layer, input spatial shape)`` (cached on those values, see :mod:`convalg.kernels.cache`) by
 printing the layer's :class:`~convalg.index_map.IndexMap` with
 :class:`~convalg.printers.numpy.IndexPrinter`.  A plan holds *per-axis* data only
 (sizes, slices, one entry per live tap, one divisor per output position), never
@@ -51,8 +51,9 @@ import sympy as sp
 from ...errors import SpecError
 from ...index_map import AxisMap, index_map
 from ...printers.numpy import compile_source, print_module
+from .. import cache
 from ..padding import interior, pad_frame
-from . import cache, memory, parallel, workspace
+from . import memory, parallel, workspace
 
 __all__ = ["WindowPlan", "window_plan", "pad_input", "window_view"]
 
