@@ -159,42 +159,45 @@ def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 
     _check_x("weight", weight, x.ndim)
     layer = conv_layer(x.shape, weight.shape, bias is not None, stride, padding, dilation, groups, padding_mode,
                        flip_kernel)
-    spatial = tuple(x.shape[2:])
-    p = _conv_plan(layer, spatial, "fwd", x.shape[0], algorithm)
-    imap: IndexMap = p[1]
-    b = _bias_arg(bias, weight.shape[0])
-    if p[0] == "fft":
-        with quiet_fp():  # NaN / inf input (replaced below): the host shim's NumPy FFT would warn
-            y = fft_conv(cupy_module(), x, weight, bias, imap, layer.groups)
-        launch(p[2], x.shape[0], _c(weight), _c(x), b, y, nonfinite_flag(cupy_module(), x, weight))
-        return y
-    cp = cupy_module()
-    y = cp.empty((x.shape[0], weight.shape[0], *imap.output_shape), dtype=np.float32)
-    if p[0] == "gemm":
-        launch(p[2], x.shape[0], _c(weight), _c(x), b, y)
-    else:
-        launch(p[2], x.shape[0], _c(x), _c(weight), b, y)
-    return y
+    p = _conv_plan(layer, tuple(x.shape[2:]), "fwd", x.shape[0], algorithm)
+    out_shape = (x.shape[0], weight.shape[0], *p.imap.output_shape)
+    return _run_pass(p, x, weight, bias, out_shape, lambda: fft_conv(cupy_module(), x, weight, bias, p.imap,
+                                                                     layer.groups))
 
 
 def _run_bwd_data(layer: Any, spatial: tuple[int, ...], dy: Any, weight: Any, bias: Any, out_shape: tuple[int, ...],
                   algorithm: str) -> Any:
-    cp = cupy_module()
     p = _conv_plan(layer, spatial, "bwd_data", dy.shape[0], algorithm)
-    b = _bias_arg(bias, out_shape[1])
-    if p[0] == "fft":
-        with quiet_fp():
-            out = fft_conv_grad_input(cp, dy, weight, p[1], layer.groups, out_shape).astype(np.float32, copy=False)
+
+    def transform() -> Any:
+        out = fft_conv_grad_input(cupy_module(), dy, weight, p.imap, layer.groups, out_shape).astype(np.float32,
+                                                                                                   copy=False)
         if bias is not None:
             out += bias.reshape((1, out_shape[1]) + (1,) * (len(out_shape) - 2))
-        launch(p[2], dy.shape[0], _c(weight), _c(dy), b, out, nonfinite_flag(cupy_module(), dy, weight))
         return out
-    out = cp.empty(out_shape, dtype=np.float32)
-    if p[0] == "gemm":
-        launch(p[2], dy.shape[0], _c(weight), _c(dy), b, out)
-    else:
-        launch(p[2], dy.shape[0], _c(dy), _c(weight), b, out)
+
+    return _run_pass(p, dy, weight, bias, out_shape, transform)
+
+
+def _run_pass(p: CudaPlan, inp: Any, weight: Any, bias: Any, out_shape: tuple[int, ...], transform: Any) -> Any:
+    """A ``fwd`` / ``bwd_data`` pass into a new output; for ``'fft'`` the output of ``transform()``, which the
+    guarded implicit GEMM redoes on the device where an input is not finite."""
+    b = _bias_arg(bias, out_shape[1])
+    if p.algorithm == "fft":
+        with quiet_fp():  # NaN / inf input (replaced by the guarded kernel): the host shim's NumPy FFT would warn
+            out = transform()
+        _launch_pass(p, inp, weight, b, out, nonfinite_flag(cupy_module(), inp, weight))
+        return out
+    out = cupy_module().empty(out_shape, dtype=np.float32)
+    _launch_pass(p, inp, weight, b, out)
     return out
+
+
+def _launch_pass(p: CudaPlan, inp: Any, weight: Any, b: Any, out: Any, *guard: Any) -> None:
+    """``p``'s kernel over the batch of ``inp`` (the implicit GEMM reads the weight first, the direct kernels the
+    input)."""
+    first, second = (inp, weight) if p.algorithm == "direct" else (weight, inp)
+    launch(p.kernel, inp.shape[0], _c(first), _c(second), b, out, *guard)
 
 
 def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
