@@ -7,6 +7,7 @@ function             result
                      never imported to answer)
 ``array_module``     ``cupy`` for a CuPy array, else ``numpy`` (the host shim runs
                      the CUDA kernels on NumPy arrays, so it gets ``numpy``)
+``cupy_module``      CuPy itself, or a clear error where it is not installed
 ``all_finite``       no NaN / inf in any of the arrays (one reduction each)
 ``flip_spatial``     an array reversed along its spatial axes, contiguous
 ===================  ==============================================================
@@ -28,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["is_cupy", "array_module", "all_finite", "flip_spatial"]
+__all__ = ["is_cupy", "array_module", "cupy_module", "all_finite", "flip_spatial"]
 
 
 def is_cupy(a: Any) -> bool:
@@ -36,9 +37,17 @@ def is_cupy(a: Any) -> bool:
     return type(a).__module__.split(".")[0] == "cupy"
 
 
+def cupy_module() -> ModuleType:
+    """Import CuPy, or raise a clear error."""
+    try:
+        return importlib.import_module("cupy")
+    except ImportError as exc:  # pragma: no cover - depends on the machine
+        raise RuntimeError("convalg.kernels.cuda needs CuPy (pip install cupy-cuda12x) and a CUDA device") from exc
+
+
 def array_module(a: Any) -> ModuleType:
     """The array module of ``a``: CuPy for a CuPy array, else NumPy."""
-    return importlib.import_module("cupy") if is_cupy(a) else np
+    return cupy_module() if is_cupy(a) else np
 
 
 def all_finite(*arrays: Any) -> bool:

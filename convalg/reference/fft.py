@@ -143,12 +143,12 @@ def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 
     if _nonfinite(x, w, b):
         return direct.conv(x, w, b, stride, padding, dilation, groups, padding_mode, flip_kernel)
     nd, g = imap.ndim, layer.groups
-    xp = pad_input(x, [(a.lo, a.hi) for a in imap.axes], layer.padding_mode)
+    padded = pad_input(x, [(a.lo, a.hi) for a in imap.axes], layer.padding_mode)
     kern = zero_stuff(w, layer.dilation, range(2, 2 + nd))
     if not layer.flip_kernel:  # correlation = convolution with the flipped kernel
         kern = _flip(kern, nd)
     n, cin = x.shape[:2]
-    full = fft_convolve(xp.reshape(n, g, cin // g, *xp.shape[2:]),
+    full = fft_convolve(padded.reshape(n, g, cin // g, *padded.shape[2:]),
                         kern.reshape(g, w.shape[0] // g, *w.shape[1:2], *kern.shape[2:]), "ngi,goi->ngo", nd)
     keep = tuple(slice(a.dilation * (a.kernel - 1), None, a.stride) for a in imap.axes)
     y = full[(Ellipsis, *keep)][(Ellipsis, *[slice(0, a.n_out) for a in imap.axes])]
@@ -269,9 +269,9 @@ def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride:
     if _nonfinite(x, g):
         return direct.conv_grad_weight(x, g, weight_shape, stride, padding, dilation, groups, padding_mode,
                                        flip_kernel)
-    xp = pad_input(x, [(a.lo, a.hi) for a in imap.axes], layer.padding_mode)
+    padded = pad_input(x, [(a.lo, a.hi) for a in imap.axes], layer.padding_mode)
     gs = _flip(zero_stuff(g, layer.stride, range(2, 2 + nd)), nd)
-    full = fft_convolve(xp.reshape(n, G, cin // G, *xp.shape[2:]), gs.reshape(n, G, cout // G, *gs.shape[2:]),
+    full = fft_convolve(padded.reshape(n, G, cin // G, *padded.shape[2:]), gs.reshape(n, G, cout // G, *gs.shape[2:]),
                         "ngi,ngo->goi", nd)
     keep = tuple(slice(gs.shape[2 + ax] - 1, None, a.dilation) for ax, a in enumerate(imap.axes))
     dw = full[(Ellipsis, *keep)][(Ellipsis, *[slice(0, a.kernel) for a in imap.axes])]

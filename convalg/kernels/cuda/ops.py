@@ -59,7 +59,7 @@ __all__ = ["clear_caches", "conv", "conv_transpose", "conv_grad_input", "conv_gr
 ALGORITHMS = ("auto", "direct", "gemm", "fft")
 
 
-def cupy_module() -> Any:
+def _xp() -> Any:
     """The array module of the active backend (CuPy, or NumPy under the host shim)."""
     return backend().xp
 
@@ -69,7 +69,7 @@ def launch(ks: Any, count: int, *arrays: Any) -> None:
 
 
 def _check_x(name: str, a: Any, rank: int | None = None) -> None:
-    cp = cupy_module()
+    cp = _xp()
     if not isinstance(a, cp.ndarray):
         raise TypeError(f"{name}: expected a {cp.__name__}.ndarray, got {type(a).__name__}")
     if a.dtype != np.float32:
@@ -80,7 +80,7 @@ def _check_x(name: str, a: Any, rank: int | None = None) -> None:
 
 
 def _c(a: Any) -> Any:
-    return cupy_module().ascontiguousarray(a)
+    return _xp().ascontiguousarray(a)
 
 
 def conv_layer(x_shape: Sequence[int], w_shape: Sequence[int], has_bias: bool, stride: Any, padding: Any,
@@ -137,7 +137,7 @@ def _make_conv_plan(layer: Any, spatial: tuple[int, ...], conv_pass: str, n_batc
 
 
 def _bias_arg(bias: Any, channels: int) -> Any:
-    cp = cupy_module()
+    cp = _xp()
     if bias is None:
         return cp.zeros(1, dtype=np.float32)
     _check_x_like("bias", bias)
@@ -147,7 +147,7 @@ def _bias_arg(bias: Any, channels: int) -> Any:
 
 
 def _check_x_like(name: str, a: Any) -> None:
-    cp = cupy_module()
+    cp = _xp()
     if not isinstance(a, cp.ndarray) or a.dtype != np.float32:
         raise TypeError(f"{name}: expected a float32 {cp.__name__}.ndarray")
 
@@ -161,7 +161,7 @@ def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 
                        flip_kernel)
     p = _conv_plan(layer, tuple(x.shape[2:]), "fwd", x.shape[0], algorithm)
     out_shape = (x.shape[0], weight.shape[0], *p.imap.output_shape)
-    return _run_pass(p, x, weight, bias, out_shape, lambda: fft_conv(cupy_module(), x, weight, bias, p.imap,
+    return _run_pass(p, x, weight, bias, out_shape, lambda: fft_conv(_xp(), x, weight, bias, p.imap,
                                                                      layer.groups))
 
 
@@ -170,7 +170,7 @@ def _run_bwd_data(layer: Any, spatial: tuple[int, ...], dy: Any, weight: Any, bi
     p = _conv_plan(layer, spatial, "bwd_data", dy.shape[0], algorithm)
 
     def transform() -> Any:
-        out = fft_conv_grad_input(cupy_module(), dy, weight, p.imap, layer.groups, out_shape).astype(np.float32,
+        out = fft_conv_grad_input(_xp(), dy, weight, p.imap, layer.groups, out_shape).astype(np.float32,
                                                                                                    copy=False)
         if bias is not None:
             out += bias.reshape((1, out_shape[1]) + (1,) * (len(out_shape) - 2))
@@ -186,9 +186,9 @@ def _run_pass(p: CudaPlan, inp: Any, weight: Any, bias: Any, out_shape: tuple[in
     if p.algorithm == "fft":
         with quiet_fp():  # NaN / inf input (replaced by the guarded kernel): the host shim's NumPy FFT would warn
             out = transform()
-        _launch_pass(p, inp, weight, b, out, nonfinite_flag(cupy_module(), inp, weight))
+        _launch_pass(p, inp, weight, b, out, nonfinite_flag(_xp(), inp, weight))
         return out
-    out = cupy_module().empty(out_shape, dtype=np.float32)
+    out = _xp().empty(out_shape, dtype=np.float32)
     _launch_pass(p, inp, weight, b, out)
     return out
 
@@ -240,13 +240,13 @@ def _grad_weight(x: Any, grad_out: Any, weight_shape: tuple[int, ...], stride: A
     expect = (x.shape[0], weight_shape[0], *layer.output_shape(spatial))
     if tuple(grad_out.shape) != expect:
         raise SpecError(f"grad_out.shape={grad_out.shape}: the forward output shape is {expect}")
-    cp = cupy_module()
+    cp = _xp()
     p = _conv_plan(layer, spatial, "bwd_weight", x.shape[0], algorithm)
     if p[0] == "direct":
         dw = cp.empty(weight_shape, dtype=np.float32)
         launch(p[2], x.shape[0], _c(x), _c(grad_out), dw)
         return dw
-    guard = (nonfinite_flag(cupy_module(), x, grad_out),) if p[0] == "fft" else ()  # fft: guarded gemm after it
+    guard = (nonfinite_flag(_xp(), x, grad_out),) if p[0] == "fft" else ()  # fft: guarded gemm after it
     if guard:
         with quiet_fp():
             dw = fft_conv_grad_weight(cp, x, grad_out, p[1], layer.groups, weight_shape).astype(np.float32,
@@ -296,7 +296,7 @@ def max_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dil
              ceil_mode: bool = False, return_indices: bool = False) -> Any:
     """Max pooling; first maximum wins ties, NaN propagates; int64 indices per (N, C) plane."""
     _check_x("x", x)
-    cp = cupy_module()
+    cp = _xp()
     planes, nd = _planes(x)
     layer = MaxPool(kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode, ndim=nd)
     check_windows(window_plan(layer, tuple(x.shape[2:])))  # a window with no input has no maximum
@@ -315,7 +315,7 @@ def max_pool_grad(grad_out: Any, indices: Any, input_shape: Sequence[int], kerne
     without it, the indices are sorted (stable) and each input sums its segment in order.
     """
     _check_x("grad_out", grad_out)
-    cp = cupy_module()
+    cp = _xp()
     input_shape = tuple(int(s) for s in input_shape)
     if not isinstance(indices, cp.ndarray) or indices.shape != grad_out.shape:
         raise SpecError(f"indices: must be an integer array shaped like grad_out {grad_out.shape}")
@@ -349,7 +349,7 @@ def avg_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, cei
     layer = AvgPool(kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
                     count_include_pad=count_include_pad, divisor_override=divisor_override, ndim=nd)
     imap, ks = _pool_kernel(layer, tuple(x.shape[2:]), "avg_pool", count_include_pad, divisor_override)
-    y = cupy_module().empty((*x.shape[:2], *imap.output_shape), dtype=np.float32)
+    y = _xp().empty((*x.shape[:2], *imap.output_shape), dtype=np.float32)
     launch(ks, planes, _c(x), y)
     return y
 
@@ -366,13 +366,13 @@ def avg_pool_grad(grad_out: Any, input_shape: Sequence[int], kernel_size: Any, s
     imap, ks = _pool_kernel(layer, input_shape[2:], "avg_pool_grad", count_include_pad, divisor_override)
     if tuple(grad_out.shape) != (*input_shape[:2], *imap.output_shape):
         raise SpecError(f"grad_out.shape={grad_out.shape}: the pooling output is {(*input_shape[:2], *imap.output_shape)}")
-    dx = cupy_module().empty(input_shape, dtype=np.float32)
+    dx = _xp().empty(input_shape, dtype=np.float32)
     launch(ks, input_shape[0] * input_shape[1], _c(grad_out), dx)
     return dx
 
 
 def _adaptive(x: Any, layer: Any, with_indices: bool) -> Any:
-    cp = cupy_module()
+    cp = _xp()
     planes, _ = _planes(x)
     imap, ks = _pool_kernel(layer, tuple(x.shape[2:]), "adaptive_pool")
     y = cp.empty((*x.shape[:2], *imap.output_shape), dtype=np.float32)
@@ -407,7 +407,7 @@ def unfold(x: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride
     layer = _window_layer(kernel_size, dilation, padding, stride, x.ndim - 2)
     imap, ks = _pool_kernel(layer, tuple(x.shape[2:]), "unfold", x.shape[1])
     k, L = math.prod(imap.kernel_size), math.prod(imap.output_shape)
-    y = cupy_module().empty((x.shape[0], x.shape[1] * k, L), dtype=np.float32)
+    y = _xp().empty((x.shape[0], x.shape[1] * k, L), dtype=np.float32)
     launch(ks, x.shape[0], _c(x), y)
     return y
 
@@ -425,7 +425,7 @@ def fold(cols: Any, output_size: Any, kernel_size: Any, dilation: Any = 1, paddi
         raise SpecError(f"cols.shape={cols.shape}: needs dim 1 divisible by prod(kernel_size)={k} and dim 2 = L = {L}")
     channels = cols.shape[1] // k
     _, ks = _pool_kernel(layer, out, "fold", channels)
-    y = cupy_module().empty((cols.shape[0], channels, *out), dtype=np.float32)
+    y = _xp().empty((cols.shape[0], channels, *out), dtype=np.float32)
     launch(ks, cols.shape[0], _c(cols), y)
     return y
 

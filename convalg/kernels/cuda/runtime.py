@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import SpecError
+from ..arrays import cupy_module
 from .codegen import KernelSource, check_grid
 
 __all__ = ["MAX_FUNCTIONS", "clear_functions", "cupy_module", "get_function", "launch", "check_array", "check_int32_size", "NVRTC_OPTIONS", "Backend",
@@ -44,15 +45,6 @@ _LOCK = threading.Lock()
 MAX_FUNCTIONS = 256
 _FUNCTIONS: OrderedDict[str, Any] = OrderedDict()
 _DTYPES = {"float": np.float32, "long long": np.int64}
-
-
-def cupy_module() -> Any:
-    """Import CuPy, or raise a clear error."""
-    try:
-        import cupy
-    except ImportError as exc:  # pragma: no cover - depends on the machine
-        raise RuntimeError("convalg.kernels.cuda needs CuPy (pip install cupy-cuda12x) and a CUDA device") from exc
-    return cupy
 
 
 def check_int32_size(size: int) -> None:

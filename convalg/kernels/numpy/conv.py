@@ -76,15 +76,15 @@ class ConvPlan:
         fill_extent = self.extent
         if self.algorithm == "direct" and all(s == 1 for s in self.window.step):
             return gemm.conv_taps(pad_input(x, self.window, fill_extent, slot="padded"), w, self.window, groups)
-        xp = pad_input(x, self.window, fill_extent, slot="padded")
+        padded = pad_input(x, self.window, fill_extent, slot="padded")
         if self.algorithm == "fft":
             if self.tiles is not None:
-                return fftmod.conv_fft_tiled(xp, w, self.window, groups, self.tiles)
-            return fftmod.conv_fft(xp, w, self.window, groups)
+                return fftmod.conv_fft_tiled(padded, w, self.window, groups, self.tiles)
+            return fftmod.conv_fft(padded, w, self.window, groups)
         if self.algorithm == "winograd":
-            return winograd.conv_winograd(xp, w, self.window, groups)
+            return winograd.conv_winograd(padded, w, self.window, groups)
         budget = 0 if self.algorithm == "direct" else gemm.DEFAULT_BUDGET
-        return gemm.conv_im2col(xp, w, self.window, groups, budget)
+        return gemm.conv_im2col(padded, w, self.window, groups, budget)
 
 
 def conv_plan(layer: Conv, input_shape: tuple[int, ...], dtype: str, algorithm: str = "auto") -> ConvPlan:

@@ -272,12 +272,12 @@ def pad_input(x: np.ndarray, plan: WindowPlan, extent: tuple[int, ...] | None = 
     return out
 
 
-def window_view(xp: np.ndarray, plan: WindowPlan) -> np.ndarray:
-    """Zero-copy view ``(N, C, *out, *kernel)`` of a padded input: ``xp[..., step*o + tap_step*k]``."""
-    st = xp.strides[2:]
-    shape = xp.shape[:2] + plan.output_shape + plan.kernel
+def window_view(padded: np.ndarray, plan: WindowPlan) -> np.ndarray:
+    """Zero-copy view ``(N, C, *out, *kernel)`` of a padded input: ``padded[..., step*o + tap_step*k]``."""
+    st = padded.strides[2:]
+    shape = padded.shape[:2] + plan.output_shape + plan.kernel
     # an axis with one output (or one tap) never moves along its stride: 0 keeps huge strides in range
     steps = tuple(s * t if o > 1 else 0 for s, t, o in zip(plan.step, st, plan.output_shape))
     taps = tuple(s * t if k > 1 else 0 for s, t, k in zip(plan.tap_step, st, plan.kernel))
-    strides = xp.strides[:2] + steps + taps
-    return np.lib.stride_tricks.as_strided(xp, shape, strides, writeable=False)
+    strides = padded.strides[:2] + steps + taps
+    return np.lib.stride_tricks.as_strided(padded, shape, strides, writeable=False)
