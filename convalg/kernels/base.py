@@ -216,6 +216,9 @@ class BackendOps(abc.ABC):
         """``class NumpyOps(BackendOps, name=..., algorithms=..., window_plan=f, grad_input_zeros=g, ...)``:
         the hooks given as plain functions of the backend module."""
         super().__init_subclass__()
+        unknown = set(hooks) - {"window_plan", "grad_input_zeros", "grad_weight_zeros"}
+        if unknown:
+            raise TypeError(f"{cls.__name__}: unknown BackendOps hooks {sorted(unknown)}")
         cls.name, cls.algorithms = name or cls.__name__, algorithms or ALGORITHMS
         for hook, fn in hooks.items():
             setattr(cls, hook, staticmethod(fn))
@@ -239,7 +242,7 @@ class BackendOps(abc.ABC):
         """The weight gradient of the zero-padding convolution."""
 
     def padded_frame(self, x_shape: Sequence[int], w_shape: Sequence[int], stride: Any, padding: Any, dilation: Any,
-                     groups: int, padding_mode: str) -> Any:
+                     groups: int, padding_mode: str) -> Frame:
         """The window plan of the padded layer: ``extent`` (the frame its windows read), ``pad_index``."""
         layer = conv_layer(x_shape, w_shape, stride, padding, dilation, groups, padding_mode)
         spatial = tuple(int(v) for v in x_shape[2:])

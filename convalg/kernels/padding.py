@@ -43,6 +43,7 @@ class Frame(Protocol):
     """What the functions read from a window plan (:class:`convalg.kernels.numpy.plan.WindowPlan`)."""
 
     input_shape: tuple[int, ...]
+    extent: tuple[int, ...]
     inside: tuple[tuple[int, int, int], ...]
     pad_index: tuple[Any, ...]
 

@@ -209,3 +209,6 @@ def test_a_backend_without_its_zero_padding_gradients_cannot_be_made():
     with pytest.raises(TypeError, match="abstract"):
         Partial()
     assert Partial.name == "partial" and Partial.algorithms == base.ALGORITHMS
+    with pytest.raises(TypeError, match="unknown BackendOps hooks"):
+        class Misspelt(base.BackendOps, grad_input_zero=numpy_ops.window_plan):
+            pass
