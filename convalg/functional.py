@@ -47,7 +47,7 @@ empty max-pool window  a window with no tap inside the input: SpecError (as
 >>> conv(x, w[:, :1])
 Traceback (most recent call last):
 ...
-convalg.errors.SpecError: weight: shape (3, 1, 3, 3) needs x with 1*groups = 1 channels, got x.shape[1] = 2
+convalg.errors.SpecError: weight: shape (3, 1, 3, 3) needs x with 1*groups = 1 channels (dim 1 is C_in/groups), got x.shape[1] = 2
 """
 
 from __future__ import annotations
@@ -64,9 +64,9 @@ from ._ranked import per_rank as _per_rank
 from .array_types import Array, ArrayIn, OutputSizes, Padding, Sizes
 from .checks import as_shape, check_bool
 from .errors import SpecError
-from .kernels.padding import pad_frame, padded_frame, unpad_adjoint
+from .kernels.arrays import array_module, flip_spatial, is_cupy
+from .kernels.base import check_conv_shapes, conv_layer
 from .kernels.params import freeze
-from .spec.conv import Conv
 from .spec.pooling import AvgPool
 
 __all__ = ["conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "conv_grad_bias", "max_pool",
@@ -76,13 +76,9 @@ __all__ = ["conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "con
 _FLOATS = ("float32", "float64")
 
 
-def _is_cupy(a: Any) -> bool:
-    return type(a).__module__.split(".")[0] == "cupy"
-
-
 def backend(x: object) -> ModuleType:
     """The ops module for ``x``'s array type: NumPy kernels, or the CUDA kernels for CuPy arrays."""
-    if _is_cupy(x):
+    if is_cupy(x):
         try:
             return importlib.import_module("convalg.kernels.cuda.ops")
         except ImportError as e:
@@ -93,24 +89,17 @@ def backend(x: object) -> ModuleType:
 def _array(name: str, a: Any, like: Any) -> Any:
     if a is None:
         raise TypeError(f"{name}: expected an array, got None")
-    if _is_cupy(like):
-        if not _is_cupy(a):
+    if is_cupy(like):
+        if not is_cupy(a):
             raise TypeError(f"{name}: expected a CuPy array like x, got {type(a).__name__}")
-        import cupy
-
-        return cupy.ascontiguousarray(a)
-    if _is_cupy(a):
+        return array_module(a).ascontiguousarray(a)
+    if is_cupy(a):
         raise TypeError(f"{name}: a CuPy array, but x is a {type(like).__name__}")
     try:
         a = np.asarray(a)
     except ValueError as e:  # ragged nested lists (the references raise the same)
         raise TypeError(f"{name}: expected a real numeric array ({e})") from None
     return np.ascontiguousarray(a)
-
-
-def _freeze(v: Any) -> Any:
-    """An argument already validated by :func:`_params` (plain ints and tuples)."""
-    return v
 
 
 def _params(**values: Any) -> tuple[Any, ...]:
@@ -123,14 +112,14 @@ _NAMES = {np.dtype(t): np.dtype(t).name for t in (np.float16, np.float32, np.flo
 
 
 def _check_dtype(name: str, a: Any, want: str | None = None) -> str:
-    kind = _NAMES.get(a.dtype) or a.dtype.name
-    if kind == "float16" and want in (None, "float16"):
-        return kind
-    if want is not None and kind != want:
-        raise TypeError(f"{name}: dtype {kind} does not match x's dtype {want}")
-    if kind not in _FLOATS:
-        raise TypeError(f"{name}: dtype {kind} is not supported; use float32 or float64 (float16 computes in float32)")
-    return kind
+    dtype = _NAMES.get(a.dtype) or a.dtype.name
+    if dtype == "float16" and want in (None, "float16"):
+        return dtype
+    if want is not None and dtype != want:
+        raise TypeError(f"{name}: dtype {dtype} does not match x's dtype {want}")
+    if dtype not in _FLOATS:
+        raise TypeError(f"{name}: dtype {dtype} is not supported; use float32 or float64 (float16 computes in float32)")
+    return dtype
 
 
 class _Args:
@@ -161,37 +150,13 @@ class _Args:
         return y.astype(np.float16) if self.in_dtype == "float16" else y
 
 
-def _check_conv(x: Any, weight: Any, bias: Any, groups: Any, transposed: bool = False) -> None:
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise SpecError(f"groups={groups!r}: must be a positive integer")
-    if weight.ndim != x.ndim:
-        raise SpecError(f"weight: expected {x.ndim} dims like x (C_out, C_in/groups, *k), got shape {tuple(weight.shape)}")
-    c = x.shape[1]
-    if transposed:
-        if weight.shape[0] != c:
-            raise SpecError(f"weight: shape {tuple(weight.shape)} needs x with {weight.shape[0]} channels "
-                            f"(ConvTranspose weight is (C_in, C_out/groups, *k)), got x.shape[1] = {c}")
-        if c % groups:
-            raise SpecError(f"groups={groups}: must divide the input channels {c}")
-        cout = weight.shape[1] * groups
-    else:
-        if weight.shape[1] * groups != c:
-            raise SpecError(f"weight: shape {tuple(weight.shape)} needs x with {weight.shape[1]}*groups = "
-                            f"{weight.shape[1] * groups} channels, got x.shape[1] = {c}")
-        if weight.shape[0] % groups:
-            raise SpecError(f"weight: {weight.shape[0]} output channels are not divisible by groups={groups}")
-        cout = weight.shape[0]
-    if bias is not None and tuple(bias.shape) != (cout,):
-        raise SpecError(f"bias: expected shape ({cout},), got {tuple(bias.shape)}")
-
-
 def conv(x: ArrayIn, weight: ArrayIn, bias: ArrayIn | None = None, stride: Sizes = 1, padding: Padding = 0,
          dilation: Sizes = 1, groups: int = 1, padding_mode: str = "zeros", flip_kernel: bool = False,
          algorithm: str = "auto") -> Array:
     """N-d convolution, PyTorch's ``F.conv{1,2,3}d`` (``flip_kernel=True``: true convolution)."""
     a = _Args(x)
     w, b = a.other("weight", weight), a.other("bias", bias, 1, optional=True)
-    _check_conv(a.x, w, b, groups)
+    check_conv_shapes(a.x.shape, w.shape, groups, None if b is None else b.shape)
     stride, padding, dilation = _params(stride=stride, padding=padding, dilation=dilation)
     return a.out(backend(a.x).conv(a.x, w, b, stride, padding, dilation, groups, padding_mode, flip_kernel, algorithm))
 
@@ -202,11 +167,11 @@ def conv_transpose(x: ArrayIn, weight: ArrayIn, bias: ArrayIn | None = None, str
     """N-d transposed convolution, PyTorch's ``F.conv_transpose{1,2,3}d`` (weight ``(C_in, C_out/G, *k)``)."""
     a = _Args(x)
     w, b = a.other("weight", weight), a.other("bias", bias, 1, optional=True)
-    _check_conv(a.x, w, b, groups, transposed=True)
+    check_conv_shapes(a.x.shape, w.shape, groups, None if b is None else b.shape, transposed=True)
     stride, padding, output_padding, dilation = _params(stride=stride, padding=padding, output_padding=output_padding,
                                                         dilation=dilation)
     if flip_kernel:
-        w = _flip(w)
+        w = flip_spatial(w)
     return a.out(backend(a.x).conv_transpose(a.x, w, b, stride, padding, output_padding, groups, dilation, algorithm))
 
 
@@ -229,55 +194,32 @@ def conv_grad_input(grad_out: ArrayIn, weight: ArrayIn, input_shape: Sequence[in
     w = a.other("weight", weight, a.x.ndim)
     shape = as_shape("input_shape", input_shape, a.x.ndim)
     stride, padding, dilation = _params(stride=stride, padding=padding, dilation=dilation)
-    _check_conv(np.empty((0, shape[1]) + (1,) * (a.x.ndim - 2)), w, None, groups)
-    if w.shape[0] != a.x.shape[1] or shape[0] != a.x.shape[0]:
-        raise SpecError(f"grad_out: shape {tuple(a.x.shape)} does not match weight {tuple(w.shape)} / "
-                        f"input_shape {shape}")
-    if check_bool("flip_kernel", flip_kernel):
-        w = _flip(w)
-    b = backend(a.x)
-    if padding_mode == "zeros":
-        gx = b.conv_grad_input(a.x, w, shape, stride, padding, dilation, groups, algorithm)
-    else:
-        frame = padded_frame(tuple(w.shape[2:]), _freeze(stride), _freeze(padding), _freeze(dilation), groups,
-                             padding_mode, shape[2:])
-        expected = (shape[0], w.shape[0], *frame.output_shape)
-        if tuple(a.x.shape) != expected:
-            raise SpecError(f"grad_out: shape {tuple(a.x.shape)} is not the conv output {expected} for input_shape "
-                            f"{shape}")
-        gf = b.conv_grad_input(a.x, w, (*shape[:2], *frame.extent), stride, 0, dilation, groups, algorithm)
-        gx = unpad_adjoint(gf, frame)
-    if tuple(gx.shape) != shape:
-        raise SpecError(f"grad_out: shape {tuple(a.x.shape)} is not the conv output for input_shape {shape}")
-    return a.out(gx)
+    check_conv_shapes((shape[0], shape[1], *[1] * (a.x.ndim - 2)), w.shape, groups)
+    flip = check_bool("flip_kernel", flip_kernel)
+    expected = (shape[0], w.shape[0], *_conv_output_shape(shape, tuple(w.shape), stride, padding, dilation, groups,
+                                                          padding_mode))
+    if tuple(a.x.shape) != expected:
+        raise SpecError(f"grad_out: shape {tuple(a.x.shape)} is not the conv output {expected} for input_shape "
+                        f"{shape}")
+    return a.out(backend(a.x).conv_grad_input(a.x, w, shape, stride, padding, dilation, groups, padding_mode, flip,
+                                              algorithm))
 
 
-def _flip(w: Any) -> Any:
-    """``w`` reversed along its spatial axes (contiguous copy)."""
-    flipped = w[(Ellipsis,) + (slice(None, None, -1),) * (w.ndim - 2)]
-    return flipped.copy() if _is_cupy(w) else np.ascontiguousarray(flipped)
-
-
-def _conv_output_shape(kernel: tuple[int, ...], stride: Any, padding: Any, dilation: Any, groups: int,
-                       spatial: tuple[int, ...]) -> tuple[int, ...]:
+def _conv_output_shape(x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: Any, padding: Any, dilation: Any,
+                       groups: int, padding_mode: str) -> tuple[int, ...]:
+    """The conv's output spatial shape (the layer from :func:`convalg.kernels.base.conv_layer`, cached)."""
+    x_shape = (1, *x_shape[1:])  # the batch size does not change it
     try:
-        return _output_shape_cached(kernel, stride, padding, dilation, groups, spatial)
+        return _output_shape_cached(x_shape, w_shape, stride, padding, dilation, groups, padding_mode)
     except TypeError:  # unhashable arguments: no cache
-        return _output_shape_cached.__wrapped__(kernel, stride, padding, dilation, groups, spatial)
+        return _output_shape_cached.__wrapped__(x_shape, w_shape, stride, padding, dilation, groups, padding_mode)
 
 
 @functools.lru_cache(maxsize=512)
-def _output_shape_cached(kernel: tuple[int, ...], stride: Any, padding: Any, dilation: Any, groups: int,
-                         spatial: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(Conv(kernel, stride=stride, padding=padding, dilation=dilation, groups=groups,
-                      ndim=len(kernel)).output_shape(spatial))
-
-
-class _WeightShape:
-    """Stands in for a weight array in :func:`_check_conv` (only ``ndim`` and ``shape``; nothing allocated)."""
-
-    def __init__(self, shape: tuple[int, ...]) -> None:
-        self.shape, self.ndim = shape, len(shape)
+def _output_shape_cached(x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: Any, padding: Any, dilation: Any,
+                         groups: int, padding_mode: str) -> tuple[int, ...]:
+    layer = conv_layer(x_shape, w_shape, stride, padding, dilation, groups, padding_mode)
+    return tuple(int(v) for v in layer.output_shape(x_shape[2:]))
 
 
 def conv_grad_weight(x: ArrayIn, grad_out: ArrayIn, weight_shape: Sequence[int], stride: Sizes = 1,
@@ -297,21 +239,14 @@ def conv_grad_weight(x: ArrayIn, grad_out: ArrayIn, weight_shape: Sequence[int],
     g = a.other("grad_out", grad_out, a.x.ndim)
     shape = as_shape("weight_shape", weight_shape, a.x.ndim)
     stride, padding, dilation = _params(stride=stride, padding=padding, dilation=dilation)
-    _check_conv(a.x, _WeightShape(shape), None, groups)
+    check_conv_shapes(a.x.shape, shape, groups)
     flip = check_bool("flip_kernel", flip_kernel)
-    b = backend(a.x)
-    if padding_mode == "zeros":
-        xs, pad = a.x, padding
-        expected = _conv_output_shape(shape[2:], _freeze(stride), _freeze(padding), _freeze(dilation), groups,
-                                      tuple(a.x.shape[2:]))
-    else:
-        frame = padded_frame(shape[2:], _freeze(stride), _freeze(padding), _freeze(dilation), groups, padding_mode,
-                             tuple(a.x.shape[2:]))
-        xs, pad, expected = pad_frame(a.x, frame), 0, frame.output_shape
-    if tuple(g.shape) != (a.x.shape[0], shape[0], *expected):
-        raise SpecError(f"grad_out: expected shape {(a.x.shape[0], shape[0], *expected)}, got {tuple(g.shape)}")
-    dw = b.conv_grad_weight(xs, g, shape, stride, pad, dilation, groups, algorithm)
-    return a.out(_flip(dw) if flip else dw)
+    expected = (a.x.shape[0], shape[0], *_conv_output_shape(tuple(a.x.shape), shape, stride, padding, dilation, groups,
+                                                            padding_mode))
+    if tuple(g.shape) != expected:
+        raise SpecError(f"grad_out: expected shape {expected}, got {tuple(g.shape)}")
+    return a.out(backend(a.x).conv_grad_weight(a.x, g, shape, stride, padding, dilation, groups, padding_mode, flip,
+                                               algorithm))
 
 
 def conv_grad_bias(grad_out: ArrayIn) -> Array:
@@ -373,7 +308,7 @@ def avg_pool_grad(grad_out: ArrayIn, input_shape: Sequence[int], kernel_size: Si
     shape = as_shape("input_shape", input_shape, a.x.ndim)
     kernel_size, stride, padding, divisor_override = _params(kernel_size=kernel_size, stride=stride, padding=padding,
                                                              divisor_override=divisor_override)
-    expected = AvgPool(_freeze(kernel_size), stride, _freeze(padding), ceil_mode, count_include_pad, divisor_override,
+    expected = AvgPool(kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
                        ndim=len(shape) - 2).output_shape(shape[2:])
     if tuple(a.x.shape) != (*shape[:2], *expected):
         raise SpecError(f"grad_out: expected shape {(*shape[:2], *expected)}, got {tuple(a.x.shape)}")

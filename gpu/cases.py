@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from convalg.kernels.cuda import direct, igemm, plan, pool
+from convalg.kernels.cuda import cost, direct, igemm, pool
 from convalg.spec import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, Conv, ConvTranspose, MaxPool
 
 __all__ = ["CONV_CASES", "TRANSPOSE_CASES", "POOL_CASES", "AVG_CASES", "ADAPTIVE_CASES", "WINDOW_CASES",
@@ -152,14 +152,14 @@ def anchor_kernels(chosen_only: bool = False, which: tuple[int, ...] | None = No
     for a in [ANCHORS[i] for i in (range(len(ANCHORS)) if which is None else which)]:
         imap = a.layer().index_map((a.hw, a.hw))
         for conv_pass in ("fwd", "bwd_data", "bwd_weight"):
-            choice = plan.choose(imap, a.c, a.o, a.g, a.n, conv_pass)
+            choice = cost.choose(imap, a.c, a.o, a.g, a.n, conv_pass)
             for tile in igemm.TILES.values():
                 if chosen_only and tile != choice.tile:
                     continue
                 splits = 1
                 if conv_pass == "bwd_weight":
                     m, q, p = igemm.gemm_sizes(imap, conv_pass, a.c, a.o, a.g, a.n)
-                    splits = plan.splits_for(m, q, p, a.g, tile)
+                    splits = cost.splits_for(m, q, p, a.g, tile)
                 k = igemm.igemm(imap, conv_pass, a.c, a.o, a.g, conv_pass == "fwd", tile, splits)
                 out[k.name] = k
     return tuple(out.values())

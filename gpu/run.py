@@ -234,7 +234,7 @@ def pass_bytes(a: Anchor, which: str) -> int:
 
 def _rates(a: Anchor | None, r: dict, which: str) -> tuple[str, str, str, str]:
     """(TFLOP/s, GB/s, % of the FMA peak / % of the bandwidth, the nearer ceiling) of ``r[which]``."""
-    from convalg.kernels.cuda.plan import BANDWIDTH, PEAK
+    from convalg.kernels.cuda.cost import BANDWIDTH, PEAK
 
     ms = r.get(which)
     if a is None or ms is None:

@@ -1,19 +1,25 @@
 """Kernels generated from the index maps, one package per backend.
 
 ==========================  ===============================================
-package                     arrays
+module                      contents
 ==========================  ===============================================
+``convalg.kernels.base``    what both backends stand on: the ops protocol,
+                            the algorithm vocabulary, the call -> layer
+                            builder, the non-finite rule, FLOP counting and
+                            the padding-mode gradients
+``convalg.kernels.arrays``  the array module of an array (NumPy / CuPy)
+``convalg.kernels.padding`` the padded frame of reflect / replicate /
+                            circular padding and its adjoint (any array module)
+``convalg.kernels.cache``   the one byte-bounded cache of both backends
 ``convalg.kernels.numpy``   NumPy (plans of strided views, GEMM, FFT, Winograd)
 ``convalg.kernels.cuda``    CuPy (loaded lazily by :mod:`convalg.functional`)
-``convalg.kernels.padding`` either: reflect / replicate / circular padding
-                            around a zero-padding kernel, and its adjoint
 ==========================  ===============================================
 
-The NumPy plans, layers and tables share one cache bounded by bytes
-(:data:`convalg.kernels.numpy.cache.BUDGET`, least recently used first);
+The plans, layers and tables of both backends share one cache bounded by bytes
+(:data:`convalg.kernels.cache.BUDGET`, least recently used first);
 :func:`clear_caches` empties it, frees the kernels' per-thread scratch buffers
 (:mod:`convalg.kernels.numpy.workspace`, at most 32 MiB per thread) and, when the CUDA
-backend has been used, drops its plans and compiled kernels too.
+backend has been used, drops its FFT frames and compiled kernels too.
 
 >>> clear_caches()
 """
@@ -25,7 +31,8 @@ def clear_caches() -> None:
     """Drop every cached kernel plan, layer and table (rebuilt on the next call) and the scratch buffers."""
     import sys
 
-    from .numpy import cache, workspace
+    from . import cache
+    from .numpy import workspace
 
     cache.clear()
     workspace.clear()

@@ -44,5 +44,5 @@ def freeze(name: str, value: Any) -> Any:
         if value.is_Integer:
             return int(value)
         return value  # a symbolic padding: the layer spec validates it
-    kind = "array" if isinstance(value, np.ndarray) else type(value).__name__
-    raise SpecError(f"{name}={value!r}: must be an integer or a tuple of integers, got {kind}")
+    got = "array" if isinstance(value, np.ndarray) else type(value).__name__
+    raise SpecError(f"{name}={value!r}: must be an integer or a tuple of integers, got {got}")

@@ -37,7 +37,6 @@ from ..errors import SpecError
 from ..index_map import IndexMap
 from ..spec import Conv
 from ._layers import as_float64, as_shape, conv_layer, conv_transpose_layer, spatial_of
-from .fft import conv_grad_bias
 from .pooling import (
     adaptive_avg_pool,
     adaptive_max_pool,
@@ -206,3 +205,13 @@ def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride:
         where = tuple(_tap_index(a, imap.flip_kernel)[k] for a, k in zip(imap.axes, tap))
         dw[(Ellipsis, *where)] = np.einsum("ngop,ngip->goi", gg.reshape(n, G, cout // G, -1), sub)
     return dw.reshape(wshape)
+
+
+def conv_grad_bias(grad_out: Any) -> np.ndarray:
+    """Gradient w.r.t. the bias: ``grad_out`` summed over batch and spatial axes.
+
+    >>> conv_grad_bias(np.ones((2, 3, 4)))
+    array([8., 8., 8.])
+    """
+    g = as_float64("grad_out", grad_out)
+    return g.sum(axis=(0, *range(2, g.ndim)))

@@ -48,6 +48,7 @@ import scipy.fft as sfft
 from ..checks import check_bool
 from ..errors import SpecError
 from ..spec import Conv
+from . import direct
 from ._layers import as_float64, as_shape, conv_layer, conv_transpose_layer
 
 __all__ = ["conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "conv_grad_bias", "fft_convolve",
@@ -140,16 +141,14 @@ def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 
     b = None if bias is None else as_float64("bias", bias, 1)
     layer, imap = conv_layer(x, w, b, stride, padding, dilation, groups, padding_mode, flip_kernel)
     if _nonfinite(x, w, b):
-        from . import direct
-
         return direct.conv(x, w, b, stride, padding, dilation, groups, padding_mode, flip_kernel)
     nd, g = imap.ndim, layer.groups
-    xp = pad_input(x, [(a.lo, a.hi) for a in imap.axes], layer.padding_mode)
+    padded = pad_input(x, [(a.lo, a.hi) for a in imap.axes], layer.padding_mode)
     kern = zero_stuff(w, layer.dilation, range(2, 2 + nd))
     if not layer.flip_kernel:  # correlation = convolution with the flipped kernel
         kern = _flip(kern, nd)
     n, cin = x.shape[:2]
-    full = fft_convolve(xp.reshape(n, g, cin // g, *xp.shape[2:]),
+    full = fft_convolve(padded.reshape(n, g, cin // g, *padded.shape[2:]),
                         kern.reshape(g, w.shape[0] // g, *w.shape[1:2], *kern.shape[2:]), "ngi,goi->ngo", nd)
     keep = tuple(slice(a.dilation * (a.kernel - 1), None, a.stride) for a in imap.axes)
     y = full[(Ellipsis, *keep)][(Ellipsis, *[slice(0, a.n_out) for a in imap.axes])]
@@ -171,8 +170,6 @@ def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, paddi
     b = None if bias is None else as_float64("bias", bias, 1)
     layer, imap = conv_transpose_layer(x, w, b, stride, padding, output_padding, groups, dilation, flip_kernel)
     if _nonfinite(x, w, b):
-        from . import direct
-
         return direct.conv_transpose(x, w, b, stride, padding, output_padding, groups, dilation, flip_kernel)
     nd, g = imap.ndim, layer.groups
     xs = zero_stuff(x, layer.stride, range(2, 2 + nd))
@@ -193,12 +190,8 @@ def _grad_layer(input_shape: Sequence[int], weight: np.ndarray, stride: Any, pad
     input_shape = as_shape("input_shape", input_shape)
     if len(input_shape) != weight.ndim:
         raise SpecError(f"input_shape={input_shape}: must be (N, C_in, *spatial) with {weight.ndim - 2} spatial dims")
-    layer = Conv(tuple(weight.shape[2:]), stride=stride, padding=padding, dilation=dilation, groups=groups,
-                 bias=False, padding_mode=padding_mode, in_channels=input_shape[1], out_channels=weight.shape[0],
-                 ndim=weight.ndim - 2)
-    if weight.shape[1] * layer.groups != input_shape[1]:
-        raise SpecError(f"weight.shape={weight.shape}: dim 1 must be in_channels/groups = "
-                        f"{input_shape[1]}/{layer.groups}")
+    layer, _ = conv_layer(np.broadcast_to(np.empty(()), input_shape), weight, None, stride, padding, dilation, groups,
+                          padding_mode)
     return layer, input_shape
 
 
@@ -212,9 +205,8 @@ def unpad_adjoint(grad_padded: np.ndarray, spatial: Sequence[int], pads: Sequenc
     lead = grad_padded.shape[:grad_padded.ndim - len(spatial)]
     source = pad_input(np.arange(int(np.prod(spatial))).reshape(spatial), pads, padding_mode)
     out = np.zeros((int(np.prod(lead)), int(np.prod(spatial))))
-    if padding_mode == "zeros":  # the zero pad has no source: keep the interior only
-        interior = tuple(slice(lo, lo + n) for (lo, _), n in zip(pads, spatial))
-        return np.ascontiguousarray(grad_padded[(Ellipsis, *interior)])
+    if padding_mode == "zeros":  # the zero pad has no source: keep the interior (negative pads crop)
+        return np.ascontiguousarray(pad_input(grad_padded, [(-lo, -hi) for lo, hi in pads]))
     np.add.at(out, (slice(None), source.reshape(-1)), grad_padded.reshape(out.shape[0], -1))
     return out.reshape(*lead, *spatial)
 
@@ -239,8 +231,6 @@ def conv_grad_input(grad_out: Any, weight: Any, input_shape: Sequence[int], stri
     if g.shape != expected:
         raise SpecError(f"grad_out.shape={g.shape}: must be the conv output shape {expected}")
     if _nonfinite(g, w):
-        from . import direct
-
         return direct.conv_grad_input(g, w, input_shape, stride, padding, dilation, groups, padding_mode,
                                       flip_kernel)
     nd = w.ndim - 2
@@ -277,13 +267,11 @@ def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride:
     if g.shape != (n, cout, *imap.output_shape):
         raise SpecError(f"grad_out.shape={g.shape}: must be the conv output shape {(n, cout, *imap.output_shape)}")
     if _nonfinite(x, g):
-        from . import direct
-
         return direct.conv_grad_weight(x, g, weight_shape, stride, padding, dilation, groups, padding_mode,
                                        flip_kernel)
-    xp = pad_input(x, [(a.lo, a.hi) for a in imap.axes], layer.padding_mode)
+    padded = pad_input(x, [(a.lo, a.hi) for a in imap.axes], layer.padding_mode)
     gs = _flip(zero_stuff(g, layer.stride, range(2, 2 + nd)), nd)
-    full = fft_convolve(xp.reshape(n, G, cin // G, *xp.shape[2:]), gs.reshape(n, G, cout // G, *gs.shape[2:]),
+    full = fft_convolve(padded.reshape(n, G, cin // G, *padded.shape[2:]), gs.reshape(n, G, cout // G, *gs.shape[2:]),
                         "ngi,ngo->goi", nd)
     keep = tuple(slice(gs.shape[2 + ax] - 1, None, a.dilation) for ax, a in enumerate(imap.axes))
     dw = full[(Ellipsis, *keep)][(Ellipsis, *[slice(0, a.kernel) for a in imap.axes])]

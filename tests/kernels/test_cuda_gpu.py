@@ -78,7 +78,7 @@ def _run(device, test_body, strategy):
 def _conv_forward(device, drawn):
     (case, recipes), algorithm = drawn
     if algorithm == "fft" and case.padding_mode != "zeros":
-        algorithm = "igemm"
+        algorithm = "gemm"
     x, w = recipes["x"].build(), recipes["weight"].build()
     b = recipes["bias"].build() if "bias" in recipes else None
     kw = dict(case.kwargs(), flip_kernel=case.layer.flip_kernel)
@@ -89,7 +89,7 @@ def _conv_forward(device, drawn):
 
 def test_conv_forward_property(device):
     cases = conv_cases(padding_modes=("zeros", "reflect", "replicate", "circular"), flip_kernel=True)
-    _run(device, _conv_forward, st.tuples(case_arrays(cases), st.sampled_from(["auto", "igemm", "direct", "fft"])))
+    _run(device, _conv_forward, st.tuples(case_arrays(cases), st.sampled_from(["auto", "gemm", "direct", "fft"])))
 
 
 def _conv_backward(device, drawn):
@@ -110,7 +110,7 @@ def _conv_backward(device, drawn):
 
 def test_conv_backward_property(device):
     _run(device, _conv_backward,
-         st.tuples(case_arrays(conv_cases()), st.sampled_from(["auto", "igemm", "direct", "fft"])))
+         st.tuples(case_arrays(conv_cases()), st.sampled_from(["auto", "gemm", "direct", "fft"])))
 
 
 def _conv_transpose(device, drawn):
@@ -125,7 +125,7 @@ def _conv_transpose(device, drawn):
 
 
 def test_conv_transpose_property(device):
-    _run(device, _conv_transpose, st.tuples(case_arrays(conv_transpose_cases()), st.sampled_from(["igemm", "direct"])))
+    _run(device, _conv_transpose, st.tuples(case_arrays(conv_transpose_cases()), st.sampled_from(["gemm", "direct"])))
 
 
 def _max_pool(device, drawn):
@@ -203,7 +203,7 @@ def test_max_pool_orders_subnormals(device, adaptive):
     assert device.get(y).tobytes() == ry.astype(np.float32).tobytes()  # bitwise: the subnormal itself, -0 kept
 
 
-@pytest.mark.parametrize("algorithm", ["auto", "igemm", "direct", "fft"])
+@pytest.mark.parametrize("algorithm", ["auto", "gemm", "direct", "fft"])
 def test_empty_batch(device, algorithm):
     """N = 0: empty results (zeros for the weight gradient), as the references."""
     x, dy = np.zeros((0, 2, 9, 9), np.float32), np.zeros((0, 3, 9, 9), np.float32)

@@ -24,7 +24,7 @@ def test_dry_run_prints_plan():
     assert res.returncode == 0, res.stderr
     lines = [ln for ln in res.stdout.splitlines() if "fwd:" in ln]
     assert len(lines) == 2
-    assert "32x64x56x56->64 k3" in lines[0] and "igemm" in lines[0]
+    assert "32x64x56x56->64 k3" in lines[0] and "gemm" in lines[0]
     assert "dw" in lines[1] and "direct" in lines[1]
     assert " B)" in lines[0]  # generated source size
 
@@ -37,7 +37,7 @@ def test_anchor_flops_and_table():
     assert run.ANCHORS[2].out_hw() == 112
     row = {"case": "c", "fwd": 2.0, "bwd": 4.0, "tflops_fwd": 1.0, "tflops_bwd": 1.0, "cudnn_fwd_fp32": 1.0,
            "cudnn_bwd_fp32": 6.0, "cudnn_fwd_tf32": 0.5, "cudnn_bwd_tf32": 3.0, "rel_err_fwd": 1e-7,
-           "rel_err_bwd": 2e-7, "fwd:igemm": 2.0}
+           "rel_err_bwd": 2e-7, "fwd:gemm": 2.0}
     text = run.table([row])
     assert "| 0.50 |" in text and "| 1.50 |" in text
     assert "2.0e-07" in text
@@ -46,7 +46,7 @@ def test_anchor_flops_and_table():
     tflops = first.flops() / 2e-3 / 1e12
     gbs = run.pass_bytes(first, "fwd") / 2e-3 / 1e9
     assert f"| {tflops:.1f} | {gbs:.0f} |" in fwd_line and "compute" in fwd_line
-    assert "fwd:igemm" in run.algo_table([row])
+    assert "fwd:gemm" in run.algo_table([row])
 
 
 class _FakeEvent:

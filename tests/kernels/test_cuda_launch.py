@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from convalg import Conv, SpecError
-from convalg.kernels.cuda import igemm, ops, plan
+from convalg.kernels.cuda import cost, igemm, ops
 from convalg.kernels.cuda.codegen import Emitter, KernelSource, kernel_text, sym, thread_guard
 from convalg.kernels.cuda.hostshim import HOST_PRELUDE, HostBackend, host_compiler
 from convalg.printers.cuda import PREAMBLE
@@ -42,16 +42,16 @@ def test_split_count_keeps_grid_z_within_65535():
     imap = layer.index_map((64, 64))
     for tile in igemm.TILES.values():
         m, q, p = igemm.gemm_sizes(imap, "bwd_weight", 4096, 4096, 4096, 64)
-        assert 4096 * plan.splits_for(m, q, p, 4096, tile) <= 65535
-    choice = plan.choose(imap, 4096, 4096, 4096, 64, "bwd_weight", igemm_only=True)
+        assert 4096 * cost.splits_for(m, q, p, 4096, tile) <= 65535
+    choice = cost.choose(imap, 4096, 4096, 4096, 64, "bwd_weight", gemm_only=True)
     assert 4096 * choice.splits <= 65535
 
 
 def test_too_many_groups_for_the_implicit_gemm_is_a_clear_error():
     imap = Conv(1, groups=70000, in_channels=70000, out_channels=70000, ndim=1).index_map((3,))
-    assert plan.choose(imap, 70000, 70000, 70000, 1, "fwd").algorithm == "direct"
+    assert cost.choose(imap, 70000, 70000, 70000, 1, "fwd").algorithm == "direct"
     with pytest.raises(SpecError, match="groups=70000.*algorithm='direct'"):
-        plan.choose(imap, 70000, 70000, 70000, 1, "fwd", igemm_only=True)
+        cost.choose(imap, 70000, 70000, 70000, 1, "fwd", gemm_only=True)
 
 
 @pytest.mark.skipif(host_compiler() is None, reason="needs g++")
@@ -64,11 +64,11 @@ def test_launch_checks_the_grid():
 
 
 @pytest.mark.skipif(host_compiler() is None, reason="needs g++")
-def test_forced_igemm_with_too_many_groups_raises():
+def test_forced_gemm_with_too_many_groups_raises():
     x = np.zeros((1, 70000, 3), np.float32)
     w = np.zeros((70000, 1, 1), np.float32)
     from convalg.kernels.cuda.runtime import using_backend
 
     with using_backend(HostBackend()):
         with pytest.raises(SpecError, match="groups=70000"):
-            ops.conv(x, w, groups=70000, algorithm="igemm")
+            ops.conv(x, w, groups=70000, algorithm="gemm")

@@ -15,7 +15,7 @@ import pytest
 
 from convalg import Conv
 from convalg.errors import SpecError
-from convalg.kernels.cuda import igemm, ops, plan
+from convalg.kernels.cuda import cost, igemm, ops
 from convalg.kernels.cuda.hostshim import HostBackend, host_compiler
 from convalg.kernels.cuda.runtime import CupyBackend
 from convalg.reference import direct as reference
@@ -94,14 +94,14 @@ def test_tile_and_split(backend, data, conv_pass, name, splits):
                             error_bound("conv_grad_weight", x, dy, w.shape, **PARAMS), f"{conv_pass} x{splits}")
 
 
-def test_forced_igemm_uses_the_cost_models_best_tile_and_split():
-    """``algorithm='igemm'`` on a shape where the model prefers ``direct`` still gets the best tile and split-K."""
+def test_forced_gemm_uses_the_cost_models_best_tile_and_split():
+    """``algorithm='gemm'`` on a shape where the model prefers ``direct`` still gets the best tile and split-K."""
     layer = Conv(3, padding=1, in_channels=4, out_channels=4, ndim=2)
     imap = layer.index_map((32, 32))
-    assert plan.choose(imap, 4, 4, 1, 8, "bwd_weight").algorithm != "igemm"
-    best = plan.choose(imap, 4, 4, 1, 8, "bwd_weight", igemm_only=True)
-    assert best.algorithm == "igemm" and best.splits > 1
-    p = ops._conv_plan(layer, (32, 32), "bwd_weight", 8, "igemm")
+    assert cost.choose(imap, 4, 4, 1, 8, "bwd_weight").algorithm != "gemm"
+    best = cost.choose(imap, 4, 4, 1, 8, "bwd_weight", gemm_only=True)
+    assert best.algorithm == "gemm" and best.splits > 1
+    p = ops._conv_plan(layer, (32, 32), "bwd_weight", 8, "gemm")
     assert p[2].notes == {"tile": best.tile, "splits": best.splits} and p[3] == best.splits
 
 

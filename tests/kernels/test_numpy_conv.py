@@ -7,15 +7,19 @@ import pytest
 from hypothesis import given
 
 import convalg.functional as F
+from convalg.kernels.base import conv_flops, conv_layer
 from convalg.kernels.numpy import winograd
 from convalg.kernels.numpy.conv import conv_plan
-from convalg.kernels.numpy.ops import _layer
 from convalg.kernels.numpy.plan import window_plan
 from convalg.reference import direct as reference
 from convalg.testing.strategies import case_arrays, conv_cases, conv_transpose_cases
 from convalg.testing.tolerance import assert_within_bound, error_bound
 
 ALGS = ("gemm", "direct", "fft", "winograd")
+
+
+def _layer(x, w, stride, padding, dilation, groups):
+    return conv_layer(x.shape, w.shape, stride, padding, dilation, groups)
 
 
 def _arrays(case, recipes):
@@ -121,7 +125,7 @@ def test_auto_stays_element_wise_below_the_size_threshold() -> None:
     x[0, :, :8] = rng.standard_normal((4, 8))
     w = rng.standard_normal((4, 4, 9)).astype(np.float32)
     layer = _layer(x, w, 1, 4, 1, 1)
-    assert cost.flops(window_plan(layer, (40,)), 1, 4, 4, 1) < cost.TRANSFORM_MIN_FLOPS
+    assert conv_flops(1, 4, 4, 1, layer.kernel_size, window_plan(layer, (40,)).output_shape) < cost.TRANSFORM_MIN_FLOPS
     assert conv_plan(layer, x.shape, "float32", "auto").algorithm in ("gemm", "direct")
     got = F.conv(x, w, padding=4)
     assert (got[0, :, 16:] == 0).all()  # exact zeros stay exact
@@ -223,8 +227,7 @@ def test_stride1_input_gradient_scatter_form(kw: dict) -> None:
     x = rng.standard_normal((1, 32, 3, 2))
     w = rng.standard_normal((24, 32 // groups, 3, 3))
     gy = rng.standard_normal(F.conv(x, w, **kw).shape)
-    layer = ops._conv_layer(2, (3, 3), 1, ops._freeze(kw.get("padding", 0)), kw.get("dilation", 1), groups, "zeros",
-                            32, 24)
+    layer = conv_layer(x.shape, w.shape, 1, kw.get("padding", 0), kw.get("dilation", 1), groups)
     transposed = ops._transposed(layer, (3, 2))
     assert ops._scatter_cheaper(transposed, gy.shape, "float64")
     got = F.conv_grad_input(gy, w, x.shape, **kw)

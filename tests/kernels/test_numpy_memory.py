@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 import convalg.functional as F
-from convalg.kernels import clear_caches
-from convalg.kernels.numpy import cache
+from convalg.kernels import cache, clear_caches
 
 MIB = 1 << 20
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,8 +4,9 @@
 module             contents
 =================  ==================================================================
 ``ops``            the operators, same names/signatures as :mod:`convalg.reference`
-``plan``           cost model choosing igemm / direct / fft (constants uncalibrated)
-``igemm``          tiled implicit-GEMM kernels (fwd, bwd_data, bwd_weight split-K)
+``cost``           cost model choosing gemm / direct / fft (constants uncalibrated)
+``igemm``          tiled implicit-GEMM kernels, algorithm ``'gemm'`` (fwd, bwd_data,
+                   bwd_weight split-K)
 ``direct``         direct / depthwise, gather-form input gradient, weight gradient
 ``pool``           pooling (with indices), their gradients, unfold, fold
 ``fft``            FFT path (cupy.fft), all three passes

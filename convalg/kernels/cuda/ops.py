@@ -7,22 +7,26 @@ batched channels-first ``(N, C, *spatial)``; outputs are new C-contiguous arrays
 ==================  ===========================================================================
 ``algorithm``       kernel
 ==================  ===========================================================================
-``'auto'``          :func:`convalg.kernels.cuda.plan.choose` (uncalibrated cost model)
-``'igemm'``         tiled implicit GEMM (tile from the cost model)
+``'auto'``          :func:`convalg.kernels.cuda.cost.choose` (uncalibrated cost model)
+``'gemm'``          tiled implicit GEMM (tile from the cost model)
 ``'direct'``        fwd: per-output direct kernel (depthwise/grouped/dilated/padding modes);
                     bwd_data: gather kernel; bwd_weight: one block per weight element
 ``'fft'``           ``padding_mode='zeros'``: cupy.fft, channel (or batch) sum per frequency;
-                    with NaN / inf input a guarded ``'igemm'`` kernel redoes the pass (decided
-                    on the device, no host sync; kept element-wise, as PyTorch)
+                    with NaN / inf input a guarded ``'gemm'`` kernel redoes the pass (the rule
+                    of :func:`convalg.kernels.base.finite_algorithm`, decided on the device, no
+                    host sync; kept element-wise, as PyTorch)
+``'winograd'``      none: :class:`~convalg.SpecError` naming the algorithm and the backend
 ==================  ===========================================================================
 
 Determinism: every pass is gather-form or a fixed-order reduction (no atomics), so
 repeated calls give bitwise-equal results.
 
 Plans (index map -> generated source -> compiled function) are cached on the layer
-spec (hashable), the input sizes, the batch size and the pass.
+spec (hashable), the input sizes, the batch size and the pass, in the kernels' byte-bounded
+cache (:mod:`convalg.kernels.cache`, shared with the NumPy plans).  Layers come from the
+one call -> layer builder, :func:`convalg.kernels.base.conv_layer`; the padding modes and
+``flip_kernel`` of the gradients from :class:`convalg.kernels.base.BackendOps`.
 
->>> from convalg import Conv
 >>> layer = conv_layer((2, 8, 9, 9), (16, 4, 3, 3), True, 1, 1, 1, 2)
 >>> layer.groups, layer.output_shape((9, 9))
 (2, (9, 9))
@@ -30,30 +34,32 @@ spec (hashable), the input sizes, the batch size and the pass.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ...errors import SpecError
 from ...index_map import IndexMap
-from ...spec import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, Conv, ConvTranspose, MaxPool
+from ...spec import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, Conv, MaxPool
+from .. import base, cache
+from ..base import BackendOps, conv_transpose_layer
 from ..numpy.plan import window_plan
 from ..numpy.pool import check_windows
-from . import direct, fft, igemm, plan, pool, runtime
+from . import cost, direct, fft, igemm, pool, runtime
 from .fft import fft_conv, fft_conv_grad_input, fft_conv_grad_weight, nonfinite_flag, quiet_fp
 from .runtime import backend
 
 __all__ = ["clear_caches", "conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "conv_grad_bias", "max_pool",
            "max_pool_grad", "avg_pool", "avg_pool_grad", "adaptive_avg_pool", "adaptive_max_pool", "unfold", "fold",
-           "conv_layer", "ALGORITHMS"]
+           "conv_layer", "ALGORITHMS", "CudaOps", "OPS", "CudaPlan"]
 
-ALGORITHMS = ("auto", "igemm", "direct", "fft")
+#: The algorithms of :data:`convalg.kernels.base.ALGORITHMS` this backend runs (no Winograd kernels).
+ALGORITHMS = ("auto", "direct", "gemm", "fft")
 
 
-def cupy_module() -> Any:
+def _xp() -> Any:
     """The array module of the active backend (CuPy, or NumPy under the host shim)."""
     return backend().xp
 
@@ -63,7 +69,7 @@ def launch(ks: Any, count: int, *arrays: Any) -> None:
 
 
 def _check_x(name: str, a: Any, rank: int | None = None) -> None:
-    cp = cupy_module()
+    cp = _xp()
     if not isinstance(a, cp.ndarray):
         raise TypeError(f"{name}: expected a {cp.__name__}.ndarray, got {type(a).__name__}")
     if a.dtype != np.float32:
@@ -74,54 +80,64 @@ def _check_x(name: str, a: Any, rank: int | None = None) -> None:
 
 
 def _c(a: Any) -> Any:
-    return cupy_module().ascontiguousarray(a)
+    return _xp().ascontiguousarray(a)
 
 
 def conv_layer(x_shape: Sequence[int], w_shape: Sequence[int], has_bias: bool, stride: Any, padding: Any,
                dilation: Any, groups: int, padding_mode: str = "zeros", flip_kernel: bool = False) -> Conv:
-    """The :class:`convalg.Conv` of a PyTorch-style call (validates channels and rank)."""
-    ndim = len(w_shape) - 2
-    if len(x_shape) != ndim + 2:
-        raise SpecError(f"x.shape={tuple(x_shape)}: has {len(x_shape) - 2} spatial dims, the weight {ndim}")
-    layer = Conv(tuple(w_shape[2:]), stride=stride, padding=padding, dilation=dilation, groups=groups,
-                 bias=has_bias, padding_mode=padding_mode, in_channels=int(x_shape[1]),
-                 out_channels=int(w_shape[0]), flip_kernel=flip_kernel, ndim=ndim)
-    if w_shape[1] * layer.groups != x_shape[1]:
-        raise SpecError(f"weight.shape={tuple(w_shape)}: dim 1 must be in_channels/groups = "
-                        f"{x_shape[1]}/{layer.groups}")
-    return layer
+    """The :class:`convalg.Conv` of a PyTorch-style call (:func:`convalg.kernels.base.conv_layer`)."""
+    return base.conv_layer(x_shape, w_shape, stride, padding, dilation, groups, padding_mode,
+                           (int(w_shape[0]),) if has_bias else None, flip_kernel)
 
 
-@functools.lru_cache(maxsize=512)
-def _conv_plan(layer: Any, spatial: tuple[int, ...], kind: str, n_batch: int, algorithm: str) -> tuple[Any, ...]:
+class CudaPlan(NamedTuple):
+    """A pass ready to launch: ``algorithm`` (for a pool kernel: its generator), the index map, the generated
+    kernel (for ``'fft'``: the guarded implicit GEMM that redoes the pass on non-finite input), split-K slices.
+    Its weight in the kernels' cache (``nbytes``) is the generated source and a bound for the index map."""
+
+    algorithm: str
+    imap: IndexMap
+    kernel: Any
+    splits: int = 1
+
+    nbytes = property(lambda self: len(getattr(self.kernel, "code", "")) + 8192)
+
+
+def _conv_plan(layer: Any, spatial: tuple[int, ...], conv_pass: str, n_batch: int, algorithm: str) -> CudaPlan:
+    """The plan of ``conv_pass`` (``fwd``, ``bwd_data``, ``bwd_weight``) of ``layer`` at ``spatial`` (a
+    ConvTranspose runs as the ``bwd_data`` pass of its conv)."""
+    base.check_algorithm(algorithm, "cuda", ALGORITHMS)
+    return cache.cached("cuda_conv_plan", _make_conv_plan, layer, tuple(spatial), conv_pass, n_batch, algorithm)
+
+
+def _make_conv_plan(layer: Any, spatial: tuple[int, ...], conv_pass: str, n_batch: int, algorithm: str) -> CudaPlan:
     imap = layer.index_map(spatial)
-    c_in, c_out = (layer.out_channels, layer.in_channels) if kind == "transpose" else (layer.in_channels,
-                                                                                       layer.out_channels)
-    gemm_kind = "bwd_data" if kind == "transpose" else kind
-    if algorithm not in ALGORITHMS:
-        raise SpecError(f"algorithm={algorithm!r}: must be one of {ALGORITHMS}")
-    choice = plan.choose(imap, c_in, c_out, layer.groups, n_batch, gemm_kind, igemm_only=algorithm == "igemm")
+    transposed = imap.transposed
+    c_in, c_out = (layer.out_channels, layer.in_channels) if transposed else (layer.in_channels, layer.out_channels)
+    choice = cost.choose(imap, c_in, c_out, layer.groups, n_batch, conv_pass, gemm_only=algorithm == "gemm")
     algo = choice.algorithm if algorithm == "auto" else algorithm
     if algo == "fft" and imap.padding_mode != "zeros":
         raise SpecError(f"algorithm='fft': padding_mode='zeros' only (got {imap.padding_mode!r})")
     tile, splits = choice.tile, choice.splits
-    has_bias = kind in ("fwd", "transpose") and layer.bias
-    if algo == "fft":  # with the implicit GEMM that replaces it on the device when an input is not finite
-        fb = plan.choose(imap, c_in, c_out, layer.groups, n_batch, gemm_kind, igemm_only=True)
-        return ("fft", imap, igemm.igemm(imap, gemm_kind, c_in, c_out, layer.groups, has_bias, fb.tile, fb.splits,
-                                         guarded=True), fb.splits)
-    if algo == "igemm":
-        return ("igemm", imap, igemm.igemm(imap, gemm_kind, c_in, c_out, layer.groups, has_bias, tile, splits),
-                splits)
-    if gemm_kind == "fwd":
-        return ("direct", imap, direct.direct_conv(imap, c_in, c_out, layer.groups, has_bias))
-    if gemm_kind == "bwd_data":
-        return ("direct", imap, direct.gather_conv(imap, c_out, c_in, layer.groups, has_bias))
-    return ("direct", imap, direct.wgrad_direct(imap, c_in, c_out, layer.groups))
+    has_bias = (conv_pass == "fwd" or transposed) and layer.bias
+    if algo in base.TRANSFORMS:
+        # with the kernel of base.NONFINITE_FALLBACK ('gemm'), which redoes the pass when an input is not finite
+        # (base.finite_algorithm's rule, decided on the device: no host sync)
+        fb = cost.choose(imap, c_in, c_out, layer.groups, n_batch, conv_pass, gemm_only=True)
+        return CudaPlan(algo, imap, igemm.igemm(imap, conv_pass, c_in, c_out, layer.groups, has_bias, fb.tile,
+                                                fb.splits, guarded=True), fb.splits)
+    if algo == "gemm":
+        return CudaPlan("gemm", imap, igemm.igemm(imap, conv_pass, c_in, c_out, layer.groups, has_bias, tile, splits),
+                        splits)
+    if conv_pass == "fwd":
+        return CudaPlan("direct", imap, direct.direct_conv(imap, c_in, c_out, layer.groups, has_bias))
+    if conv_pass == "bwd_data":
+        return CudaPlan("direct", imap, direct.gather_conv(imap, c_out, c_in, layer.groups, has_bias))
+    return CudaPlan("direct", imap, direct.wgrad_direct(imap, c_in, c_out, layer.groups))
 
 
 def _bias_arg(bias: Any, channels: int) -> Any:
-    cp = cupy_module()
+    cp = _xp()
     if bias is None:
         return cp.zeros(1, dtype=np.float32)
     _check_x_like("bias", bias)
@@ -131,7 +147,7 @@ def _bias_arg(bias: Any, channels: int) -> Any:
 
 
 def _check_x_like(name: str, a: Any) -> None:
-    cp = cupy_module()
+    cp = _xp()
     if not isinstance(a, cp.ndarray) or a.dtype != np.float32:
         raise TypeError(f"{name}: expected a float32 {cp.__name__}.ndarray")
 
@@ -143,42 +159,45 @@ def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 
     _check_x("weight", weight, x.ndim)
     layer = conv_layer(x.shape, weight.shape, bias is not None, stride, padding, dilation, groups, padding_mode,
                        flip_kernel)
-    spatial = tuple(x.shape[2:])
-    p = _conv_plan(layer, spatial, "fwd", x.shape[0], algorithm)
-    imap: IndexMap = p[1]
-    b = _bias_arg(bias, weight.shape[0])
-    if p[0] == "fft":
-        with quiet_fp():  # NaN / inf input (replaced below): the host shim's NumPy FFT would warn
-            y = fft_conv(cupy_module(), x, weight, bias, imap, layer.groups)
-        launch(p[2], x.shape[0], _c(weight), _c(x), b, y, nonfinite_flag(cupy_module(), x, weight))
-        return y
-    cp = cupy_module()
-    y = cp.empty((x.shape[0], weight.shape[0], *imap.output_shape), dtype=np.float32)
-    if p[0] == "igemm":
-        launch(p[2], x.shape[0], _c(weight), _c(x), b, y)
-    else:
-        launch(p[2], x.shape[0], _c(x), _c(weight), b, y)
-    return y
+    p = _conv_plan(layer, tuple(x.shape[2:]), "fwd", x.shape[0], algorithm)
+    out_shape = (x.shape[0], weight.shape[0], *p.imap.output_shape)
+    return _run_pass(p, x, weight, bias, out_shape, lambda: fft_conv(_xp(), x, weight, bias, p.imap,
+                                                                     layer.groups))
 
 
-def _run_bwd_data(layer: Any, spatial: tuple[int, ...], kind: str, dy: Any, weight: Any, bias: Any,
-                  out_shape: tuple[int, ...], algorithm: str) -> Any:
-    cp = cupy_module()
-    p = _conv_plan(layer, spatial, kind, dy.shape[0], algorithm)
-    b = _bias_arg(bias, out_shape[1])
-    if p[0] == "fft":
-        with quiet_fp():
-            out = fft_conv_grad_input(cp, dy, weight, p[1], layer.groups, out_shape).astype(np.float32, copy=False)
+def _run_bwd_data(layer: Any, spatial: tuple[int, ...], dy: Any, weight: Any, bias: Any, out_shape: tuple[int, ...],
+                  algorithm: str) -> Any:
+    p = _conv_plan(layer, spatial, "bwd_data", dy.shape[0], algorithm)
+
+    def transform() -> Any:
+        out = fft_conv_grad_input(_xp(), dy, weight, p.imap, layer.groups, out_shape).astype(np.float32,
+                                                                                                   copy=False)
         if bias is not None:
             out += bias.reshape((1, out_shape[1]) + (1,) * (len(out_shape) - 2))
-        launch(p[2], dy.shape[0], _c(weight), _c(dy), b, out, nonfinite_flag(cupy_module(), dy, weight))
         return out
-    out = cp.empty(out_shape, dtype=np.float32)
-    if p[0] == "igemm":
-        launch(p[2], dy.shape[0], _c(weight), _c(dy), b, out)
-    else:
-        launch(p[2], dy.shape[0], _c(dy), _c(weight), b, out)
+
+    return _run_pass(p, dy, weight, bias, out_shape, transform)
+
+
+def _run_pass(p: CudaPlan, inp: Any, weight: Any, bias: Any, out_shape: tuple[int, ...], transform: Any) -> Any:
+    """A ``fwd`` / ``bwd_data`` pass into a new output; for ``'fft'`` the output of ``transform()``, which the
+    guarded implicit GEMM redoes on the device where an input is not finite."""
+    b = _bias_arg(bias, out_shape[1])
+    if p.algorithm == "fft":
+        with quiet_fp():  # NaN / inf input (replaced by the guarded kernel): the host shim's NumPy FFT would warn
+            out = transform()
+        _launch_pass(p, inp, weight, b, out, nonfinite_flag(_xp(), inp, weight))
+        return out
+    out = _xp().empty(out_shape, dtype=np.float32)
+    _launch_pass(p, inp, weight, b, out)
     return out
+
+
+def _launch_pass(p: CudaPlan, inp: Any, weight: Any, b: Any, out: Any, *guard: Any) -> None:
+    """``p``'s kernel over the batch of ``inp`` (the implicit GEMM reads the weight first, the direct kernels the
+    input)."""
+    first, second = (inp, weight) if p.algorithm == "direct" else (weight, inp)
+    launch(p.kernel, inp.shape[0], _c(first), _c(second), b, out, *guard)
 
 
 def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
@@ -186,54 +205,48 @@ def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, paddi
     """Transposed convolution (weight ``(C_in, C_out/G, *k)``), the gather form of the map read backwards."""
     _check_x("x", x)
     _check_x("weight", weight, x.ndim)
-    if weight.shape[0] != x.shape[1]:
-        raise SpecError(f"weight.shape={weight.shape}: dim 0 must equal in_channels={x.shape[1]}")
-    layer = ConvTranspose(tuple(weight.shape[2:]), stride=stride, padding=padding, output_padding=output_padding,
-                          groups=groups, bias=bias is not None, dilation=dilation, in_channels=x.shape[1],
-                          out_channels=weight.shape[1] * groups, ndim=x.ndim - 2)
+    layer = conv_transpose_layer(x.shape, weight.shape, stride, padding, output_padding, groups, dilation,
+                                 None if bias is None else (weight.shape[1] * groups,))
     spatial = tuple(x.shape[2:])
     out = layer.output_shape(spatial)
-    return _run_bwd_data(layer, spatial, "transpose", x, weight, bias, (x.shape[0], layer.out_channels, *out),
-                         algorithm)
+    return _run_bwd_data(layer, spatial, x, weight, bias, (x.shape[0], layer.out_channels, *out), algorithm)
 
 
-def conv_grad_input(grad_out: Any, weight: Any, input_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
-                    dilation: Any = 1, groups: int = 1, algorithm: str = "auto") -> Any:
-    """Input gradient of :func:`conv` (gather form: ``gather_output`` under ``gather_condition``)."""
+def _grad_input(grad_out: Any, weight: Any, input_shape: tuple[int, ...], stride: Any, padding: Any, dilation: Any,
+                groups: int, algorithm: str) -> Any:
+    """Input gradient of :func:`conv` (zero padding; gather form: ``gather_output`` under ``gather_condition``)."""
     _check_x("grad_out", grad_out)
     _check_x("weight", weight, grad_out.ndim)
-    input_shape = tuple(int(s) for s in input_shape)
     layer = conv_layer(input_shape, weight.shape, False, stride, padding, dilation, groups)
     spatial = input_shape[2:]
     expect = (input_shape[0], weight.shape[0], *layer.output_shape(spatial))
     if tuple(grad_out.shape) != expect:
         raise SpecError(f"grad_out.shape={grad_out.shape}: the forward output shape is {expect}")
-    return _run_bwd_data(layer, spatial, "bwd_data", grad_out, weight, None, input_shape, algorithm)
+    return _run_bwd_data(layer, spatial, grad_out, weight, None, input_shape, algorithm)
 
 
-def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride: Any = 1, padding: Any = 0,
-                     dilation: Any = 1, groups: int = 1, algorithm: str = "auto") -> Any:
-    """Weight gradient of :func:`conv`, a correlation of ``x`` with ``grad_out``.
+def _grad_weight(x: Any, grad_out: Any, weight_shape: tuple[int, ...], stride: Any, padding: Any, dilation: Any,
+                 groups: int, algorithm: str) -> Any:
+    """Weight gradient of :func:`conv` (zero padding), a correlation of ``x`` with ``grad_out``.
 
-    Reduction over (batch, output positions): ``igemm`` splits it into fixed slices
+    Reduction over (batch, output positions): ``gemm`` splits it into fixed slices
     (partial sums in a buffer, then summed in slice order); ``direct`` reduces in
     one block per weight element.  Both deterministic, no atomics.
     """
     _check_x("x", x)
     _check_x("grad_out", grad_out, x.ndim)
-    weight_shape = tuple(int(s) for s in weight_shape)
     layer = conv_layer(x.shape, weight_shape, False, stride, padding, dilation, groups)
     spatial = tuple(x.shape[2:])
     expect = (x.shape[0], weight_shape[0], *layer.output_shape(spatial))
     if tuple(grad_out.shape) != expect:
         raise SpecError(f"grad_out.shape={grad_out.shape}: the forward output shape is {expect}")
-    cp = cupy_module()
+    cp = _xp()
     p = _conv_plan(layer, spatial, "bwd_weight", x.shape[0], algorithm)
     if p[0] == "direct":
         dw = cp.empty(weight_shape, dtype=np.float32)
         launch(p[2], x.shape[0], _c(x), _c(grad_out), dw)
         return dw
-    guard = (nonfinite_flag(cupy_module(), x, grad_out),) if p[0] == "fft" else ()  # fft: guarded igemm after it
+    guard = (nonfinite_flag(_xp(), x, grad_out),) if p[0] == "fft" else ()  # fft: guarded gemm after it
     if guard:
         with quiet_fp():
             dw = fft_conv_grad_weight(cp, x, grad_out, p[1], layer.groups, weight_shape).astype(np.float32,
@@ -247,6 +260,17 @@ def conv_grad_weight(x: Any, grad_out: Any, weight_shape: Sequence[int], stride:
     return dw
 
 
+class CudaOps(BackendOps, name="cuda", algorithms=ALGORITHMS, window_plan=window_plan, grad_input_zeros=_grad_input,
+              grad_weight_zeros=_grad_weight):
+    """The CUDA backend on :class:`~convalg.kernels.base.BackendOps`: its zero-padding gradients and window
+    plans; the padding modes and ``flip_kernel`` come from the base."""
+
+
+#: The backend object, whose methods are this module's :func:`conv_grad_input` and :func:`conv_grad_weight`.
+OPS = CudaOps()
+conv_grad_input, conv_grad_weight = OPS.conv_grad_input, OPS.conv_grad_weight
+
+
 def conv_grad_bias(grad_out: Any) -> Any:
     """Bias gradient: the sum over batch and spatial axes (CuPy's fixed-order reduction)."""
     _check_x("grad_out", grad_out)
@@ -257,17 +281,22 @@ def _planes(x: Any) -> tuple[int, int]:
     return x.shape[0] * x.shape[1], x.ndim - 2
 
 
-@functools.lru_cache(maxsize=512)
-def _pool_kernel(layer: Any, spatial: tuple[int, ...], which: str, *extra: Any) -> Any:
+def _pool_kernel(layer: Any, spatial: tuple[int, ...], which: str, *extra: Any) -> tuple[IndexMap, Any]:
+    """The index map and the generated kernel ``pool.<which>`` of ``layer`` at ``spatial`` (cached by bytes)."""
+    p = cache.cached("cuda_pool_kernel", _make_pool_kernel, layer, tuple(spatial), which, *extra)
+    return p.imap, p.kernel
+
+
+def _make_pool_kernel(layer: Any, spatial: tuple[int, ...], which: str, *extra: Any) -> CudaPlan:
     imap = layer.index_map(spatial)
-    return imap, getattr(pool, which)(imap, *extra)
+    return CudaPlan(which, imap, getattr(pool, which)(imap, *extra))
 
 
 def max_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
              ceil_mode: bool = False, return_indices: bool = False) -> Any:
     """Max pooling; first maximum wins ties, NaN propagates; int64 indices per (N, C) plane."""
     _check_x("x", x)
-    cp = cupy_module()
+    cp = _xp()
     planes, nd = _planes(x)
     layer = MaxPool(kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode, ndim=nd)
     check_windows(window_plan(layer, tuple(x.shape[2:])))  # a window with no input has no maximum
@@ -286,7 +315,7 @@ def max_pool_grad(grad_out: Any, indices: Any, input_shape: Sequence[int], kerne
     without it, the indices are sorted (stable) and each input sums its segment in order.
     """
     _check_x("grad_out", grad_out)
-    cp = cupy_module()
+    cp = _xp()
     input_shape = tuple(int(s) for s in input_shape)
     if not isinstance(indices, cp.ndarray) or indices.shape != grad_out.shape:
         raise SpecError(f"indices: must be an integer array shaped like grad_out {grad_out.shape}")
@@ -320,7 +349,7 @@ def avg_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, cei
     layer = AvgPool(kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
                     count_include_pad=count_include_pad, divisor_override=divisor_override, ndim=nd)
     imap, ks = _pool_kernel(layer, tuple(x.shape[2:]), "avg_pool", count_include_pad, divisor_override)
-    y = cupy_module().empty((*x.shape[:2], *imap.output_shape), dtype=np.float32)
+    y = _xp().empty((*x.shape[:2], *imap.output_shape), dtype=np.float32)
     launch(ks, planes, _c(x), y)
     return y
 
@@ -337,13 +366,13 @@ def avg_pool_grad(grad_out: Any, input_shape: Sequence[int], kernel_size: Any, s
     imap, ks = _pool_kernel(layer, input_shape[2:], "avg_pool_grad", count_include_pad, divisor_override)
     if tuple(grad_out.shape) != (*input_shape[:2], *imap.output_shape):
         raise SpecError(f"grad_out.shape={grad_out.shape}: the pooling output is {(*input_shape[:2], *imap.output_shape)}")
-    dx = cupy_module().empty(input_shape, dtype=np.float32)
+    dx = _xp().empty(input_shape, dtype=np.float32)
     launch(ks, input_shape[0] * input_shape[1], _c(grad_out), dx)
     return dx
 
 
 def _adaptive(x: Any, layer: Any, with_indices: bool) -> Any:
-    cp = cupy_module()
+    cp = _xp()
     planes, _ = _planes(x)
     imap, ks = _pool_kernel(layer, tuple(x.shape[2:]), "adaptive_pool")
     y = cp.empty((*x.shape[:2], *imap.output_shape), dtype=np.float32)
@@ -378,34 +407,36 @@ def unfold(x: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride
     layer = _window_layer(kernel_size, dilation, padding, stride, x.ndim - 2)
     imap, ks = _pool_kernel(layer, tuple(x.shape[2:]), "unfold", x.shape[1])
     k, L = math.prod(imap.kernel_size), math.prod(imap.output_shape)
-    y = cupy_module().empty((x.shape[0], x.shape[1] * k, L), dtype=np.float32)
+    y = _xp().empty((x.shape[0], x.shape[1] * k, L), dtype=np.float32)
     launch(ks, x.shape[0], _c(x), y)
     return y
 
 
-def fold(x: Any, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Any:
+def fold(cols: Any, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Any:
     """col2im (sums overlaps), gather form: ``(N, C * prod(k), L) -> (N, C, *output_size)``."""
-    _check_x_like("x", x)
-    if x.ndim != 3:
-        raise SpecError(f"x.shape={x.shape}: must be (N, C * prod(kernel_size), L)")
+    _check_x_like("cols", cols)
+    if cols.ndim != 3:
+        raise SpecError(f"cols.shape={cols.shape}: must be (N, C * prod(kernel_size), L)")
     out = tuple(int(s) for s in (output_size if isinstance(output_size, (tuple, list)) else (output_size,)))
     layer = _window_layer(kernel_size, dilation, padding, stride, len(out))
     imap = layer.index_map(out)
     k, L = math.prod(imap.kernel_size), math.prod(imap.output_shape)
-    if x.shape[1] % k or x.shape[2] != L:
-        raise SpecError(f"x.shape={x.shape}: needs dim 1 divisible by prod(kernel_size)={k} and dim 2 = L = {L}")
-    channels = x.shape[1] // k
+    if cols.shape[1] % k or cols.shape[2] != L:
+        raise SpecError(f"cols.shape={cols.shape}: needs dim 1 divisible by prod(kernel_size)={k} and dim 2 = L = {L}")
+    channels = cols.shape[1] // k
     _, ks = _pool_kernel(layer, out, "fold", channels)
-    y = cupy_module().empty((x.shape[0], channels, *out), dtype=np.float32)
-    launch(ks, x.shape[0], _c(x), y)
+    y = _xp().empty((cols.shape[0], channels, *out), dtype=np.float32)
+    launch(ks, cols.shape[0], _c(cols), y)
     return y
 
 
 def clear_caches() -> None:
-    """Drop the CUDA plans, pool kernels, FFT frames and compiled kernels (rebuilt on the next call).
+    """Drop the CUDA plans and pool kernels (the kernels' shared cache), the FFT frames and the compiled
+    kernels (rebuilt on the next call).
 
     Called by :func:`convalg.kernels.clear_caches` when this module has been loaded.
     """
-    for fn in (_conv_plan, _pool_kernel, fft.slab_geometry, fft._frame):
+    cache.clear()
+    for fn in (fft.slab_geometry, fft._frame):
         fn.cache_clear()
     runtime.clear_functions()

@@ -3,8 +3,9 @@
 * Compilation: ``cupy.RawModule(code=..., options=...)`` with the kernel's
   ``extern "C"`` name; CuPy's kernel cache (memory and ``CUPY_CACHE_DIR`` on disk)
   is keyed by the source, which inlines every helper (no user headers), so the
-  cache is never stale.  This module also keeps one ``RawModule`` per kernel name
-  in process (the name hashes the specialisation).
+  cache is never stale.  This module also keeps the compiled function of the
+  :data:`MAX_FUNCTIONS` most recently used kernel names in process (the name hashes
+  the specialisation), so a process that sees many shapes does not grow.
 * Scalars: every ``int`` parameter is passed as ``numpy.int32`` (CuPy would pass
   a Python ``int`` as ``long long``, silently wrong for an ``int`` parameter).
 * Arrays: checked for type (``cupy.ndarray``), dtype (``float32`` for ``float*``,
@@ -24,6 +25,7 @@ convalg.errors.SpecError: size=2147483648: the generated CUDA kernels index with
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -31,24 +33,18 @@ from typing import Any
 import numpy as np
 
 from ...errors import SpecError
+from ..arrays import cupy_module
 from .codegen import KernelSource, check_grid
 
-__all__ = ["clear_functions", "cupy_module", "get_function", "launch", "check_array", "check_int32_size", "NVRTC_OPTIONS", "Backend",
+__all__ = ["MAX_FUNCTIONS", "clear_functions", "cupy_module", "get_function", "launch", "check_array", "check_int32_size", "NVRTC_OPTIONS", "Backend",
            "CupyBackend", "backend", "using_backend"]
 
 NVRTC_OPTIONS = ("-std=c++17",)
 _LOCK = threading.Lock()
-_FUNCTIONS: dict[str, Any] = {}
+#: Compiled functions kept in process (least recently used dropped first; CuPy's own cache reloads them quickly).
+MAX_FUNCTIONS = 256
+_FUNCTIONS: OrderedDict[str, Any] = OrderedDict()
 _DTYPES = {"float": np.float32, "long long": np.int64}
-
-
-def cupy_module() -> Any:
-    """Import CuPy, or raise a clear error."""
-    try:
-        import cupy
-    except ImportError as exc:  # pragma: no cover - depends on the machine
-        raise RuntimeError("convalg.kernels.cuda needs CuPy (pip install cupy-cuda12x) and a CUDA device") from exc
-    return cupy
 
 
 def check_int32_size(size: int) -> None:
@@ -58,16 +54,19 @@ def check_int32_size(size: int) -> None:
 
 
 def get_function(ks: KernelSource) -> Any:
-    """The compiled ``cupy.RawKernel``-like function of ``ks`` (cached per kernel name)."""
-    fn = _FUNCTIONS.get(ks.name)
-    if fn is None:
+    """The compiled ``cupy.RawKernel``-like function of ``ks`` (cached per kernel name, at most
+    :data:`MAX_FUNCTIONS` of them)."""
+    with _LOCK:
+        fn = _FUNCTIONS.get(ks.name)
+        if fn is not None:
+            _FUNCTIONS.move_to_end(ks.name)
+            return fn
         cp = cupy_module()
-        with _LOCK:
-            fn = _FUNCTIONS.get(ks.name)
-            if fn is None:
-                mod = cp.RawModule(code=ks.code, options=NVRTC_OPTIONS, name_expressions=None)
-                fn = mod.get_function(ks.name)
-                _FUNCTIONS[ks.name] = fn
+        mod = cp.RawModule(code=ks.code, options=NVRTC_OPTIONS, name_expressions=None)
+        fn = mod.get_function(ks.name)
+        _FUNCTIONS[ks.name] = fn
+        while len(_FUNCTIONS) > MAX_FUNCTIONS:
+            _FUNCTIONS.popitem(last=False)
     return fn
 
 

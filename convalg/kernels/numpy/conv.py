@@ -39,13 +39,13 @@ import sympy as sp
 from ...errors import SpecError
 from ...index_map import index_map
 from ...spec.conv import Conv
-from . import cache, cost, gemm, polyphase, winograd
+from .. import cache
+from ..base import ALGORITHMS, check_algorithm
+from . import cost, gemm, polyphase, winograd
 from . import fft as fftmod
 from .plan import WindowPlan, pad_input, window_plan
 
 __all__ = ["ALGORITHMS", "ConvPlan", "conv_plan", "gather_layer", "gather_weight"]
-
-ALGORITHMS = ("auto", "gemm", "fft", "winograd", "direct")
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,28 +76,25 @@ class ConvPlan:
         fill_extent = self.extent
         if self.algorithm == "direct" and all(s == 1 for s in self.window.step):
             return gemm.conv_taps(pad_input(x, self.window, fill_extent, slot="padded"), w, self.window, groups)
-        xp = pad_input(x, self.window, fill_extent, slot="padded")
+        padded = pad_input(x, self.window, fill_extent, slot="padded")
         if self.algorithm == "fft":
             if self.tiles is not None:
-                return fftmod.conv_fft_tiled(xp, w, self.window, groups, self.tiles)
-            return fftmod.conv_fft(xp, w, self.window, groups)
+                return fftmod.conv_fft_tiled(padded, w, self.window, groups, self.tiles)
+            return fftmod.conv_fft(padded, w, self.window, groups)
         if self.algorithm == "winograd":
-            return winograd.conv_winograd(xp, w, self.window, groups)
+            return winograd.conv_winograd(padded, w, self.window, groups)
         budget = 0 if self.algorithm == "direct" else gemm.DEFAULT_BUDGET
-        return gemm.conv_im2col(xp, w, self.window, groups, budget)
+        return gemm.conv_im2col(padded, w, self.window, groups, budget)
 
 
 def conv_plan(layer: Conv, input_shape: tuple[int, ...], dtype: str, algorithm: str = "auto") -> ConvPlan:
     """Resolve ``algorithm`` (``'auto'``: :func:`convalg.kernels.numpy.cost.choose`) and build the plan
     (cached by bytes, :mod:`.cache`)."""
-    if algorithm not in ALGORITHMS:
-        raise SpecError(f"algorithm={algorithm!r}: must be one of {', '.join(map(repr, ALGORITHMS))}")
+    check_algorithm(algorithm, "numpy", ALGORITHMS)
     return cache.cached("conv_plan", _conv_plan, layer, tuple(input_shape), dtype, algorithm)
 
 
 def _conv_plan(layer: Conv, input_shape: tuple[int, ...], dtype: str, algorithm: str) -> ConvPlan:
-    if algorithm not in ALGORITHMS:
-        raise SpecError(f"algorithm={algorithm!r}: must be one of {', '.join(map(repr, ALGORITHMS))}")
     window = window_plan(layer, tuple(input_shape[2:]))
     cout = layer.out_channels
     phased = _polyphase_plan(layer, window, tuple(input_shape), dtype, algorithm)
@@ -130,8 +127,8 @@ def _polyphase_plan(layer: Conv, window: WindowPlan, input_shape: tuple[int, ...
                     algorithm: str) -> ConvPlan | None:
     """Dilated stride-1 layers with an explicit ``'winograd'``: Winograd on the undilated phases.
 
-    Not chosen by ``'auto'``: on the one dilated CPU anchor (case 6, 32x64x64, 3x3, dilation 2) it tied
-    with ``direct`` with one BLAS thread and lost by 10-20% with two (2026-11-26).
+    Not chosen by ``'auto'``: it does not beat ``direct`` on dilated layers (docs/performance.md,
+    "Cost-model measurements").
     """
     factors = polyphase.phase_factors(window)
     if factors is None or algorithm != "winograd":
@@ -187,9 +184,3 @@ def upsample(x: np.ndarray, factors: tuple[int, ...]) -> np.ndarray:
     up[(Ellipsis, *[slice(None, None, f) for f in factors])] = x
     return up
 
-
-def flops(layer: Conv, input_shape: tuple[int, ...]) -> float:
-    """Multiply-adds x 2 of the direct correlation (GFLOP accounting of the benchmark)."""
-    out = layer.output_shape(input_shape[2:])
-    cout = layer.out_channels
-    return 2.0 * input_shape[0] * cout * math.prod(out) * (input_shape[1] // layer.groups) * math.prod(layer.kernel_size)

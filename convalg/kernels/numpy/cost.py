@@ -21,33 +21,20 @@ use the overlap-save tiles of :func:`convalg.kernels.numpy.fft.fft_tiles` (``N *
 entries of ``F`` points each).
 
 **Size threshold.**  FFT and Winograd are considered only when the direct FLOP count
-``2 N Co (C/G) K O`` is at least :data:`TRANSFORM_MIN_FLOPS` (2e7, about 0.15 ms of GEMM here).
-Below it their fixed cost (a dozen NumPy / ``scipy.fft`` calls, ~50-100 µs) cannot pay, and
+``2 N Co (C/G) K O`` is at least :data:`TRANSFORM_MIN_FLOPS`.  Below it their fixed cost (a dozen
+NumPy / ``scipy.fft`` calls) cannot pay (figures in ``docs/performance.md``), and
 their error is only norm-wise (an output whose exact value is 0 may come out as ``-6.6e-10``),
 so ``'auto'`` stays with the element-wise accurate ``gemm`` / ``direct``; pass
 ``algorithm='fft'`` / ``'winograd'`` explicitly to use them on small problems.
 
-**Where the constants come from.**  They are *not* fitted automatically (and not by
-``--calibrate``).  They were set by hand on 2026-11-26 on the development VM (2 Zen4 cores
-with AVX-512, OpenBLAS 0.3.31 SkylakeX kernels, numpy 2.4, scipy 1.17), first from
-single-thread process CPU times of the anchor cases (``convalg bench cpu --threads 1
---cpu-time --algorithm NAME``), then re-checked after the overlap-save FFT and the Winograd
-changes: every algorithm timed on the eight CPU anchor cases of ``convalg bench cpu`` plus four small
-cases, one BLAS thread (``threadpoolctl``), best of 7 wall-clock runs.  The predicted choice was
-the fastest measured algorithm on all eight anchors or within 5% of it (case 6: ``direct``,
-1.48-1.53 ms forward, ``gemm`` 1.7-1.9 ms; with two BLAS threads both 1.4-1.8 ms) and on three
-of the small cases; on a 32-channel 32x32 5x5 case
-it picks ``gemm`` (1.11 ms) where ``direct`` (0.93 ms) and ``winograd`` (0.95 ms) are faster.
-``convalg bench cpu --calibrate`` prints the raw throughputs of the primitives behind them
-(sgemm, small batched sgemm, batched cgemm, ``rfftn``, copy); they only need to be right
-relative to each other.  To recalibrate on another machine: run ``--calibrate --threads 1``,
-scale ``RATE`` / ``BANDWIDTH`` by the ratio of its figures to these (here, in runs with other
-processes on the shared VM: sgemm 77-96 GFLOP/s, batched cgemm of the FFT channel sum ~32,
-rfftn 4-9, copy 7.5-8 GB/s), then time each
-algorithm on the anchors with ``convalg bench cpu --threads 1 --algorithm NAME`` and check that
-``choose`` picks the fastest.  With two BLAS threads the GEMM-bound algorithms gain more than
-the single-threaded NumPy passes and the many small GEMMs of Winograd and FFT, which the rates
-do not model.
+**Where the constants come from.**  They are set by hand (not fitted, not by ``--calibrate``)
+from single-thread timings of every algorithm on the CPU anchor cases of ``convalg bench cpu``;
+``convalg bench cpu --calibrate`` prints the raw throughputs of the primitives behind them (sgemm,
+batched sgemm / cgemm, ``rfftn``, copy), which only need to be right relative to each other.  To
+recalibrate on another machine, scale ``RATE`` / ``BANDWIDTH`` by the ratio of its figures to the
+recorded ones, then time each algorithm (``--threads 1 --algorithm NAME``) and check that
+``choose`` picks the fastest.  The figures, and the cases where the choice is not the fastest, are
+in ``docs/performance.md`` ("Cost-model measurements").
 
 >>> from convalg import Conv
 >>> from convalg.kernels.numpy.plan import window_plan
@@ -63,6 +50,7 @@ from __future__ import annotations
 
 import math
 
+from ..base import conv_flops
 from .plan import WindowPlan
 
 __all__ = ["estimate", "peak_bytes", "choose", "MEMORY_FACTOR", "MEMORY_SLACK", "TRANSFORM_MIN_FLOPS", "RATE", "BANDWIDTH", "GATHER_BANDWIDTH", "SPECTRUM_COST", "OVERHEAD"]
@@ -92,7 +80,7 @@ def estimate(plan: WindowPlan, n: int, c: int, cout: int, groups: int, dtype: st
     o = math.prod(plan.output_shape)
     p = math.prod(plan.extent)
     in_bytes, out_bytes = n * c * p * item, n * cout * o * item
-    mac = 2.0 * n * cout * cg * k * o
+    mac = float(conv_flops(n, c, cout, groups, plan.kernel, plan.output_shape))
     est: dict[str, float] = {}
     calls = n * max(1, -(-(cg * k * o * item) // (4 << 20)))
     run = plan.output_shape[-1] if plan.step[-1] == 1 else 1
@@ -171,7 +159,7 @@ def choose(plan: WindowPlan, n: int, c: int, cout: int, groups: int, dtype: str)
     'gemm'
     """
     est = estimate(plan, n, c, cout, groups, dtype)
-    if flops(plan, n, c, cout, groups) < TRANSFORM_MIN_FLOPS:
+    if conv_flops(n, c, cout, groups, plan.kernel, plan.output_shape) < TRANSFORM_MIN_FLOPS:
         est = {k: v for k, v in est.items() if k in ("gemm", "direct")}
     # memory counts: an algorithm predicted past the bound is not chosen (GEMM's chunked columns always fit)
     item = 8 if dtype == "float64" else 4
@@ -181,7 +169,3 @@ def choose(plan: WindowPlan, n: int, c: int, cout: int, groups: int, dtype: str)
     fits = {k: v for k, v in est.items() if k == "gemm" or peak.get(k, 0) <= MEMORY_FACTOR * io + MEMORY_SLACK}
     return min(fits, key=fits.__getitem__)
 
-
-def flops(plan: WindowPlan, n: int, c: int, cout: int, groups: int) -> float:
-    """FLOPs of the direct correlation, ``2 N Co (C/G) K O``."""
-    return 2.0 * n * cout * (c // max(groups, 1)) * math.prod(plan.kernel) * math.prod(plan.output_shape)

@@ -22,37 +22,22 @@ import numpy as np
 from ...errors import SpecError
 from ...spec.conv import Conv, ConvTranspose
 from ...spec.pooling import AvgPool, MaxPool
+from .. import cache
+from ..arrays import all_finite, flip_spatial
+from ..base import ALGORITHMS, BackendOps, conv_layer, conv_transpose_layer, finite_algorithm
 from ..params import freeze
-from . import cache, gemm, memory, polyphase, pool, scatter, winograd
 from . import fft as fftmod
+from . import gemm, memory, polyphase, pool, scatter, winograd
 from .conv import conv_plan, gather_layer, gather_weight, upsample
 from .plan import pad_input, window_plan, window_view
 
 __all__ = ["conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "conv_grad_bias", "max_pool",
-           "max_pool_grad", "avg_pool", "avg_pool_grad", "adaptive_avg_pool", "adaptive_max_pool", "unfold", "fold"]
+           "max_pool_grad", "avg_pool", "avg_pool_grad", "adaptive_avg_pool", "adaptive_max_pool", "unfold", "fold",
+           "NumpyOps", "OPS"]
 
 
 def _freeze(v: Any, name: str = "argument") -> Any:
     return freeze(name, v)
-
-
-def _conv_layer(ndim: int, kernel: tuple[int, ...], stride: Any, padding: Any, dilation: Any, groups: int,
-                padding_mode: str, cin: int, cout: int) -> Conv:
-    key = (ndim, kernel, freeze("stride", stride), freeze("padding", padding), freeze("dilation", dilation),
-           freeze("groups", groups), padding_mode, cin, cout)
-    return cache.cached("conv_layer", _make_conv, *key)
-
-
-def _make_conv(ndim: int, kernel: tuple[int, ...], stride: Any, padding: Any, dilation: Any, groups: int,
-               padding_mode: str, cin: int, cout: int) -> Conv:
-    return Conv(kernel, stride=stride, padding=padding, dilation=dilation, groups=groups, padding_mode=padding_mode,
-                in_channels=cin, out_channels=cout, ndim=ndim)
-
-
-def _layer(x: np.ndarray, weight: np.ndarray, stride: Any, padding: Any, dilation: Any, groups: int,
-           padding_mode: str = "zeros") -> Conv:
-    return _conv_layer(x.ndim - 2, tuple(weight.shape[2:]), stride, padding, dilation, groups, padding_mode,
-                       x.shape[1], weight.shape[0])
 
 
 _NAMES = {np.dtype(t): np.dtype(t).name for t in (np.float16, np.float32, np.float64)}
@@ -90,57 +75,58 @@ def conv(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stri
          dilation: Any = 1, groups: int = 1, padding_mode: str = "zeros", flip_kernel: bool = False,
          algorithm: str = "auto") -> np.ndarray:
     """N-d convolution (cross-correlation unless ``flip_kernel``), PyTorch's ``conv{1,2,3}d``."""
-    layer = _layer(x, weight, stride, padding, dilation, groups, padding_mode)
+    algorithm = OPS.check_algorithm(algorithm)
+    layer = conv_layer(x.shape, weight.shape, stride, padding, dilation, groups, padding_mode)
     if flip_kernel:
-        weight = np.ascontiguousarray(weight[(Ellipsis, *[slice(None, None, -1)] * (x.ndim - 2))])
+        weight = flip_spatial(weight)
     plan = _finite_plan(layer, tuple(x.shape), _dtype_name(x), algorithm, x, weight)
     memory.require((x.shape[0], weight.shape[0], *plan.window.output_shape), x.dtype, "conv output")
     return _add_bias(plan(x, weight), bias)
 
 
+def _layer(x: np.ndarray, weight: np.ndarray, stride: Any, padding: Any, dilation: Any, groups: int,
+           padding_mode: str = "zeros") -> Conv:
+    """The Conv of ``conv(x, weight, ...)`` (:func:`convalg.kernels.base.conv_layer`; ``convalg bench cpu`` asks
+    for the plan the functional op would run)."""
+    return conv_layer(x.shape, weight.shape, stride, padding, dilation, groups, padding_mode)
+
+
 def _finite_plan(layer: Any, shape: tuple[int, ...], dtype: str, algorithm: str, *arrays: np.ndarray) -> Any:
-    """The (cached) conv plan, except that a transform plan (FFT, Winograd) with NaN / inf among ``arrays``
-    becomes GEMM: the transform would spread them over a tile or a plane, PyTorch keeps them element-wise."""
+    """The (cached) conv plan, or the ``gemm`` plan where :func:`~convalg.kernels.base.finite_algorithm` says
+    the chosen transform meets NaN / inf among ``arrays``."""
     plan = _by_id(conv_plan, layer, shape, dtype, algorithm)
-    # one reduction pass in the arrays' own dtype (half the time of a float64 sum for float32): the sum is
-    # non-finite iff some value is, or if it overflows, which then only costs the GEMM fallback
-    if plan.algorithm in ("fft", "winograd") and not all(_finite(a) for a in arrays):
-        return conv_plan(layer, shape, dtype, "gemm")
-    return plan
+    fallback = finite_algorithm(plan.algorithm, *arrays)
+    return plan if fallback == plan.algorithm else conv_plan(layer, shape, dtype, fallback)
 
 
 def conv_transpose(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stride: Any = 1,
                    padding: Any = 0, output_padding: Any = 0, groups: int = 1, dilation: Any = 1,
                    algorithm: str = "auto") -> np.ndarray:
     """N-d transposed convolution (weight ``(Cin, Cout/G, *k)``) in gather form."""
-    layer = ConvTranspose(tuple(weight.shape[2:]), stride=_freeze(stride, "stride"),
-                          padding=_freeze(padding, "padding"), output_padding=_freeze(output_padding, "output_padding"),
-                          groups=groups, dilation=_freeze(dilation, "dilation"), in_channels=x.shape[1],
-                          out_channels=weight.shape[1] * groups, ndim=x.ndim - 2)
+    algorithm = OPS.check_algorithm(algorithm)
+    layer = conv_transpose_layer(x.shape, weight.shape, stride, padding, output_padding, groups, dilation)
     strided = algorithm in ("auto", "gemm") and any(v > 1 for v in layer.stride)
     # the scatter form: the gather form multiplies inserted / padded zeros with the weight (0 * nan), and with
-    # stride s it runs on s**ndim times the input (a 16x150x150 3x3 stride-2 layer: 0.32 -> 0.05 s CPU)
-    if strided or not _finite(weight):
+    # stride s it runs on s**ndim times the input (see docs/performance.md, "Cost-model measurements")
+    if strided or not all_finite(weight):
         out = tuple(int(v) for v in layer.output_shape(x.shape[2:]))
-        conv_layer = Conv(layer.kernel_size, stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
-                          groups=groups, ndim=x.ndim - 2)
         # the ConvTranspose weight (Cin, Cout/G, *k) is the transposed Conv's weight (Cout', Cin'/G, *k) as it is
-        y = scatter.transposed_conv(x, weight, window_plan(conv_layer, out), groups, out)
+        y = scatter.transposed_conv(x, weight, window_plan(_by_id(_scattered_conv, layer), out), groups, out)
         return _add_bias(y, bias)
     return _transpose_run(x, weight, bias, layer, algorithm)
 
 
-def _finite(a: np.ndarray) -> bool:
-    """No NaN / inf in ``a`` (one reduction in its own dtype: an overflowing sum only costs a slower path)."""
-    with np.errstate(invalid="ignore", over="ignore"):  # inf + (-inf) is the question, not a warning
-        return bool(np.isfinite(np.sum(a)))
+def _scattered_conv(layer: ConvTranspose) -> Conv:
+    """The Conv whose adjoint ``layer`` is (its window plan, at the transposed output size, is scattered)."""
+    return Conv(layer.kernel_size, stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
+                groups=layer.groups, ndim=layer.ndim)
 
 
 def _transpose_run(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, layer: ConvTranspose,
                    algorithm: str) -> np.ndarray:
-    conv_layer, factors = _by_id(gather_layer, layer, tuple(x.shape[2:]))
+    conv_layer_, factors = _by_id(gather_layer, layer, tuple(x.shape[2:]))
     xu = upsample(x, factors)
-    plan = _finite_plan(conv_layer, tuple(xu.shape), _dtype_name(x), algorithm, x, weight)
+    plan = _finite_plan(conv_layer_, tuple(xu.shape), _dtype_name(x), algorithm, x, weight)
     return _add_bias(plan(xu, gather_weight(weight, layer.groups)), bias)
 
 
@@ -149,14 +135,14 @@ def _spatial(shape: Any, ndim: int) -> tuple[int, ...]:
     return shape[-ndim:]
 
 
-def conv_grad_input(grad_out: np.ndarray, weight: np.ndarray, input_shape: Any, stride: Any = 1, padding: Any = 0,
-                    dilation: Any = 1, groups: int = 1, algorithm: str = "auto") -> np.ndarray:
+def _grad_input(grad_out: np.ndarray, weight: np.ndarray, input_shape: tuple[int, ...], stride: Any, padding: Any,
+                dilation: Any, groups: int, algorithm: str) -> np.ndarray:
     """Gradient of :func:`conv` (zero padding) w.r.t. its input: the exact transposed convolution."""
     nd = grad_out.ndim - 2
     spatial = _spatial(input_shape, nd)
-    layer = _conv_layer(nd, tuple(weight.shape[2:]), stride, padding, dilation, groups, "zeros",
-                        weight.shape[1] * groups, weight.shape[0])
-    if (algorithm in ("auto", "gemm") and any(s > 1 for s in layer.stride)) or not _finite(weight):
+    layer = conv_layer((grad_out.shape[0], weight.shape[1] * groups, *spatial), weight.shape, stride, padding,
+                       dilation, groups)
+    if (algorithm in ("auto", "gemm") and any(s > 1 for s in layer.stride)) or not all_finite(weight):
         # the scatter form: no inserted zeros to multiply (strided), no 0 * nan (non-finite weight)
         return _grad_input_col2im(grad_out, weight, layer, spatial)
     transposed = _by_id(_transposed, layer, spatial)
@@ -168,13 +154,11 @@ def conv_grad_input(grad_out: np.ndarray, weight: np.ndarray, input_shape: Any, 
 def _scatter_cheaper(transposed: ConvTranspose, grad_shape: tuple[int, ...], dtype: str) -> bool:
     """Stride 1, ``'auto'``: the scatter form (:func:`.scatter.transposed_conv`, BLAS reads ``W^T`` in place)
     instead of the gather form when the latter would run GEMM and its flipped, channel-swapped weight copy has
-    more than twice the elements the scatter adds (``N * Cin * K * L``).  With the scatter form's strided
-    per-tap adds, 256x14x14 3x3 (weight / adds = 1.3) measured 4.5-5.1 ms scatter against 4.2-4.3 ms gather
-    (one thread, CPU time, 2026-12-01), so it stays with the gather form; few pixels under many channels
-    (weight / adds >= 2) still scatter."""
-    conv_layer, factors = gather_layer(transposed, tuple(grad_shape[2:]))
+    more than twice the elements the scatter adds (``N * Cin * K * L``): below that the gather form's one GEMM
+    beats the scatter form's strided per-tap adds (docs/performance.md, "Cost-model measurements")."""
+    conv_layer_, factors = gather_layer(transposed, tuple(grad_shape[2:]))
     shape = (grad_shape[0], grad_shape[1], *[f * (n - 1) + 1 for f, n in zip(factors, grad_shape[2:])])
-    if conv_plan(conv_layer, shape, dtype, "auto").algorithm != "gemm":
+    if conv_plan(conv_layer_, shape, dtype, "auto").algorithm != "gemm":
         return False
     taps = math.prod(transposed.kernel_size)
     weight_elements = transposed.in_channels * (transposed.out_channels // transposed.groups) * taps
@@ -192,18 +176,17 @@ def _grad_input_col2im(grad_out: np.ndarray, weight: np.ndarray, layer: Conv, sp
     return scatter.transposed_conv(grad_out, weight, window_plan(layer, spatial), layer.groups, spatial)
 
 
-def conv_grad_weight(x: np.ndarray, grad_out: np.ndarray, weight_shape: Any, stride: Any = 1, padding: Any = 0,
-                     dilation: Any = 1, groups: int = 1, algorithm: str = "auto") -> np.ndarray:
-    """Gradient of :func:`conv` w.r.t. the weight: correlation of the input with the output gradient.
+def _grad_weight(x: np.ndarray, grad_out: np.ndarray, weight_shape: tuple[int, ...], stride: Any, padding: Any,
+                 dilation: Any, groups: int, algorithm: str) -> np.ndarray:
+    """Gradient of :func:`conv` (zero padding) w.r.t. the weight: correlation of the input with the output
+    gradient.
 
     ``'fft'`` correlates in the frequency domain (overlap-save tiles); ``'winograd'``
     uses F(r, m) (:func:`~convalg.kernels.numpy.winograd.weight_grad_winograd`); ``'gemm'``
     the chunked im2col GEMM; ``'direct'`` one GEMM per tap on shifted views when the
     stride is 1 (im2col otherwise).  ``'auto'`` follows the forward plan's choice.
     """
-    weight_shape = tuple(int(v) for v in weight_shape)
-    layer = _conv_layer(x.ndim - 2, weight_shape[2:], stride, padding, dilation, groups, "zeros", x.shape[1],
-                        weight_shape[0])
+    layer = conv_layer(x.shape, weight_shape, stride, padding, dilation, groups)
     plan = _finite_plan(layer, tuple(x.shape), _dtype_name(x), algorithm, x, grad_out)
     return _weight_grad(plan, x, grad_out)
 
@@ -222,10 +205,21 @@ def _weight_grad(plan: Any, x: np.ndarray, grad_out: np.ndarray) -> np.ndarray:
     if plan.algorithm == "winograd":
         return winograd.weight_grad_winograd(pad_input(x, window, plan.extent, slot="padded"), grad_out, window, groups)
     one_by_one = math.prod(window.kernel) == 1
-    if plan.algorithm != "gemm" and all(s == 1 for s in window.step) and not one_by_one and _finite(x):
+    if plan.algorithm != "gemm" and all(s == 1 for s in window.step) and not one_by_one and all_finite(x):
         # (the taps form lays gy on the padded pitch: its filler zeros would meet an inf of x as 0 * inf)
         return gemm.weight_grad_taps(pad_input(x, window, gemm.taps_extent(window), slot="padded"), grad_out, window, groups)
     return gemm.weight_grad_im2col(pad_input(x, window, slot="padded"), grad_out, window, groups)
+
+
+class NumpyOps(BackendOps, name="numpy", algorithms=ALGORITHMS, window_plan=window_plan, grad_input_zeros=_grad_input,
+               grad_weight_zeros=_grad_weight):
+    """The NumPy backend on :class:`~convalg.kernels.base.BackendOps`: its zero-padding gradients and window
+    plans; the padding modes and ``flip_kernel`` come from the base."""
+
+
+#: The backend object, whose methods are this module's :func:`conv_grad_input` and :func:`conv_grad_weight`.
+OPS = NumpyOps()
+conv_grad_input, conv_grad_weight = OPS.conv_grad_input, OPS.conv_grad_weight
 
 
 def conv_grad_bias(grad_out: np.ndarray) -> np.ndarray:

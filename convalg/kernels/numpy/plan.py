@@ -1,7 +1,7 @@
 """Window plans: the index maps of a layer printed into per-axis NumPy data.
 
 Every NumPy kernel reads its input through one *window plan*, built once per
-``(layer, input spatial shape)`` (cached on those values, see :mod:`.cache`) by
+``(layer, input spatial shape)`` (cached on those values, see :mod:`convalg.kernels.cache`) by
 printing the layer's :class:`~convalg.index_map.IndexMap` with
 :class:`~convalg.printers.numpy.IndexPrinter`.  A plan holds *per-axis* data only
 (sizes, slices, one entry per live tap, one divisor per output position), never
@@ -51,7 +51,9 @@ import sympy as sp
 from ...errors import SpecError
 from ...index_map import AxisMap, index_map
 from ...printers.numpy import compile_source, print_module
-from . import cache, memory, parallel, workspace
+from .. import cache
+from ..padding import interior, pad_frame
+from . import memory, parallel, workspace
 
 __all__ = ["WindowPlan", "window_plan", "pad_input", "window_view"]
 
@@ -242,7 +244,8 @@ def pad_input(x: np.ndarray, plan: WindowPlan, extent: tuple[int, ...] | None = 
     """Copy ``x`` (``(N, C, *spatial)``) into the padded frame the windows read.
 
     ``extent`` may enlarge the frame (extra positions are ``fill``); the
-    padding values follow ``plan.padding_mode`` (``fill`` for ``'zeros'``).
+    padding values follow ``plan.padding_mode`` (``fill`` for ``'zeros'``; the other
+    modes gather through :func:`convalg.kernels.padding.pad_frame`).
     With ``slot`` the frame is a scratch buffer (:mod:`.workspace`): for kernels
     that only read it and never hand it back.
     """
@@ -258,13 +261,10 @@ def pad_input(x: np.ndarray, plan: WindowPlan, extent: tuple[int, ...] | None = 
         else:
             out = workspace.scratch(slot, lead + tuple(ext), x.dtype)
             out.fill(fill)
-        dst = tuple(slice(p0, p1) for p0, p1, _ in plan.inside)
-        src = tuple(slice(i0, i0 + p1 - p0) for p0, p1, i0 in plan.inside)
+        dst, src = interior(plan.inside)
         parallel.copyto(out[(Ellipsis, *dst)], x[(Ellipsis, *src)])
         return out
-    g = x
-    for a, idx in enumerate(plan.pad_index):
-        g = np.take(g, idx, axis=2 + a)
+    g = pad_frame(x, plan)
     if tuple(ext) == g.shape[2:]:
         return np.ascontiguousarray(g)
     out = np.full(lead + tuple(ext), fill, dtype=x.dtype)
@@ -272,12 +272,12 @@ def pad_input(x: np.ndarray, plan: WindowPlan, extent: tuple[int, ...] | None = 
     return out
 
 
-def window_view(xp: np.ndarray, plan: WindowPlan) -> np.ndarray:
-    """Zero-copy view ``(N, C, *out, *kernel)`` of a padded input: ``xp[..., step*o + tap_step*k]``."""
-    st = xp.strides[2:]
-    shape = xp.shape[:2] + plan.output_shape + plan.kernel
+def window_view(padded: np.ndarray, plan: WindowPlan) -> np.ndarray:
+    """Zero-copy view ``(N, C, *out, *kernel)`` of a padded input: ``padded[..., step*o + tap_step*k]``."""
+    st = padded.strides[2:]
+    shape = padded.shape[:2] + plan.output_shape + plan.kernel
     # an axis with one output (or one tap) never moves along its stride: 0 keeps huge strides in range
     steps = tuple(s * t if o > 1 else 0 for s, t, o in zip(plan.step, st, plan.output_shape))
     taps = tuple(s * t if k > 1 else 0 for s, t, k in zip(plan.tap_step, st, plan.kernel))
-    strides = xp.strides[:2] + steps + taps
-    return np.lib.stride_tricks.as_strided(xp, shape, strides, writeable=False)
+    strides = padded.strides[:2] + steps + taps
+    return np.lib.stride_tricks.as_strided(padded, shape, strides, writeable=False)

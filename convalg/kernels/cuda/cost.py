@@ -1,12 +1,13 @@
 """Cost model choosing among the generated CUDA convolution kernels.
 
-Counting (:func:`conv_flops`, :func:`gemm_blocks`) and deciding (:func:`choose`)
-are separate pure functions, as in SciPy's ``choose_conv_method``.
+Counting (:func:`convalg.kernels.base.conv_flops`, shared with the NumPy cost model;
+:func:`gemm_blocks`) and deciding (:func:`choose`, the entry point of both backends' cost
+models) are separate pure functions, as in SciPy's ``choose_conv_method``.
 
 =============  ===========================================================================
 algorithm      estimated time
 =============  ===========================================================================
-``igemm``      ``flops / (PEAK * eff(tile) * tile_fill * wave_fill)`` + launch; ``tile_fill``
+``gemm``       ``flops / (PEAK * eff(tile) * tile_fill * wave_fill)`` + launch; ``tile_fill``
                = useful fraction of the padded ``M x P`` tiles, ``wave_fill`` = blocks /
                (waves * resident blocks); split-K for the weight gradient adds its
                partial-sum traffic
@@ -26,7 +27,7 @@ efficiencies are guesses for these kernel designs and must be fitted on a device
 >>> from convalg.index_map import index_map
 >>> dense = index_map(Conv(3, padding=1), (56, 56))
 >>> choose(dense, 64, 64, 1, 32, "fwd").algorithm
-'igemm'
+'gemm'
 >>> depthwise = index_map(Conv(3, padding=1, groups=256), (28, 28))
 >>> choose(depthwise, 256, 256, 256, 32, "fwd").algorithm
 'direct'
@@ -42,10 +43,11 @@ from dataclasses import dataclass, field
 
 from ...errors import SpecError
 from ...index_map import IndexMap
+from ..base import conv_flops
 from .codegen import MAX_GRID, ceil_div
 from .igemm import TILES, Tile, gemm_sizes
 
-__all__ = ["Choice", "choose", "conv_flops", "gemm_blocks", "splits_for", "fits_grid", "PEAK", "BANDWIDTH", "SMS", "TILE_EFF"]
+__all__ = ["Choice", "choose", "pass_flops", "gemm_blocks", "splits_for", "fits_grid", "PEAK", "BANDWIDTH", "SMS", "TILE_EFF"]
 
 PEAK = 51e12  # fp32 FMA ceiling (H100 SXM), FLOP/s
 BANDWIDTH = 2.95e12  # bytes/s
@@ -68,21 +70,19 @@ class Choice:
     candidates: dict[str, float] = field(default_factory=dict, compare=False)
 
 
-def conv_flops(imap: IndexMap, c_in: int, c_out: int, groups: int, n_batch: int) -> int:
-    """Multiply-adds x 2 of one pass (the three passes have the same count)."""
-    k = math.prod(int(a.kernel) for a in imap.axes)
-    o_sp = math.prod(int(a.n_out) for a in imap.axes)
-    return 2 * n_batch * c_out * o_sp * (c_in // groups) * k
+def pass_flops(imap: IndexMap, c_in: int, c_out: int, groups: int, n_batch: int) -> int:
+    """Multiply-adds x 2 of one pass of ``imap`` (:func:`convalg.kernels.base.conv_flops`)."""
+    return conv_flops(n_batch, c_in, c_out, groups, [int(a.kernel) for a in imap.axes], [int(a.n_out) for a in imap.axes])
 
 
 def gemm_blocks(m: int, p: int, groups: int, tile: Tile, splits: int = 1) -> int:
     return ceil_div(m, tile.bm) * ceil_div(p, tile.bn) * groups * splits
 
 
-def _igemm_time(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, n_batch: int, name: str,
+def _gemm_time(imap: IndexMap, conv_pass: str, c_in: int, c_out: int, groups: int, n_batch: int, name: str,
                 splits: int) -> float:
     tile = TILES[name]
-    m, q, p = gemm_sizes(imap, kind, c_in, c_out, groups, n_batch)
+    m, q, p = gemm_sizes(imap, conv_pass, c_in, c_out, groups, n_batch)
     if m * p == 0:  # an empty output (e.g. batch 0): nothing to launch
         return LAUNCH
     fill = (m * p) / (ceil_div(m, tile.bm) * tile.bm * ceil_div(p, tile.bn) * tile.bn)
@@ -90,7 +90,7 @@ def _igemm_time(imap: IndexMap, kind: str, c_in: int, c_out: int, groups: int, n
     slots = SMS * tile.blocks_per_sm  # the kernels' __launch_bounds__ minimum
     waves = ceil_div(blocks, slots)
     wave_fill = blocks / (waves * slots)
-    flops = conv_flops(imap, c_in, c_out, groups, n_batch)
+    flops = pass_flops(imap, c_in, c_out, groups, n_batch)
     t = flops / (PEAK * TILE_EFF[name] * fill * wave_fill) + LAUNCH
     if splits > 1:
         t += 2 * 4 * splits * m * p * groups / BANDWIDTH + LAUNCH
@@ -102,7 +102,7 @@ def _direct_time(imap: IndexMap, c_in: int, c_out: int, groups: int, n_batch: in
     o_sp = math.prod(int(a.n_out) for a in imap.axes)
     k = math.prod(int(a.kernel) for a in imap.axes)
     moved = 4 * (n_batch * (c_in * i_sp + c_out * o_sp) + c_out * (c_in // groups) * k)
-    return max(conv_flops(imap, c_in, c_out, groups, n_batch) / (PEAK * EFF_DIRECT), moved / BANDWIDTH) + LAUNCH
+    return max(pass_flops(imap, c_in, c_out, groups, n_batch) / (PEAK * EFF_DIRECT), moved / BANDWIDTH) + LAUNCH
 
 
 def _fft_time(imap: IndexMap, c_in: int, c_out: int, groups: int, n_batch: int) -> float:
@@ -127,27 +127,27 @@ def fits_grid(m: int, p: int, groups: int, tile: Tile, splits: int) -> bool:
     return all(g <= lim for g, lim in zip((ceil_div(p, tile.bn), ceil_div(m, tile.bm), groups * splits), MAX_GRID))
 
 
-def choose(imap: IndexMap, c_in: int, c_out: int, groups: int, n_batch: int, kind: str,
-           igemm_only: bool = False) -> Choice:
-    """Pick the fastest-estimated kernel for pass ``kind`` (``fwd``, ``bwd_data``, ``bwd_weight``).
+def choose(imap: IndexMap, c_in: int, c_out: int, groups: int, n_batch: int, conv_pass: str,
+           gemm_only: bool = False) -> Choice:
+    """Pick the fastest-estimated kernel for ``conv_pass`` (``fwd``, ``bwd_data``, ``bwd_weight``).
 
     ``c_in``/``c_out`` are the channels of the conv's ``i``/``o`` sides.  The FFT
     path is considered for every pass of zeros-padded maps with at least
-    :data:`FFT_MIN_TAPS` taps.  ``igemm_only``: the best tile and split count
-    (for ``algorithm='igemm'``).
+    :data:`FFT_MIN_TAPS` taps.  ``gemm_only``: the best tile and split count
+    (for ``algorithm='gemm'``).
     """
     cands: dict[str, tuple[float, Choice]] = {}
-    m, q, p = gemm_sizes(imap, kind, c_in, c_out, groups, n_batch)
+    m, q, p = gemm_sizes(imap, conv_pass, c_in, c_out, groups, n_batch)
     for name, tile in TILES.items():
-        splits = splits_for(m, q, p, groups, tile) if kind == "bwd_weight" else 1
+        splits = splits_for(m, q, p, groups, tile) if conv_pass == "bwd_weight" else 1
         if not fits_grid(m, p, groups, tile, splits):
             continue
-        t = _igemm_time(imap, kind, c_in, c_out, groups, n_batch, name, splits)
-        cands[f"igemm:{name}"] = (t, Choice("igemm", tile, splits, t))
+        t = _gemm_time(imap, conv_pass, c_in, c_out, groups, n_batch, name, splits)
+        cands[f"gemm:{name}"] = (t, Choice("gemm", tile, splits, t))
     t = _direct_time(imap, c_in, c_out, groups, n_batch)
-    if not igemm_only:
+    if not gemm_only:
         cands["direct"] = (t, Choice("direct", None, 1, t))
-    if not igemm_only and imap.padding_mode == "zeros" and math.prod(int(a.kernel) for a in imap.axes) >= FFT_MIN_TAPS:
+    if not gemm_only and imap.padding_mode == "zeros" and math.prod(int(a.kernel) for a in imap.axes) >= FFT_MIN_TAPS:
         t = _fft_time(imap, c_in, c_out, groups, n_batch)
         cands["fft"] = (t, Choice("fft", None, 1, t))
     if not cands:
