@@ -19,13 +19,13 @@ import importlib
 from typing import Any
 
 from .base import IntegerIndexPrinter, NonIntegerIndexError
-from .numpy import IndexPrinter, NumpyPrinter, compile_source, numpy_code, print_module
+from .numpy import NumpyPrinter, compile_source, numpy_code, print_module
 
 #: Loaded on first use (SymPy's C printer costs ~10 ms to import; the NumPy backend never needs it).
-_CUDA_NAMES = ("CudaPrinter", "cuda_code", "CudaCodePrinter")
+_CUDA_NAMES = ("CudaPrinter", "cuda_code")
 
 __all__ = ["IntegerIndexPrinter", "NonIntegerIndexError", "NumpyPrinter", "numpy_code", "CudaPrinter", "cuda_code",
-           "print_module", "compile_source", "IndexPrinter", "CudaCodePrinter"]
+           "print_module", "compile_source"]
 
 
 def __getattr__(name: str) -> Any:

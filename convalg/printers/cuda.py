@@ -47,7 +47,7 @@ from sympy.printing.c import C99CodePrinter
 
 from .base import IntegerIndexPrinter
 
-__all__ = ["CudaPrinter", "cuda_code", "PREAMBLE", "c_name", "CudaCodePrinter"]
+__all__ = ["CudaPrinter", "cuda_code", "PREAMBLE", "c_name"]
 
 PREAMBLE = r"""
 #ifndef CONVALG_PREAMBLE
@@ -157,7 +157,6 @@ class CudaPrinter(IntegerIndexPrinter, C99CodePrinter):
 
 
 #: The former name of :class:`CudaPrinter`.
-CudaCodePrinter = CudaPrinter
 
 
 def cuda_code(expr: Any, nonnegative: Iterable[sp.Symbol] = (), **settings: Any) -> str:

@@ -45,7 +45,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from .base import IntegerIndexPrinter
 
-__all__ = ["NumpyPrinter", "numpy_code", "print_module", "compile_source", "IndexPrinter"]
+__all__ = ["NumpyPrinter", "numpy_code", "print_module", "compile_source"]
 
 
 class NumpyPrinter(IntegerIndexPrinter, NumPyPrinter):
@@ -80,7 +80,6 @@ class NumpyPrinter(IntegerIndexPrinter, NumPyPrinter):
 
 
 #: The former name of :class:`NumpyPrinter`.
-IndexPrinter = NumpyPrinter
 
 
 def numpy_code(expr: Any) -> str:

@@ -16,7 +16,7 @@ module             contents
 =================  ==================================================================
 
 Every index expression comes from :mod:`convalg.index_map`, printed by
-:class:`convalg.printers.cuda.CudaCodePrinter`.  Importing this package does not
+:class:`convalg.printers.cuda.CudaPrinter`.  Importing this package does not
 import CuPy.
 """
 

@@ -3,7 +3,7 @@
 Every NumPy kernel reads its input through one *window plan*, built once per
 ``(layer, input spatial shape)`` (cached on those values, see :mod:`convalg.kernels.cache`) by
 printing the layer's :class:`~convalg.index_map.IndexMap` with
-:class:`~convalg.printers.numpy.IndexPrinter`.  A plan holds *per-axis* data only
+:class:`~convalg.printers.numpy.NumpyPrinter`.  A plan holds *per-axis* data only
 (sizes, slices, one entry per live tap, one divisor per output position), never
 an array over ``output x kernel``, so its size does not grow with the data:
 

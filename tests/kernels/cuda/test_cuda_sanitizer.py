@@ -17,7 +17,7 @@ import pytest
 from convalg.kernels.cuda.codegen import KernelSource, kernel_text
 from convalg.kernels.cuda.hostshim import HostModule, asan_runtime, host_compiler
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.skipif(host_compiler() is None, reason="host shim needs g++")
 needs_asan = pytest.mark.skipif(host_compiler() is None or asan_runtime() is None, reason="needs libasan")
 
@@ -75,12 +75,12 @@ def _suite_under_asan(*selection: str) -> None:
 @needs_asan
 def test_tiles_and_forward_kernels_are_clean_under_asan():
     """Every tile and split, and the forward kernels of every spec family, under AddressSanitizer."""
-    _suite_under_asan("tests/kernels/test_cuda_tiles.py", "tests/kernels/test_cuda_hostshim.py", "-k",
+    _suite_under_asan("tests/kernels/cuda/test_cuda_tiles.py", "tests/kernels/cuda/test_cuda_hostshim.py", "-k",
                       "tile_and_split or conv_forward or max_pool_ties")
 
 
 @pytest.mark.slow
 @needs_asan
 def test_every_host_shim_test_is_clean_under_asan():
-    _suite_under_asan("tests/kernels/test_cuda_tiles.py", "tests/kernels/test_cuda_hostshim.py",
-                      "tests/kernels/test_cuda_gpu.py")
+    _suite_under_asan("tests/kernels/cuda/test_cuda_tiles.py", "tests/kernels/cuda/test_cuda_hostshim.py",
+                      "tests/kernels/cuda/test_cuda_gpu.py")

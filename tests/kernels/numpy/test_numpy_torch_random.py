@@ -9,7 +9,7 @@ for zero padding) with torch's autograd.  A *mismatch* is an element whose NaN /
 scale for FFT / Winograd, whose error is norm-wise).
 
 The default run checks :data:`QUICK` cases; ``--runslow`` runs :data:`THOROUGH`, and
-``python tests/kernels/test_numpy_torch_random.py N`` prints the count for ``N`` cases.
+``python tests/kernels/numpy/test_numpy_torch_random.py N`` prints the count for ``N`` cases.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import convalg.functional as F
 from convalg.kernels import cache, clear_caches
 
 MIB = 1 << 20
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _peak(fn):
