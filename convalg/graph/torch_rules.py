@@ -37,6 +37,7 @@ from .ops import (
     ResizeOp,
     SliceOp,
 )
+from .traced import Tensor, UnknownOp
 
 __all__ = ["NoShapeRule", "call_module", "call_function", "call_method", "POINTWISE_NAMES"]
 
@@ -62,18 +63,12 @@ _BINARY = {operator.add: "add", operator.sub: "sub", operator.mul: "mul", operat
            operator.iadd: "add", operator.imul: "mul"}
 
 
-def _tensor_cls() -> type:
-    from .torch_import import Tensor
-
-    return Tensor
-
-
 def _is_tensor(v: Any) -> bool:
-    return isinstance(v, _tensor_cls())
+    return isinstance(v, Tensor)
 
 
 def _add(graph: Graph, name: str, op: Op, *tensors: Any) -> Any:
-    return _tensor_cls()(graph.add(name, op, [t.name for t in tensors]))
+    return Tensor(graph.add(name, op, [t.name for t in tensors]))
 
 
 def _shape(graph: Graph, t: Any) -> tuple[Any, ...]:
@@ -159,8 +154,6 @@ def call_module(graph: Graph, name: str, m: Any, args: tuple[Any, ...], kwargs: 
     nd = _ndim_of(cls)
     p = _params(m)
     if rule is not None:
-        from .torch_import import UnknownOp
-
         shape = tuple(rule(_shape(graph, x)))
         return _add(graph, name, _RuleOp(cls, shape, p), x) if shape else _add(graph, name, UnknownOp(cls, 1, name), x)
     if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)):
@@ -316,10 +309,25 @@ def call_method(graph: Graph, name: str, method: str, args: tuple[Any, ...], kwa
 
 def call_function(graph: Graph, name: str, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Add the node of one ``call_function`` (``torch.cat``, ``F.interpolate``, ``operator.add``...)."""
-    import torch
-    import torch.nn.functional as F  # noqa: N812
-
     fname = getattr(fn, "__name__", str(fn))
+    for rules in (_python_function, _torch_function, _window_function):
+        value = rules(graph, name, fn, fname, args, kwargs)
+        if value is not _NO_RULE:
+            return value
+    if fname in ("dropout", "relu", "gelu", "sigmoid", "tanh", "silu") or fname in POINTWISE_NAMES:
+        return _add(graph, name, PointwiseOp(fname), args[0])
+    if _is_tensor(args[0]) if args else False:
+        return _common(graph, name, fname, args, kwargs)
+    raise NoShapeRule(fname, f"no shape rule for function {fname}")
+
+
+#: returned by a group of function rules that has no rule for the call (``None`` can be a traced value)
+_NO_RULE = object()
+
+
+def _python_function(graph: Graph, name: str, fn: Any, fname: str, args: tuple[Any, ...],
+                     kwargs: dict[str, Any]) -> Any:
+    """``getattr``, ``operator`` and ``math`` calls: on tensors, or on sizes (computed on SymPy values)."""
     if fn is builtins.getattr:
         if args[1] in ("shape",) and _is_tensor(args[0]):
             return tuple(_shape(graph, args[0]))
@@ -337,6 +345,15 @@ def call_function(graph: Graph, name: str, fn: Any, args: tuple[Any, ...], kwarg
         return _add(graph, name, MatMulOp(), args[0], args[1])
     if fn in (math.floor, math.ceil, int) and not _is_tensor(args[0]):
         return sp.floor(_sym(args[0])) if fn is not math.ceil else sp.ceiling(_sym(args[0]))
+    return _NO_RULE
+
+
+def _torch_function(graph: Graph, name: str, fn: Any, fname: str, args: tuple[Any, ...],
+                    kwargs: dict[str, Any]) -> Any:
+    """``torch`` / ``torch.nn.functional`` calls matched by identity: cat, interpolate, pad, linear, mm."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
     if fn in (torch.cat, torch.concat, getattr(torch, "concatenate", torch.cat)):
         tensors = list(args[0])
         return _add(graph, name, ConcatOp(int(_arg(args, kwargs, 1, "dim", 0))), *tensors)
@@ -347,36 +364,41 @@ def call_function(graph: Graph, name: str, fn: Any, args: tuple[Any, ...], kwarg
     if fn is F.pad:
         pad = tuple(_arg(args, kwargs, 1, "pad"))
         return _add(graph, name, PadOp(torch_pad_tuple(pad), _arg(args, kwargs, 2, "mode", "constant")), args[0])
+    if fn is F.linear:
+        w = _shape(graph, args[1])
+        return _add(graph, name, LinearOp(int(w[1]), int(w[0])), args[0])
+    if fn in (torch.bmm, torch.mm):
+        return _add(graph, name, MatMulOp(), args[0], args[1])
+    return _NO_RULE
+
+
+def _window_function(graph: Graph, name: str, fn: Any, fname: str, args: tuple[Any, ...],
+                     kwargs: dict[str, Any]) -> Any:
+    """``F.max_pool2d``, ``F.adaptive_avg_pool1d``, ``F.conv3d``...: windowed layers, matched by name."""
     if fname in ("max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d"):
-        nd = int(fname[-2])
-        kind = "max" if fname.startswith("max") else "avg"
-        keys = ("kernel_size", "stride", "padding", "dilation", "ceil_mode") if kind == "max" else \
-            ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
-        values = {k: _arg(args, kwargs, i + 1, k) for i, k in enumerate(keys)}
-        values = {k: v for k, v in values.items() if v is not None}
-        if values.get("return_indices") or kwargs.get("return_indices"):
-            raise NoShapeRule(fname, "return_indices=True gives a tuple; not supported")
-        kernel = values.pop("kernel_size")
-        return _add(graph, name, LayerOp(_pool_layer(kind, nd, kernel, **values)), args[0])
+        return _add(graph, name, LayerOp(_pool_call(fname, args, kwargs)), args[0])
     if fname.startswith("adaptive_") and fname[-2:] in ("1d", "2d", "3d"):
         kind = "max" if "max" in fname else "avg"
         return _add(graph, name, LayerOp(_adaptive(kind, int(fname[-2]), _arg(args, kwargs, 1, "output_size"))),
                     args[0])
     if fname in ("conv1d", "conv2d", "conv3d"):
         w = _shape(graph, _arg(args, kwargs, 1, "weight"))
-        nd = int(fname[-2])
         groups = int(_arg(args, kwargs, 6, "groups", 1))
         layer = Conv(tuple(w[2:]), stride=_arg(args, kwargs, 3, "stride", 1), padding=_arg(args, kwargs, 4, "padding", 0),
                      dilation=_arg(args, kwargs, 5, "dilation", 1), groups=groups, in_channels=w[1] * groups,
-                     out_channels=w[0], ndim=nd)
+                     out_channels=w[0], ndim=int(fname[-2]))
         return _add(graph, name, LayerOp(layer), args[0])
-    if fn is F.linear:
-        w = _shape(graph, args[1])
-        return _add(graph, name, LinearOp(int(w[1]), int(w[0])), args[0])
-    if fn in (torch.bmm, torch.mm):
-        return _add(graph, name, MatMulOp(), args[0], args[1])
-    if fname in ("dropout", "relu", "gelu", "sigmoid", "tanh", "silu") or fname in POINTWISE_NAMES:
-        return _add(graph, name, PointwiseOp(fname), args[0])
-    if _is_tensor(args[0]) if args else False:
-        return _common(graph, name, fname, args, kwargs)
-    raise NoShapeRule(fname, f"no shape rule for function {fname}")
+    return _NO_RULE
+
+
+def _pool_call(fname: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The layer of ``F.max_poolNd`` / ``F.avg_poolNd`` called with torch's positional or keyword arguments."""
+    kind = "max" if fname.startswith("max") else "avg"
+    keys = ("kernel_size", "stride", "padding", "dilation", "ceil_mode") if kind == "max" else \
+        ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
+    values = {k: _arg(args, kwargs, i + 1, k) for i, k in enumerate(keys)}
+    values = {k: v for k, v in values.items() if v is not None}
+    if values.get("return_indices") or kwargs.get("return_indices"):
+        raise NoShapeRule(fname, "return_indices=True gives a tuple; not supported")
+    kernel = values.pop("kernel_size")
+    return _pool_layer(kind, int(fname[-2]), kernel, **values)
