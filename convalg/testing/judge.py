@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 
 from .adapters import Adapter, load_adapter
-from .families import FAMILIES
+from .families import FAMILIES, autograd_targets
 from .ops import OPS
 from .references import nan_allowed
+from .report import dump
 from .tolerance import DEFAULT_C, compare, default_accumulation, fft_term, model_bound
 
 __all__ = ["ErrorModel", "Verdict", "judge", "judge_family", "judge_gradients", "assert_conforms",
@@ -162,8 +163,6 @@ def judge_gradients(op: str, grads: dict[str, Any], inputs: dict[str, Any], grad
                     params: dict[str, Any], model: ErrorModel = ErrorModel(),
                     adapter: Adapter | None = None) -> Verdict:
     """The verdict on the gradients ``torch.autograd`` produced for a forward ``op`` target."""
-    from .families import autograd_targets
-
     a = {**_f64(inputs), "grad_output": grad_output.astype(np.float64)}
     for role, (family, arrays, p) in autograd_targets(OPS[op].family, a, params).items():
         v = judge_family(family, grads.get(role), arrays, p, model, adapter)
@@ -185,7 +184,5 @@ def assert_conforms(op: str, got: Any, inputs: dict[str, Any], params: dict[str,
     v = (judge_gradients(op, got, inputs, grad_output, params, em, adapter) if grad_output is not None
          else judge(op, got, inputs, params, after=after, model=em, adapter=adapter))
     if not v.ok:
-        from .report import dump
-
         raise AssertionError(v.message + "\n" + dump(v))
     return v
