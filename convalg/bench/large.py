@@ -43,6 +43,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import functional as F  # noqa: N812
+
 __all__ = ["main", "CASES"]
 
 #: (name, op, x shape, weight shape or pooling kernel, keyword arguments); float32.
@@ -96,8 +98,6 @@ def _peer(op: str, x: np.ndarray, w: Any, kw: dict[str, Any]) -> tuple[str, Call
 
 def run_case(number: int, repeat: int) -> dict[str, Any]:
     """Run case ``number`` (1-based) in this process and return its figures."""
-    import convalg.functional as F
-
     name, op, shape, wshape, kw = CASES[number - 1]
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape).astype(np.float32)
@@ -129,8 +129,6 @@ def run_case(number: int, repeat: int) -> dict[str, Any]:
 def pools(repeat: int) -> None:
     """Pooling forward and backward against torch on large planes, each library in its own block."""
     import torch
-
-    import convalg.functional as F
 
     rng = np.random.default_rng(0)
     print(f"{'pooling (float32)':34s} {'fwd ms':>8s} {'torch':>8s} {'ratio':>6s} {'bwd ms':>8s} {'torch':>8s} "
