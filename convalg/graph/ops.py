@@ -28,7 +28,7 @@ import sympy as sp
 from ..errors import SpecError
 from ..shapes.formulas import Size, as_size
 from ..spec.base import Layer
-from .op_base import Constraint, Context, Op, Shape, axis_index, simplify_size
+from .op_base import Constraint, Context, Op, Shape, axis_index, layer_kind, simplify_size
 from .reshape_ops import FlattenOp, PermuteOp, PixelShuffleOp, ReduceOp, ReshapeOp, SliceOp
 
 __all__ = [
@@ -82,7 +82,7 @@ class LayerOp(Op):
             return 0
         x = inputs[0]
         per_window = prod(layer.bind(len(x) - 2).kernel_size) * sp.sympify(x[1]) * output[1] / sp.Integer(layer.groups)
-        if type(layer).__name__ == "ConvTranspose":
+        if layer_kind(layer) == "conv_transpose":
             return sp.expand(x[0] * prod(x[2:]) * per_window)
         return sp.expand(output[0] * prod(output[2:]) * per_window)
 
