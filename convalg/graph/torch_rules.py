@@ -8,9 +8,11 @@ which the importer turns into an unsupported node.
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 import operator
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
@@ -147,55 +149,109 @@ def _resize(size: Any, scale: Any, mode: str = "nearest") -> ResizeOp:
 def call_module(graph: Graph, name: str, m: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
                 rule: Callable[..., Any] | None = None, qualname: str | None = None) -> Any:
     """Add the node of one ``call_module`` (``qualname``: the submodule's name in the model)."""
-    from torch import nn
-
     x = args[0] if args else next(iter(kwargs.values()))
-    cls = type(m).__name__
-    nd = _ndim_of(cls)
-    p = _params(m)
+    call = _ModuleCall(m, type(m).__name__, _params(m), len(args) > 1 or bool(kwargs))
     if rule is not None:
         shape = tuple(rule(_shape(graph, x)))
-        return _add(graph, name, _RuleOp(cls, shape, p), x) if shape else _add(graph, name, UnknownOp(cls, 1, name), x)
-    if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)):
-        if len(args) > 1 or kwargs:
-            raise NoShapeRule(cls, "ConvTranspose with output_size= has no rule (pass output_padding instead)")
-        return _add(graph, name, LayerOp(_conv_layer(m), p), x)
-    if isinstance(m, (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)):
-        if m.return_indices:
-            raise NoShapeRule(cls, "return_indices=True gives a tuple; not supported")
-        return _add(graph, name, LayerOp(_pool_layer("max", nd, m.kernel_size, m.stride, m.padding, m.dilation,
-                                                     m.ceil_mode)), x)
-    if isinstance(m, (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)):
-        return _add(graph, name, LayerOp(_pool_layer("avg", nd, m.kernel_size, m.stride, m.padding, 1, m.ceil_mode,
-                                                     m.count_include_pad, getattr(m, "divisor_override", None))), x)
-    if isinstance(m, (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d,
-                      nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)):
-        return _add(graph, name, LayerOp(_adaptive("max" if "Max" in cls else "avg", nd, m.output_size)), x)
-    if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.InstanceNorm1d, nn.InstanceNorm2d,
-                      nn.InstanceNorm3d)):
-        return _add(graph, name, PointwiseOp(cls, m.num_features, p), x)
-    if isinstance(m, nn.GroupNorm):
-        return _add(graph, name, PointwiseOp(cls, m.num_channels, p), x)
-    if isinstance(m, nn.LayerNorm):
-        return _add(graph, name, LayerNormOp(tuple(m.normalized_shape), p), x)
-    if isinstance(m, nn.Linear):
-        return _add(graph, name, LinearOp(m.in_features, m.out_features, p), x)
-    if isinstance(m, nn.Flatten):
-        return _add(graph, name, FlattenOp(m.start_dim, m.end_dim), x)
-    if isinstance(m, nn.Upsample):
-        return _add(graph, name, _resize(m.size, m.scale_factor, m.mode), x)
-    if isinstance(m, (nn.PixelShuffle, nn.PixelUnshuffle)):
-        factor = m.upscale_factor if isinstance(m, nn.PixelShuffle) else m.downscale_factor
-        return _add(graph, name, PixelShuffleOp(factor, isinstance(m, nn.PixelUnshuffle)), x)
-    if cls.startswith(("ZeroPad", "ConstantPad", "ReflectionPad", "ReplicationPad", "CircularPad")):
-        mode = {"Zer": "constant", "Con": "constant", "Ref": "reflect", "Rep": "replicate", "Cir": "circular"}[cls[:3]]
-        return _add(graph, name, PadOp(torch_pad_tuple(tuple(m.padding)), mode), x)
-    if isinstance(m, (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Hardswish,
-                      nn.Hardsigmoid, nn.ELU, nn.SELU, nn.PReLU, nn.Softmax, nn.LogSoftmax, nn.Dropout, nn.Dropout1d,
-                      nn.Dropout2d, nn.Dropout3d, nn.Identity, nn.Mish, nn.Hardtanh, nn.Softplus)):
-        return _add(graph, name, PointwiseOp(cls, None, p), x)
-    raise NoShapeRule(cls, f"no shape rule for module type {cls}; give one with "
-                           f"leaf_rules={{'{qualname or name}': lambda shape: ...}}")
+        return _add(graph, name, _RuleOp(call.cls, shape, call.params) if shape else UnknownOp(call.cls, 1, name), x)
+    tables = _module_rules()
+    module_rule = _rule_of(m, tables[0])
+    if module_rule is None and call.cls.startswith(_PAD_MODES):
+        module_rule = _pad_module
+    module_rule = module_rule or _rule_of(m, tables[1])
+    if module_rule is None:
+        raise NoShapeRule(call.cls, f"no shape rule for module type {call.cls}; give one with "
+                                    f"leaf_rules={{'{qualname or name}': lambda shape: ...}}")
+    return _add(graph, name, module_rule(call), x)
+
+
+@dataclass(frozen=True)
+class _ModuleCall:
+    """One call of an ``nn`` module: the module, its class name, its parameter count, whether the call
+    passed more than the input."""
+
+    m: Any
+    cls: str
+    params: int
+    more_args: bool
+
+    @property
+    def nd(self) -> int | None:
+        return _ndim_of(self.cls)
+
+
+ModuleRule = Callable[[_ModuleCall], Op]
+
+
+def _rule_of(m: Any, table: dict[type, ModuleRule]) -> ModuleRule | None:
+    """The rule of the first class of ``m``'s MRO in ``table`` (so subclasses of torch's modules match too)."""
+    return next((table[c] for c in type(m).__mro__ if c in table), None)
+
+
+def _conv_module(c: _ModuleCall) -> Op:
+    if c.more_args:
+        raise NoShapeRule(c.cls, "ConvTranspose with output_size= has no rule (pass output_padding instead)")
+    return LayerOp(_conv_layer(c.m), c.params)
+
+
+def _max_pool_module(c: _ModuleCall) -> Op:
+    m = c.m
+    if m.return_indices:
+        raise NoShapeRule(c.cls, "return_indices=True gives a tuple; not supported")
+    return LayerOp(_pool_layer("max", c.nd, m.kernel_size, m.stride, m.padding, m.dilation, m.ceil_mode))
+
+
+def _avg_pool_module(c: _ModuleCall) -> Op:
+    m = c.m
+    return LayerOp(_pool_layer("avg", c.nd, m.kernel_size, m.stride, m.padding, 1, m.ceil_mode, m.count_include_pad,
+                               getattr(m, "divisor_override", None)))
+
+
+def _adaptive_module(c: _ModuleCall) -> Op:
+    return LayerOp(_adaptive("max" if "Max" in c.cls else "avg", c.nd, c.m.output_size))
+
+
+def _pixel_shuffle_module(c: _ModuleCall) -> Op:
+    from torch import nn
+
+    unshuffle = isinstance(c.m, nn.PixelUnshuffle)
+    return PixelShuffleOp(c.m.downscale_factor if unshuffle else c.m.upscale_factor, unshuffle)
+
+
+_PAD_MODES = ("ZeroPad", "ConstantPad", "ReflectionPad", "ReplicationPad", "CircularPad")
+
+
+def _pad_module(c: _ModuleCall) -> Op:
+    mode = {"Zer": "constant", "Con": "constant", "Ref": "reflect", "Rep": "replicate", "Cir": "circular"}[c.cls[:3]]
+    return PadOp(torch_pad_tuple(tuple(c.m.padding)), mode)
+
+
+@functools.cache
+def _module_rules() -> tuple[dict[type, ModuleRule], dict[type, ModuleRule]]:
+    """The rules by ``nn`` module class: the shape-changing ones, and the shape-keeping ones (looked up after
+    the padding modules, which are matched by name)."""
+    from torch import nn
+
+    groups: list[tuple[tuple[type, ...], ModuleRule]] = [
+        ((nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d), _conv_module),
+        ((nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d), _max_pool_module),
+        ((nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d), _avg_pool_module),
+        ((nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d,
+          nn.AdaptiveMaxPool3d), _adaptive_module),
+        ((nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d),
+         lambda c: PointwiseOp(c.cls, c.m.num_features, c.params)),
+        ((nn.GroupNorm,), lambda c: PointwiseOp(c.cls, c.m.num_channels, c.params)),
+        ((nn.LayerNorm,), lambda c: LayerNormOp(tuple(c.m.normalized_shape), c.params)),
+        ((nn.Linear,), lambda c: LinearOp(c.m.in_features, c.m.out_features, c.params)),
+        ((nn.Flatten,), lambda c: FlattenOp(c.m.start_dim, c.m.end_dim)),
+        ((nn.Upsample,), lambda c: _resize(c.m.size, c.m.scale_factor, c.m.mode)),
+        ((nn.PixelShuffle, nn.PixelUnshuffle), _pixel_shuffle_module),
+    ]
+    keeping = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Hardswish, nn.Hardsigmoid,
+               nn.ELU, nn.SELU, nn.PReLU, nn.Softmax, nn.LogSoftmax, nn.Dropout, nn.Dropout1d, nn.Dropout2d,
+               nn.Dropout3d, nn.Identity, nn.Mish, nn.Hardtanh, nn.Softplus)
+    changing = {t: rule for types, rule in groups for t in types}
+    return changing, dict.fromkeys(keeping, lambda c: PointwiseOp(c.cls, None, c.params))
 
 
 class _RuleOp(Op):
