@@ -136,18 +136,31 @@ def _call(target: Callable[..., Any], family: str, tin: dict[str, Any], params: 
     return args, kw
 
 
-def _run_one(target: Callable[..., Any], op: str, case: Any, recipes: dict[str, Any], model: ErrorModel,
-             adapter: Adapter, timeout: float | None, autograd: bool) -> tuple[Verdict, tuple[int, ...] | None]:
-    family = OPS[op].family
-    params = params_of(family, case)
+def _inputs(family: str, recipes: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """The drawn arrays (float64 references are computed from these), with the derived ones and a ``None`` bias."""
     inputs: dict[str, Any] = {r: rec.build() for r, rec in recipes.items() if r != "upstream"}
     if FAMILIES[family].derived:
         inputs.update(FAMILIES[family].derived({k: v.astype(np.float64) for k, v in inputs.items()}, params))
     inputs.setdefault("bias", None) if family in ("conv", "conv_transpose") else None
+    return inputs
+
+
+def _target_inputs(inputs: dict[str, Any], recipes: dict[str, Any], model: ErrorModel, adapter: Adapter,
+                   autograd: bool) -> dict[str, Any]:
+    """The inputs as the target gets them: its array library, device, dtype and memory layout."""
     tin = {r: (None if v is None else adapter.to_target(v, model.dtype, recipes[r].layout if r in recipes
                                                          else "contiguous")) for r, v in inputs.items()}
     if autograd:
         tin = {r: (t if t is None else t.detach().requires_grad_(True)) for r, t in tin.items()}
+    return tin
+
+
+def _run_one(target: Callable[..., Any], op: str, case: Any, recipes: dict[str, Any], model: ErrorModel,
+             adapter: Adapter, timeout: float | None, autograd: bool) -> tuple[Verdict, tuple[int, ...] | None]:
+    family = OPS[op].family
+    params = params_of(family, case)
+    inputs = _inputs(family, recipes, params)
+    tin = _target_inputs(inputs, recipes, model, adapter, autograd)
     args, kw = _call(target, family, tin, params)
     box: dict[str, Any] = {}
 
