@@ -49,6 +49,7 @@ from ..kernels.numpy import parallel
 from ..kernels.numpy.conv import conv_plan
 from ..kernels.numpy.memory import keep_freed_memory
 from ..kernels.numpy.ops import _layer
+from . import load_average
 
 __all__ = ["main", "CASES", "Measure"]
 
@@ -226,7 +227,7 @@ def _setting(module: Any, name: str, value: Any) -> Iterator[None]:
 
 
 def _print_header(args: argparse.Namespace, kept: bool, limited: bool) -> None:
-    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    load = load_average()
     print(f"convalg bench cpu: BLAS {_blas_info()}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"  allocator: {'TUNED (--keep-memory: glibc keeps freed memory)' if kept else 'plain process'}; "
           f"numpy {np.__version__}; "
@@ -306,7 +307,7 @@ def _print_summary(rows: list[str], ratios: _Ratios, args: argparse.Namespace) -
               f"over {len(ratios.forward)} cases (targets: >= 1.0, >= 1.2)")
     else:
         print("torch not importable: no ratios")
-    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    load = load_average()
     print(f"load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; scipy 'skipped' = predicted "
           f"> {args.scipy_limit} s per call or --no-scipy; peak/io = tracemalloc peak of one forward call / "
           "(input + output + weight bytes)")

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import resource
 import statistics
 import subprocess
@@ -44,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F  # noqa: N812
+from . import load_average
 
 __all__ = ["main", "CASES"]
 
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_case(args.case, args.repeat)))
         return 0
     wanted = [int(c) for c in args.cases.split(",") if c.strip()] or list(range(1, len(CASES) + 1))
-    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    load = load_average()
     print(f"convalg bench large: each case in a fresh process, plain allocator; load {load[0]:.2f}")
     print("  (tracemalloc slows the first call a little; peak MiB counts NumPy's allocations)")
     print(f"{'case':28s} {'first s':>7s} {'cold s':>7s} {'cpu':>6s} {'warm ms':>8s} {'peak MiB':>9s} {'rss MiB':>8s} {'io MiB':>7s} "

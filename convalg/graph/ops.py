@@ -77,8 +77,7 @@ class LayerOp(Op):
 
     def macs(self, inputs: Sequence[Shape], output: Shape) -> Size:
         layer = self.layer
-        k = getattr(layer, "kernel_size", None)
-        if k is None or not hasattr(layer, "groups"):
+        if layer_kind(layer) not in ("conv", "conv_transpose"):
             return 0
         x = inputs[0]
         per_window = prod(layer.bind(len(x) - 2).kernel_size) * sp.sympify(x[1]) * output[1] / sp.Integer(layer.groups)
