@@ -16,7 +16,9 @@ from typing import Any
 from ..errors import SpecError
 from .core import Graph, size_symbol
 from .op_base import Op, Shape
-from .torch_rules import NoShapeRule, call_function, call_method, call_module
+from .torch_layers import NoShapeRule
+from .torch_modules import call_module
+from .torch_rules import call_function, call_method
 from .traced import Tensor, UnknownOp
 
 __all__ = ["from_torch", "Tensor"]
