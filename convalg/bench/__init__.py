@@ -13,6 +13,17 @@ graph      whole-model import, propagation and accepted sizes (ResNet-50, symbol
 Each suite module defines ``main(argv: list[str] | None) -> int``.
 """
 
+import os
+
 SUITES = ("shapes", "matrix", "cpu", "large", "graph")
 
-__all__ = ["SUITES"]
+__all__ = ["SUITES", "load_average"]
+
+
+def load_average() -> tuple[float, float, float]:
+    """The 1, 5 and 15 minute load averages (NaN where the system has none), which every timing table reports.
+
+    >>> len(load_average())
+    3
+    """
+    return os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3

@@ -30,18 +30,28 @@ they were set and how to recalibrate).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import statistics
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["main", "CASES"]
+from ..functional import conv, conv_grad_input, conv_grad_weight
+from ..kernels.numpy import fft as numpy_fft
+from ..kernels.numpy import parallel
+from ..kernels.numpy.conv import conv_plan
+from ..kernels.numpy.memory import keep_freed_memory
+from ..kernels.numpy.ops import _layer
+from . import load_average
+
+__all__ = ["main", "CASES", "Measure"]
 
 #: (name, N, C_in, spatial, C_out, kernel, stride, padding, dilation): the anchor cases.
 CASES = (
@@ -56,18 +66,29 @@ CASES = (
 )
 
 
-CLOCK = time.perf_counter
+@dataclass(frozen=True)
+class Measure:
+    """How a run measures: ``repeat`` timed calls (median) read on ``clock``, with ``algorithm``.
 
+    >>> m = Measure(repeat=3, clock=time.perf_counter)
+    >>> m.median_ms(lambda: None) >= 0.0
+    True
+    """
 
-def _median_ms(fn: Callable[[], Any], repeat: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t0 = CLOCK()
-        fn()
-        times.append(CLOCK() - t0)
-    return 1e3 * statistics.median(times)
+    repeat: int = 10
+    clock: Callable[[], float] = time.perf_counter
+    algorithm: str = "auto"
+
+    def median_ms(self, fn: Callable[[], Any], repeat: int | None = None, warmup: int = 2) -> float:
+        """The median time of ``fn`` in ms over ``repeat`` calls (default :attr:`repeat`) after ``warmup``."""
+        for _ in range(warmup):
+            fn()
+        times = []
+        for _ in range(self.repeat if repeat is None else repeat):
+            t0 = self.clock()
+            fn()
+            times.append(self.clock() - t0)
+        return 1e3 * statistics.median(times)
 
 
 def _blas_info() -> str:
@@ -81,8 +102,6 @@ def _blas_info() -> str:
 
 
 def _kernel_workers() -> str:
-    from ..kernels.numpy import parallel
-
     pinned = "BLAS pinned to 1 inside" if parallel.blas_controllable() else "BLAS not controllable: serial"
     return f"{parallel.KERNEL_WORKERS} ({pinned})"
 
@@ -124,30 +143,30 @@ def _peak_bytes(fn: Callable[[], Any]) -> int:
     return peak
 
 
-def _calibrate() -> None:
+def _calibrate(measure: Measure) -> None:
     import scipy.fft as sfft
 
     rng = np.random.default_rng(0)
     a = rng.standard_normal((1024, 1024)).astype(np.float32)
-    ms = _median_ms(lambda: a @ a, 5)
+    ms = measure.median_ms(lambda: a @ a, 5)
     print(f"sgemm 1024^3: {2 * 1024**3 / ms / 1e6:.1f} GFLOP/s")
     u, v = rng.standard_normal((36, 64, 64)).astype(np.float32), rng.standard_normal((36, 64, 196)).astype(np.float32)
-    ms = _median_ms(lambda: np.matmul(u, v), 5)
+    ms = measure.median_ms(lambda: np.matmul(u, v), 5)
     print(f"batched sgemm 36x(64x64x196) (winograd): {2 * 36 * 64 * 64 * 196 / ms / 1e6:.1f} GFLOP/s")
     cw = (rng.standard_normal((684, 16, 16)) + 1j).astype(np.complex64)
     cx = (rng.standard_normal((684, 16, 25)) + 1j).astype(np.complex64)
-    ms = _median_ms(lambda: np.matmul(cw, cx), 5)
+    ms = measure.median_ms(lambda: np.matmul(cw, cx), 5)
     print(f"batched cgemm 684x(16x16x25) (fft channel sum, overlap-save tiles): "
           f"{8 * 684 * 256 * 25 / ms / 1e6:.2f} GFLOP/s")
     x = rng.standard_normal((16, 140, 140)).astype(np.float32)
-    ms = _median_ms(lambda: sfft.rfftn(x, axes=(1, 2), workers=-1), 5)
+    ms = measure.median_ms(lambda: sfft.rfftn(x, axes=(1, 2), workers=-1), 5)
     print(f"rfftn 16x140x140: {5 * 16 * 140 * 140 * math.log2(140 * 140) / 2 / ms / 1e6:.2f} GFLOP/s")
     big = rng.standard_normal(8 << 20).astype(np.float32)
-    ms = _median_ms(lambda: big.copy(), 5)
+    ms = measure.median_ms(lambda: big.copy(), 5)
     print(f"copy: {2 * big.nbytes / ms / 1e6:.1f} GB/s")
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="convalg bench cpu", description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=10, help="timed repeats per measurement (median)")
     parser.add_argument("--cases", default="", help="comma-separated case numbers (default: all)")
@@ -165,109 +184,158 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-memory", action="store_true",
                         help="opt in: raise glibc's malloc thresholds first (convalg.kernels.numpy.memory; "
                              "not what a user's process gets)")
-    args = parser.parse_args(argv or [])
-    from ..kernels.numpy.memory import keep_freed_memory
+    return parser
 
-    kept = keep_freed_memory() if args.keep_memory else False
-    global CLOCK
-    CLOCK = time.process_time if args.cpu_time else time.perf_counter
-    limiter = None
-    if args.threads:
+
+@contextlib.contextmanager
+def _thread_limit(threads: int) -> Iterator[bool]:
+    """Run the block with ``threads`` threads in BLAS, torch, scipy.fft and convalg's chunk threads (0: as is);
+    yields whether the BLAS limiter is on.  Everything is set back when the block ends."""
+    if not threads:
+        yield False
+        return
+    with contextlib.ExitStack() as stack:
+        limiter = None
         try:
             from threadpoolctl import threadpool_limits
 
-            limiter = threadpool_limits(args.threads)
+            limiter = stack.enter_context(threadpool_limits(threads))
         except ImportError:
             print("  note: threadpoolctl not installed, BLAS threads not limited")
         try:
             import torch
 
-            torch.set_num_threads(args.threads)
+            stack.callback(torch.set_num_threads, torch.get_num_threads())
+            torch.set_num_threads(threads)
         except ImportError:
             pass
-        from ..kernels.numpy import fft as fftmod
+        # the NumPy kernels read their thread counts from these two settings at each call (no per-call
+        # parameter reaches them through convalg.functional): set for this block only, restored on exit
+        stack.enter_context(_setting(numpy_fft, "WORKERS", threads))  # scipy.fft workers of the FFT kernels
+        stack.enter_context(_setting(parallel, "KERNEL_WORKERS", threads))  # convalg's chunk threads
+        yield limiter is not None
 
-        fftmod.WORKERS = args.threads  # scipy.fft workers of the FFT kernels
-        from ..kernels.numpy import parallel
 
-        parallel.KERNEL_WORKERS = args.threads  # convalg's own chunk threads (map_chunks)
-    from ..functional import conv, conv_grad_input, conv_grad_weight
-    from ..kernels.numpy.conv import conv_plan
-    from ..kernels.numpy.ops import _layer
+@contextlib.contextmanager
+def _setting(module: Any, name: str, value: Any) -> Iterator[None]:
+    saved = getattr(module, name)
+    setattr(module, name, value)
+    try:
+        yield
+    finally:
+        setattr(module, name, saved)
 
-    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+
+def _print_header(args: argparse.Namespace, kept: bool, limited: bool) -> None:
+    load = load_average()
     print(f"convalg bench cpu: BLAS {_blas_info()}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"  allocator: {'TUNED (--keep-memory: glibc keeps freed memory)' if kept else 'plain process'}; "
           f"numpy {np.__version__}; "
           f"threads: {args.threads or 'default'}; clock: {'process CPU time' if args.cpu_time else 'wall'}; "
-          f"BLAS limiter: {'on' if limiter is not None else 'off'}; convalg chunk threads: {_kernel_workers()}")
+          f"BLAS limiter: {'on' if limited else 'off'}; convalg chunk threads: {_kernel_workers()}")
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         if var in os.environ:
             print(f"  note: {var}={os.environ[var]} is set")
-    if args.calibrate:
-        _calibrate()
-        return 0
-    wanted = {int(c) for c in args.cases.split(",") if c.strip()}
-    rng = np.random.default_rng(0)
-    rows, fwd_ratios, bwd_ratios = [], [], []
+
+
+@dataclass
+class _Ratios:
+    forward: list[float]
+    backward: list[float]
+
+
+def _case_row(case: tuple[Any, ...], x: np.ndarray, w: np.ndarray, y: np.ndarray, gy: np.ndarray,
+              measure: Measure, args: argparse.Namespace, ratios: _Ratios) -> str:
+    """Measure one anchor case (convalg, then torch, then scipy) and format its row."""
+    name, n, c, spatial, cout, k, s, p, d = case
+    nd = len(spatial)
+    alg_name = measure.algorithm
+    alg = conv_plan(_layer(x, w, s, p, d, 1), x.shape, "float32", alg_name).algorithm
+    gflop = 2.0 * n * cout * c * k**nd * math.prod(y.shape[2:]) / 1e9
+
+    def forward() -> None:
+        conv(x, w, None, s, p, d, algorithm=alg_name)
+
+    def backward() -> None:
+        conv_grad_input(gy, w, x.shape, s, p, d, algorithm=alg_name)
+        conv_grad_weight(x, gy, w.shape, s, p, d, algorithm=alg_name)
+
+    # convalg's and torch's repeats run in separate blocks: interleaving single calls made OpenBLAS's
+    # and torch's OpenMP threads (both spin a while after a call) preempt each other on 2 cores
+    fwd = measure.median_ms(forward)
+    bwd = measure.median_ms(backward)
+    t_fwd, t_bwd = _torch_times(x, w, gy, s, p, d, measure)
+    if not math.isnan(t_fwd):
+        ratios.forward.append(t_fwd / fwd)
+        ratios.backward.append(t_bwd / bwd)
+    sc = "skipped"
+    if not args.no_scipy:
+        one = measure.median_ms(lambda: _scipy_forward(x[:1, :1], w[:1, :1], s, p, d), 1, warmup=1) / 1e3
+        if one * n * c * cout <= args.scipy_limit:
+            sc = f"{measure.median_ms(lambda: _scipy_forward(x, w, s, p, d), 3, warmup=1):9.1f}"
+    peak = _peak_bytes(lambda: conv(x, w, None, s, p, d, algorithm=alg_name))
+    io = x.nbytes + w.nbytes + y.nbytes
+    return (f"{name:22s} {alg:8s} {fwd:8.3f} {gflop / fwd * 1e3:6.1f} {t_fwd:8.3f} {t_fwd / fwd:6.2f} "
+            f"{bwd:8.3f} {2 * gflop / bwd * 1e3:6.1f} {t_bwd:8.3f} {t_bwd / bwd:6.2f} {sc:>9s} "
+            f"{peak / io:8.2f}")
+
+
+def _torch_times(x: np.ndarray, w: np.ndarray, gy: np.ndarray, s: int, p: int, d: int,
+                 measure: Measure) -> tuple[float, float]:
+    """torch's forward and backward (``aten.convolution_backward``) median ms; NaN without torch."""
+    nd = x.ndim - 2
+    ops = _torch_ops(nd)
+    if ops is None:
+        return float("nan"), float("nan")
+    torch, tconv = ops
+    xt, wt, gt = torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(gy)
+    with torch.no_grad():
+        t_fwd = measure.median_ms(lambda: tconv(xt, wt, None, s, p, d))
+        t_bwd = measure.median_ms(lambda: torch.ops.aten.convolution_backward(
+            gt, xt, wt, None, [s] * nd, [p] * nd, [d] * nd, False, [0] * nd, 1, [True, True, False]))
+    return t_fwd, t_bwd
+
+
+def _print_summary(rows: list[str], ratios: _Ratios, args: argparse.Namespace) -> None:
     header = (f"{'case':22s} {'alg':8s} {'fwd ms':>8s} {'GF/s':>6s} {'torch':>8s} {'ratio':>6s} {'bwd ms':>8s} "
               f"{'GF/s':>6s} {'torch':>8s} {'ratio':>6s} {'scipy ms':>9s} {'peak/io':>8s}")
-    for number, (name, n, c, spatial, cout, k, s, p, d) in enumerate(CASES, start=1):
-        if wanted and number not in wanted:
-            continue
-        print(f"[{number}/{len(CASES)}] {name} ...", file=sys.stderr, flush=True)
-        nd = len(spatial)
-        x = rng.standard_normal((n, c, *spatial)).astype(np.float32)
-        w = (rng.standard_normal((cout, c, *(k,) * nd)) / math.sqrt(c * k**nd)).astype(np.float32)
-        y = conv(x, w, None, s, p, d, algorithm=args.algorithm)
-        gy = rng.standard_normal(y.shape).astype(np.float32)
-        alg = conv_plan(_layer(x, w, s, p, d, 1), x.shape, "float32", args.algorithm).algorithm
-        gflop = 2.0 * n * cout * c * k**nd * math.prod(y.shape[2:]) / 1e9
-
-        def forward() -> None:
-            conv(x, w, None, s, p, d, algorithm=args.algorithm)  # noqa: B023
-
-        def backward() -> None:
-            conv_grad_input(gy, w, x.shape, s, p, d, algorithm=args.algorithm)  # noqa: B023
-            conv_grad_weight(x, gy, w.shape, s, p, d, algorithm=args.algorithm)  # noqa: B023
-
-        # convalg's and torch's repeats run in separate blocks: interleaving single calls made OpenBLAS's
-        # and torch's OpenMP threads (both spin a while after a call) preempt each other on 2 cores
-        fwd = _median_ms(forward, args.repeat)
-        bwd = _median_ms(backward, args.repeat)
-        t_fwd = t_bwd = float("nan")
-        ops = _torch_ops(nd)
-        if ops is not None:
-            torch, tconv = ops
-            xt, wt, gt = torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(gy)
-            with torch.no_grad():
-                t_fwd = _median_ms(lambda: tconv(xt, wt, None, s, p, d), args.repeat)  # noqa: B023
-                t_bwd = _median_ms(lambda: torch.ops.aten.convolution_backward(  # noqa: B023
-                    gt, xt, wt, None, [s] * nd, [p] * nd, [d] * nd, False, [0] * nd, 1, [True, True, False]),  # noqa: B023
-                    args.repeat)
-            fwd_ratios.append(t_fwd / fwd)
-            bwd_ratios.append(t_bwd / bwd)
-        sc = "skipped"
-        if not args.no_scipy:
-            one = _median_ms(lambda: _scipy_forward(x[:1, :1], w[:1, :1], s, p, d), 1, warmup=1) / 1e3  # noqa: B023
-            if one * n * c * cout <= args.scipy_limit:
-                sc = f"{_median_ms(lambda: _scipy_forward(x, w, s, p, d), 3, warmup=1):9.1f}"  # noqa: B023
-        peak = _peak_bytes(lambda: conv(x, w, None, s, p, d, algorithm=args.algorithm))  # noqa: B023
-        io = x.nbytes + w.nbytes + y.nbytes
-        rows.append(f"{name:22s} {alg:8s} {fwd:8.3f} {gflop / fwd * 1e3:6.1f} {t_fwd:8.3f} {t_fwd / fwd:6.2f} "
-                    f"{bwd:8.3f} {2 * gflop / bwd * 1e3:6.1f} {t_bwd:8.3f} {t_bwd / bwd:6.2f} {sc:>9s} "
-                    f"{peak / io:8.2f}")
-        print(rows[-1], file=sys.stderr, flush=True)
     print(header)
     print("\n".join(rows))
-    if fwd_ratios:
+    if ratios.forward:
         gm = lambda r: math.exp(sum(map(math.log, r)) / len(r))  # noqa: E731
-        print(f"geometric mean torch/convalg: forward {gm(fwd_ratios):.2f}, backward {gm(bwd_ratios):.2f} "
-              f"over {len(fwd_ratios)} cases (targets: >= 1.0, >= 1.2)")
+        print(f"geometric mean torch/convalg: forward {gm(ratios.forward):.2f}, backward {gm(ratios.backward):.2f} "
+              f"over {len(ratios.forward)} cases (targets: >= 1.0, >= 1.2)")
     else:
         print("torch not importable: no ratios")
-    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    load = load_average()
     print(f"load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; scipy 'skipped' = predicted "
           f"> {args.scipy_limit} s per call or --no-scipy; peak/io = tracemalloc peak of one forward call / "
           "(input + output + weight bytes)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv or [])
+    kept = keep_freed_memory() if args.keep_memory else False
+    measure = Measure(args.repeat, time.process_time if args.cpu_time else time.perf_counter, args.algorithm)
+    with _thread_limit(args.threads) as limited:
+        _print_header(args, kept, limited)
+        if args.calibrate:
+            _calibrate(measure)
+            return 0
+        wanted = {int(c) for c in args.cases.split(",") if c.strip()}
+        rng = np.random.default_rng(0)
+        rows: list[str] = []
+        ratios = _Ratios([], [])
+        for number, case in enumerate(CASES, start=1):
+            if wanted and number not in wanted:
+                continue
+            name, n, c, spatial, cout, k, s, p, d = case
+            print(f"[{number}/{len(CASES)}] {name} ...", file=sys.stderr, flush=True)
+            x = rng.standard_normal((n, c, *spatial)).astype(np.float32)
+            w = (rng.standard_normal((cout, c, *(k,) * len(spatial))) / math.sqrt(c * k ** len(spatial))).astype(np.float32)
+            y = conv(x, w, None, s, p, d, algorithm=args.algorithm)
+            gy = rng.standard_normal(y.shape).astype(np.float32)
+            rows.append(_case_row(case, x, w, y, gy, measure, args, ratios))
+            print(rows[-1], file=sys.stderr, flush=True)
+    _print_summary(rows, ratios, args)
     return 0

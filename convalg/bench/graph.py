@@ -16,6 +16,8 @@ from typing import Any
 
 from sympy.core.cache import clear_cache
 
+from ..graph.torch_import import from_torch
+
 __all__ = ["main", "resnet50", "time_resnet50"]
 
 
@@ -54,8 +56,6 @@ def resnet50() -> Any:
 
 def time_resnet50(model: Any) -> tuple[float, Any]:
     """Seconds for import + propagation + accepted sizes on H and W (cold SymPy cache)."""
-    from ..graph import from_torch
-
     clear_cache()
     t0 = time.perf_counter()
     g = from_torch(model, (1, 3, "H", "W"))

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import resource
 import statistics
 import subprocess
@@ -42,6 +41,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+from .. import functional as F  # noqa: N812
+from . import load_average
 
 __all__ = ["main", "CASES"]
 
@@ -96,8 +98,6 @@ def _peer(op: str, x: np.ndarray, w: Any, kw: dict[str, Any]) -> tuple[str, Call
 
 def run_case(number: int, repeat: int) -> dict[str, Any]:
     """Run case ``number`` (1-based) in this process and return its figures."""
-    import convalg.functional as F
-
     name, op, shape, wshape, kw = CASES[number - 1]
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape).astype(np.float32)
@@ -129,8 +129,6 @@ def run_case(number: int, repeat: int) -> dict[str, Any]:
 def pools(repeat: int) -> None:
     """Pooling forward and backward against torch on large planes, each library in its own block."""
     import torch
-
-    import convalg.functional as F
 
     rng = np.random.default_rng(0)
     print(f"{'pooling (float32)':34s} {'fwd ms':>8s} {'torch':>8s} {'ratio':>6s} {'bwd ms':>8s} {'torch':>8s} "
@@ -176,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_case(args.case, args.repeat)))
         return 0
     wanted = [int(c) for c in args.cases.split(",") if c.strip()] or list(range(1, len(CASES) + 1))
-    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    load = load_average()
     print(f"convalg bench large: each case in a fresh process, plain allocator; load {load[0]:.2f}")
     print("  (tracemalloc slows the first call a little; peak MiB counts NumPy's allocations)")
     print(f"{'case':28s} {'first s':>7s} {'cold s':>7s} {'cpu':>6s} {'warm ms':>8s} {'peak MiB':>9s} {'rss MiB':>8s} {'io MiB':>7s} "

@@ -17,6 +17,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..operators import kronecker_sum, kronecker_terms, matrix, symbols, tables
+from ..spec import AvgPool, Conv, ConvTranspose
+
 __all__ = ["main", "cases", "TARGET_S"]
 
 #: Target for the anchor case (seconds).
@@ -25,9 +28,6 @@ TARGET_S = 1.0
 
 def cases(quick: bool = False) -> list[tuple[str, Callable[[], Any]]]:
     """``(name, build)`` pairs; the first is the anchor case."""
-    from ..operators import kronecker_sum, kronecker_terms, matrix
-    from ..spec import AvgPool, Conv, ConvTranspose
-
     anchor = Conv(3, padding=1, in_channels=1, out_channels=1, ndim=2)
     out = [("conv2d 32x32 k3 p1 C1 (anchor)", lambda: matrix(anchor, (32, 32)))]
     if quick:
@@ -49,8 +49,6 @@ def cases(quick: bool = False) -> list[tuple[str, Callable[[], Any]]]:
 
 
 def _clear_caches() -> None:
-    from ..operators import symbols, tables
-
     tables.axis_table.cache_clear()
     tables.adaptive_table.cache_clear()
     symbols._weights.cache_clear()

@@ -12,7 +12,9 @@ import os
 import sys
 from collections.abc import Sequence
 
+from .. import __version__
 from ..errors import SpecError
+from .syntax import syntax_help
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
@@ -21,8 +23,6 @@ COMMANDS = ("demo", "shape", "rf", "matrix", "draw", "check", "bench", "prove")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
-
     parser = argparse.ArgumentParser(prog="convalg", description="Convolution algebra you can trust.")
     parser.add_argument("--version", action="version", version=f"convalg {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -34,8 +34,6 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(sub)
-    from .syntax import syntax_help
-
     for command in sub.choices.values():  # the commands that take a layer list list its names and keys
         if any(action.dest in ("layers", "layer") for action in command._actions):
             command.epilog = syntax_help()

@@ -18,6 +18,7 @@ import sys
 from typing import Any
 
 from ..errors import SpecError
+from ..testing.loading import load_target, target_label
 from ..testing.op_names import OP_TABLE, SIZE_BOUNDS, applicable
 
 __all__ = ["register", "run"]
@@ -102,8 +103,7 @@ def _support(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     support = _support(args)
     try:
-        from ..testing.harness import check
-        from ..testing.loading import load_target, target_label
+        from ..testing.harness import check  # Hypothesis is optional: imported when a check runs
     except ModuleNotFoundError as e:
         print(f"convalg check: error: needs {e.name} (pip install 'convalg[test]')", file=sys.stderr)
         return 2

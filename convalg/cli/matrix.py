@@ -23,6 +23,7 @@ import sympy as sp
 
 from ..display import OperatorMatrix, format_grid, latex_matrix
 from ..errors import SpecError
+from ..operators import block_structure
 from .syntax import parse_input, parse_layers
 
 __all__ = ["register", "run", "operator_report", "format_grid"]
@@ -47,8 +48,6 @@ def register(sub: Any) -> None:
 def operator_report(layer_text: list[str], input_text: str, cin: int | None = None,
                     cout: int | None = None) -> dict[str, Any]:
     """Layer, matrix, row / column multi-index shapes and per-level structure labels."""
-    from ..operators import block_structure
-
     spatial = parse_input(input_text)
     layers = parse_layers(layer_text)
     if len(layers) != 1:
@@ -88,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"(not printed: {A.cols} columns > --max-cols {args.max_cols}; use --png FILE)", file=header)
     if args.png:
         path = args.png if os.path.splitext(args.png)[1] else args.png + ".png"  # what matplotlib would write
-        from ..plot import sparsity
+        from ..plot import sparsity  # matplotlib is optional: imported when a PNG is asked for
 
         sparsity(A, rep["row_shape"], rep["col_shape"], path, title=repr(layer))
         print(f"wrote {path}", file=sys.stderr)

@@ -14,6 +14,8 @@ import json
 from typing import Any
 
 from ..errors import SpecError
+from ..graph.onnx_import import from_onnx
+from ..graph.torch_import import from_torch
 from ..shapes.simplify import format_size
 from .syntax import parse_input
 
@@ -34,8 +36,6 @@ def handles(args: argparse.Namespace) -> bool:
 
 def load_model(args: argparse.Namespace) -> Any:
     """Import the model named on the command line into a :class:`convalg.graph.Graph`."""
-    from ..graph import from_onnx, from_torch
-
     dims = parse_input(args.input)
     if args.torch:
         if args.layers:

@@ -31,28 +31,20 @@ from typing import Any
 
 import sympy as sp
 
+from .. import spec
 from ..errors import SpecError
-from ..spec import (
-    AdaptiveAvgPool,
-    AdaptiveMaxPool,
-    AvgPool,
-    Conv,
-    ConvTranspose,
-    GlobalAvgPool,
-    GlobalMaxPool,
-    Layer,
-    MaxPool,
-)
+from ..spec import Layer
 
 __all__ = ["parse_layers", "parse_input", "MAX_REPEAT", "syntax_help"]
 
 #: Largest ``layer*N`` repetition count.
 MAX_REPEAT = 10_000
 
-_NAMES: dict[str, type] = {
-    "conv": Conv, "convt": ConvTranspose, "convtranspose": ConvTranspose, "deconv": ConvTranspose,
-    "maxpool": MaxPool, "avgpool": AvgPool, "adaptiveavgpool": AdaptiveAvgPool, "aap": AdaptiveAvgPool,
-    "adaptivemaxpool": AdaptiveMaxPool, "amp": AdaptiveMaxPool, "gap": GlobalAvgPool, "gmp": GlobalMaxPool,
+_NAMES: dict[str, type[Layer]] = {
+    "conv": spec.Conv, "convt": spec.ConvTranspose, "convtranspose": spec.ConvTranspose,
+    "deconv": spec.ConvTranspose, "maxpool": spec.MaxPool, "avgpool": spec.AvgPool,
+    "adaptiveavgpool": spec.AdaptiveAvgPool, "aap": spec.AdaptiveAvgPool, "adaptivemaxpool": spec.AdaptiveMaxPool,
+    "amp": spec.AdaptiveMaxPool, "gap": spec.GlobalAvgPool, "gmp": spec.GlobalMaxPool,
 }
 _KEYS = {
     "k": "kernel_size", "s": "stride", "p": "padding", "d": "dilation", "g": "groups", "op": "output_padding",
@@ -109,33 +101,37 @@ def parse_layers(text: str | list[str]) -> list[Layer]:
             raise SpecError(f"layers: unbalanced parentheses in {text[m.start(1):]!r} (expected e.g. conv(k=3,s=2,p=1))")
         if times is not None and not 1 <= int(times) <= MAX_REPEAT:
             raise SpecError(f"{name}(...)*{times}: a repetition count must be between 1 and {MAX_REPEAT}")
-        if name not in _NAMES:
-            raise SpecError(f"layer {name!r}: unknown; use one of {', '.join(sorted(_NAMES))}")
-        kwargs: dict[str, Any] = {}
-        for item in filter(None, (a.strip() for a in args.split(","))):
-            if "=" not in item:
-                raise SpecError(f"{name}({args}): argument {item!r} must be key=value")
-            key, val = (t.strip() for t in item.split("=", 1))
-            full = _KEYS.get(key, key)
-            kwargs[full] = _value(full, val)
-        cls = _NAMES[name]
-        known = list(inspect.signature(cls).parameters)
-        for key in kwargs:
-            if key not in known:
-                short = {v: k for k, v in _KEYS.items()}
-                allowed = ", ".join(f"{short[k]} ({k})" if k in short else k for k in known)
-                raise SpecError(f"{name}({args}): unknown key {key!r}; {name} takes {allowed}")
-        needed = {AdaptiveAvgPool: "output_size", AdaptiveMaxPool: "output_size",
-                  GlobalAvgPool: None, GlobalMaxPool: None}.get(cls, "kernel_size")
-        if needed is not None and needed not in kwargs:
-            short = {v: k for k, v in _KEYS.items()}[needed]
-            raise SpecError(f"{name}: needs {short}=<{needed.replace('_', ' ')}>")
-        layer = cls(**kwargs)
-        layers.extend([layer] * (int(times) if times else 1))
+        layers.extend([_layer(name, args)] * (int(times) if times else 1))
         pos = m.end()
     if not layers:
         raise SpecError("layers: empty layer list")
     return layers
+
+
+def _layer(name: str, args: str) -> Layer:
+    """One layer ``name(args)``: its keys checked against the layer class's signature."""
+    if name not in _NAMES:
+        raise SpecError(f"layer {name!r}: unknown; use one of {', '.join(sorted(_NAMES))}")
+    kwargs: dict[str, Any] = {}
+    for item in filter(None, (a.strip() for a in args.split(","))):
+        if "=" not in item:
+            raise SpecError(f"{name}({args}): argument {item!r} must be key=value")
+        key, val = (t.strip() for t in item.split("=", 1))
+        full = _KEYS.get(key, key)
+        kwargs[full] = _value(full, val)
+    cls = _NAMES[name]
+    parameters = inspect.signature(cls).parameters
+    short = {v: k for k, v in _KEYS.items()}
+    for key in kwargs:
+        if key not in parameters:
+            allowed = ", ".join(f"{short[k]} ({k})" if k in short else k for k in parameters)
+            raise SpecError(f"{name}({args}): unknown key {key!r}; {name} takes {allowed}")
+    required = [k for k, p in parameters.items() if p.default is inspect.Parameter.empty
+                and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    for needed in required:  # kernel_size, or output_size for the adaptive pools; none for the global pools
+        if needed not in kwargs:
+            raise SpecError(f"{name}: needs {short[needed]}=<{needed.replace('_', ' ')}>")
+    return cls(**kwargs)
 
 
 def syntax_help() -> str:

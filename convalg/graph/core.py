@@ -27,6 +27,8 @@ import sympy as sp
 from ..errors import SpecError
 from .accepted import AcceptedSizes, solve_axis
 from .ops import Constraint, Context, Op, Shape
+from .readable import simplify_on_accepted
+from .summary import summarize
 
 __all__ = ["Graph", "Node", "Unsupported", "size_symbol"]
 
@@ -133,8 +135,6 @@ class Graph:
     def simplified_shape(self, node: str | None = None, given: Mapping[Any, int] | None = None) -> Shape:
         """A node's shape (default: the first output) with broadcasting's Piecewise branches decided on
         the accepted sizes; equal to :meth:`shape_of` at every accepted size (see :mod:`.readable`)."""
-        from .readable import simplify_on_accepted
-
         return simplify_on_accepted(self, self.shape_of(node or self._outputs()[0]), given)
 
     def simplified_output_shapes(self, given: Mapping[Any, int] | None = None) -> tuple[Shape, ...]:
@@ -224,8 +224,6 @@ class Graph:
     # -- reports ---------------------------------------------------------------------------------
     def summary(self, **kwargs: Any) -> Any:
         """Per-node table: shapes, receptive fields, parameters, MACs, activations (see :mod:`.summary`)."""
-        from .summary import summarize
-
         return summarize(self, **kwargs)
 
     def _repr_html_(self) -> str:

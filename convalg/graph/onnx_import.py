@@ -15,22 +15,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import SpecError
-from ..spec.conventions import explicit_padding, onnx_pads
 from .core import Graph, size_symbol
-from .ops import simplify_size
-from .torch_import import Tensor, UnknownOp
+from .onnx_rules import NoRule, convert
+from .onnx_values import value_or_const
+from .traced import Tensor, UnknownOp
 
 __all__ = ["from_onnx"]
-
-def _sized(v: Any) -> Any:
-    return simplify_size(v)
-
-
-class Value:
-    """A small integer tensor known at import time (flattened values, and its shape)."""
-
-    def __init__(self, values: list[Any], shape: tuple[int, ...]) -> None:
-        self.values, self.shape = [simplify_size(v) for v in values], shape
 
 
 def _attrs(node: Any) -> dict[str, Any]:
@@ -46,24 +36,29 @@ def _dims_of(value_info: Any) -> tuple[Any, ...]:
     return tuple(dims)
 
 
-def _window_padding(a: dict[str, Any], k: tuple[int, ...], s: tuple[int, ...], d: tuple[int, ...]) -> Any:
-    auto = a.get("auto_pad", b"NOTSET")
-    auto = auto.decode() if isinstance(auto, bytes) else auto
-    if auto in ("SAME_UPPER", "SAME_LOWER"):
-        return explicit_padding(auto, k, stride=s, dilation=d)
-    if auto == "VALID" or "pads" not in a:
-        return ((0, 0),) * len(k)
-    return onnx_pads(a["pads"])
-
-
 def from_onnx(model_or_path: Any, input_dims: Any = None, *, name: str | None = None) -> Graph:
     """Import an ONNX model; symbolic dims take their ``dim_param`` names unless ``input_dims`` overrides them.
 
     ``input_dims`` is one shape (ints, SymPy symbols or names), a list of
     shapes (one per graph input) or a dict input name -> shape.
     """
-    import onnx
     from onnx import numpy_helper
+
+    g = _load_model(model_or_path).graph
+    consts: dict[str, Any] = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    shapes = _input_shapes([i for i in g.input if i.name not in consts], input_dims)
+    graph = Graph(shapes, name=name or g.name or "onnx")
+    env: dict[str, Any] = {k: Tensor(k) for k in shapes}
+    env.update({k: value_or_const(arr) for k, arr in consts.items()})
+    for i, node in enumerate(g.node):
+        _convert_node(graph, env, node, node.name or (node.output[0] if node.output else f"node{i}"), consts)
+    graph.set_outputs([env[o.name].name for o in g.output if isinstance(env.get(o.name), Tensor)])
+    return graph
+
+
+def _load_model(model_or_path: Any) -> Any:
+    """The ``onnx.ModelProto`` given, or read from a file path."""
+    import onnx
 
     if isinstance(model_or_path, str):
         try:
@@ -75,56 +70,43 @@ def from_onnx(model_or_path: Any, input_dims: Any = None, *, name: str | None = 
         model = model_or_path
     if not isinstance(model, onnx.ModelProto):
         raise SpecError(f"model_or_path={type(model_or_path).__name__}: must be an onnx.ModelProto or a file path")
-    g = model.graph
-    consts: dict[str, Any] = {t.name: numpy_helper.to_array(t) for t in g.initializer}
-    real_inputs = [i for i in g.input if i.name not in consts]
+    return model
+
+
+def _input_shapes(real_inputs: list[Any], input_dims: Any) -> dict[str, tuple[Any, ...]]:
+    """The shapes of the graph inputs: the model's own, overridden by ``input_dims``."""
     shapes = {i.name: _dims_of(i) for i in real_inputs}
-    if input_dims is not None:
-        if isinstance(input_dims, Mapping):
-            given = dict(input_dims)
-        elif input_dims and all(isinstance(s, (list, tuple)) for s in input_dims):
-            given = dict(zip(shapes, input_dims))
-        else:
-            given = {next(iter(shapes)): input_dims}
-        for k, v in given.items():
-            if k not in shapes:
-                raise SpecError(f"input_dims: {k!r} is not an input of the model ({list(shapes)})")
-            if len(v) != len(shapes[k]):
-                raise SpecError(f"input_dims[{k!r}]={tuple(v)}: the model input has rank {len(shapes[k])}")
-            shapes[k] = tuple(size_symbol(d) if isinstance(d, str) else d for d in v)
-    graph = Graph(shapes, name=name or g.name or "onnx")
-    env: dict[str, Any] = {k: Tensor(k) for k in shapes}
-    for k, arr in consts.items():
-        env[k] = Value(arr.reshape(-1).tolist(), tuple(arr.shape)) if arr.size <= 64 and arr.dtype.kind in "iu" \
-            else _ConstTensor(arr)
-    from .onnx_rules import NoRule, convert
-
-    for i, node in enumerate(g.node):
-        label = node.name or (node.output[0] if node.output else f"node{i}")
-        ins = [env.get(x) if x else None for x in node.input]
-        try:
-            outs = convert(graph, label, node.op_type, ins, _attrs(node), consts)
-        except NoRule as e:
-            first = next((v for v in ins if isinstance(v, Tensor)), None)
-            rank = len(graph.shape_of(first.name)) if first is not None else 1
-            graph.mark_unsupported(label, node.op_type, str(e))
-            outs = [Tensor(graph.add(label, UnknownOp(node.op_type, rank, label), [first.name] if first else []))]
-        except SpecError as e:
-            raise SpecError(f"node {label} ({node.op_type}): {e}") from None
-        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:  # malformed node
-            raise SpecError(f"node {label} ({node.op_type}): its inputs or attributes do not fit the shape rule "
-                            f"({type(e).__name__}: {e})") from None
-        for out_name, value in zip(node.output, outs):
-            env[out_name] = value
-    graph.set_outputs([env[o.name].name for o in g.output if isinstance(env.get(o.name), Tensor)])
-    return graph
+    if input_dims is None:
+        return shapes
+    if isinstance(input_dims, Mapping):
+        given = dict(input_dims)
+    elif input_dims and all(isinstance(s, (list, tuple)) for s in input_dims):
+        given = dict(zip(shapes, input_dims))
+    else:
+        given = {next(iter(shapes)): input_dims}
+    for k, v in given.items():
+        if k not in shapes:
+            raise SpecError(f"input_dims: {k!r} is not an input of the model ({list(shapes)})")
+        if len(v) != len(shapes[k]):
+            raise SpecError(f"input_dims[{k!r}]={tuple(v)}: the model input has rank {len(shapes[k])}")
+        shapes[k] = tuple(size_symbol(d) if isinstance(d, str) else d for d in v)
+    return shapes
 
 
-class _ConstTensor:
-    """A constant tensor too big (or not integer) to carry by value: only its shape is used."""
-
-    def __init__(self, arr: Any) -> None:
-        self.shape = tuple(int(d) for d in arr.shape)
-        self.array = arr
-
-
+def _convert_node(graph: Graph, env: dict[str, Any], node: Any, label: str, consts: dict[str, Any]) -> None:
+    """Add one node (its outputs go to ``env``); a node without a rule becomes an unsupported node."""
+    ins = [env.get(x) if x else None for x in node.input]
+    try:
+        outs = convert(graph, label, node.op_type, ins, _attrs(node), consts)
+    except NoRule as e:
+        first = next((v for v in ins if isinstance(v, Tensor)), None)
+        rank = len(graph.shape_of(first.name)) if first is not None else 1
+        graph.mark_unsupported(label, node.op_type, str(e))
+        outs = [Tensor(graph.add(label, UnknownOp(node.op_type, rank, label), [first.name] if first else []))]
+    except SpecError as e:
+        raise SpecError(f"node {label} ({node.op_type}): {e}") from None
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:  # malformed node
+        raise SpecError(f"node {label} ({node.op_type}): its inputs or attributes do not fit the shape rule "
+                        f"({type(e).__name__}: {e})") from None
+    for out_name, value in zip(node.output, outs):
+        env[out_name] = value

@@ -1,14 +1,23 @@
-"""Shape rules of ONNX ops (opset >= 11), on traced tensors and on small integer values computed from shapes."""
+"""Shape rules of ONNX ops (opset >= 11), on traced tensors and on small integer values computed from shapes.
+
+One rule per op type, in two tables: :data:`VALUE_RULES` compute small integer
+values from shapes (``Shape -> Gather -> Concat``), :data:`TENSOR_RULES` add a
+node to the graph.  :func:`convert` picks the rule of one node.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from math import prod
 from typing import Any
 
 import sympy as sp
 
 from ..spec import AvgPool, Conv, ConvTranspose, GlobalAvgPool, GlobalMaxPool, MaxPool
+from ..spec.padding import INPUT_SIZE
 from .core import Graph
+from .onnx_values import ConstTensor, Value, attribute_text, value_or_const, window_padding
 from .ops import (
     BroadcastOp,
     ConcatOp,
@@ -24,9 +33,9 @@ from .ops import (
     ResizeOp,
     SliceOp,
 )
-from .torch_import import Tensor
+from .traced import Tensor
 
-__all__ = ["NoRule", "convert", "POINTWISE"]
+__all__ = ["NoRule", "convert", "POINTWISE", "VALUE_RULES", "TENSOR_RULES"]
 
 POINTWISE = frozenset({"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout", "Identity", "Clip",
                        "HardSwish", "HardSigmoid", "Elu", "Selu", "Gelu", "Erf", "Exp", "Log", "Sqrt", "Neg", "Abs",
@@ -38,14 +47,8 @@ class NoRule(Exception):
     """No shape rule for this ONNX node (the message names what is missing)."""
 
 
-def _value_cls() -> Any:
-    from .onnx_import import Value
-
-    return Value
-
-
 def _is_value(v: Any) -> bool:
-    return isinstance(v, _value_cls())
+    return isinstance(v, Value)
 
 
 def _shape(graph: Graph, v: Any) -> tuple[Any, ...]:
@@ -62,21 +65,33 @@ def _ints(v: Any, what: str) -> list[Any]:
     return list(v.values)
 
 
-def _add(graph: Graph, label: str, op: Any, *tensors: Any) -> list[Any]:
-    return [Tensor(graph.add(label, op, [t.name for t in tensors]))]
+def _input(ins: list[Any], i: int) -> Any:
+    """Input ``i`` of a node, ``None`` when it is absent (optional inputs may be left out or empty)."""
+    return ins[i] if len(ins) > i else None
 
 
-def _window(a: dict[str, Any], nd: int, kernel: tuple[int, ...]) -> tuple[Any, Any, Any, Any]:
-    from .onnx_import import _window_padding
-
-    s = tuple(a.get("strides", (1,) * nd))
-    d = tuple(a.get("dilations", (1,) * nd))
-    return kernel, s, d, _window_padding(a, kernel, s, d)
+def convert(graph: Graph, label: str, op_type: str, ins: list[Any], a: dict[str, Any], consts: dict[str, Any]) -> list[Any]:
+    """The outputs of one ONNX node: traced tensors or computed values."""
+    computed = _values_op(op_type, ins, a)
+    if computed is not None:
+        return computed
+    x = ins[0] if ins else None
+    value_rule = VALUE_RULES.get(op_type)
+    computed = value_rule(graph, ins, a) if value_rule is not None else None
+    if computed is not None:
+        return computed
+    if op_type in ("Identity", "Cast") and x is not None and not isinstance(x, Tensor):
+        return [x]
+    if not isinstance(x, Tensor):
+        raise NoRule(f"{op_type} on a constant or value input has no rule")
+    rule = TENSOR_RULES.get(op_type) or (_pointwise if op_type in POINTWISE else None)
+    if rule is None:
+        raise NoRule(f"no shape rule for ONNX op {op_type}")
+    return rule(_Node(graph, label, op_type, x, ins, a))
 
 
 def _values_op(op_type: str, ins: list[Any], a: dict[str, Any]) -> list[Any] | None:
     """Arithmetic on shape values (Shape -> Gather -> Concat -> Reshape chains)."""
-    value = _value_cls()
     vals = [v for v in ins if v is not None]
     if not vals or not all(_is_value(v) for v in vals):
         return None
@@ -87,170 +102,266 @@ def _values_op(op_type: str, ins: list[Any], a: dict[str, Any]) -> list[Any] | N
         f = {"Add": lambda p, q: p + q, "Sub": lambda p, q: p - q, "Mul": lambda p, q: p * q,
              "Div": lambda p, q: sp.floor(sp.sympify(p) / q), "Mod": lambda p, q: sp.Mod(p, q)}[op_type]
         shape = vals[0].shape if len(vals[0].values) >= len(vals[1].values) else vals[1].shape
-        return [value([f(p, q) for p, q in zip(x, y)], shape)]
+        return [Value([f(p, q) for p, q in zip(x, y)], shape)]
     if op_type in ("Cast", "Identity", "Floor", "Ceil"):
         return [vals[0]]
     if op_type == "Neg":
-        return [value([-v for v in vals[0].values], vals[0].shape)]
+        return [Value([-v for v in vals[0].values], vals[0].shape)]
     return None
 
 
-def convert(graph: Graph, label: str, op_type: str, ins: list[Any], a: dict[str, Any], consts: dict[str, Any]) -> list[Any]:
-    """The outputs of one ONNX node: traced tensors or computed values."""
-    value = _value_cls()
-    computed = _values_op(op_type, ins, a)
-    if computed is not None:
-        return computed
+# --- rules on values: each returns the outputs, or None when its inputs are not values -----------------------------
+
+ValueRule = Callable[[Graph, list[Any], dict[str, Any]], "list[Any] | None"]
+
+
+def _constant(graph: Graph, ins: list[Any], a: dict[str, Any]) -> list[Any]:
+    import onnx
+
+    return [value_or_const(onnx.numpy_helper.to_array(a["value"]))]
+
+
+def _shape_of(graph: Graph, ins: list[Any], a: dict[str, Any]) -> list[Any]:
+    shape = _shape(graph, ins[0] if ins else None)
+    start, end = a.get("start", 0), a.get("end", len(shape))
+    part = list(shape[start:end])
+    return [Value(part, (len(part),))]
+
+
+def _gather_values(graph: Graph, ins: list[Any], a: dict[str, Any]) -> list[Any] | None:
     x = ins[0] if ins else None
-    if op_type == "Constant":
-        import onnx
-
-        arr = onnx.numpy_helper.to_array(a["value"])
-        from .onnx_import import _ConstTensor
-
-        return [value(arr.reshape(-1).tolist(), tuple(arr.shape)) if arr.dtype.kind in "iu" and arr.size <= 64
-                else _ConstTensor(arr)]
-    if op_type == "Shape":
-        shape = _shape(graph, x)
-        start, end = a.get("start", 0), a.get("end", len(shape))
-        part = list(shape[start:end])
-        return [value(part, (len(part),))]
-    if op_type == "Gather" and _is_value(x):
-        idx = _ints(ins[1], "Gather indices")
-        picked = [x.values[int(i)] for i in idx]
-        return [value(picked, tuple(ins[1].shape))]
-    if op_type in ("Unsqueeze", "Squeeze", "Reshape", "Flatten") and _is_value(x):
-        return [value(x.values, (len(x.values),))]
-    if op_type == "Concat" and all(_is_value(v) for v in ins):
-        flat = [v for item in ins for v in item.values]
-        return [value(flat, (len(flat),))]
-    if op_type == "Slice" and _is_value(x):
-        starts, ends = _ints(ins[1], "starts"), _ints(ins[2], "ends")
-        return [value(x.values[int(starts[0]):min(int(ends[0]), _BIG)], (0,))]
-    if op_type in ("Identity", "Cast") and x is not None and not isinstance(x, Tensor):
-        return [x]
-    if not isinstance(x, Tensor):
-        raise NoRule(f"{op_type} on a constant or value input has no rule")
-    rank = len(_shape(graph, x))
-    nd = rank - 2
-    if op_type in POINTWISE or op_type == "Cast":
-        return _add(graph, label, PointwiseOp(op_type), x)
-    if op_type == "BatchNormalization":
-        return _add(graph, label, PointwiseOp(op_type, _shape(graph, ins[1])[0], 4 * _shape(graph, ins[1])[0]), x)
-    if op_type == "Conv" or op_type == "ConvTranspose":
-        w = _shape(graph, ins[1])
-        groups = a.get("group", 1)
-        k, s, d, pads = _window(a, nd, tuple(a.get("kernel_shape", w[2:])))
-        params = int(prod(w)) + (int(_shape(graph, ins[2])[0]) if len(ins) > 2 and ins[2] is not None else 0)
-        if op_type == "Conv":
-            layer = Conv(k, stride=s, padding=pads, dilation=d, groups=groups, in_channels=w[1] * groups,
-                         out_channels=w[0], bias=len(ins) > 2, ndim=nd)
-            return _add(graph, label, LayerOp(layer, params), x)
-        out_pad = tuple(a.get("output_padding", (0,) * nd))
-        if "output_shape" in a:  # the spec's pads: total = s*(n-1) + output_padding + d*(k-1) + 1 - output_shape
-            from ..spec.padding import INPUT_SIZE
-
-            auto = a.get("auto_pad", b"NOTSET")
-            upper = (auto.decode() if isinstance(auto, bytes) else auto) == "SAME_UPPER"
-            pads = []
-            for ka, sa, da, oa, want in zip(k, s, d, out_pad, tuple(a["output_shape"])[-nd:]):
-                total = sa * (INPUT_SIZE - 1) + oa + da * (ka - 1) + 1 - want
-                small, big = sp.floor(total / 2), total - sp.floor(total / 2)
-                pads.append((small, big) if upper else (big, small))
-            pads = tuple(pads)
-        layer = ConvTranspose(k, stride=s, padding=pads, dilation=d, groups=groups,
-                              output_padding=out_pad, in_channels=w[0],
-                              out_channels=w[1] * groups, bias=len(ins) > 2, ndim=nd)
-        return _add(graph, label, LayerOp(layer, params), x)
-    if op_type in ("MaxPool", "AveragePool"):
-        k, s, d, pads = _window(a, nd, tuple(a["kernel_shape"]))
-        ceil = bool(a.get("ceil_mode", 0))
-        if op_type == "MaxPool":
-            layer = MaxPool(k, stride=s, padding=pads, dilation=d, ceil_mode=ceil, ndim=nd)
-        else:
-            layer = AvgPool(k, stride=s, padding=pads, ceil_mode=ceil,
-                            count_include_pad=bool(a.get("count_include_pad", 0)), ndim=nd)
-        return _add(graph, label, LayerOp(layer), x)
-    if op_type in ("GlobalAveragePool", "GlobalMaxPool"):
-        cls = GlobalAvgPool if op_type == "GlobalAveragePool" else GlobalMaxPool
-        return _add(graph, label, LayerOp(cls(ndim=nd)), x)
-    if op_type in ("Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Where"):
-        tensors = [v for v in ins if isinstance(v, Tensor)]
-        return _add(graph, label, BroadcastOp(op_type.lower()), *tensors)
-    if op_type == "Concat":
-        return _add(graph, label, ConcatOp(int(a["axis"])), *ins)
-    if op_type == "Flatten":
-        axis = int(a.get("axis", 1)) % max(rank, 1)
-        if axis == 0:
-            flat = Tensor(graph.add(label + "_prefix", PermuteOp((None, *range(rank))), [x.name]))
-            return _add(graph, label, FlattenOp(1, -1), flat)
-        first = Tensor(graph.add(label + "_lead", FlattenOp(0, axis - 1), [x.name])) if axis > 1 else x
-        return _add(graph, label, FlattenOp(1, -1), first)
-    if op_type == "Gemm":
-        b = _shape(graph, ins[1])
-        out_f, in_f = (b[0], b[1]) if a.get("transB", 0) else (b[1], b[0])
-        if a.get("transA", 0):
-            raise NoRule("Gemm with transA=1 has no rule")
-        params = int(prod(b)) + (int(prod(_shape(graph, ins[2]))) if len(ins) > 2 and ins[2] is not None else 0)
-        return _add(graph, label, LinearOp(int(in_f), int(out_f), params), x)
-    if op_type == "MatMul":
-        other = ins[1]
-        if not isinstance(other, Tensor):
-            return _add(graph, label, LinearOp(int(other.shape[0]), int(other.shape[1]), int(prod(other.shape))), x)
-        return _add(graph, label, MatMulOp(), x, other)
-    if op_type == "Reshape":
-        target = _ints(ins[1], "Reshape shape")
-        shape = _shape(graph, x)
-        allowzero = a.get("allowzero", 0)
-        target = [shape[i] if (v == 0 and not allowzero) else v for i, v in enumerate(target)]
-        return _add(graph, label, ReshapeOp(tuple(target)), x)
-    if op_type in ("Resize", "Upsample"):
-        mode = a.get("mode", b"nearest")
-        mode = mode.decode() if isinstance(mode, bytes) else mode
-        scales_in = ins[1] if op_type == "Upsample" else (ins[2] if len(ins) > 2 else None)
-        sizes_in = ins[3] if op_type == "Resize" and len(ins) > 3 else None
-        if sizes_in is not None and _is_value(sizes_in) and sizes_in.values:
-            return _add(graph, label, ResizeOp(size=tuple(sizes_in.values[2:]), mode=mode), x)
-        from .onnx_import import _ConstTensor
-
-        if isinstance(scales_in, _ConstTensor):
-            scales = [sp.Rational(float(f)) for f in scales_in.array.reshape(-1)]
-            if scales[:2] != [1, 1]:
-                raise NoRule("Resize of the batch or channel dims has no rule")
-            return _add(graph, label, ResizeOp(scale=tuple(scales[2:]), mode=mode), x)
-        raise NoRule("Resize: scales / sizes must be constants or computed from shapes")
-    if op_type == "Pad":
-        pads = _ints(ins[1], "Pad pads") if len(ins) > 1 and ins[1] is not None else list(a.get("pads", []))
-        mode = a.get("mode", b"constant")
-        mode = {"edge": "replicate", "wrap": "circular"}.get(mode.decode() if isinstance(mode, bytes) else mode,
-                                                             mode.decode() if isinstance(mode, bytes) else mode)
-        if len(ins) > 3 and ins[3] is not None:
-            raise NoRule("Pad with axes has no rule")
-        h = len(pads) // 2
-        return _add(graph, label, PadOp(tuple(zip(pads[:h], pads[h:])), mode), x)
-    if op_type == "Slice":
-        starts, ends = _ints(ins[1], "Slice starts"), _ints(ins[2], "Slice ends")
-        axes = _ints(ins[3], "Slice axes") if len(ins) > 3 and ins[3] is not None else list(range(len(starts)))
-        steps = _ints(ins[4], "Slice steps") if len(ins) > 4 and ins[4] is not None else [1] * len(starts)
-        index: list[Any] = [slice(None)] * rank
-        for s0, e0, ax, st in zip(starts, ends, axes, steps):
-            if not (isinstance(st, int) and st >= 1):
-                raise NoRule(f"Slice step {st}: only positive constant steps have a rule")
-            e0 = None if isinstance(e0, int) and e0 >= _BIG else e0
-            s0 = 0 if isinstance(s0, int) and s0 <= -_BIG else s0
-            index[int(ax) % rank] = slice(s0, e0, st)
-        return _add(graph, label, SliceOp(tuple(index)), x)
-    if op_type in ("ReduceMean", "ReduceSum", "ReduceMax"):
-        axes = a.get("axes")
-        if axes is None and len(ins) > 1 and ins[1] is not None:
-            axes = _ints(ins[1], "axes")
-        return _add(graph, label, ReduceOp(None if axes is None else tuple(int(v) for v in axes),
-                                           bool(a.get("keepdims", 1)), op_type), x)
-    if op_type == "Transpose":
-        perm = tuple(a.get("perm", tuple(reversed(range(rank)))))
-        return _add(graph, label, PermuteOp(perm), x)
-    if op_type in ("NonZero", "NonMaxSuppression", "Unique", "TopK", "Compress"):
-        raise NoRule("data-dependent shape: the output size depends on tensor values")
-    raise NoRule(f"no shape rule for ONNX op {op_type}")
+    if not _is_value(x):
+        return None
+    idx = _ints(ins[1], "Gather indices")
+    return [Value([x.values[int(i)] for i in idx], tuple(ins[1].shape))]
 
 
+def _flat_values(graph: Graph, ins: list[Any], a: dict[str, Any]) -> list[Any] | None:
+    x = ins[0] if ins else None
+    return [Value(x.values, (len(x.values),))] if _is_value(x) else None
+
+
+def _concat_values(graph: Graph, ins: list[Any], a: dict[str, Any]) -> list[Any] | None:
+    if not all(_is_value(v) for v in ins):
+        return None
+    flat = [v for item in ins for v in item.values]
+    return [Value(flat, (len(flat),))]
+
+
+def _slice_values(graph: Graph, ins: list[Any], a: dict[str, Any]) -> list[Any] | None:
+    x = ins[0] if ins else None
+    if not _is_value(x):
+        return None
+    starts, ends = _ints(ins[1], "starts"), _ints(ins[2], "ends")
+    return [Value(x.values[int(starts[0]):min(int(ends[0]), _BIG)], (0,))]
+
+
+#: op type -> rule computing small integer values at import time
+VALUE_RULES: dict[str, ValueRule] = {
+    "Constant": _constant, "Shape": _shape_of, "Gather": _gather_values, "Unsqueeze": _flat_values,
+    "Squeeze": _flat_values, "Reshape": _flat_values, "Flatten": _flat_values, "Concat": _concat_values,
+    "Slice": _slice_values,
+}
+
+
+# --- rules on traced tensors: each adds the node to the graph -------------------------------------------------------
+
+@dataclass
+class _Node:
+    """One ONNX node whose first input is a traced tensor ``x``."""
+
+    graph: Graph
+    label: str
+    op_type: str
+    x: Tensor
+    ins: list[Any]
+    a: dict[str, Any]
+
+    @property
+    def rank(self) -> int:
+        return len(_shape(self.graph, self.x))
+
+    @property
+    def nd(self) -> int:
+        return self.rank - 2
+
+    def shape(self, i: int) -> tuple[Any, ...]:
+        return _shape(self.graph, self.ins[i])
+
+    def add(self, op: Any, *tensors: Any) -> list[Any]:
+        """Add the node with ``op`` on ``tensors`` (default: ``x``)."""
+        return [Tensor(self.graph.add(self.label, op, [t.name for t in tensors or (self.x,)]))]
+
+    def window(self, kernel: tuple[int, ...]) -> tuple[Any, Any, Any, Any]:
+        s = tuple(self.a.get("strides", (1,) * self.nd))
+        d = tuple(self.a.get("dilations", (1,) * self.nd))
+        return kernel, s, d, window_padding(self.a, kernel, s, d)
+
+
+TensorRule = Callable[[_Node], "list[Any]"]
+
+
+def _pointwise(n: _Node) -> list[Any]:
+    return n.add(PointwiseOp(n.op_type))
+
+
+def _batch_norm(n: _Node) -> list[Any]:
+    return n.add(PointwiseOp(n.op_type, n.shape(1)[0], 4 * n.shape(1)[0]))
+
+
+def _conv(n: _Node) -> list[Any]:
+    w = n.shape(1)
+    groups = n.a.get("group", 1)
+    k, s, d, pads = n.window(tuple(n.a.get("kernel_shape", w[2:])))
+    has_bias = _input(n.ins, 2) is not None
+    params = int(prod(w)) + (int(n.shape(2)[0]) if has_bias else 0)
+    if n.op_type == "Conv":
+        layer = Conv(k, stride=s, padding=pads, dilation=d, groups=groups, in_channels=w[1] * groups,
+                     out_channels=w[0], bias=len(n.ins) > 2, ndim=n.nd)
+        return n.add(LayerOp(layer, params))
+    out_pad = tuple(n.a.get("output_padding", (0,) * n.nd))
+    if "output_shape" in n.a:
+        pads = _output_shape_pads(n.a, k, s, d, out_pad, tuple(n.a["output_shape"])[-n.nd:])
+    layer = ConvTranspose(k, stride=s, padding=pads, dilation=d, groups=groups,
+                          output_padding=out_pad, in_channels=w[0],
+                          out_channels=w[1] * groups, bias=len(n.ins) > 2, ndim=n.nd)
+    return n.add(LayerOp(layer, params))
+
+
+def _output_shape_pads(a: dict[str, Any], k: Any, s: Any, d: Any, out_pad: Any, want: Any) -> tuple[Any, ...]:
+    """The spec's pads of a ConvTranspose given ``output_shape``:
+    total = s*(n-1) + output_padding + d*(k-1) + 1 - output_shape, split as ``auto_pad`` says."""
+    upper = attribute_text(a, "auto_pad", "NOTSET") == "SAME_UPPER"
+    pads = []
+    for ka, sa, da, oa, wa in zip(k, s, d, out_pad, want):
+        total = sa * (INPUT_SIZE - 1) + oa + da * (ka - 1) + 1 - wa
+        small, big = sp.floor(total / 2), total - sp.floor(total / 2)
+        pads.append((small, big) if upper else (big, small))
+    return tuple(pads)
+
+
+def _pool(n: _Node) -> list[Any]:
+    k, s, d, pads = n.window(tuple(n.a["kernel_shape"]))
+    ceil = bool(n.a.get("ceil_mode", 0))
+    if n.op_type == "MaxPool":
+        layer = MaxPool(k, stride=s, padding=pads, dilation=d, ceil_mode=ceil, ndim=n.nd)
+    else:
+        layer = AvgPool(k, stride=s, padding=pads, ceil_mode=ceil,
+                        count_include_pad=bool(n.a.get("count_include_pad", 0)), ndim=n.nd)
+    return n.add(LayerOp(layer))
+
+
+def _global_pool(n: _Node) -> list[Any]:
+    cls = GlobalAvgPool if n.op_type == "GlobalAveragePool" else GlobalMaxPool
+    return n.add(LayerOp(cls(ndim=n.nd)))
+
+
+def _broadcast(n: _Node) -> list[Any]:
+    return n.add(BroadcastOp(n.op_type.lower()), *[v for v in n.ins if isinstance(v, Tensor)])
+
+
+def _concat(n: _Node) -> list[Any]:
+    return n.add(ConcatOp(int(n.a["axis"])), *n.ins)
+
+
+def _flatten(n: _Node) -> list[Any]:
+    rank = n.rank
+    axis = int(n.a.get("axis", 1)) % max(rank, 1)
+    if axis == 0:
+        flat = Tensor(n.graph.add(n.label + "_prefix", PermuteOp((None, *range(rank))), [n.x.name]))
+        return n.add(FlattenOp(1, -1), flat)
+    first = Tensor(n.graph.add(n.label + "_lead", FlattenOp(0, axis - 1), [n.x.name])) if axis > 1 else n.x
+    return n.add(FlattenOp(1, -1), first)
+
+
+def _gemm(n: _Node) -> list[Any]:
+    b = n.shape(1)
+    out_f, in_f = (b[0], b[1]) if n.a.get("transB", 0) else (b[1], b[0])
+    if n.a.get("transA", 0):
+        raise NoRule("Gemm with transA=1 has no rule")
+    params = int(prod(b)) + (int(prod(n.shape(2))) if _input(n.ins, 2) is not None else 0)
+    return n.add(LinearOp(int(in_f), int(out_f), params))
+
+
+def _matmul(n: _Node) -> list[Any]:
+    other = n.ins[1]
+    if not isinstance(other, Tensor):
+        return n.add(LinearOp(int(other.shape[0]), int(other.shape[1]), int(prod(other.shape))))
+    return n.add(MatMulOp(), n.x, other)
+
+
+def _reshape(n: _Node) -> list[Any]:
+    target = _ints(n.ins[1], "Reshape shape")
+    shape = _shape(n.graph, n.x)
+    allowzero = n.a.get("allowzero", 0)
+    target = [shape[i] if (v == 0 and not allowzero) else v for i, v in enumerate(target)]
+    return n.add(ReshapeOp(tuple(target)))
+
+
+def _resize(n: _Node) -> list[Any]:
+    mode = attribute_text(n.a, "mode", "nearest")
+    scales_in = n.ins[1] if n.op_type == "Upsample" else _input(n.ins, 2)
+    sizes_in = _input(n.ins, 3) if n.op_type == "Resize" else None
+    if sizes_in is not None and _is_value(sizes_in) and sizes_in.values:
+        return n.add(ResizeOp(size=tuple(sizes_in.values[2:]), mode=mode))
+    if isinstance(scales_in, ConstTensor):
+        scales = [sp.Rational(float(f)) for f in scales_in.array.reshape(-1)]
+        if scales[:2] != [1, 1]:
+            raise NoRule("Resize of the batch or channel dims has no rule")
+        return n.add(ResizeOp(scale=tuple(scales[2:]), mode=mode))
+    raise NoRule("Resize: scales / sizes must be constants or computed from shapes")
+
+
+def _pad(n: _Node) -> list[Any]:
+    given = _input(n.ins, 1)
+    pads = _ints(given, "Pad pads") if given is not None else list(n.a.get("pads", []))
+    mode = attribute_text(n.a, "mode", "constant")
+    mode = {"edge": "replicate", "wrap": "circular"}.get(mode, mode)
+    if _input(n.ins, 3) is not None:
+        raise NoRule("Pad with axes has no rule")
+    h = len(pads) // 2
+    return n.add(PadOp(tuple(zip(pads[:h], pads[h:])), mode))
+
+
+def _slice(n: _Node) -> list[Any]:
+    starts, ends = _ints(n.ins[1], "Slice starts"), _ints(n.ins[2], "Slice ends")
+    given_axes, given_steps = _input(n.ins, 3), _input(n.ins, 4)
+    axes = _ints(given_axes, "Slice axes") if given_axes is not None else list(range(len(starts)))
+    steps = _ints(given_steps, "Slice steps") if given_steps is not None else [1] * len(starts)
+    rank = n.rank
+    index: list[Any] = [slice(None)] * rank
+    for s0, e0, ax, st in zip(starts, ends, axes, steps):
+        if not (isinstance(st, int) and st >= 1):
+            raise NoRule(f"Slice step {st}: only positive constant steps have a rule")
+        e0 = None if isinstance(e0, int) and e0 >= _BIG else e0
+        s0 = 0 if isinstance(s0, int) and s0 <= -_BIG else s0
+        index[int(ax) % rank] = slice(s0, e0, st)
+    return n.add(SliceOp(tuple(index)))
+
+
+def _reduce(n: _Node) -> list[Any]:
+    axes = n.a.get("axes")
+    if axes is None and _input(n.ins, 1) is not None:
+        axes = _ints(n.ins[1], "axes")
+    return n.add(ReduceOp(None if axes is None else tuple(int(v) for v in axes), bool(n.a.get("keepdims", 1)),
+                          n.op_type))
+
+
+def _transpose(n: _Node) -> list[Any]:
+    return n.add(PermuteOp(tuple(n.a.get("perm", tuple(reversed(range(n.rank)))))))
+
+
+def _data_dependent(n: _Node) -> list[Any]:
+    raise NoRule("data-dependent shape: the output size depends on tensor values")
+
+
+#: op type -> rule adding the node on traced tensors (the ops of :data:`POINTWISE` keep their input's shape)
+TENSOR_RULES: dict[str, TensorRule] = {
+    "Cast": _pointwise, "BatchNormalization": _batch_norm, "Conv": _conv, "ConvTranspose": _conv,
+    "MaxPool": _pool, "AveragePool": _pool, "GlobalAveragePool": _global_pool, "GlobalMaxPool": _global_pool,
+    **dict.fromkeys(("Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Where"), _broadcast),
+    "Concat": _concat, "Flatten": _flatten, "Gemm": _gemm, "MatMul": _matmul, "Reshape": _reshape,
+    "Resize": _resize, "Upsample": _resize, "Pad": _pad, "Slice": _slice,
+    **dict.fromkeys(("ReduceMean", "ReduceSum", "ReduceMax"), _reduce), "Transpose": _transpose,
+    **dict.fromkeys(("NonZero", "NonMaxSuppression", "Unique", "TopK", "Compress"), _data_dependent),
+}

@@ -19,7 +19,7 @@ layer specifications of :mod:`convalg.spec` and their formulas in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from math import prod
 from typing import Any
 
@@ -27,82 +27,15 @@ import sympy as sp
 
 from ..errors import SpecError
 from ..shapes.formulas import Size, as_size
-from ..shapes.simplify import collapse_floors
 from ..spec.base import Layer
+from .op_base import Constraint, Context, Op, Shape, axis_index, layer_kind, simplify_size
+from .reshape_ops import FlattenOp, PermuteOp, PixelShuffleOp, ReduceOp, ReshapeOp, SliceOp
 
 __all__ = [
     "Shape", "Constraint", "Context", "Op", "LayerOp", "PointwiseOp", "BroadcastOp", "ConcatOp", "FlattenOp",
     "ReshapeOp", "LinearOp", "MatMulOp", "ResizeOp", "PixelShuffleOp", "PadOp", "SliceOp", "ReduceOp",
     "PermuteOp", "LayerNormOp", "simplify_size",
 ]
-
-Shape = tuple[Size, ...]
-
-
-def simplify_size(value: Any) -> Size:
-    """A size as an ``int`` or a floor-collapsed SymPy expression."""
-    value = as_size(value)
-    return value if isinstance(value, int) else as_size(collapse_floors(value))
-
-
-@dataclass(frozen=True)
-class Constraint:
-    """A condition on the input sizes, with the node and the rule it comes from."""
-
-    condition: sp.Basic
-    node: str
-    rule: str
-
-    def __str__(self) -> str:
-        return f"{self.node}: {self.rule}: {self.condition}"
-
-
-@dataclass
-class Context:
-    """Collects the constraints an op states while it infers its output."""
-
-    node: str = "?"
-    constraints: list[Constraint] = field(default_factory=list)
-
-    def require(self, condition: Any, rule: str) -> None:
-        cond = sp.sympify(condition)
-        if cond is not sp.true:
-            self.constraints.append(Constraint(cond, self.node, rule))
-
-    def positive(self, shape: Shape, what: str) -> None:
-        for a, n in enumerate(shape):
-            if not isinstance(n, int) or n < 1:
-                self.require(sp.Ge(n, 1), f"{what}: output size on dim {a} must be >= 1")
-
-    def equal(self, a: Size, b: Size, rule: str) -> None:
-        if not (a == b or sp.expand(sp.sympify(a) - b) == 0):
-            self.require(sp.Eq(a, b), rule)
-
-
-class Op:
-    """Base of all ops: ``infer(ctx, *inputs)`` returns the output shape; ``kind`` names it in tables."""
-
-    kind = "op"
-    #: how the op moves spatial positions, for receptive fields: 'pointwise', 'window' or 'mixing'
-    spatial = "pointwise"
-    params = 0
-
-    def infer(self, ctx: Context, *inputs: Any) -> Shape:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def macs(self, inputs: Sequence[Shape], output: Shape) -> Size:
-        """Multiply-accumulates (conv, linear, matmul only; 0 for everything else)."""
-        return 0
-
-    def describe(self) -> str:
-        return self.kind
-
-
-def _dim(shape: Shape, dim: int, what: str = "dim") -> int:
-    rank = len(shape)
-    if not -rank <= dim < rank:
-        raise SpecError(f"{what}={dim}: out of range for a tensor of rank {rank}")
-    return dim % rank
 
 
 @dataclass
@@ -144,12 +77,11 @@ class LayerOp(Op):
 
     def macs(self, inputs: Sequence[Shape], output: Shape) -> Size:
         layer = self.layer
-        k = getattr(layer, "kernel_size", None)
-        if k is None or not hasattr(layer, "groups"):
+        if layer_kind(layer) not in ("conv", "conv_transpose"):
             return 0
         x = inputs[0]
         per_window = prod(layer.bind(len(x) - 2).kernel_size) * sp.sympify(x[1]) * output[1] / sp.Integer(layer.groups)
-        if type(layer).__name__ == "ConvTranspose":
+        if layer_kind(layer) == "conv_transpose":
             return sp.expand(x[0] * prod(x[2:]) * per_window)
         return sp.expand(output[0] * prod(output[2:]) * per_window)
 
@@ -224,7 +156,7 @@ class ConcatOp(Op):
 
     def infer(self, ctx: Context, *inputs: Shape) -> Shape:
         first = list(inputs[0])
-        d = _dim(tuple(first), self.dim)
+        d = axis_index(tuple(first), self.dim)
         for j, s in enumerate(inputs[1:], 1):
             if len(s) != len(first):
                 raise SpecError(f"cat: input {j} has rank {len(s)}, input 0 has rank {len(first)}")
@@ -339,13 +271,3 @@ class PadOp(Op):
             out[a] = simplify_size(n + lo + hi)
         ctx.positive(tuple(out[len(x) - k:]), "pad")
         return tuple(out)
-
-
-from .reshape_ops import (  # noqa: E402  (re-exported: one namespace for every op)
-    FlattenOp,
-    PermuteOp,
-    PixelShuffleOp,
-    ReduceOp,
-    ReshapeOp,
-    SliceOp,
-)

@@ -2,7 +2,7 @@
 
 >>> import sympy as sp
 >>> H = sp.Symbol("H", integer=True, positive=True)
->>> from convalg.graph.ops import Context
+>>> from convalg.graph.op_base import Context
 >>> FlattenOp(1).infer(Context(), (2, 3, H, 4))
 (2, 12*H)
 >>> SliceOp((slice(None), slice(None), slice(1, -1))).infer(Context(), (1, 3, 10))
@@ -20,7 +20,7 @@ import sympy as sp
 from ..errors import SpecError
 from ..shapes.formulas import Size, as_size
 from ..shapes.simplify import collapse_floors
-from .ops import Context, Op, Shape, _dim, simplify_size
+from .op_base import Context, Op, Shape, axis_index, simplify_size
 
 __all__ = ["FlattenOp", "ReshapeOp", "PixelShuffleOp", "SliceOp", "ReduceOp", "PermuteOp"]
 
@@ -37,7 +37,7 @@ class FlattenOp(Op):
     def infer(self, ctx: Context, x: Shape) -> Shape:
         if not x:
             return (1,)
-        a, b = _dim(x, self.start, "start_dim"), _dim(x, self.end, "end_dim")
+        a, b = axis_index(x, self.start, "start_dim"), axis_index(x, self.end, "end_dim")
         return (*x[:a], simplify_size(sp.expand(prod(sp.sympify(n) for n in x[a:b + 1]))), *x[b + 1:])
 
 
@@ -170,7 +170,7 @@ class ReduceOp(Op):
     spatial = "mixing"
 
     def infer(self, ctx: Context, x: Shape) -> Shape:
-        dims = set(range(len(x))) if self.dims is None else {_dim(x, d) for d in self.dims}
+        dims = set(range(len(x))) if self.dims is None else {axis_index(x, d) for d in self.dims}
         if self.keepdim:
             return tuple(1 if a in dims else n for a, n in enumerate(x))
         return tuple(n for a, n in enumerate(x) if a not in dims)

@@ -38,6 +38,7 @@ import sympy as sp
 from ..shapes.formulas import as_size
 from ..shapes.simplify import format_size
 from ..shapes.stack import ReceptiveField, receptive_field
+from .op_base import layer_kind
 from .ops import LayerOp, PadOp
 
 __all__ = ["Row", "Summary", "summarize", "node_receptive_fields"]
@@ -56,8 +57,12 @@ class Row:
     activations: Any
 
 
+#: The layer kinds whose receptive field the stack formulas give.
+_WINDOWED_KINDS = frozenset({"conv", "max_pool", "avg_pool"})
+
+
 def _windowed(op: Any) -> bool:
-    return isinstance(op, LayerOp) and type(op.layer).__name__ in ("Conv", "MaxPool", "AvgPool")
+    return isinstance(op, LayerOp) and layer_kind(op.layer) in _WINDOWED_KINDS
 
 
 def node_receptive_fields(graph: Any) -> dict[str, tuple[ReceptiveField, ...] | None]:

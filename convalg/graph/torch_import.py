@@ -13,37 +13,15 @@ import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import sympy as sp
-
 from ..errors import SpecError
 from .core import Graph, size_symbol
-from .ops import Op, Shape
-from .torch_rules import NoShapeRule
+from .op_base import Op, Shape
+from .torch_layers import NoShapeRule
+from .torch_modules import call_module
+from .torch_rules import call_function, call_method
+from .traced import Tensor, UnknownOp
 
 __all__ = ["from_torch", "Tensor"]
-
-
-class Tensor:
-    """A traced tensor value: the name of the graph node that holds its shape."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-
-class UnknownOp(Op):
-    """A node without a shape rule: fresh symbols stand for its sizes, and the graph marks it unsupported."""
-
-    spatial = "mixing"
-
-    def __init__(self, kind: str, rank: int, node: str) -> None:
-        self.kind = kind  # type: ignore[misc]
-        self.rank = rank
-        self.node = node
-
-    def infer(self, ctx: Any, *inputs: Shape) -> Shape:
-        return tuple(sp.Symbol(f"{self.node}_{i}", integer=True, positive=True) for i in range(self.rank))
 
 
 def _shapes(input_shape: Any) -> list[tuple[Any, ...]]:
@@ -108,59 +86,77 @@ def from_torch(
     """
     import torch
 
-    from .torch_rules import call_function, call_method, call_module
-
     if not isinstance(module, torch.nn.Module):
         raise SpecError(f"module={type(module).__name__}: from_torch needs a torch.nn.Module")
     rules = dict(leaf_rules or {})
     fx_graph = _trace(module, tuple(leaf_modules) + tuple(rules))
     placeholders = [n for n in fx_graph.nodes if n.op == "placeholder"]
+    graph = Graph(_input_dims(module, placeholders, input_shape), name=name or type(module).__name__)
+    env: dict[Any, Any] = {p: Tensor(p.name) for p in placeholders}
+    for node in fx_graph.nodes:
+        if node.op != "placeholder":
+            _visit(graph, env, node, module, rules)
+    return graph
+
+
+def _input_dims(module: Any, placeholders: list[Any], input_shape: Any) -> dict[str, tuple[Any, ...]]:
+    """The graph inputs: one shape per ``forward`` argument."""
     shapes = _shapes(input_shape)
     if len(shapes) != len(placeholders):
         raise SpecError(f"input_shape: {len(shapes)} shapes given but {type(module).__name__}.forward takes "
                         f"{len(placeholders)} inputs ({[p.target for p in placeholders]})")
-    graph = Graph({p.name: _dims(s) for p, s in zip(placeholders, shapes)}, name=name or type(module).__name__)
-    env: dict[Any, Any] = {p: Tensor(p.name) for p in placeholders}
+    return {p.name: _dims(s) for p, s in zip(placeholders, shapes)}
+
+
+def _visit(graph: Graph, env: dict[Any, Any], node: Any, module: Any, rules: dict[Any, Any]) -> None:
+    """Add one fx node to ``graph`` (or record its size value in ``env``); a call without a rule becomes
+    an unsupported node, and a rule that cannot read its arguments a SpecError naming the node."""
     from torch import fx
 
-    for node in fx_graph.nodes:
-        if node.op == "placeholder":
-            continue
-        args = fx.node.map_arg(node.args, lambda n: env[n])
-        kwargs = fx.node.map_arg(node.kwargs, lambda n: env[n])
-        if node.op == "output":
-            outs = args[0]
-            flat = list(outs.values()) if isinstance(outs, dict) else list(outs) if isinstance(outs, (list, tuple)) \
-                else [outs]
-            graph.set_outputs([o.name for o in flat if isinstance(o, Tensor)])
-            continue
-        try:
-            if node.op == "get_attr":
-                value = operator.attrgetter(node.target)(module)
-                is_tensor = isinstance(value, torch.Tensor)
-                env[node] = Tensor(graph.add(node.name, _Const(tuple(value.shape)), [])) if is_tensor else value
-                continue
-            if node.op == "call_module":
-                sub = module.get_submodule(node.target)
-                rule = rules.get(node.target) or next((r for t, r in rules.items()
-                                                       if isinstance(t, type) and isinstance(sub, t)), None)
-                env[node] = call_module(graph, node.name, sub, args, kwargs, rule, node.target)
-            elif node.op == "call_function":
-                env[node] = call_function(graph, node.name, node.target, args, kwargs)
-            else:
-                env[node] = call_method(graph, node.name, node.target, args, kwargs)
-        except NoShapeRule as e:
-            first = next((a for a in args if isinstance(a, Tensor)), None)
-            rank = len(graph.shape_of(first.name)) if first is not None else 1
-            graph.mark_unsupported(node.name, e.op, e.reason)
-            env[node] = Tensor(graph.add(node.name, UnknownOp(e.op, rank, node.name),
-                                         [first.name] if first is not None else []))
-        except SpecError as e:
-            raise SpecError(f"node {node.name} ({node.op} {_target_name(node.target)}): {e}") from None
-        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:  # arguments a rule cannot read
-            raise SpecError(f"node {node.name} ({node.op} {_target_name(node.target)}): its arguments do not fit "
-                            f"the shape rule ({type(e).__name__}: {e})") from None
-    return graph
+    args = fx.node.map_arg(node.args, lambda n: env[n])
+    kwargs = fx.node.map_arg(node.kwargs, lambda n: env[n])
+    if node.op == "output":
+        graph.set_outputs([o.name for o in _flat_outputs(args[0]) if isinstance(o, Tensor)])
+        return
+    try:
+        env[node] = _node_value(graph, node, module, rules, args, kwargs)
+    except NoShapeRule as e:
+        first = next((a for a in args if isinstance(a, Tensor)), None)
+        rank = len(graph.shape_of(first.name)) if first is not None else 1
+        graph.mark_unsupported(node.name, e.op, e.reason)
+        env[node] = Tensor(graph.add(node.name, UnknownOp(e.op, rank, node.name),
+                                     [first.name] if first is not None else []))
+    except SpecError as e:
+        raise SpecError(f"node {node.name} ({node.op} {_target_name(node.target)}): {e}") from None
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:  # arguments a rule cannot read
+        raise SpecError(f"node {node.name} ({node.op} {_target_name(node.target)}): its arguments do not fit "
+                        f"the shape rule ({type(e).__name__}: {e})") from None
+
+
+def _flat_outputs(outs: Any) -> list[Any]:
+    if isinstance(outs, dict):
+        return list(outs.values())
+    return list(outs) if isinstance(outs, (list, tuple)) else [outs]
+
+
+def _node_value(graph: Graph, node: Any, module: Any, rules: dict[Any, Any], args: tuple[Any, ...],
+                kwargs: dict[str, Any]) -> Any:
+    """The traced value of one ``get_attr`` / ``call_module`` / ``call_function`` / ``call_method`` node."""
+    if node.op == "get_attr":
+        import torch
+
+        value = operator.attrgetter(node.target)(module)
+        if isinstance(value, torch.Tensor):
+            return Tensor(graph.add(node.name, _Const(tuple(value.shape)), []))
+        return value
+    if node.op == "call_module":
+        sub = module.get_submodule(node.target)
+        rule = rules.get(node.target) or next((r for t, r in rules.items()
+                                               if isinstance(t, type) and isinstance(sub, t)), None)
+        return call_module(graph, node.name, sub, args, kwargs, rule, node.target)
+    if node.op == "call_function":
+        return call_function(graph, node.name, node.target, args, kwargs)
+    return call_method(graph, node.name, node.target, args, kwargs)
 
 
 def _target_name(target: Any) -> str:

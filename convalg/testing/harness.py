@@ -53,7 +53,7 @@ from .families import FAMILIES, params_of, shapes_of
 from .judge import ErrorModel, Verdict, judge, judge_gradients
 from .loading import load_target, target_label
 from .ops import OPS, SIZE_BOUNDS, applicable, case_strategy
-from .report import CheckReport, features, size_features
+from .report import CheckReport, dump, features, size_features
 from .repro import repro_snippet
 from .strategies import array_recipes
 from .tolerance import DEFAULT_C
@@ -136,18 +136,31 @@ def _call(target: Callable[..., Any], family: str, tin: dict[str, Any], params: 
     return args, kw
 
 
-def _run_one(target: Callable[..., Any], op: str, case: Any, recipes: dict[str, Any], model: ErrorModel,
-             adapter: Adapter, timeout: float | None, autograd: bool) -> tuple[Verdict, tuple[int, ...] | None]:
-    family = OPS[op].family
-    params = params_of(family, case)
+def _inputs(family: str, recipes: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """The drawn arrays (float64 references are computed from these), with the derived ones and a ``None`` bias."""
     inputs: dict[str, Any] = {r: rec.build() for r, rec in recipes.items() if r != "upstream"}
     if FAMILIES[family].derived:
         inputs.update(FAMILIES[family].derived({k: v.astype(np.float64) for k, v in inputs.items()}, params))
     inputs.setdefault("bias", None) if family in ("conv", "conv_transpose") else None
+    return inputs
+
+
+def _target_inputs(inputs: dict[str, Any], recipes: dict[str, Any], model: ErrorModel, adapter: Adapter,
+                   autograd: bool) -> dict[str, Any]:
+    """The inputs as the target gets them: its array library, device, dtype and memory layout."""
     tin = {r: (None if v is None else adapter.to_target(v, model.dtype, recipes[r].layout if r in recipes
                                                          else "contiguous")) for r, v in inputs.items()}
     if autograd:
         tin = {r: (t if t is None else t.detach().requires_grad_(True)) for r, t in tin.items()}
+    return tin
+
+
+def _run_one(target: Callable[..., Any], op: str, case: Any, recipes: dict[str, Any], model: ErrorModel,
+             adapter: Adapter, timeout: float | None, autograd: bool) -> tuple[Verdict, tuple[int, ...] | None]:
+    family = OPS[op].family
+    params = params_of(family, case)
+    inputs = _inputs(family, recipes, params)
+    tin = _target_inputs(inputs, recipes, model, adapter, autograd)
     args, kw = _call(target, family, tin, params)
     box: dict[str, Any] = {}
 
@@ -205,6 +218,46 @@ def check(target: Callable[..., Any] | str, op: str = "conv2d", *, max_examples:
     to ``op`` is a :class:`SpecError`.  ``seed=None`` draws a random seed.
     ``shrink_seconds`` bounds the time spent shrinking a failure (``None``: no bound).
     """
+    _check_arguments(op, support, max_examples, c, timeout, shrink_seconds, ties)
+    adapter = load_adapter(array, device)
+    if autograd and (array != "torch" or not OPS[op].forward):
+        raise SpecError(f"autograd=True: needs array='torch' and a forward op (got array={array!r}, op={op!r})")
+    if isinstance(target, str):
+        target_name, target = target_label(target), load_target(target)
+    name = target_name or f"{getattr(target, '__module__', '?')}:{getattr(target, '__qualname__', repr(target))}"
+    model = ErrorModel(dtype, accumulate or tolerance, growth, c, algorithm, ties)
+    run = _Run(op, max_examples, shrink_seconds, out if out is not None else sys.stdout, verbose)
+    sup = Support(**support)
+
+    @settings(max_examples=max_examples, deadline=None, database=None, derandomize=False,
+              suppress_health_check=list(HealthCheck), report_multiple_bugs=False, verbosity=Verbosity.quiet,
+              phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink], print_blob=False)
+    @given(_problems(op, sup, dtype, adapter, autograd))
+    def _conformance(drawn: Any) -> None:
+        run.start_example(drawn)
+        case, recipes = drawn
+        run.record(case, recipes, *_run_one(target, op, case, recipes, model, adapter, timeout,  # type: ignore[arg-type]
+                                            autograd))
+
+    test = hypothesis_seed(seed)(_conformance) if seed is not None else _conformance
+    try:
+        test()
+    except (AssertionError, _Stop):
+        pass
+    except KeyboardInterrupt:
+        if run.current is None:
+            raise
+        run.fail = (*run.current, Verdict(False, "interrupted", "interrupted (Ctrl-C) while the target "
+                                                                "ran on the problem below"))
+    report = run.report(name, model, array, device, autograd)
+    if verbose and summary:
+        print(report.summary(), file=run.out, flush=True)
+    return report
+
+
+def _check_arguments(op: str, support: dict[str, Any], max_examples: Any, c: Any, timeout: Any,
+                     shrink_seconds: Any, ties: str) -> None:
+    """:class:`SpecError` (``TypeError`` for an unknown switch) for arguments of :func:`check` that do not fit."""
     if op not in OPS:
         raise SpecError(f"op={op!r}: must be one of {', '.join(OPS)}")
     unknown = set(support) - set(Support.names())
@@ -217,77 +270,64 @@ def check(target: Callable[..., Any] | str, op: str = "conv2d", *, max_examples:
     _check_run_options(max_examples, c, timeout, support, shrink_seconds)
     if ties not in ("first", "any"):
         raise SpecError(f"ties={ties!r}: must be 'first' (PyTorch's rule) or 'any' (any maximal element)")
-    adapter = load_adapter(array, device)
-    if autograd and (array != "torch" or not OPS[op].forward):
-        raise SpecError(f"autograd=True: needs array='torch' and a forward op (got array={array!r}, op={op!r})")
-    if isinstance(target, str):
-        target_name, target = target_label(target), load_target(target)
-    name = target_name or f"{getattr(target, '__module__', '?')}:{getattr(target, '__qualname__', repr(target))}"
-    sup = Support(**support)
-    model = ErrorModel(dtype, accumulate or tolerance, growth, c, algorithm, ties)
-    out = out if out is not None else sys.stdout
-    state: dict[str, Any] = {"examples": 0, "max_ratio": 0.0, "fail": None, "cov": Counter(), "largest": {}}
-    start, every = time.monotonic(), max(1, max_examples // 10)
 
-    @settings(max_examples=max_examples, deadline=None, database=None, derandomize=False,
-              suppress_health_check=list(HealthCheck), report_multiple_bugs=False, verbosity=Verbosity.quiet,
-              phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink], print_blob=False)
-    @given(_problems(op, sup, dtype, adapter, autograd))
-    def _conformance(drawn: Any) -> None:
-        case, recipes = drawn
-        if state["fail"] is not None and shrink_seconds is not None and \
-                time.monotonic() - state["failed_at"] > shrink_seconds:
-            state["shrink_stopped"] = True
+
+class _Run:
+    """What one :func:`check` run has seen: the passing examples' coverage, the failure, the time."""
+
+    def __init__(self, op: str, max_examples: int, shrink_seconds: float | None, out: TextIO, verbose: bool) -> None:
+        self.op, self.max_examples, self.shrink_seconds, self.out, self.verbose = (
+            op, max_examples, shrink_seconds, out, verbose)
+        self.examples, self.max_ratio = 0, 0.0
+        self.coverage: Counter[str] = Counter()
+        self.largest: dict[str, int] = {}
+        self.fail: tuple[Any, ...] | None = None
+        self.current: Any = None
+        self.failed_at: float | None = None
+        self.shrink_stopped = False
+        self.start, self.every = time.monotonic(), max(1, max_examples // 10)
+
+    def start_example(self, drawn: Any) -> None:
+        """Stop the run when shrinking a failure has taken ``shrink_seconds``; else remember the example."""
+        if self.fail is not None and self.shrink_seconds is not None and self.failed_at is not None and \
+                time.monotonic() - self.failed_at > self.shrink_seconds:
+            self.shrink_stopped = True
             raise _Stop()
-        state["current"] = drawn
-        verdict, out_shape = _run_one(target, op, case, recipes, model, adapter, timeout,  # type: ignore[arg-type]
-                                      autograd)
+        self.current = drawn
+
+    def record(self, case: Any, recipes: dict[str, Any], verdict: Verdict, out_shape: tuple[int, ...] | None) -> None:
+        """Count a passing example (while no failure is known), or keep the failure and fail the example."""
         if verdict.ok:
-            if state["fail"] is None:
-                sizes = size_features(case, out_shape)
-                state["examples"] += 1
-                state["max_ratio"] = max(state["max_ratio"], verdict.ratio)
-                state["cov"].update(features(case, recipes, sizes))
-                state["largest"] = {k: max(v, state["largest"].get(k, 0)) for k, v in sizes.items()}
-                if verbose and state["examples"] % every == 0:
-                    print(f"  [convalg check {op}] {state['examples']}/{max_examples} examples, "
-                          f"{time.monotonic() - start:.1f} s", file=out, flush=True)
+            if self.fail is None:
+                self._count(case, recipes, verdict, out_shape)
             return
-        state.setdefault("failed_at", time.monotonic())
-        state["fail"] = (case, recipes, verdict)
+        if self.failed_at is None:
+            self.failed_at = time.monotonic()
+        self.fail = (case, recipes, verdict)
         if verdict.kind == "timeout":
             raise _Stop()
         raise AssertionError(verdict.message)
 
-    test = hypothesis_seed(seed)(_conformance) if seed is not None else _conformance
-    try:
-        test()
-    except (AssertionError, _Stop):
-        pass
-    except KeyboardInterrupt:
-        if "current" not in state:
-            raise
-        state["fail"] = (*state["current"], Verdict(False, "interrupted", "interrupted (Ctrl-C) while the target "
-                                                                          "ran on the problem below"))
-    report = _report(op, name, state, time.monotonic() - start, model, array, device, autograd)
-    if verbose and summary:
-        print(report.summary(), file=out, flush=True)
-    return report
+    def _count(self, case: Any, recipes: dict[str, Any], verdict: Verdict, out_shape: tuple[int, ...] | None) -> None:
+        sizes = size_features(case, out_shape)
+        self.examples += 1
+        self.max_ratio = max(self.max_ratio, verdict.ratio)
+        self.coverage.update(features(case, recipes, sizes))
+        self.largest = {k: max(v, self.largest.get(k, 0)) for k, v in sizes.items()}
+        if self.verbose and self.examples % self.every == 0:
+            print(f"  [convalg check {self.op}] {self.examples}/{self.max_examples} examples, "
+                  f"{time.monotonic() - self.start:.1f} s", file=self.out, flush=True)
 
-
-def _report(op: str, name: str, state: dict[str, Any], elapsed: float, model: ErrorModel, array: str,
-            device: str, autograd: bool) -> CheckReport:
-    from .report import dump
-
-    base = dict(coverage=state["cov"], max_ratio=state["max_ratio"], seconds=elapsed, largest=state["largest"])
-    if state["fail"] is None:
-        return CheckReport(op, True, state["examples"], **base)
-    case, recipes, verdict = state["fail"]
-    snippet = repro_snippet(name, op, case, recipes, verdict, model, array, device, autograd)
-    drawn = features(case, recipes, size_features(case))
-    return CheckReport(op, False, state["examples"], **base, repro=snippet, message=verdict.message,
-                       details=dump(verdict), kind=verdict.kind, drawn=drawn,
-                       shrink_stopped=state.get("shrink_stopped", False))
+    def report(self, name: str, model: ErrorModel, array: str, device: str, autograd: bool) -> CheckReport:
+        base = dict(coverage=self.coverage, max_ratio=self.max_ratio, seconds=time.monotonic() - self.start,
+                    largest=self.largest)
+        if self.fail is None:
+            return CheckReport(self.op, True, self.examples, **base)
+        case, recipes, verdict = self.fail
+        snippet = repro_snippet(name, self.op, case, recipes, verdict, model, array, device, autograd)
+        drawn = features(case, recipes, size_features(case))
+        return CheckReport(self.op, False, self.examples, **base, repro=snippet, message=verdict.message,
+                           details=dump(verdict), kind=verdict.kind, drawn=drawn, shrink_stopped=self.shrink_stopped)
 
 
 def _check_run_options(max_examples: Any, c: Any, timeout: Any, support: dict[str, Any],

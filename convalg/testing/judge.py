@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 
 from .adapters import Adapter, load_adapter
-from .families import FAMILIES
+from .families import FAMILIES, autograd_targets
 from .ops import OPS
 from .references import nan_allowed
+from .report import dump
 from .tolerance import DEFAULT_C, compare, default_accumulation, fft_term, model_bound
 
 __all__ = ["ErrorModel", "Verdict", "judge", "judge_family", "judge_gradients", "assert_conforms",
@@ -116,39 +117,49 @@ def judge_family(family: str, got: Any, inputs: dict[str, Any], params: dict[str
     why = adapter.contract(got_y, exp_y.shape, adapter.output_dtype(model.dtype))
     if why:
         return Verdict(False, "contract", ("values: " if want_idx else "") + why, float("inf"), exp_y)
-    gy = adapter.to_numpy(got_y).astype(np.float64)
-    if fam.k_len is None:
-        bound = np.zeros(exp_y.shape)
-    else:
-        with np.errstate(all="ignore"):
-            absval = fam.reference({k: np.abs(v) if k != "indices" else v for k, v in a.items()}, params)
-            bound = model_bound(absval, fam.k_len(a, params), model.arithmetic, model.dtype, model.growth, model.c)
-            if model.algorithm == "fft" and family.startswith("conv"):
-                first, second = (a[r] for r in fam.arrays[:2])
-                bound = bound + fft_term(first, second, model.arithmetic, model.c)
-        accept = np.zeros(exp_y.shape, bool)
-        if family in ("conv", "conv_transpose") and "weight" in a:
-            mask = nan_allowed(family, a["x"].shape, a["weight"], params)
-            accept |= False if mask is None else np.broadcast_to(mask, exp_y.shape) & np.isnan(gy)
-        top = float(np.finfo(np.float16 if model.dtype == "float16" else np.float32).max)
-        accept |= (absval > top / 2) & ~np.isfinite(gy)  # the sum may overflow the storage format on the way
-        gy = np.where(accept, exp_y, gy)
+    gy, bound = _bounded(family, a, params, exp_y, adapter.to_numpy(got_y).astype(np.float64), model)
     result = compare(gy, exp_y, bound)
     prefix = "values: " if want_idx else ""
     if not result.ok:
         return Verdict(False, "mismatch", prefix + result.message(), result.worst_ratio, exp_y, gy, bound)
     if want_idx:
-        got_i = got[1]
-        if not adapter.is_native(got_i) or tuple(got_i.shape) != exp_i.shape or (
-                adapter.array == "torch" and adapter.dtype_name(got_i) != "int64"):
-            return Verdict(False, "contract", f"indices: the target returned {adapter.describe(got_i)}; expected "
-                                              f"int64 indices of shape {exp_i.shape}", 1.0, exp_i)
-        gi = adapter.to_numpy(got_i)
-        if gi.dtype.kind not in "iu":
-            return Verdict(False, "contract", f"indices: dtype {gi.dtype}, expected integers (flat per-plane "
-                                              f"positions)", 1.0, exp_i, gi)
-        return _indices_verdict(a["x"], gi, exp_y, exp_i, model.ties)
+        return _indices_verdict_of(got[1], a["x"], exp_y, exp_i, model, adapter)
     return Verdict(True, "ok", result.message(), result.worst_ratio, exp_y, gy, bound)
+
+
+def _bounded(family: str, a: dict[str, np.ndarray], params: dict[str, Any], exp_y: np.ndarray, gy: np.ndarray,
+             model: ErrorModel) -> tuple[np.ndarray, np.ndarray]:
+    """The result (non-finite entries the model accepts replaced by the expected value) and the per-element bound."""
+    fam = FAMILIES[family]
+    if fam.k_len is None:
+        return gy, np.zeros(exp_y.shape)
+    with np.errstate(all="ignore"):
+        absval = fam.reference({k: np.abs(v) if k != "indices" else v for k, v in a.items()}, params)
+        bound = model_bound(absval, fam.k_len(a, params), model.arithmetic, model.dtype, model.growth, model.c)
+        if model.algorithm == "fft" and family.startswith("conv"):
+            first, second = (a[r] for r in fam.arrays[:2])
+            bound = bound + fft_term(first, second, model.arithmetic, model.c)
+    accept = np.zeros(exp_y.shape, bool)
+    if family in ("conv", "conv_transpose") and "weight" in a:
+        mask = nan_allowed(family, a["x"].shape, a["weight"], params)
+        accept |= False if mask is None else np.broadcast_to(mask, exp_y.shape) & np.isnan(gy)
+    top = float(np.finfo(np.float16 if model.dtype == "float16" else np.float32).max)
+    accept |= (absval > top / 2) & ~np.isfinite(gy)  # the sum may overflow the storage format on the way
+    return np.where(accept, exp_y, gy), bound
+
+
+def _indices_verdict_of(got_i: Any, x: np.ndarray, exp_y: np.ndarray, exp_i: np.ndarray, model: ErrorModel,
+                        adapter: Adapter) -> Verdict:
+    """The verdict on the indices a max pool returned (their contract, then where they point)."""
+    if not adapter.is_native(got_i) or tuple(got_i.shape) != exp_i.shape or (
+            adapter.array == "torch" and adapter.dtype_name(got_i) != "int64"):
+        return Verdict(False, "contract", f"indices: the target returned {adapter.describe(got_i)}; expected "
+                                          f"int64 indices of shape {exp_i.shape}", 1.0, exp_i)
+    gi = adapter.to_numpy(got_i)
+    if gi.dtype.kind not in "iu":
+        return Verdict(False, "contract", f"indices: dtype {gi.dtype}, expected integers (flat per-plane "
+                                          f"positions)", 1.0, exp_i, gi)
+    return _indices_verdict(x, gi, exp_y, exp_i, model.ties)
 
 
 def judge(op: str, got: Any, inputs: dict[str, Any], params: dict[str, Any], *, after: dict[str, Any] | None = None,
@@ -162,8 +173,6 @@ def judge_gradients(op: str, grads: dict[str, Any], inputs: dict[str, Any], grad
                     params: dict[str, Any], model: ErrorModel = ErrorModel(),
                     adapter: Adapter | None = None) -> Verdict:
     """The verdict on the gradients ``torch.autograd`` produced for a forward ``op`` target."""
-    from .families import autograd_targets
-
     a = {**_f64(inputs), "grad_output": grad_output.astype(np.float64)}
     for role, (family, arrays, p) in autograd_targets(OPS[op].family, a, params).items():
         v = judge_family(family, grads.get(role), arrays, p, model, adapter)
@@ -185,7 +194,5 @@ def assert_conforms(op: str, got: Any, inputs: dict[str, Any], params: dict[str,
     v = (judge_gradients(op, got, inputs, grad_output, params, em, adapter) if grad_output is not None
          else judge(op, got, inputs, params, after=after, model=em, adapter=adapter))
     if not v.ok:
-        from .report import dump
-
         raise AssertionError(v.message + "\n" + dump(v))
     return v

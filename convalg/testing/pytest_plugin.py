@@ -35,14 +35,13 @@ from typing import Any
 
 import pytest
 
+from ..errors import SpecError
+from .op_names import SWITCHES, applicable
+
 __all__ = ["pytest_addoption", "pytest_collection_modifyitems", "ConformanceItem", "ConformanceFailure"]
 
-#: The support switches (plain names, so that loading the plugin imports nothing heavy).
-SWITCH_NAMES = frozenset({
-    "stride", "dilation", "groups", "bias", "asymmetric_padding", "same_padding", "padding_modes", "output_padding",
-    "ceil_mode", "count_include_pad", "divisor_override", "return_indices", "input_smaller_than_kernel", "nan",
-    "infinity", "nonfinite_weights", "layouts", "max_batch", "max_channels", "max_kernel", "max_side", "max_stride",
-    "max_dilation", "max_padding"})
+#: The support switches (plain data, so that loading the plugin imports nothing heavy).
+SWITCH_NAMES = frozenset(SWITCHES)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -114,8 +113,6 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         _validate(target, ops, options)
         pairs += [(target, op) for op in ops]
     _validate_switches([op for _, op in pairs], options)
-    from .op_names import applicable
-
     for target, op in pairs:
         name = f"convalg-check[{op}]" if len(targets) == 1 else f"convalg-check[{op}:{target}]"
         own = {k: v for k, v in options.items() if k not in SWITCH_NAMES or k in applicable(op)}
@@ -124,8 +121,6 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 def _validate_switches(ops: list[str], options: dict[str, Any]) -> None:
     """A switch must apply to at least one op of the run (each item gets the switches that apply to its op)."""
-    from .op_names import applicable
-
     unused = sorted(k for k in options if k in SWITCH_NAMES and not any(k in applicable(op) for op in ops))
     if unused:
         raise pytest.UsageError(f"convalg: {', '.join(unused)}: does not apply to {', '.join(sorted(set(ops)))}")
@@ -133,7 +128,6 @@ def _validate_switches(ops: list[str], options: dict[str, Any]) -> None:
 
 def _validate(target: str, ops: list[str], options: dict[str, Any]) -> None:
     """Usage errors (unknown op or switch, bad values, a target that does not load) stop the run with one line."""
-    from ..errors import SpecError
     from .adapters import load_adapter
     from .harness import OPS, Support, _check_run_options, load_target
 

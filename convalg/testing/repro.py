@@ -11,10 +11,14 @@ np.array([1.0, np.nan], dtype=np.float32).reshape((1, 2))
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
 import numpy as np
+
+from .families import FAMILIES, Family, params_of
+from .ops import OPS
 
 __all__ = ["repro_snippet", "literal", "LITERAL_MAX_ELEMENTS"]
 
@@ -57,18 +61,27 @@ def _target_line(name: str) -> str:
 def repro_snippet(name: str, op: str, case: Any, recipes: dict[str, Any], verdict: Any, model: Any,
                   array: str = "numpy", device: str = "cpu", autograd: bool = False) -> str:
     """Python source that rebuilds the inputs, makes the failing call and judges it as the harness did."""
-    from .families import FAMILIES, params_of
-    from .ops import OPS
-
     family = OPS[op].family
     fam, params = FAMILIES[family], params_of(family, case)
     roles = [r for r in recipes if r != "upstream"]
+    lines = _header(name, op, recipes, roles, params, verdict)
+    lines += _inputs(fam, recipes, roles, params)
+    lines += _conversions(fam, recipes, roles, model, array, device, autograd)
+    args = [n if (n in fam.arrays or n == "indices") else repr(params[n]) for n in fam.positional]
+    kw = [f"{n}={n}" if n == "indices" else f"{n}={params[n]!r}" for n in fam.keywords
+          if n in params or n == "indices"]
+    lines.append(f"got = target({', '.join(args + kw)})")
+    lines += _judgement(op, fam, recipes, roles, verdict, model, array, device, autograd)
+    return "\n".join(lines)
+
+
+def _header(name: str, op: str, recipes: dict[str, Any], roles: list[str], params: dict[str, Any],
+            verdict: Any) -> list[str]:
+    """The comment lines (verdict, problem), the imports and the line that gets the target."""
     shown = ", ".join([f"{r} {recipes[r].shape}" + (f" {recipes[r].layout}" if recipes[r].layout != "contiguous"
                                                      else "") for r in roles] +
                       [f"{k}={v!r}" for k, v in params.items()])
-    conv = ", ".join(f"{k}={getattr(model, k)!r}" for k in ("dtype", "accumulate", "growth", "c", "algorithm",
-                                                              "ties"))
-    lines = [
+    return [
         f"# convalg check: minimal failing case for {op} (shrunk by Hypothesis)",
         "# verdict: " + verdict.message.splitlines()[0],
         f"# problem: {op}({shown})",
@@ -76,8 +89,12 @@ def repro_snippet(name: str, op: str, case: Any, recipes: dict[str, Any], verdic
         "from convalg.testing import as_target, assert_conforms, load_target, make_array",
         "",
         _target_line(name),
-        "inputs = {  # the drawn values: the reference and the bound are computed from these",
     ]
+
+
+def _inputs(fam: Family, recipes: dict[str, Any], roles: list[str], params: dict[str, Any]) -> list[str]:
+    """The drawn arrays (and those derived from them), and the parameters."""
+    lines = ["inputs = {  # the drawn values: the reference and the bound are computed from these"]
     lines += [f"    {r!r}: {_array_code(recipes[r])}" for r in roles]
     lines.append("}")
     if fam.derived:
@@ -86,6 +103,13 @@ def repro_snippet(name: str, op: str, case: Any, recipes: dict[str, Any], verdic
     if "bias" in fam.arrays and "bias" not in recipes:
         lines.append("inputs['bias'] = None")
     lines.append(f"params = {params!r}")
+    return lines
+
+
+def _conversions(fam: Family, recipes: dict[str, Any], roles: list[str], model: Any, array: str, device: str,
+                 autograd: bool) -> list[str]:
+    """The arrays converted as the harness handed them to the target (library, device, layout, dtype)."""
+    lines = []
     grad = ".detach().requires_grad_(True)" if autograd else ""
     for r in [*roles, *(["bias"] if "bias" in fam.arrays and "bias" not in recipes else []),
               *(["indices"] if fam.derived else [])]:
@@ -96,25 +120,27 @@ def repro_snippet(name: str, op: str, case: Any, recipes: dict[str, Any], verdic
             lines.append("bias = None")
         else:
             lines.append(f"{r} = as_target(inputs[{r!r}], {array!r}, {device!r})")
-    args = [n if (n in fam.arrays or n == "indices") else repr(params[n]) for n in fam.positional]
-    kw = [f"{n}={n}" if n == "indices" else f"{n}={params[n]!r}" for n in fam.keywords
-          if n in params or n == "indices"]
-    lines.append(f"got = target({', '.join(args + kw)})")
+    return lines
+
+
+def _judgement(op: str, fam: Family, recipes: dict[str, Any], roles: list[str], verdict: Any, model: Any,
+               array: str, device: str, autograd: bool) -> list[str]:
+    """The ``assert_conforms`` lines (none when the target raised, hung or was interrupted)."""
+    conv = ", ".join(f"{k}={getattr(model, k)!r}" for k in ("dtype", "accumulate", "growth", "c", "algorithm",
+                                                              "ties"))
     where = f"array={array!r}, device={device!r}, {conv}"
     if autograd:
-        lines += [f"grad_output = {literal(_grad_output(recipes, verdict))}",
-                  f"got.backward(as_target(grad_output, {array!r}, {device!r}, dtype={model.dtype!r}))",
-                  f"assert_conforms({op!r}, got.detach(), inputs, params, {where})",
-                  f"grads = {{{', '.join(f'{r!r}: {r}.grad' for r in roles)}}}",
-                  f"assert_conforms({op!r}, grads, inputs, params, grad_output=grad_output, {where})"]
-    elif verdict.kind not in ("raised", "timeout", "interrupted"):
+        return [f"grad_output = {literal(_grad_output(recipes, verdict))}",
+                f"got.backward(as_target(grad_output, {array!r}, {device!r}, dtype={model.dtype!r}))",
+                f"assert_conforms({op!r}, got.detach(), inputs, params, {where})",
+                f"grads = {{{', '.join(f'{r!r}: {r}.grad' for r in roles)}}}",
+                f"assert_conforms({op!r}, grads, inputs, params, grad_output=grad_output, {where})"]
+    if verdict.kind not in ("raised", "timeout", "interrupted"):
         after = ", ".join(f"{r!r}: {r}" for r in [*roles, *(["indices"] if fam.derived else [])])
-        lines.append(f"assert_conforms({op!r}, got, inputs, params, after={{{after}}}, {where})")
-    return "\n".join(lines)
+        return [f"assert_conforms({op!r}, got, inputs, params, after={{{after}}}, {where})"]
+    return []
 
 
 def _grad_output(recipes: dict[str, Any], verdict: Any) -> np.ndarray:
-    import dataclasses
-
     shape = getattr(verdict, "grad_shape", None) or ()
     return dataclasses.replace(recipes["upstream"], shape=tuple(shape)).build()

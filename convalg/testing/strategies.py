@@ -42,6 +42,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from ..errors import SpecError
+from ..reference.pooling import axis_taps
 from ..spec import AvgPool, Conv, ConvTranspose, MaxPool
 from .arrays import LAYOUTS, VALUE_KINDS, ArrayRecipe, make_array, round_bfloat16
 
@@ -254,8 +255,6 @@ def pool_cases(draw: Any, kind: str = "max", *, ndim: int | Sequence[int] | None
     ``input_smaller_than_kernel=False`` keeps every input side >= the kernel
     (PyTorch's CPU ``avg_pool3d`` rejects smaller inputs even when padded).
     """
-    from ..reference.pooling import axis_taps
-
     if kind not in ("max", "avg"):
         raise ValueError(f"kind={kind!r}: must be 'max' or 'avg'")
     nd = _ndim(draw, ndim, max_ndim)

@@ -40,3 +40,25 @@ def test_bench_matrix_quick(capsys):
     assert bench.main(["--quick", "--repeat", "1"]) == 0
     out = capsys.readouterr().out
     assert "1024x1024" in out and "8836" in out and "anchor target" in out
+
+
+def test_bench_cpu_leaves_the_library_settings_as_it_found_them(capsys):
+    """``--threads N`` limits the threads for the run only: the kernels' thread settings and torch's are
+    back to what they were when ``main`` returns, and the table keeps its columns."""
+    from convalg.bench import cpu
+    from convalg.kernels.numpy import fft, parallel
+
+    before = (parallel.KERNEL_WORKERS, fft.WORKERS)
+    threads = parallel.KERNEL_WORKERS + 1  # differs from the current setting, whatever the machine
+    torch = pytest.importorskip("torch")
+    torch_threads = torch.get_num_threads()
+    assert cpu.main(["--cases", "5", "--repeat", "1", "--no-scipy", "--threads", str(threads)]) == 0
+    assert (parallel.KERNEL_WORKERS, fft.WORKERS) == before
+    assert torch.get_num_threads() == torch_threads
+    out = capsys.readouterr().out.splitlines()
+    assert f"threads: {threads};" in out[1] and f"convalg chunk threads: {threads} (" in out[1]
+    assert out[2].split() == ["case", "alg", "fwd", "ms", "GF/s", "torch", "ratio", "bwd", "ms", "GF/s", "torch",
+                              "ratio", "scipy", "ms", "peak/io"]
+    row = out[3].split()
+    assert row[:3] == ["5", "64x56x56", "k1"] and row[-2] == "skipped" and len(row) == 14
+    assert out[4].startswith("geometric mean torch/convalg: forward ")
