@@ -11,9 +11,6 @@ stands on this one; :mod:`convalg.graph.ops` re-exports them all.
 ['add: shapes must match: Eq(H, 4)']
 >>> axis_index((1, 3, H), -1)
 2
->>> from convalg import GlobalMaxPool
->>> layer_kind(GlobalMaxPool())
-'adaptive_max_pool'
 """
 
 from __future__ import annotations
@@ -28,7 +25,7 @@ from ..errors import SpecError
 from ..shapes.formulas import Size, as_size
 from ..shapes.simplify import collapse_floors
 
-__all__ = ["Shape", "Constraint", "Context", "Op", "simplify_size", "axis_index", "layer_kind"]
+__all__ = ["Shape", "Constraint", "Context", "Op", "simplify_size", "axis_index"]
 
 Shape = tuple[Size, ...]
 
@@ -99,14 +96,3 @@ def axis_index(shape: Shape, dim: int, what: str = "dim") -> int:
         raise SpecError(f"{what}={dim}: out of range for a tensor of rank {rank}")
     return dim % rank
 
-
-#: The kind of each layer class of :mod:`convalg.spec` (a subclass has its base's kind).
-_LAYER_KINDS = {"Conv": "conv", "ConvTranspose": "conv_transpose", "MaxPool": "max_pool", "AvgPool": "avg_pool",
-                "AdaptiveAvgPool": "adaptive_avg_pool", "AdaptiveMaxPool": "adaptive_max_pool",
-                "Sequential": "sequential"}
-
-
-def layer_kind(layer: Any) -> str | None:
-    """The kind of a layer spec (``'conv'``, ``'max_pool'``, ...; ``None`` for anything else): the key of
-    the graph's per-kind tables."""
-    return next((_LAYER_KINDS[c.__name__] for c in type(layer).__mro__ if c.__name__ in _LAYER_KINDS), None)

@@ -28,7 +28,8 @@ import sympy as sp
 from ..errors import SpecError
 from ..shapes.formulas import Size, as_size
 from ..spec.base import Layer
-from .op_base import Constraint, Context, Op, Shape, axis_index, layer_kind, simplify_size
+from ..vocabulary import CONV_KINDS, kind_of
+from .op_base import Constraint, Context, Op, Shape, axis_index, simplify_size
 from .reshape_ops import FlattenOp, PermuteOp, PixelShuffleOp, ReduceOp, ReshapeOp, SliceOp
 
 __all__ = [
@@ -77,11 +78,11 @@ class LayerOp(Op):
 
     def macs(self, inputs: Sequence[Shape], output: Shape) -> Size:
         layer = self.layer
-        if layer_kind(layer) not in ("conv", "conv_transpose"):
+        if kind_of(layer) not in CONV_KINDS:
             return 0
         x = inputs[0]
         per_window = prod(layer.bind(len(x) - 2).kernel_size) * sp.sympify(x[1]) * output[1] / sp.Integer(layer.groups)
-        if layer_kind(layer) == "conv_transpose":
+        if kind_of(layer) == "conv_transpose":
             return sp.expand(x[0] * prod(x[2:]) * per_window)
         return sp.expand(output[0] * prod(output[2:]) * per_window)
 

@@ -38,7 +38,7 @@ import sympy as sp
 from ..shapes.formulas import as_size
 from ..shapes.simplify import format_size
 from ..shapes.stack import ReceptiveField, receptive_field
-from .op_base import layer_kind
+from ..vocabulary import kind_of
 from .ops import LayerOp, PadOp
 
 __all__ = ["Row", "Summary", "summarize", "node_receptive_fields"]
@@ -62,7 +62,7 @@ _WINDOWED_KINDS = frozenset({"conv", "max_pool", "avg_pool"})
 
 
 def _windowed(op: Any) -> bool:
-    return isinstance(op, LayerOp) and layer_kind(op.layer) in _WINDOWED_KINDS
+    return isinstance(op, LayerOp) and kind_of(op.layer) in _WINDOWED_KINDS
 
 
 def node_receptive_fields(graph: Any) -> dict[str, tuple[ReceptiveField, ...] | None]:
