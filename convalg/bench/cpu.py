@@ -44,7 +44,6 @@ from typing import Any
 import numpy as np
 
 from ..functional import conv, conv_grad_input, conv_grad_weight
-from ..kernels.numpy import fft as numpy_fft
 from ..kernels.numpy import parallel
 from ..kernels.numpy.conv import conv_plan
 from ..kernels.numpy.memory import keep_freed_memory
@@ -209,21 +208,8 @@ def _thread_limit(threads: int) -> Iterator[bool]:
             torch.set_num_threads(threads)
         except ImportError:
             pass
-        # the NumPy kernels read their thread counts from these two settings at each call (no per-call
-        # parameter reaches them through convalg.functional): set for this block only, restored on exit
-        stack.enter_context(_setting(numpy_fft, "WORKERS", threads))  # scipy.fft workers of the FFT kernels
-        stack.enter_context(_setting(parallel, "KERNEL_WORKERS", threads))  # convalg's chunk threads
+        stack.enter_context(parallel.thread_limit(threads))  # convalg's chunk threads and scipy.fft workers
         yield limiter is not None
-
-
-@contextlib.contextmanager
-def _setting(module: Any, name: str, value: Any) -> Iterator[None]:
-    saved = getattr(module, name)
-    setattr(module, name, value)
-    try:
-        yield
-    finally:
-        setattr(module, name, saved)
 
 
 def _print_header(args: argparse.Namespace, kept: bool, limited: bool) -> None:

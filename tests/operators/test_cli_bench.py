@@ -46,14 +46,14 @@ def test_bench_cpu_leaves_the_library_settings_as_it_found_them(capsys):
     """``--threads N`` limits the threads for the run only: the kernels' thread settings and torch's are
     back to what they were when ``main`` returns, and the table keeps its columns."""
     from convalg.bench import cpu
-    from convalg.kernels.numpy import fft, parallel
+    from convalg.kernels.numpy import parallel
 
-    before = (parallel.KERNEL_WORKERS, fft.WORKERS)
+    before = (parallel.KERNEL_WORKERS, parallel.FFT_WORKERS)
     threads = parallel.KERNEL_WORKERS + 1  # differs from the current setting, whatever the machine
     torch = pytest.importorskip("torch")
     torch_threads = torch.get_num_threads()
     assert cpu.main(["--cases", "5", "--repeat", "1", "--no-scipy", "--threads", str(threads)]) == 0
-    assert (parallel.KERNEL_WORKERS, fft.WORKERS) == before
+    assert (parallel.KERNEL_WORKERS, parallel.FFT_WORKERS) == before
     assert torch.get_num_threads() == torch_threads
     out = capsys.readouterr().out.splitlines()
     assert f"threads: {threads};" in out[1] and f"convalg chunk threads: {threads} (" in out[1]

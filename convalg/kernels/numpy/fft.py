@@ -13,7 +13,7 @@ DFT (small dense matrices ``exp(2 pi i f t / F)`` over the ``K`` taps only),
 far cheaper than an FFT of the zero-padded kernel for every channel pair.
 The weight gradient is the same correlation of ``xp`` with the output
 gradient (upsampled by the stride), evaluated only at the taps by the pruned
-inverse DFT.  ``scipy.fft`` runs with ``workers=WORKERS`` (-1: all cores).
+inverse DFT.  ``scipy.fft`` runs with ``workers=parallel.FFT_WORKERS`` (-1: all cores).
 
 Overlap-save tiles (stride 1): one transform of the whole plane makes the
 kernel spectrum ``Cout * Cin/G * F/2`` complex values large (case 7 of the CPU
@@ -57,8 +57,6 @@ MIN_TILE = 16
 #: Cost of a tiled transform's points relative to one whole-extent transform's (tile copies; see
 #: :func:`fft_tiles`).
 TILE_OVERHEAD = 1.5
-#: ``scipy.fft`` workers (-1: all cores; ``convalg bench cpu --threads N`` sets N).
-WORKERS = -1
 
 
 def _effective(plan: WindowPlan) -> tuple[int, ...]:
@@ -218,7 +216,8 @@ def _kernel_spectrum(w: np.ndarray, plan: WindowPlan, sizes: tuple[int, ...], cd
     if pruned > 3 * nf * math.log2(max(nf, 2)):  # long kernels: an FFT of the spread kernel is cheaper
         spread = np.zeros((*w.shape[:2], *sizes), dtype=w.dtype)
         spread[(Ellipsis, *[slice(0, e, t) for t, e in zip(plan.tap_step, _effective(plan))])] = w
-        spec = np.conj(sfft.rfftn(spread, axes=tuple(range(2, 2 + nd)), workers=WORKERS)).astype(cdtype, copy=False)
+        spec = np.conj(sfft.rfftn(spread, axes=tuple(range(2, 2 + nd)), workers=parallel.FFT_WORKERS))
+        spec = spec.astype(cdtype, copy=False)
         return np.moveaxis(spec.reshape(*w.shape[:2], nf), -1, 0).reshape(*spec.shape[2:], *w.shape[:2])
     spec = w.reshape(-1, *plan.kernel).astype(cdtype)
     for a in reversed(range(nd)):
@@ -254,7 +253,7 @@ def _conv_fft_full(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
     nd = plan.ndim
     sizes = fft_sizes(xp.shape[2:])
     axes = tuple(range(2, 2 + nd))
-    xf = sfft.rfftn(xp, s=sizes, axes=axes, workers=WORKERS)
+    xf = sfft.rfftn(xp, s=sizes, axes=axes, workers=parallel.FFT_WORKERS)
     del xp  # stages are freed as soon as the next exists (the peak is about two of them)
     fshape = xf.shape[2:]
     nf = math.prod(fshape)
@@ -278,9 +277,9 @@ def _irfft_front(spec: np.ndarray, sizes: tuple[int, ...], keep: tuple[int, ...]
     nd = len(sizes)
     lead = spec.ndim - nd
     for a in range(nd - 1):
-        spec = sfft.ifft(spec, n=sizes[a], axis=lead + a, workers=WORKERS, overwrite_x=True)
+        spec = sfft.ifft(spec, n=sizes[a], axis=lead + a, workers=parallel.FFT_WORKERS, overwrite_x=True)
         spec = spec[(slice(None),) * (lead + a) + (slice(0, keep[a]),)]
-    out = sfft.irfft(spec, n=sizes[-1], axis=-1, workers=WORKERS)
+    out = sfft.irfft(spec, n=sizes[-1], axis=-1, workers=parallel.FFT_WORKERS)
     return out[..., :keep[-1]]
 
 
@@ -294,8 +293,8 @@ def weight_grad_fft(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups: in
     axes = tuple(range(2, 2 + nd))
     up = np.zeros((n, cout, *[s * (o - 1) + 1 for s, o in zip(plan.step, plan.output_shape)]), dtype=gy.dtype)
     up[(Ellipsis, *[slice(None, None, s) for s in plan.step])] = gy
-    xf = sfft.rfftn(xp, s=sizes, axes=axes, workers=WORKERS)
-    gf = sfft.rfftn(up, s=sizes, axes=axes, workers=WORKERS)
+    xf = sfft.rfftn(xp, s=sizes, axes=axes, workers=parallel.FFT_WORKERS)
+    gf = sfft.rfftn(up, s=sizes, axes=axes, workers=parallel.FFT_WORKERS)
     fshape = xf.shape[2:]
     nf = math.prod(fshape)
     gt = np.empty((g, nf, cog, n), dtype=gf.dtype)  # (G, F, Cog, N), contiguous for BLAS

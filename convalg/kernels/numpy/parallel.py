@@ -36,9 +36,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from ...errors import SpecError
+
 __all__ = ["copyto", "contiguous", "map_chunks", "single_threaded_blas", "blas_controllable", "blas_threads",
            "MIN_BYTES",
-           "WORKERS", "KERNEL_WORKERS"]
+           "WORKERS", "KERNEL_WORKERS", "FFT_WORKERS", "thread_limit"]
 
 T = TypeVar("T")
 
@@ -48,6 +50,8 @@ MIN_BYTES = 1 << 20
 WORKERS = 1
 #: Threads for :func:`map_chunks` (default: the CPUs this process may run on, at most 4; 1 = serial).
 KERNEL_WORKERS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+#: ``workers`` of the FFT kernels' ``scipy.fft`` calls (-1: all cores).
+FFT_WORKERS = -1
 _POOL: ThreadPoolExecutor | None = None
 _CHUNK_POOL: ThreadPoolExecutor | None = None
 
@@ -169,3 +173,24 @@ def map_chunks(fn: Callable[[Any], T], items: Iterable[Any], workers: int | None
             results.extend(f.result())
     return results
 
+
+@contextmanager
+def thread_limit(threads: int) -> Iterator[None]:
+    """Run the block with the NumPy kernels' own threads limited to ``threads``: the chunk threads
+    (:data:`KERNEL_WORKERS`) and the FFT kernels' ``scipy.fft`` workers (:data:`FFT_WORKERS`), set
+    back when the block ends.  BLAS threads are ``threadpoolctl.threadpool_limits``' business.
+
+    >>> from convalg.kernels.numpy import parallel
+    >>> with parallel.thread_limit(1):
+    ...     parallel.KERNEL_WORKERS, parallel.FFT_WORKERS
+    (1, 1)
+    """
+    global KERNEL_WORKERS, FFT_WORKERS
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise SpecError(f"threads={threads!r}: must be a positive integer")
+    saved = KERNEL_WORKERS, FFT_WORKERS
+    KERNEL_WORKERS = FFT_WORKERS = threads
+    try:
+        yield
+    finally:
+        KERNEL_WORKERS, FFT_WORKERS = saved
