@@ -1,6 +1,6 @@
 """Structure metrics of the ``convalg`` package, read from its source with :mod:`ast` (nothing is imported).
 
-``python tests/structure.py`` prints them; ``tests/test_structure.py`` holds the package to them.
+``python tests/structure.py`` prints them; ``tests/test_architecture.py`` holds the package to them.
 
 ==============================  ==========================================================================
 metric                          what is counted
