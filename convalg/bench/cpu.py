@@ -48,6 +48,7 @@ from ..kernels.numpy import parallel
 from ..kernels.numpy.conv import conv_plan
 from ..kernels.numpy.memory import keep_freed_memory
 from ..kernels.numpy.ops import _layer
+from ..shapes.formulas import effective_kernel
 from . import load_average
 
 __all__ = ["main", "CASES", "Measure"]
@@ -119,7 +120,7 @@ def _scipy_forward(x: np.ndarray, w: np.ndarray, stride: int, padding: int, dila
 
     nd = x.ndim - 2
     xp = np.pad(x, [(0, 0), (0, 0)] + [(padding, padding)] * nd)
-    kern = np.zeros((*w.shape[:2], *[dilation * (k - 1) + 1 for k in w.shape[2:]]), dtype=w.dtype)
+    kern = np.zeros((*w.shape[:2], *[effective_kernel(k, dilation) for k in w.shape[2:]]), dtype=w.dtype)
     kern[(Ellipsis, *[slice(None, None, dilation)] * nd)] = w
     flipped = kern[(Ellipsis, *[slice(None, None, -1)] * nd)]
     out = None

@@ -150,7 +150,7 @@ def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 
     n, cin = x.shape[:2]
     full = fft_convolve(padded.reshape(n, g, cin // g, *padded.shape[2:]),
                         kern.reshape(g, w.shape[0] // g, *w.shape[1:2], *kern.shape[2:]), "ngi,goi->ngo", nd)
-    keep = tuple(slice(a.dilation * (a.kernel - 1), None, a.stride) for a in imap.axes)
+    keep = tuple(slice(a.effective_kernel - 1, None, a.stride) for a in imap.axes)
     y = full[(Ellipsis, *keep)][(Ellipsis, *[slice(0, a.n_out) for a in imap.axes])]
     return _bias(y.reshape(n, w.shape[0], *imap.output_shape), b, nd)
 

@@ -7,10 +7,11 @@ Transposed relationships use ConvTranspose / Conv.transpose(); each is also chec
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from convalg import AvgPool, Conv, ConvTranspose, MaxPool
+from convalg import AvgPool, Conv, ConvTranspose, MaxPool, SpecError
 
 
 @st.composite
@@ -137,7 +138,9 @@ def test_relationship_13_transpose_of_padding_stride(c) -> None:
     i, k, s, p, _ = c
     p = min(p, k - 1)
     i -= (i + 2 * p - k) % s  # assumes (i + 2p - k) mod s == 0
-    if i < 1 or i + 2 * p < k:
+    if i < 1 or i + 2 * p < k:  # no input of that size fits the kernel: the layer must say so
+        with pytest.raises(SpecError):
+            out2(Conv(k, stride=s, padding=p), i)
         return
     i_prime = out2(Conv(k, stride=s, padding=p), i)
     assert out2(ConvTranspose(k, stride=s, padding=p), i_prime) == s * (i_prime - 1) + k - 2 * p == i

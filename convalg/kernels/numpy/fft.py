@@ -16,9 +16,9 @@ gradient (upsampled by the stride), evaluated only at the taps by the pruned
 inverse DFT.  ``scipy.fft`` runs with ``workers=parallel.FFT_WORKERS`` (-1: all cores).
 
 Overlap-save tiles (stride 1): one transform of the whole plane makes the
-kernel spectrum ``Cout * Cin/G * F/2`` complex values large (case 7 of the CPU
-anchors: 20 MB, 13x the input + output + weight bytes) and the channel sum a
-batch of matrix-*vector* products.  :func:`fft_tiles` therefore cuts the
+kernel spectrum ``Cout * Cin/G * F/2`` complex values large (many times the
+input + output + weight bytes on a wide layer) and the channel sum a batch of
+matrix-*vector* products.  :func:`fft_tiles` therefore cuts the
 padded input into overlapping tiles of ``T`` points per axis (a fast FFT
 length a few times the effective kernel ``E = tap_step*(K-1) + 1``), each
 giving ``L = T - E + 1`` valid outputs; the tiles become batch entries of the
@@ -29,10 +29,9 @@ spectrum is small.  The tile plan is the window plan of a stride-1, unpadded
 
 Memory: the tiled input and the spectra of the tiles, ``(T/L)^ndim`` times
 the input (and output) plus the complex factor ~2; each stage is freed as
-soon as the next exists.  Measured peak / (input + output + weight bytes):
-3.2 on CPU anchor 7 (2-D, 11x11), 2.0 on anchor 8 (1-D, 63 taps): above the
-2x target in 2-D, the price of the batched transforms; untiled (strided
-layers), the kernel spectrum dominates as above.  See :mod:`.cost` (``SPECTRUM_COST``).
+soon as the next exists.  Untiled (strided layers), the kernel spectrum
+dominates.  See :mod:`.cost` (``SPECTRUM_COST``); measured sizes and timings
+are in ``docs/performance.md`` (Kernel design measurements).
 """
 
 from __future__ import annotations
@@ -69,16 +68,15 @@ def fft_tiles(plan: WindowPlan, channel_pairs: int | None = None) -> tuple[int, 
     layers, or when no axis would get two tiles).
 
     Per axis, among the fast lengths ``T`` in ``[TILE_FACTOR * E / 2, 2 * TILE_FACTOR * E]``, the one
-    with the fewest transformed points ``ceil(out / L) * T * log2(T)`` (``L = T - E + 1``); measured
-    on the CPU anchors 7 and 8, tiles within that range differ by < 20%.
+    with the fewest transformed points ``ceil(out / L) * T * log2(T)`` (``L = T - E + 1``); tiles in
+    that range differ little in time, so the point count decides.
 
     With ``channel_pairs`` (``Cout * Cin/G``) given, in 2-D and up: when the whole-extent kernel spectrum
     is no larger than the padded input (the reason to tile is gone) and the whole-extent transform moves
     fewer points ``F log2 F`` than all the tiles together (the overlap repeats across axes,
-    ``(T/L)^ndim``) times :data:`TILE_OVERHEAD` (cutting and reassembling the tiles), no tiles.  Single
-    channel, one thread, 2026-12-01 (tiles -> one transform, ms): 512^2 31x31 5.3 -> 3.9, 2048^2 15x15
-    137 -> 79, 96^3 7^3 39 -> 31 (``scipy.signal.fftconvolve``'s figures for one transform).  1-D keeps its
-    tiles: one 10^6-point transform ran 3x slower than 2025-point tiles (31 vs 10 ms).
+    ``(T/L)^ndim``) times :data:`TILE_OVERHEAD` (cutting and reassembling the tiles), no tiles: few
+    channels on a large plane run faster as one transform.  1-D keeps its tiles, which stay faster
+    than one long transform.  Timings: ``docs/performance.md`` (Kernel design measurements).
     """
     tiles = _tiles_per_axis(plan)
     if tiles is None or channel_pairs is None or plan.ndim < 2:
