@@ -42,7 +42,7 @@ import numpy as np
 
 from ...errors import SpecError
 from ...index_map import IndexMap
-from ...spec import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, Conv, MaxPool
+from ...spec import Conv
 from .. import base, cache
 from ..base import BackendOps, conv_transpose_layer
 from ..numpy.plan import window_plan
@@ -298,7 +298,7 @@ def max_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dil
     _check_x("x", x)
     cp = _xp()
     planes, nd = _planes(x)
-    layer = MaxPool(kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode, ndim=nd)
+    layer = base.max_pool_layer(nd, kernel_size, stride, padding, dilation, ceil_mode)
     check_windows(window_plan(layer, tuple(x.shape[2:])))  # a window with no input has no maximum
     imap, ks = _pool_kernel(layer, tuple(x.shape[2:]), "max_pool")
     y = cp.empty((*x.shape[:2], *imap.output_shape), dtype=np.float32)
@@ -323,8 +323,7 @@ def max_pool_grad(grad_out: Any, indices: Any, input_shape: Sequence[int], kerne
     planes = input_shape[0] * input_shape[1]
     dx = cp.empty(input_shape, dtype=np.float32)
     if kernel_size is not None:
-        layer = MaxPool(kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode,
-                        ndim=len(input_shape) - 2)
+        layer = base.max_pool_layer(len(input_shape) - 2, kernel_size, stride, padding, dilation, ceil_mode)
         imap, ks = _pool_kernel(layer, input_shape[2:], "max_pool_grad")
         if tuple(grad_out.shape[2:]) != tuple(imap.output_shape):
             raise SpecError(f"grad_out.shape={grad_out.shape}: the pooling output is {imap.output_shape}")
@@ -346,8 +345,7 @@ def avg_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, cei
     """Average pooling (PyTorch divisor rule, from ``AxisMap.window_size``)."""
     _check_x("x", x)
     planes, nd = _planes(x)
-    layer = AvgPool(kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
-                    count_include_pad=count_include_pad, divisor_override=divisor_override, ndim=nd)
+    layer = base.avg_pool_layer(nd, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
     imap, ks = _pool_kernel(layer, tuple(x.shape[2:]), "avg_pool", count_include_pad, divisor_override)
     y = _xp().empty((*x.shape[:2], *imap.output_shape), dtype=np.float32)
     launch(ks, planes, _c(x), y)
@@ -360,9 +358,8 @@ def avg_pool_grad(grad_out: Any, input_shape: Sequence[int], kernel_size: Any, s
     """Average-pool gradient in gather form."""
     _check_x("grad_out", grad_out)
     input_shape = tuple(int(s) for s in input_shape)
-    layer = AvgPool(kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
-                    count_include_pad=count_include_pad, divisor_override=divisor_override,
-                    ndim=len(input_shape) - 2)
+    layer = base.avg_pool_layer(len(input_shape) - 2, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                                divisor_override)
     imap, ks = _pool_kernel(layer, input_shape[2:], "avg_pool_grad", count_include_pad, divisor_override)
     if tuple(grad_out.shape) != (*input_shape[:2], *imap.output_shape):
         raise SpecError(f"grad_out.shape={grad_out.shape}: the pooling output is {(*input_shape[:2], *imap.output_shape)}")
@@ -387,24 +384,20 @@ def _adaptive(x: Any, layer: Any, with_indices: bool) -> Any:
 def adaptive_avg_pool(x: Any, output_size: Any) -> Any:
     """Adaptive average pooling (windows ``[floor(o n/m), ceil((o+1) n/m))``)."""
     _check_x("x", x)
-    return _adaptive(x, AdaptiveAvgPool(output_size, ndim=x.ndim - 2), False)
+    return _adaptive(x, base.adaptive_pool_layer("adaptive_avg_pool", x.ndim - 2, output_size), False)
 
 
 def adaptive_max_pool(x: Any, output_size: Any, return_indices: bool = False) -> Any:
     """Adaptive max pooling with the max-pool tie and NaN rules."""
     _check_x("x", x)
-    y, idx = _adaptive(x, AdaptiveMaxPool(output_size, ndim=x.ndim - 2), True)
+    y, idx = _adaptive(x, base.adaptive_pool_layer("adaptive_max_pool", x.ndim - 2, output_size), True)
     return (y, idx) if return_indices else y
-
-
-def _window_layer(kernel_size: Any, dilation: Any, padding: Any, stride: Any, ndim: int) -> Conv:
-    return Conv(kernel_size, stride=stride, padding=padding, dilation=dilation, bias=False, ndim=ndim)
 
 
 def unfold(x: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Any:
     """im2col: ``(N, C, *n) -> (N, C * prod(k), L)`` (PyTorch ``F.unfold``, any number of spatial dims)."""
     _check_x("x", x)
-    layer = _window_layer(kernel_size, dilation, padding, stride, x.ndim - 2)
+    layer = base.window_layer(x.ndim - 2, kernel_size, dilation, padding, stride)
     imap, ks = _pool_kernel(layer, tuple(x.shape[2:]), "unfold", x.shape[1])
     k, L = math.prod(imap.kernel_size), math.prod(imap.output_shape)
     y = _xp().empty((x.shape[0], x.shape[1] * k, L), dtype=np.float32)
@@ -418,7 +411,7 @@ def fold(cols: Any, output_size: Any, kernel_size: Any, dilation: Any = 1, paddi
     if cols.ndim != 3:
         raise SpecError(f"cols.shape={cols.shape}: must be (N, C * prod(kernel_size), L)")
     out = tuple(int(s) for s in (output_size if isinstance(output_size, (tuple, list)) else (output_size,)))
-    layer = _window_layer(kernel_size, dilation, padding, stride, len(out))
+    layer = base.window_layer(len(out), kernel_size, dilation, padding, stride)
     imap = layer.index_map(out)
     k, L = math.prod(imap.kernel_size), math.prod(imap.output_shape)
     if cols.shape[1] % k or cols.shape[2] != L:
