@@ -27,7 +27,7 @@ from ..base import ALGORITHMS, BackendOps, conv_layer, conv_transpose_layer, fin
 from . import fft as fftmod
 from . import gemm, memory, polyphase, pool, scatter, winograd
 from .conv import conv_plan, gather_layer, gather_weight, upsample
-from .plan import pad_input, window_plan, window_view
+from .plan import WindowPlan, pad_input, sliding_plan, window_plan, window_view
 
 __all__ = ["conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "conv_grad_bias", "max_pool",
            "max_pool_grad", "avg_pool", "avg_pool_grad", "adaptive_avg_pool", "adaptive_max_pool", "unfold", "fold",
@@ -105,15 +105,15 @@ def conv_transpose(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = 
     if strided or not all_finite(weight):
         out = tuple(int(v) for v in layer.output_shape(x.shape[2:]))
         # the ConvTranspose weight (Cin, Cout/G, *k) is the transposed Conv's weight (Cout', Cin'/G, *k) as it is
-        y = scatter.transposed_conv(x, weight, window_plan(_by_id(_scattered_conv, layer), out), groups, out)
+        y = scatter.transposed_conv(x, weight, _scattered_window(layer, out), groups, out)
         return _add_bias(y, bias)
     return _transpose_run(x, weight, bias, layer, algorithm)
 
 
-def _scattered_conv(layer: ConvTranspose) -> Conv:
-    """The Conv whose adjoint ``layer`` is (its window plan, at the transposed output size, is scattered)."""
-    return Conv(layer.kernel_size, stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
-                groups=layer.groups, ndim=layer.ndim)
+def _scattered_window(layer: ConvTranspose, out: tuple[int, ...]) -> WindowPlan:
+    """The windows of the convolution whose adjoint ``layer`` is, at ``layer``'s output size ``out``:
+    the plan its input is scattered through."""
+    return sliding_plan(out, layer.kernel_size, layer.stride, layer.dilation, layer.padding)
 
 
 def _transpose_run(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, layer: ConvTranspose,
