@@ -35,7 +35,7 @@ def test_both_backends_take_their_pool_and_window_layers_from_the_one_builder(mo
         monkeypatch.setattr(base, name, lambda *a, _real=real, _name=name, **kw: calls.append(_name) or _real(*a, **kw))
     x = np.random.default_rng(0).standard_normal((1, 2, 8, 7)).astype(np.float32)
     want = _run_pool_ops(numpy_ops, x)
-    assert set(calls) == set(BUILDERS) - {"adaptive_pool_layer"}  # NumPy's adaptive pools take the sizes alone
+    assert set(calls) == set(BUILDERS)
     calls.clear()
     with using_backend(HostBackend()):
         got = _run_pool_ops(cuda_ops, x)

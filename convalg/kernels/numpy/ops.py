@@ -253,20 +253,20 @@ def avg_pool_grad(grad_out: np.ndarray, input_shape: Any, kernel_size: Any, stri
     return pool.avg_pool_grad(grad_out, plan, divisor_override)
 
 
-def _adaptive_sizes(x: np.ndarray, output_size: Any) -> tuple[int, ...]:
-    nd = x.ndim - 2
-    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * nd
-    return tuple(int(x.shape[2 + a]) if s is None else int(s) for a, s in enumerate(sizes))
+def _adaptive_sizes(x: np.ndarray, output_size: Any, kind: str) -> tuple[int, ...]:
+    """The output sizes of the adaptive pooling layer (``None`` entries keep the input's size)."""
+    layer = base.adaptive_pool_layer(kind, x.ndim - 2, output_size)
+    return tuple(int(v) for v in layer.output_shape(tuple(x.shape[2:])))
 
 
 def adaptive_avg_pool(x: np.ndarray, output_size: Any) -> np.ndarray:
     """Adaptive average pooling (``None`` entries keep that size)."""
-    return pool.adaptive_avg_pool(x, _adaptive_sizes(x, output_size))
+    return pool.adaptive_avg_pool(x, _adaptive_sizes(x, output_size, "adaptive_avg_pool"))
 
 
 def adaptive_max_pool(x: np.ndarray, output_size: Any, return_indices: bool = False) -> Any:
     """Adaptive max pooling with flat per-plane indices."""
-    y, idx = pool.adaptive_max_pool(x, _adaptive_sizes(x, output_size))
+    y, idx = pool.adaptive_max_pool(x, _adaptive_sizes(x, output_size, "adaptive_max_pool"))
     return (y, idx) if return_indices else y
 
 
