@@ -16,6 +16,10 @@ name                       what
                            ``gemm`` (PyTorch keeps them element-wise)
 ``conv_layer``,            a torch-style call -> :class:`~convalg.Conv` /
 ``conv_transpose_layer``   :class:`~convalg.ConvTranspose` (shapes checked, cached)
+``max_pool_layer``,        a pooling call -> :class:`~convalg.MaxPool` / :class:`~convalg.AvgPool` /
+``avg_pool_layer``,        :class:`~convalg.AdaptiveAvgPool` / :class:`~convalg.AdaptiveMaxPool`
+``adaptive_pool_layer``    (cached on the frozen arguments)
+``window_layer``           the windows of ``unfold`` / ``fold``: a bias-free :class:`~convalg.Conv`
 ``conv_flops``             multiply-adds x 2 of one pass, for both cost models
 =========================  ==================================================================
 
@@ -23,8 +27,11 @@ name                       what
 Traceback (most recent call last):
 ...
 convalg.errors.SpecError: algorithm='winograd': the cuda backend has no winograd kernels; it runs 'auto', 'direct', 'gemm', 'fft'
+>>> import numpy as np
 >>> conv_layer((1, 4, 8, 8), (6, 2, 3, 3), padding=1, groups=2)
 Conv(kernel_size=(3, 3), padding=(1, 1), groups=2, bias=False, in_channels=4, out_channels=6, ndim=2)
+>>> max_pool_layer(2, [3, 3], stride=2) is max_pool_layer(2, (3, 3), stride=np.int64(2))  # frozen keys: one layer
+True
 >>> conv_flops(1, 4, 6, 2, (3, 3), (8, 8))          # 2 N Co (C/G) K O
 13824
 """
@@ -38,13 +45,15 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from ..errors import SpecError
 from ..spec.conv import Conv, ConvTranspose
+from ..spec.pooling import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, MaxPool
 from . import cache
 from .arrays import all_finite, flip_spatial
 from .padding import Frame, pad_frame, unpad_adjoint
 from .params import freeze
 
 __all__ = ["ALGORITHMS", "CONV_PASSES", "TRANSFORMS", "NONFINITE_FALLBACK", "check_algorithm", "finite_algorithm",
-           "conv_flops", "check_conv_shapes", "conv_layer", "conv_transpose_layer", "ConvOps", "BackendOps"]
+           "conv_flops", "check_conv_shapes", "conv_layer", "conv_transpose_layer", "max_pool_layer", "avg_pool_layer",
+           "adaptive_pool_layer", "window_layer", "ConvOps", "BackendOps"]
 
 #: Every convolution algorithm name a backend may run (``'auto'``: the backend's cost model picks).
 ALGORITHMS = ("auto", "direct", "gemm", "fft", "winograd")
@@ -154,6 +163,63 @@ def _make_conv_transpose(ndim: int, kernel: tuple[int, ...], stride: Any, paddin
     return ConvTranspose(kernel, stride=stride, padding=padding, output_padding=output_padding, groups=groups,
                          bias=bias, dilation=dilation, in_channels=cin, out_channels=cout, flip_kernel=flip_kernel,
                          ndim=ndim)
+
+
+def max_pool_layer(ndim: int, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                   ceil_mode: bool = False) -> MaxPool:
+    """The :class:`~convalg.MaxPool` of a call ``max_pool(x, ...)`` on ``ndim`` spatial dims (cached)."""
+    return cache.cached("max_pool_layer", _make_max_pool, int(ndim), freeze("kernel_size", kernel_size),
+                        freeze("stride", stride), freeze("padding", padding), freeze("dilation", dilation), ceil_mode)
+
+
+def _make_max_pool(ndim: int, kernel: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool) -> MaxPool:
+    return MaxPool(kernel, stride, padding, dilation, ceil_mode, ndim=ndim)
+
+
+def avg_pool_layer(ndim: int, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+                   count_include_pad: bool = True, divisor_override: int | None = None) -> AvgPool:
+    """The :class:`~convalg.AvgPool` of a call ``avg_pool(x, ...)`` on ``ndim`` spatial dims (cached)."""
+    return cache.cached("avg_pool_layer", _make_avg_pool, int(ndim), freeze("kernel_size", kernel_size),
+                        freeze("stride", stride), freeze("padding", padding), ceil_mode, count_include_pad,
+                        freeze("divisor_override", divisor_override))
+
+
+def _make_avg_pool(ndim: int, kernel: Any, stride: Any, padding: Any, ceil_mode: bool, count_include_pad: bool,
+                   divisor_override: Any) -> AvgPool:
+    return AvgPool(kernel, stride, padding, ceil_mode, count_include_pad, divisor_override, ndim=ndim)
+
+
+#: The adaptive pooling layer class of each kind.
+_ADAPTIVE = {cls.kind: cls for cls in (AdaptiveAvgPool, AdaptiveMaxPool)}
+
+
+def adaptive_pool_layer(kind: str, ndim: int, output_size: Any) -> AdaptiveAvgPool | AdaptiveMaxPool:
+    """The ``'adaptive_avg_pool'`` / ``'adaptive_max_pool'`` layer of a call with ``output_size`` (cached).
+
+    >>> adaptive_pool_layer("adaptive_max_pool", 2, (3, None))
+    AdaptiveMaxPool(output_size=(3, None), ndim=2)
+    """
+    if kind not in _ADAPTIVE:
+        raise SpecError(f"kind={kind!r}: must be one of {', '.join(map(repr, _ADAPTIVE))}")
+    return cache.cached("adaptive_pool_layer", _make_adaptive, kind, int(ndim), freeze("output_size", output_size))
+
+
+def _make_adaptive(kind: str, ndim: int, output_size: Any) -> AdaptiveAvgPool | AdaptiveMaxPool:
+    return _ADAPTIVE[kind](output_size, ndim=ndim)
+
+
+def window_layer(ndim: int, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Conv:
+    """The windows of ``unfold`` / ``fold`` (same argument order): a bias-free :class:`~convalg.Conv` (cached).
+
+    >>> window_layer(1, 3, padding=1)
+    Conv(kernel_size=3, padding=1, bias=False, ndim=1)
+    """
+    return cache.cached("window_layer", _make_window, int(ndim), freeze("kernel_size", kernel_size),
+                        freeze("dilation", dilation), freeze("padding", padding), freeze("stride", stride))
+
+
+def _make_window(ndim: int, kernel: Any, dilation: Any, padding: Any, stride: Any) -> Conv:
+    return Conv(kernel, stride=stride, padding=padding, dilation=dilation, bias=False, ndim=ndim)
 
 
 @runtime_checkable

@@ -4,6 +4,10 @@
 module             contents
 =================  ==================================================================
 ``ops``            the operators, same names/signatures as :mod:`convalg.reference`
+                   (the convolution passes; re-exports those of ``pool_ops``)
+``pool_ops``       pooling, their gradients, unfold, fold
+``launching``      what the op modules share: array module, argument checks, launch,
+                   the cached plan record ``CudaPlan``
 ``cost``           cost model choosing gemm / direct / fft (constants uncalibrated)
 ``igemm``          tiled implicit-GEMM kernels, algorithm ``'gemm'`` (fwd, bwd_data,
                    bwd_weight split-K)

@@ -21,6 +21,9 @@ batched channels-first ``(N, C, *spatial)``; outputs are new C-contiguous arrays
 Determinism: every pass is gather-form or a fixed-order reduction (no atomics), so
 repeated calls give bitwise-equal results.
 
+The pooling, unfold and fold ops live in :mod:`.pool_ops` and are importable from here (the
+module is the backend :mod:`convalg.functional` dispatches to).
+
 Plans (index map -> generated source -> compiled function) are cached on the layer
 spec (hashable), the input sizes, the batch size and the pass, in the kernels' byte-bounded
 cache (:mod:`convalg.kernels.cache`, shared with the NumPy plans).  Layers come from the
@@ -36,20 +39,28 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from ...errors import SpecError
-from ...index_map import IndexMap
-from ...spec import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, Conv, MaxPool
+from ...spec import Conv
 from .. import base, cache
 from ..base import BackendOps, conv_transpose_layer
 from ..numpy.plan import window_plan
-from ..numpy.pool import check_windows
-from . import cost, direct, fft, igemm, pool, runtime
+from . import cost, direct, fft, igemm, runtime
 from .fft import fft_conv, fft_conv_grad_input, fft_conv_grad_weight, nonfinite_flag, quiet_fp
-from .runtime import backend
+from .launching import CudaPlan, array_module, check_float32, check_x, contiguous, launch
+from .pool_ops import (
+    adaptive_avg_pool,
+    adaptive_max_pool,
+    avg_pool,
+    avg_pool_grad,
+    fold,
+    max_pool,
+    max_pool_grad,
+    unfold,
+)
 
 __all__ = ["clear_caches", "conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "conv_grad_bias", "max_pool",
            "max_pool_grad", "avg_pool", "avg_pool_grad", "adaptive_avg_pool", "adaptive_max_pool", "unfold", "fold",
@@ -59,48 +70,11 @@ __all__ = ["clear_caches", "conv", "conv_transpose", "conv_grad_input", "conv_gr
 ALGORITHMS = ("auto", "direct", "gemm", "fft")
 
 
-def _xp() -> Any:
-    """The array module of the active backend (CuPy, or NumPy under the host shim)."""
-    return backend().xp
-
-
-def launch(ks: Any, count: int, *arrays: Any) -> None:
-    backend().launch(ks, count, *arrays)
-
-
-def _check_x(name: str, a: Any, rank: int | None = None) -> None:
-    cp = _xp()
-    if not isinstance(a, cp.ndarray):
-        raise TypeError(f"{name}: expected a {cp.__name__}.ndarray, got {type(a).__name__}")
-    if a.dtype != np.float32:
-        raise TypeError(f"{name}: dtype {a.dtype}; the CUDA kernels take float32")
-    if a.ndim < 3 or (rank is not None and a.ndim != rank):
-        raise SpecError(f"{name}.shape={a.shape}: must be (N, C, *spatial)"
-                        + (f" with {rank - 2} spatial dims" if rank else ""))
-
-
-def _c(a: Any) -> Any:
-    return _xp().ascontiguousarray(a)
-
-
 def conv_layer(x_shape: Sequence[int], w_shape: Sequence[int], has_bias: bool, stride: Any, padding: Any,
                dilation: Any, groups: int, padding_mode: str = "zeros", flip_kernel: bool = False) -> Conv:
     """The :class:`convalg.Conv` of a PyTorch-style call (:func:`convalg.kernels.base.conv_layer`)."""
     return base.conv_layer(x_shape, w_shape, stride, padding, dilation, groups, padding_mode,
                            (int(w_shape[0]),) if has_bias else None, flip_kernel)
-
-
-class CudaPlan(NamedTuple):
-    """A pass ready to launch: ``algorithm`` (for a pool kernel: its generator), the index map, the generated
-    kernel (for ``'fft'``: the guarded implicit GEMM that redoes the pass on non-finite input), split-K slices.
-    Its weight in the kernels' cache (``nbytes``) is the generated source and a bound for the index map."""
-
-    algorithm: str
-    imap: IndexMap
-    kernel: Any
-    splits: int = 1
-
-    nbytes = property(lambda self: len(getattr(self.kernel, "code", "")) + 8192)
 
 
 def _conv_plan(layer: Any, spatial: tuple[int, ...], conv_pass: str, n_batch: int, algorithm: str) -> CudaPlan:
@@ -137,31 +111,25 @@ def _make_conv_plan(layer: Any, spatial: tuple[int, ...], conv_pass: str, n_batc
 
 
 def _bias_arg(bias: Any, channels: int) -> Any:
-    cp = _xp()
+    cp = array_module()
     if bias is None:
         return cp.zeros(1, dtype=np.float32)
-    _check_x_like("bias", bias)
+    check_float32("bias", bias)
     if bias.shape != (channels,):
         raise SpecError(f"bias.shape={bias.shape}: must be ({channels},)")
-    return _c(bias)
-
-
-def _check_x_like(name: str, a: Any) -> None:
-    cp = _xp()
-    if not isinstance(a, cp.ndarray) or a.dtype != np.float32:
-        raise TypeError(f"{name}: expected a float32 {cp.__name__}.ndarray")
+    return contiguous(bias)
 
 
 def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
          groups: int = 1, padding_mode: str = "zeros", flip_kernel: bool = False, algorithm: str = "auto") -> Any:
     """Forward convolution (cross-correlation unless ``flip_kernel``), PyTorch semantics."""
-    _check_x("x", x)
-    _check_x("weight", weight, x.ndim)
+    check_x("x", x)
+    check_x("weight", weight, x.ndim)
     layer = conv_layer(x.shape, weight.shape, bias is not None, stride, padding, dilation, groups, padding_mode,
                        flip_kernel)
     p = _conv_plan(layer, tuple(x.shape[2:]), "fwd", x.shape[0], algorithm)
     out_shape = (x.shape[0], weight.shape[0], *p.imap.output_shape)
-    return _run_pass(p, x, weight, bias, out_shape, lambda: fft_conv(_xp(), x, weight, bias, p.imap,
+    return _run_pass(p, x, weight, bias, out_shape, lambda: fft_conv(array_module(), x, weight, bias, p.imap,
                                                                      layer.groups))
 
 
@@ -170,7 +138,7 @@ def _run_bwd_data(layer: Any, spatial: tuple[int, ...], dy: Any, weight: Any, bi
     p = _conv_plan(layer, spatial, "bwd_data", dy.shape[0], algorithm)
 
     def transform() -> Any:
-        out = fft_conv_grad_input(_xp(), dy, weight, p.imap, layer.groups, out_shape).astype(np.float32,
+        out = fft_conv_grad_input(array_module(), dy, weight, p.imap, layer.groups, out_shape).astype(np.float32,
                                                                                                    copy=False)
         if bias is not None:
             out += bias.reshape((1, out_shape[1]) + (1,) * (len(out_shape) - 2))
@@ -186,9 +154,9 @@ def _run_pass(p: CudaPlan, inp: Any, weight: Any, bias: Any, out_shape: tuple[in
     if p.algorithm == "fft":
         with quiet_fp():  # NaN / inf input (replaced by the guarded kernel): the host shim's NumPy FFT would warn
             out = transform()
-        _launch_pass(p, inp, weight, b, out, nonfinite_flag(_xp(), inp, weight))
+        _launch_pass(p, inp, weight, b, out, nonfinite_flag(array_module(), inp, weight))
         return out
-    out = _xp().empty(out_shape, dtype=np.float32)
+    out = array_module().empty(out_shape, dtype=np.float32)
     _launch_pass(p, inp, weight, b, out)
     return out
 
@@ -197,14 +165,14 @@ def _launch_pass(p: CudaPlan, inp: Any, weight: Any, b: Any, out: Any, *guard: A
     """``p``'s kernel over the batch of ``inp`` (the implicit GEMM reads the weight first, the direct kernels the
     input)."""
     first, second = (inp, weight) if p.algorithm == "direct" else (weight, inp)
-    launch(p.kernel, inp.shape[0], _c(first), _c(second), b, out, *guard)
+    launch(p.kernel, inp.shape[0], contiguous(first), contiguous(second), b, out, *guard)
 
 
 def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
                    output_padding: Any = 0, groups: int = 1, dilation: Any = 1, algorithm: str = "auto") -> Any:
     """Transposed convolution (weight ``(C_in, C_out/G, *k)``), the gather form of the map read backwards."""
-    _check_x("x", x)
-    _check_x("weight", weight, x.ndim)
+    check_x("x", x)
+    check_x("weight", weight, x.ndim)
     layer = conv_transpose_layer(x.shape, weight.shape, stride, padding, output_padding, groups, dilation,
                                  None if bias is None else (weight.shape[1] * groups,))
     spatial = tuple(x.shape[2:])
@@ -215,8 +183,8 @@ def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, paddi
 def _grad_input(grad_out: Any, weight: Any, input_shape: tuple[int, ...], stride: Any, padding: Any, dilation: Any,
                 groups: int, algorithm: str) -> Any:
     """Input gradient of :func:`conv` (zero padding; gather form: ``gather_output`` under ``gather_condition``)."""
-    _check_x("grad_out", grad_out)
-    _check_x("weight", weight, grad_out.ndim)
+    check_x("grad_out", grad_out)
+    check_x("weight", weight, grad_out.ndim)
     layer = conv_layer(input_shape, weight.shape, False, stride, padding, dilation, groups)
     spatial = input_shape[2:]
     expect = (input_shape[0], weight.shape[0], *layer.output_shape(spatial))
@@ -233,20 +201,20 @@ def _grad_weight(x: Any, grad_out: Any, weight_shape: tuple[int, ...], stride: A
     (partial sums in a buffer, then summed in slice order); ``direct`` reduces in
     one block per weight element.  Both deterministic, no atomics.
     """
-    _check_x("x", x)
-    _check_x("grad_out", grad_out, x.ndim)
+    check_x("x", x)
+    check_x("grad_out", grad_out, x.ndim)
     layer = conv_layer(x.shape, weight_shape, False, stride, padding, dilation, groups)
     spatial = tuple(x.shape[2:])
     expect = (x.shape[0], weight_shape[0], *layer.output_shape(spatial))
     if tuple(grad_out.shape) != expect:
         raise SpecError(f"grad_out.shape={grad_out.shape}: the forward output shape is {expect}")
-    cp = _xp()
+    cp = array_module()
     p = _conv_plan(layer, spatial, "bwd_weight", x.shape[0], algorithm)
     if p[0] == "direct":
         dw = cp.empty(weight_shape, dtype=np.float32)
-        launch(p[2], x.shape[0], _c(x), _c(grad_out), dw)
+        launch(p[2], x.shape[0], contiguous(x), contiguous(grad_out), dw)
         return dw
-    guard = (nonfinite_flag(_xp(), x, grad_out),) if p[0] == "fft" else ()  # fft: guarded gemm after it
+    guard = (nonfinite_flag(array_module(), x, grad_out),) if p[0] == "fft" else ()  # fft: guarded gemm after it
     if guard:
         with quiet_fp():
             dw = fft_conv_grad_weight(cp, x, grad_out, p[1], layer.groups, weight_shape).astype(np.float32,
@@ -255,7 +223,7 @@ def _grad_weight(x: Any, grad_out: Any, weight_shape: tuple[int, ...], stride: A
         dw = cp.empty(weight_shape, dtype=np.float32)
     splits = p[3]
     part = cp.empty((splits, *weight_shape), dtype=np.float32)
-    launch(p[2], x.shape[0], _c(grad_out), _c(x), cp.zeros(1, dtype=np.float32), part, *guard)
+    launch(p[2], x.shape[0], contiguous(grad_out), contiguous(x), cp.zeros(1, dtype=np.float32), part, *guard)
     launch(igemm.splitk_sum(math.prod(weight_shape), splits, guarded=bool(guard)), 1, part, dw, *guard)
     return dw
 
@@ -273,161 +241,8 @@ conv_grad_input, conv_grad_weight = OPS.conv_grad_input, OPS.conv_grad_weight
 
 def conv_grad_bias(grad_out: Any) -> Any:
     """Bias gradient: the sum over batch and spatial axes (CuPy's fixed-order reduction)."""
-    _check_x("grad_out", grad_out)
+    check_x("grad_out", grad_out)
     return grad_out.sum(axis=(0, *range(2, grad_out.ndim)))
-
-
-def _planes(x: Any) -> tuple[int, int]:
-    return x.shape[0] * x.shape[1], x.ndim - 2
-
-
-def _pool_kernel(layer: Any, spatial: tuple[int, ...], which: str, *extra: Any) -> tuple[IndexMap, Any]:
-    """The index map and the generated kernel ``pool.<which>`` of ``layer`` at ``spatial`` (cached by bytes)."""
-    p = cache.cached("cuda_pool_kernel", _make_pool_kernel, layer, tuple(spatial), which, *extra)
-    return p.imap, p.kernel
-
-
-def _make_pool_kernel(layer: Any, spatial: tuple[int, ...], which: str, *extra: Any) -> CudaPlan:
-    imap = layer.index_map(spatial)
-    return CudaPlan(which, imap, getattr(pool, which)(imap, *extra))
-
-
-def max_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
-             ceil_mode: bool = False, return_indices: bool = False) -> Any:
-    """Max pooling; first maximum wins ties, NaN propagates; int64 indices per (N, C) plane."""
-    _check_x("x", x)
-    cp = _xp()
-    planes, nd = _planes(x)
-    layer = MaxPool(kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode, ndim=nd)
-    check_windows(window_plan(layer, tuple(x.shape[2:])))  # a window with no input has no maximum
-    imap, ks = _pool_kernel(layer, tuple(x.shape[2:]), "max_pool")
-    y = cp.empty((*x.shape[:2], *imap.output_shape), dtype=np.float32)
-    idx = cp.empty(y.shape, dtype=np.int64)
-    launch(ks, planes, _c(x), y, idx)
-    return (y, idx) if return_indices else y
-
-
-def max_pool_grad(grad_out: Any, indices: Any, input_shape: Sequence[int], kernel_size: Any = None,
-                  stride: Any = None, padding: Any = 0, dilation: Any = 1, ceil_mode: bool = False) -> Any:
-    """Max-pool gradient: ``dx[idx] += dy``, deterministic.
-
-    With the window geometry (``kernel_size`` ...) it is a generated gather kernel;
-    without it, the indices are sorted (stable) and each input sums its segment in order.
-    """
-    _check_x("grad_out", grad_out)
-    cp = _xp()
-    input_shape = tuple(int(s) for s in input_shape)
-    if not isinstance(indices, cp.ndarray) or indices.shape != grad_out.shape:
-        raise SpecError(f"indices: must be an integer array shaped like grad_out {grad_out.shape}")
-    indices = _c(indices.astype(np.int64, copy=False))
-    planes = input_shape[0] * input_shape[1]
-    dx = cp.empty(input_shape, dtype=np.float32)
-    if kernel_size is not None:
-        layer = MaxPool(kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode,
-                        ndim=len(input_shape) - 2)
-        imap, ks = _pool_kernel(layer, input_shape[2:], "max_pool_grad")
-        if tuple(grad_out.shape[2:]) != tuple(imap.output_shape):
-            raise SpecError(f"grad_out.shape={grad_out.shape}: the pooling output is {imap.output_shape}")
-        launch(ks, planes, _c(grad_out), indices, dx)
-        return dx
-    items = math.prod(input_shape[2:])
-    per_plane = math.prod(grad_out.shape[2:])
-    target = (cp.arange(planes, dtype=np.int64)[:, None] * items + indices.reshape(planes, per_plane)).ravel()
-    # unique keys (target, position): the segment order is fixed whatever the sort's stability
-    n_out = target.size
-    order = cp.argsort(target * n_out + cp.arange(n_out, dtype=np.int64)).astype(np.int64)
-    start = cp.searchsorted(target[order], cp.arange(planes * items + 1, dtype=np.int64)).astype(np.int64)
-    launch(pool.segment_sum(items), planes, _c(grad_out), order, start, dx)
-    return dx
-
-
-def avg_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
-             count_include_pad: bool = True, divisor_override: int | None = None) -> Any:
-    """Average pooling (PyTorch divisor rule, from ``AxisMap.window_size``)."""
-    _check_x("x", x)
-    planes, nd = _planes(x)
-    layer = AvgPool(kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
-                    count_include_pad=count_include_pad, divisor_override=divisor_override, ndim=nd)
-    imap, ks = _pool_kernel(layer, tuple(x.shape[2:]), "avg_pool", count_include_pad, divisor_override)
-    y = _xp().empty((*x.shape[:2], *imap.output_shape), dtype=np.float32)
-    launch(ks, planes, _c(x), y)
-    return y
-
-
-def avg_pool_grad(grad_out: Any, input_shape: Sequence[int], kernel_size: Any, stride: Any = None, padding: Any = 0,
-                  ceil_mode: bool = False, count_include_pad: bool = True,
-                  divisor_override: int | None = None) -> Any:
-    """Average-pool gradient in gather form."""
-    _check_x("grad_out", grad_out)
-    input_shape = tuple(int(s) for s in input_shape)
-    layer = AvgPool(kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
-                    count_include_pad=count_include_pad, divisor_override=divisor_override,
-                    ndim=len(input_shape) - 2)
-    imap, ks = _pool_kernel(layer, input_shape[2:], "avg_pool_grad", count_include_pad, divisor_override)
-    if tuple(grad_out.shape) != (*input_shape[:2], *imap.output_shape):
-        raise SpecError(f"grad_out.shape={grad_out.shape}: the pooling output is {(*input_shape[:2], *imap.output_shape)}")
-    dx = _xp().empty(input_shape, dtype=np.float32)
-    launch(ks, input_shape[0] * input_shape[1], _c(grad_out), dx)
-    return dx
-
-
-def _adaptive(x: Any, layer: Any, with_indices: bool) -> Any:
-    cp = _xp()
-    planes, _ = _planes(x)
-    imap, ks = _pool_kernel(layer, tuple(x.shape[2:]), "adaptive_pool")
-    y = cp.empty((*x.shape[:2], *imap.output_shape), dtype=np.float32)
-    if with_indices:
-        idx = cp.empty(y.shape, dtype=np.int64)
-        launch(ks, planes, _c(x), y, idx)
-        return y, idx
-    launch(ks, planes, _c(x), y)
-    return y
-
-
-def adaptive_avg_pool(x: Any, output_size: Any) -> Any:
-    """Adaptive average pooling (windows ``[floor(o n/m), ceil((o+1) n/m))``)."""
-    _check_x("x", x)
-    return _adaptive(x, AdaptiveAvgPool(output_size, ndim=x.ndim - 2), False)
-
-
-def adaptive_max_pool(x: Any, output_size: Any, return_indices: bool = False) -> Any:
-    """Adaptive max pooling with the max-pool tie and NaN rules."""
-    _check_x("x", x)
-    y, idx = _adaptive(x, AdaptiveMaxPool(output_size, ndim=x.ndim - 2), True)
-    return (y, idx) if return_indices else y
-
-
-def _window_layer(kernel_size: Any, dilation: Any, padding: Any, stride: Any, ndim: int) -> Conv:
-    return Conv(kernel_size, stride=stride, padding=padding, dilation=dilation, bias=False, ndim=ndim)
-
-
-def unfold(x: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Any:
-    """im2col: ``(N, C, *n) -> (N, C * prod(k), L)`` (PyTorch ``F.unfold``, any number of spatial dims)."""
-    _check_x("x", x)
-    layer = _window_layer(kernel_size, dilation, padding, stride, x.ndim - 2)
-    imap, ks = _pool_kernel(layer, tuple(x.shape[2:]), "unfold", x.shape[1])
-    k, L = math.prod(imap.kernel_size), math.prod(imap.output_shape)
-    y = _xp().empty((x.shape[0], x.shape[1] * k, L), dtype=np.float32)
-    launch(ks, x.shape[0], _c(x), y)
-    return y
-
-
-def fold(cols: Any, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Any:
-    """col2im (sums overlaps), gather form: ``(N, C * prod(k), L) -> (N, C, *output_size)``."""
-    _check_x_like("cols", cols)
-    if cols.ndim != 3:
-        raise SpecError(f"cols.shape={cols.shape}: must be (N, C * prod(kernel_size), L)")
-    out = tuple(int(s) for s in (output_size if isinstance(output_size, (tuple, list)) else (output_size,)))
-    layer = _window_layer(kernel_size, dilation, padding, stride, len(out))
-    imap = layer.index_map(out)
-    k, L = math.prod(imap.kernel_size), math.prod(imap.output_shape)
-    if cols.shape[1] % k or cols.shape[2] != L:
-        raise SpecError(f"cols.shape={cols.shape}: needs dim 1 divisible by prod(kernel_size)={k} and dim 2 = L = {L}")
-    channels = cols.shape[1] // k
-    _, ks = _pool_kernel(layer, out, "fold", channels)
-    y = _xp().empty((cols.shape[0], channels, *out), dtype=np.float32)
-    launch(ks, cols.shape[0], _c(cols), y)
-    return y
 
 
 def clear_caches() -> None:

@@ -38,9 +38,8 @@ import sympy as sp
 
 from ...errors import SpecError
 from ...index_map import index_map
-from ...spec.conv import Conv
 from .. import cache
-from ..base import ALGORITHMS, check_algorithm
+from ..base import ALGORITHMS, check_algorithm, conv_layer
 from . import cost, gemm, polyphase, winograd
 from . import fft as fftmod
 from .plan import WindowPlan, pad_input, window_plan
@@ -52,7 +51,7 @@ __all__ = ["ALGORITHMS", "ConvPlan", "conv_plan", "gather_layer", "gather_weight
 class ConvPlan:
     """A cached forward-correlation plan; ``source`` shows the printed index code and the algorithm."""
 
-    layer: Conv
+    layer: Any  # the Conv (an inner phase plan keeps the dilated layer: its groups and channels)
     input_shape: tuple[int, ...]
     dtype: str
     algorithm: str
@@ -87,19 +86,25 @@ class ConvPlan:
         return gemm.conv_im2col(padded, w, self.window, groups, budget)
 
 
-def conv_plan(layer: Conv, input_shape: tuple[int, ...], dtype: str, algorithm: str = "auto") -> ConvPlan:
+def conv_plan(layer: Any, input_shape: tuple[int, ...], dtype: str, algorithm: str = "auto") -> ConvPlan:
     """Resolve ``algorithm`` (``'auto'``: :func:`convalg.kernels.numpy.cost.choose`) and build the plan
     (cached by bytes, :mod:`.cache`)."""
     check_algorithm(algorithm, "numpy", ALGORITHMS)
     return cache.cached("conv_plan", _conv_plan, layer, tuple(input_shape), dtype, algorithm)
 
 
-def _conv_plan(layer: Conv, input_shape: tuple[int, ...], dtype: str, algorithm: str) -> ConvPlan:
+def _conv_plan(layer: Any, input_shape: tuple[int, ...], dtype: str, algorithm: str) -> ConvPlan:
     window = window_plan(layer, tuple(input_shape[2:]))
+    factors = polyphase.phase_factors(window)
+    if factors is not None and algorithm == "winograd":
+        return _polyphase_plan(layer, window, tuple(input_shape), dtype, factors)
+    return _window_conv_plan(layer, window, tuple(input_shape), dtype, algorithm)
+
+
+def _window_conv_plan(layer: Any, window: WindowPlan, input_shape: tuple[int, ...], dtype: str,
+                      algorithm: str) -> ConvPlan:
+    """The plan of ``layer``'s correlation over ``window`` (the layer gives the groups and channels)."""
     cout = layer.out_channels
-    phased = _polyphase_plan(layer, window, tuple(input_shape), dtype, algorithm)
-    if phased is not None:
-        return phased
     if algorithm == "auto":
         algorithm = cost.choose(window, input_shape[0], input_shape[1], cout, layer.groups, dtype)
     if algorithm == "winograd" and not winograd.supports(window):
@@ -123,33 +128,34 @@ def _conv_plan(layer: Conv, input_shape: tuple[int, ...], dtype: str, algorithm:
     return ConvPlan(layer, tuple(input_shape), dtype, algorithm, window, tuple(extent), "\n".join(lines), tiles)
 
 
-def _polyphase_plan(layer: Conv, window: WindowPlan, input_shape: tuple[int, ...], dtype: str,
-                    algorithm: str) -> ConvPlan | None:
-    """Dilated stride-1 layers with an explicit ``'winograd'``: Winograd on the undilated phases.
+def _polyphase_plan(layer: Any, window: WindowPlan, input_shape: tuple[int, ...], dtype: str,
+                    factors: tuple[int, ...]) -> ConvPlan:
+    """Dilated stride-1 layers with an explicit ``'winograd'``: Winograd on the undilated phases
+    (:func:`.polyphase.phase_window`; the inner plan keeps ``layer`` for its groups and channels).
 
     Not chosen by ``'auto'``: it does not beat ``direct`` on dilated layers (docs/performance.md,
     "Cost-model measurements").
     """
-    factors = polyphase.phase_factors(window)
-    if factors is None or algorithm != "winograd":
-        return None
-    sub_layer, sub_spatial = polyphase.phase_layer(layer, window, factors)
-    sub_shape = (input_shape[0] * math.prod(factors), input_shape[1], *sub_spatial)
-    inner = conv_plan(sub_layer, sub_shape, dtype, algorithm)
+    phase = polyphase.phase_window(window, factors)
+    sub_shape = (input_shape[0] * math.prod(factors), input_shape[1], *phase.input_shape)
+    inner = _window_conv_plan(layer, phase, sub_shape, dtype, "winograd")
     extent = polyphase.phase_extent(window, factors)
     source = "\n".join([window.source, f"# polyphase: {math.prod(factors)} undilated phases {factors}, padded "
                                        f"extent {extent}; per phase:", inner.source])
     return ConvPlan(layer, input_shape, dtype, inner.algorithm, window, extent, source, None, inner, factors)
 
 
-def gather_layer(layer: Any, spatial: tuple[int, ...]) -> tuple[Conv, tuple[int, ...]]:
-    """The stride-1 Conv computing ``layer`` (a ConvTranspose) on its input upsampled by the returned factors."""
+def gather_layer(layer: Any, spatial: tuple[int, ...]) -> tuple[Any, tuple[int, ...]]:
+    """The stride-1 Conv computing ``layer`` (a ConvTranspose with its channels) on its input upsampled by the
+    returned factors (the Conv from :func:`convalg.kernels.base.conv_layer`)."""
     return cache.cached("gather_layer", _gather_layer, layer, tuple(spatial))
 
 
-def _gather_layer(layer: Any, spatial: tuple[int, ...]) -> tuple[Conv, tuple[int, ...]]:
+def _gather_layer(layer: Any, spatial: tuple[int, ...]) -> tuple[Any, tuple[int, ...]]:
+    if layer.in_channels is None or layer.out_channels is None:
+        raise SpecError(f"layer={layer!r}: the gather form needs in_channels and out_channels")
     imap = index_map(layer, spatial)
-    pads, dils, ups = [], [], []
+    pads, dils, ups, sizes = [], [], [], []
     for axis in imap.axes:
         num, den = sp.fraction(sp.together(axis.gather_output))
         flipped = sp.expand(num.subs(axis.k, axis.kernel - 1 - axis.k))
@@ -161,9 +167,10 @@ def _gather_layer(layer: Any, spatial: tuple[int, ...]) -> tuple[Conv, tuple[int
         pads.append((lo, hi))
         dils.append(dil)
         ups.append(up)
-    conv = Conv(tuple(int(a.kernel) for a in imap.axes), stride=1, padding=tuple(pads), dilation=tuple(dils),
-                groups=layer.groups, bias=False, in_channels=layer.in_channels, out_channels=layer.out_channels,
-                ndim=len(spatial))
+        sizes.append(upsampled)
+    kernel = tuple(int(a.kernel) for a in imap.axes)
+    conv = conv_layer((1, layer.in_channels, *sizes), (layer.out_channels, layer.in_channels // layer.groups, *kernel),
+                      1, tuple(pads), tuple(dils), layer.groups)
     return conv, tuple(ups)
 
 

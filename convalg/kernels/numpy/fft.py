@@ -42,9 +42,8 @@ import numpy as np
 import scipy.fft as sfft
 
 from ...index_map import effective_kernel
-from ...spec.conv import Conv
 from . import cache, parallel, workspace
-from .plan import WindowPlan, window_plan
+from .plan import WindowPlan, sliding_plan
 
 __all__ = ["fft_sizes", "fft_tiles", "fft_extent", "conv_fft", "conv_fft_tiled", "weight_grad_fft",
            "weight_grad_fft_tiled", "tile_counts", "TILE_FACTOR"]
@@ -129,8 +128,7 @@ def fft_extent(plan: WindowPlan, tiles: tuple[int, ...] | None) -> tuple[int, ..
 
 
 def _tile_plan(plan: WindowPlan, tiles: tuple[int, ...]) -> WindowPlan:
-    layer = Conv(plan.kernel, dilation=plan.tap_step, bias=False, ndim=plan.ndim)
-    return window_plan(layer, tuple(tiles))
+    return sliding_plan(tuple(tiles), plan.kernel, dilation=plan.tap_step)
 
 
 def _cut_tiles(xp: np.ndarray, plan: WindowPlan, tiles: tuple[int, ...]) -> np.ndarray:

@@ -21,23 +21,17 @@ import numpy as np
 
 from ...errors import SpecError
 from ...spec.conv import Conv, ConvTranspose
-from ...spec.pooling import AvgPool, MaxPool
-from .. import cache
+from .. import base, cache
 from ..arrays import all_finite, flip_spatial
 from ..base import ALGORITHMS, BackendOps, conv_layer, conv_transpose_layer, finite_algorithm
-from ..params import freeze
 from . import fft as fftmod
 from . import gemm, memory, polyphase, pool, scatter, winograd
 from .conv import conv_plan, gather_layer, gather_weight, upsample
-from .plan import pad_input, window_plan, window_view
+from .plan import WindowPlan, pad_input, sliding_plan, window_plan, window_view
 
 __all__ = ["conv", "conv_transpose", "conv_grad_input", "conv_grad_weight", "conv_grad_bias", "max_pool",
            "max_pool_grad", "avg_pool", "avg_pool_grad", "adaptive_avg_pool", "adaptive_max_pool", "unfold", "fold",
            "NumpyOps", "OPS"]
-
-
-def _freeze(v: Any, name: str = "argument") -> Any:
-    return freeze(name, v)
 
 
 _NAMES = {np.dtype(t): np.dtype(t).name for t in (np.float16, np.float32, np.float64)}
@@ -111,15 +105,15 @@ def conv_transpose(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = 
     if strided or not all_finite(weight):
         out = tuple(int(v) for v in layer.output_shape(x.shape[2:]))
         # the ConvTranspose weight (Cin, Cout/G, *k) is the transposed Conv's weight (Cout', Cin'/G, *k) as it is
-        y = scatter.transposed_conv(x, weight, window_plan(_by_id(_scattered_conv, layer), out), groups, out)
+        y = scatter.transposed_conv(x, weight, _scattered_window(layer, out), groups, out)
         return _add_bias(y, bias)
     return _transpose_run(x, weight, bias, layer, algorithm)
 
 
-def _scattered_conv(layer: ConvTranspose) -> Conv:
-    """The Conv whose adjoint ``layer`` is (its window plan, at the transposed output size, is scattered)."""
-    return Conv(layer.kernel_size, stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
-                groups=layer.groups, ndim=layer.ndim)
+def _scattered_window(layer: ConvTranspose, out: tuple[int, ...]) -> WindowPlan:
+    """The windows of the convolution whose adjoint ``layer`` is, at ``layer``'s output size ``out``:
+    the plan its input is scattered through."""
+    return sliding_plan(out, layer.kernel_size, layer.stride, layer.dilation, layer.padding)
 
 
 def _transpose_run(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, layer: ConvTranspose,
@@ -229,16 +223,10 @@ def conv_grad_bias(grad_out: np.ndarray) -> np.ndarray:
     return grad_out.sum(axis=axes, dtype=wide).astype(grad_out.dtype)
 
 
-def _pool_args(kernel_size: Any, stride: Any, padding: Any) -> tuple[Any, Any, Any]:
-    return _freeze(kernel_size, "kernel_size"), _freeze(stride, "stride"), _freeze(padding, "padding")
-
-
 def max_pool(x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
              ceil_mode: bool = False, return_indices: bool = False) -> Any:
     """N-d max pooling; indices are flat per ``(N, C)`` plane, first maximum wins, NaN propagates."""
-    k, s, p = _pool_args(kernel_size, stride, padding)
-    layer = cache.cached("max_pool_layer", _max_pool_layer, k, s, p, _freeze(dilation, "dilation"), ceil_mode,
-                         x.ndim - 2)
+    layer = base.max_pool_layer(x.ndim - 2, kernel_size, stride, padding, dilation, ceil_mode)
     y, idx = pool.max_pool(x, window_plan(layer, tuple(x.shape[2:])), return_indices)
     return (y, idx) if return_indices else y
 
@@ -248,26 +236,10 @@ def max_pool_grad(grad_out: np.ndarray, indices: np.ndarray, input_shape: Any) -
     return pool.max_pool_grad(grad_out, indices, tuple(int(v) for v in input_shape))
 
 
-def _max_pool_layer(k: Any, s: Any, p: Any, d: Any, ceil_mode: bool, ndim: int) -> MaxPool:
-    return MaxPool(k, s, p, d, ceil_mode, ndim=ndim)
-
-
-def _avg_layer(ndim: int, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool, count_include_pad: bool,
-               divisor_override: Any) -> AvgPool:
-    k, s, p = _pool_args(kernel_size, stride, padding)
-    return cache.cached("avg_pool_layer", _make_avg, k, s, p, ceil_mode, count_include_pad,
-                        _freeze(divisor_override, "divisor_override"), ndim)
-
-
-def _make_avg(k: Any, s: Any, p: Any, ceil_mode: bool, count_include_pad: bool, divisor_override: Any,
-              ndim: int) -> AvgPool:
-    return AvgPool(k, s, p, ceil_mode, count_include_pad, divisor_override, ndim=ndim)
-
-
 def avg_pool(x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
              count_include_pad: bool = True, divisor_override: int | None = None) -> np.ndarray:
     """N-d average pooling (PyTorch divisor rules)."""
-    layer = _avg_layer(x.ndim - 2, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    layer = base.avg_pool_layer(x.ndim - 2, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
     return pool.avg_pool(x, window_plan(layer, tuple(x.shape[2:]), count_include_pad), divisor_override)
 
 
@@ -276,37 +248,32 @@ def avg_pool_grad(grad_out: np.ndarray, input_shape: Any, kernel_size: Any, stri
                   divisor_override: int | None = None) -> np.ndarray:
     """Gradient of :func:`avg_pool` w.r.t. its input (the transposed window sum)."""
     nd = grad_out.ndim - 2
-    layer = _avg_layer(nd, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    layer = base.avg_pool_layer(nd, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
     plan = window_plan(layer, _spatial(input_shape, nd), count_include_pad)
     return pool.avg_pool_grad(grad_out, plan, divisor_override)
 
 
-def _adaptive_sizes(x: np.ndarray, output_size: Any) -> tuple[int, ...]:
-    nd = x.ndim - 2
-    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * nd
-    return tuple(int(x.shape[2 + a]) if s is None else int(s) for a, s in enumerate(sizes))
+def _adaptive_sizes(x: np.ndarray, output_size: Any, kind: str) -> tuple[int, ...]:
+    """The output sizes of the adaptive pooling layer (``None`` entries keep the input's size)."""
+    layer = base.adaptive_pool_layer(kind, x.ndim - 2, output_size)
+    return tuple(int(v) for v in layer.output_shape(tuple(x.shape[2:])))
 
 
 def adaptive_avg_pool(x: np.ndarray, output_size: Any) -> np.ndarray:
     """Adaptive average pooling (``None`` entries keep that size)."""
-    return pool.adaptive_avg_pool(x, _adaptive_sizes(x, output_size))
+    return pool.adaptive_avg_pool(x, _adaptive_sizes(x, output_size, "adaptive_avg_pool"))
 
 
 def adaptive_max_pool(x: np.ndarray, output_size: Any, return_indices: bool = False) -> Any:
     """Adaptive max pooling with flat per-plane indices."""
-    y, idx = pool.adaptive_max_pool(x, _adaptive_sizes(x, output_size))
+    y, idx = pool.adaptive_max_pool(x, _adaptive_sizes(x, output_size, "adaptive_max_pool"))
     return (y, idx) if return_indices else y
-
-
-def _unfold_layer(ndim: int, kernel_size: Any, dilation: Any, padding: Any, stride: Any) -> Conv:
-    return Conv(_freeze(kernel_size, "kernel_size"), stride=_freeze(stride, "stride"),
-                padding=_freeze(padding, "padding"), dilation=_freeze(dilation, "dilation"), ndim=ndim)
 
 
 def unfold(x: np.ndarray, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> np.ndarray:
     """Sliding windows as columns ``(N, C*prod(k), L)`` (``torch.nn.functional.unfold``, N-d)."""
     nd = x.ndim - 2
-    plan = window_plan(_unfold_layer(nd, kernel_size, dilation, padding, stride), tuple(x.shape[2:]))
+    plan = window_plan(base.window_layer(nd, kernel_size, dilation, padding, stride), tuple(x.shape[2:]))
     length = math.prod(plan.output_shape)
     if x.shape[0] * x.shape[1] == 0:
         return np.zeros((x.shape[0], x.shape[1] * math.prod(plan.kernel), length), dtype=x.dtype)
@@ -319,7 +286,7 @@ def fold(cols: np.ndarray, output_size: Any, kernel_size: Any, dilation: Any = 1
          stride: Any = 1) -> np.ndarray:
     """Adjoint of :func:`unfold`: columns summed back into ``(N, C, *output_size)``."""
     spatial = tuple(int(v) for v in (output_size if isinstance(output_size, (tuple, list)) else (output_size,)))
-    plan = window_plan(_unfold_layer(len(spatial), kernel_size, dilation, padding, stride), spatial)
+    plan = window_plan(base.window_layer(len(spatial), kernel_size, dilation, padding, stride), spatial)
     n = cols.shape[0]
     ktot, length = int(np.prod(plan.kernel)), int(np.prod(plan.output_shape))
     if cols.shape[1] % ktot or cols.shape[2] != length:

@@ -29,7 +29,10 @@ plan field                  derived from (per axis, ``i = s*o - lo + d*k``)
                             pooling; the divisor is their outer product)
 ==========================  ===============================================================
 
-The printed function is kept as ``plan.source``.
+The printed function is kept as ``plan.source``.  A kernel that needs the windows of a
+sub-problem (overlap-save tiles, the phases of a dilated layer, the scatter form of a
+transposed convolution) asks :func:`sliding_plan` for them: the same plan, built from
+per-axis :class:`~convalg.index_map.AxisMap` objects without a layer spec.
 
 >>> from convalg import Conv
 >>> p = window_plan(Conv(3, stride=2, padding=1, ndim=1), (6,))
@@ -37,6 +40,9 @@ The printed function is kept as ``plan.source``.
 ((7,), ((1, 7, 0),), (2,), (1,), (((0, 1, 3, 1), (1, 0, 3, 0), (2, 0, 3, 1)),))
 >>> print(p.source.splitlines()[-1])
 # axis 0: i0 = k0 + 2*o0 - 1, 0 <= i0 < 6; axis_indices(numpy, *(6, 3, 3, 2, 1, 1, 1))
+>>> q = sliding_plan((6,), (3,), stride=(2,), padding=((1, 1),))
+>>> (q.extent, q.inside, q.taps) == (p.extent, p.inside, p.taps)
+True
 """
 
 from __future__ import annotations
@@ -49,13 +55,14 @@ import numpy as np
 import sympy as sp
 
 from ...errors import SpecError
-from ...index_map import AxisMap, index_map
+from ...index_map import AxisMap, ChannelMap, IndexMap, index_map
 from ...printers.numpy import compile_source, print_module
+from ...shapes.formulas import conv_output_size
 from .. import cache
 from ..padding import interior, pad_frame
 from . import memory, parallel, workspace
 
-__all__ = ["WindowPlan", "window_plan", "pad_input", "window_view"]
+__all__ = ["WindowPlan", "window_plan", "sliding_plan", "pad_input", "window_view"]
 
 
 class _Code(sp.Symbol):
@@ -202,7 +209,35 @@ def window_plan(layer: Any, spatial: tuple[int, ...], count_include_pad: bool | 
 
 
 def _window_plan(layer: Any, spatial: tuple[int, ...], count_include_pad: bool | None) -> WindowPlan:
-    imap = index_map(layer, spatial)
+    return _printed_plan(index_map(layer, spatial), f"layer {layer!r}", count_include_pad)
+
+
+def sliding_plan(spatial: tuple[int, ...], kernel: tuple[int, ...], stride: tuple[int, ...] | None = None,
+                 dilation: tuple[int, ...] | None = None,
+                 padding: tuple[tuple[int, int], ...] | None = None) -> WindowPlan:
+    """The window plan of a zero-padded sliding window with these per-axis parameters (``padding``: ``(lo, hi)``
+    per axis; default stride and dilation 1, no padding), from the index map's :class:`AxisMap` without a
+    layer spec (cached by bytes, see :mod:`.cache`)."""
+    ones = (1,) * len(kernel)
+    return cache.cached("sliding_plan", _sliding_plan, tuple(spatial), tuple(kernel), tuple(stride or ones),
+                        tuple(dilation or ones), tuple(padding or ((0, 0),) * len(kernel)))
+
+
+def _sliding_plan(spatial: tuple[int, ...], kernel: tuple[int, ...], stride: tuple[int, ...],
+                  dilation: tuple[int, ...], padding: tuple[tuple[int, int], ...]) -> WindowPlan:
+    out = tuple(conv_output_size(n, k, s, d, lo, hi)
+                for n, k, s, d, (lo, hi) in zip(spatial, kernel, stride, dilation, padding))
+    what = f"window kernel={kernel} stride={stride} dilation={dilation} padding={padding}"
+    if min(out, default=1) < 1:
+        raise SpecError(f"{what} at input {spatial}: output size {out}; every axis needs at least one window")
+    axes = tuple(AxisMap(n, m, k, s, d, lo, hi, a)
+                 for a, (n, m, k, s, d, (lo, hi)) in enumerate(zip(spatial, out, kernel, stride, dilation, padding)))
+    return _printed_plan(IndexMap("conv", None, axes, spatial, out, ChannelMap()), what, None)
+
+
+def _printed_plan(imap: IndexMap, what: str, count_include_pad: bool | None) -> WindowPlan:
+    """The window plan of ``imap`` (``what`` names its layer in errors): its axes printed by the axis program."""
+    spatial = imap.input_shape
     axes: tuple[AxisMap, ...] = imap.axes  # type: ignore[assignment]
     mode = imap.padding_mode
     source, program = axis_program(mode, count_include_pad)
@@ -213,7 +248,7 @@ def _window_plan(layer: Any, spatial: tuple[int, ...], count_include_pad: bool |
         n, n_out, k, s, d, lo, hi = args
         span = n + abs(lo) + abs(hi) + d * k + s * max(n_out, 1) + k
         if span >= MAX_SPAN:
-            raise SpecError(f"layer {layer!r} at input {tuple(spatial)}: axis {a} spans {span} index positions "
+            raise SpecError(f"{what} at input {tuple(spatial)}: axis {a} spans {span} index positions "
                             f"(size, padding, dilation*kernel, stride*outputs); must be below 2**62")
         per_axis.append(dict(zip(_NAMES, program(np, *args))))
         comments.append(f"# axis {a}: i{a} = {m.input_index}, 0 <= i{a} < {m.n}; axis_indices(numpy, *{args})")

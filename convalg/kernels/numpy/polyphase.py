@@ -20,22 +20,20 @@ sum runs over the phases too).
 >>> from convalg import Conv
 >>> from convalg.kernels.numpy.plan import window_plan
 >>> w = window_plan(Conv(3, padding=2, dilation=2, ndim=2), (64, 64))
->>> phase_factors(w), phase_extent(w, (2, 2)), phase_layer(Conv(3, padding=2, dilation=2, ndim=2), w, (2, 2))[1]
+>>> phase_factors(w), phase_extent(w, (2, 2)), phase_window(w, (2, 2)).input_shape
 ((2, 2), (68, 68), (34, 34))
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
-from ...spec.conv import Conv
 from . import parallel
-from .plan import WindowPlan
+from .plan import WindowPlan, sliding_plan
 
-__all__ = ["phase_factors", "phase_extent", "phase_layer", "split", "split_output", "merge"]
+__all__ = ["phase_factors", "phase_extent", "phase_window", "split", "split_output", "merge"]
 
 
 def phase_factors(plan: WindowPlan) -> tuple[int, ...] | None:
@@ -55,12 +53,10 @@ def phase_extent(plan: WindowPlan, factors: tuple[int, ...]) -> tuple[int, ...]:
                  for e, d, q, k in zip(plan.extent, factors, _phase_outputs(plan, factors), plan.kernel))
 
 
-def phase_layer(layer: Any, plan: WindowPlan, factors: tuple[int, ...]) -> tuple[Conv, tuple[int, ...]]:
-    """The undilated, unpadded stride-1 layer of one phase and its input spatial shape ``E'``."""
-    sub = Conv(plan.kernel, groups=layer.groups, bias=False, in_channels=layer.in_channels,
-               out_channels=layer.out_channels, ndim=plan.ndim)
-    spatial = tuple(e // d for e, d in zip(phase_extent(plan, factors), factors))
-    return sub, spatial
+def phase_window(plan: WindowPlan, factors: tuple[int, ...]) -> WindowPlan:
+    """The window plan of one phase: undilated, unpadded, stride 1, on its input ``E'`` per axis (the layer's
+    groups and channels are the phase's)."""
+    return sliding_plan(tuple(e // d for e, d in zip(phase_extent(plan, factors), factors)), plan.kernel)
 
 
 def _split(a: np.ndarray, factors: tuple[int, ...]) -> np.ndarray:
