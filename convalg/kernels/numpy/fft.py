@@ -24,8 +24,8 @@ length a few times the effective kernel ``E = tap_step*(K-1) + 1``), each
 giving ``L = T - E + 1`` valid outputs; the tiles become batch entries of the
 same kernel (:func:`conv_fft_tiled`), so the channel sum is a complex GEMM
 ``(Cout/G x Cin/G) @ (Cin/G x N*tiles)`` per frequency and the kernel
-spectrum is small.  The tile plan is the window plan of a stride-1, unpadded
-``Conv`` on a ``T``-point tile (derived from the index map like every plan).
+spectrum is small.  The tile plan is a stride-1, unpadded sliding-window plan
+on a ``T``-point tile (:func:`.plan.sliding_plan`, from the index map's axis maps).
 
 Memory: the tiled input and the spectra of the tiles, ``(T/L)^ndim`` times
 the input (and output) plus the complex factor ~2; each stage is freed as
