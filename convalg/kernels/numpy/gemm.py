@@ -23,6 +23,7 @@ The weight gradient is the same correlation with the roles swapped:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -73,23 +74,34 @@ def conv_im2col(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
     if ktot == 1 and all(s == 1 for s in plan.step) and xp.shape[2:] == out:
         np.matmul(w2, xp.reshape(n, g, cg, -1), out=y.reshape(n, g, cog, -1))  # written in place
         return y
+    rest = math.prod(out[1:])
+    for b, r0, r1, cols2 in _column_chunks(xp, plan, groups, budget):
+        yb = y[b].reshape(g, cog, out[0], rest)
+        tgt = _target(yb[:, :, r0:r1], (g, cog, (r1 - r0) * rest))
+        if tgt is not None:
+            np.matmul(w2, cols2, out=tgt)
+        else:  # pragma: no cover - the slice of rows is always reshapeable
+            yb[:, :, r0:r1] = np.matmul(w2, cols2).reshape(g, cog, r1 - r0, rest)
+    return y
+
+
+def _column_chunks(xp: np.ndarray, plan: WindowPlan, groups: int,
+                   budget: int) -> Iterator[tuple[int, int, int, np.ndarray]]:
+    """The im2col columns of each batch entry ``b`` in chunks of output rows ``[r0, r1)``, as
+    ``(b, r0, r1, cols)`` with ``cols`` ``(G, C/G * K, (r1 - r0) * rest)`` in one reused scratch buffer
+    (overwritten by the next chunk); a chunk's columns stay under ``budget`` bytes."""
+    out, cg, ktot = plan.output_shape, xp.shape[1] // groups, math.prod(plan.kernel)
     cols_view = _columns(xp, plan, groups)
     rest = math.prod(out[1:])
-    rows = _chunk_rows(out[0], g * cg * ktot * rest * xp.itemsize, budget)
-    buf = workspace.scratch("im2col.cols", (g, cg, *plan.kernel, rows, *out[1:]), xp.dtype)
-    for b in range(n):
-        yb = y[b].reshape(g, cog, out[0], rest)
+    rows = _chunk_rows(out[0], groups * cg * ktot * rest * xp.itemsize, budget)
+    buf = workspace.scratch("im2col.cols", (groups, cg, *plan.kernel, rows, *out[1:]), xp.dtype)
+    inner = (slice(None),) * (len(out) - 1)
+    for b in range(xp.shape[0]):
         for r0 in range(0, out[0], rows):
             r1 = min(out[0], r0 + rows)
-            cols = buf[(Ellipsis, slice(0, r1 - r0)) + (slice(None),) * (len(out) - 1)]
-            parallel.copyto(cols, cols_view[(b, Ellipsis, slice(r0, r1)) + (slice(None),) * (len(out) - 1)])
-            cols2 = cols.reshape(g, cg * ktot, (r1 - r0) * rest)
-            tgt = _target(yb[:, :, r0:r1], (g, cog, (r1 - r0) * rest))
-            if tgt is not None:
-                np.matmul(w2, cols2, out=tgt)
-            else:  # pragma: no cover - the slice of rows is always reshapeable
-                yb[:, :, r0:r1] = np.matmul(w2, cols2).reshape(g, cog, r1 - r0, rest)
-    return y
+            cols = buf[(Ellipsis, slice(0, r1 - r0)) + inner]
+            parallel.copyto(cols, cols_view[(b, Ellipsis, slice(r0, r1)) + inner])
+            yield b, r0, r1, cols.reshape(groups, cg * ktot, (r1 - r0) * rest)
 
 
 def taps_extent(plan: WindowPlan) -> tuple[int, ...]:
@@ -136,18 +148,10 @@ def weight_grad_im2col(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups:
     if ktot == 1 and all(s == 1 for s in plan.step) and xp.shape[2:] == out:  # 1x1: no column copy
         prod = np.matmul(gy.reshape(n, g, cog, -1), xp.reshape(n, g, cg, -1).transpose(0, 1, 3, 2))
         return prod.sum(axis=0).reshape(cout, cg, *plan.kernel)
-    cols_view = _columns(xp, plan, groups)
     rest = math.prod(out[1:])
-    rows = _chunk_rows(out[0], g * cg * ktot * rest * xp.itemsize, budget)
-    buf = workspace.scratch("im2col.cols", (g, cg, *plan.kernel, rows, *out[1:]), xp.dtype)
-    for b in range(n):
+    for b, r0, r1, cols2 in _column_chunks(xp, plan, groups, budget):
         gyb = gy[b].reshape(g, cog, out[0], rest)
-        for r0 in range(0, out[0], rows):
-            r1 = min(out[0], r0 + rows)
-            cols = buf[(Ellipsis, slice(0, r1 - r0)) + (slice(None),) * (len(out) - 1)]
-            parallel.copyto(cols, cols_view[(b, Ellipsis, slice(r0, r1)) + (slice(None),) * (len(out) - 1)])
-            cols2 = cols.reshape(g, cg * ktot, (r1 - r0) * rest)
-            dw += np.matmul(gyb[:, :, r0:r1].reshape(g, cog, -1), cols2.transpose(0, 2, 1))
+        dw += np.matmul(gyb[:, :, r0:r1].reshape(g, cog, -1), cols2.transpose(0, 2, 1))
     return dw.reshape(cout, cg, *plan.kernel)
 
 

@@ -234,3 +234,22 @@ def test_stride1_input_gradient_scatter_form(kw: dict) -> None:
     np.testing.assert_allclose(got, reference.conv_grad_input(gy, w, x.shape, **kw), rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(got, F.conv_grad_input(gy, w, x.shape, algorithm="gemm", **kw), rtol=1e-12,
                                atol=1e-12)
+
+
+@pytest.mark.parametrize("budget", [1, 500])
+def test_im2col_in_row_chunks_matches_the_reference(budget) -> None:
+    """A column budget smaller than one batch entry's columns: the forward and the weight gradient run
+    one chunk of output rows at a time (one row per chunk with ``budget=1``)."""
+    from convalg import Conv
+    from convalg.kernels.numpy import gemm
+    from convalg.kernels.numpy.plan import pad_input, window_plan
+
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((2, 4, 13, 11)), rng.standard_normal((6, 2, 3, 3))
+    plan = window_plan(Conv(3, padding=1, groups=2, in_channels=4, out_channels=6, ndim=2), (13, 11))
+    xp = pad_input(x, plan)
+    y = gemm.conv_im2col(xp, w, plan, 2, budget=budget)
+    np.testing.assert_allclose(y, reference.conv(x, w, padding=1, groups=2), rtol=1e-12, atol=1e-12)
+    gy = rng.standard_normal(y.shape)
+    np.testing.assert_allclose(gemm.weight_grad_im2col(xp, gy, plan, 2, budget=budget),
+                               reference.conv_grad_weight(x, gy, w.shape, padding=1, groups=2), rtol=1e-12, atol=1e-12)
