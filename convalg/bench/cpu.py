@@ -119,14 +119,14 @@ def _scipy_forward(x: np.ndarray, w: np.ndarray, stride: int, padding: int, dila
     from scipy.signal import fftconvolve
 
     nd = x.ndim - 2
-    xp = np.pad(x, [(0, 0), (0, 0)] + [(padding, padding)] * nd)
+    padded = np.pad(x, [(0, 0), (0, 0)] + [(padding, padding)] * nd)
     kern = np.zeros((*w.shape[:2], *[effective_kernel(k, dilation) for k in w.shape[2:]]), dtype=w.dtype)
     kern[(Ellipsis, *[slice(None, None, dilation)] * nd)] = w
     flipped = kern[(Ellipsis, *[slice(None, None, -1)] * nd)]
     out = None
     for n in range(x.shape[0]):
         for co in range(w.shape[0]):
-            acc = sum(fftconvolve(xp[n, ci], flipped[co, ci], mode="valid") for ci in range(w.shape[1]))
+            acc = sum(fftconvolve(padded[n, ci], flipped[co, ci], mode="valid") for ci in range(w.shape[1]))
             acc = acc[tuple(slice(None, None, stride) for _ in range(nd))]
             if out is None:
                 out = np.empty((x.shape[0], w.shape[0], *acc.shape), dtype=x.dtype)

@@ -75,12 +75,12 @@ def _peer(op: str, x: np.ndarray, w: Any, kw: dict[str, Any]) -> tuple[str, Call
         from scipy.signal import fftconvolve, oaconvolve
 
         p = kw.get("padding", 0)
-        xp = np.pad(x[0, 0], p)
+        padded = np.pad(x[0, 0], p)
         kern = np.ascontiguousarray(w[0, 0][(slice(None, None, -1),) * nd])
-        t_fft = _median_ms(lambda: fftconvolve(xp, kern, mode="valid"), 2)
-        t_oa = _median_ms(lambda: oaconvolve(xp, kern, mode="valid"), 2)
+        t_fft = _median_ms(lambda: fftconvolve(padded, kern, mode="valid"), 2)
+        t_oa = _median_ms(lambda: oaconvolve(padded, kern, mode="valid"), 2)
         name, fn = ("fftconvolve", fftconvolve) if t_fft <= t_oa else ("oaconvolve", oaconvolve)
-        return f"scipy {name}", lambda: fn(xp, kern, mode="valid")
+        return f"scipy {name}", lambda: fn(padded, kern, mode="valid")
     try:
         import torch
         import torch.nn.functional as tf

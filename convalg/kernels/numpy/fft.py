@@ -1,17 +1,17 @@
 """FFT convolution with the channel sum done in the frequency domain.
 
-For the padded input ``xp`` (extent ``P`` per axis, from the window plan) and
+For the padded input ``padded`` (extent ``P`` per axis, from the window plan) and
 FFT sizes ``F >= P`` (``scipy.fft.next_fast_len``), the stride-1 correlation
-``r[t] = sum_m xp[t + m] wd[m]`` (``wd`` the kernel spread to ``tap_step*k``)
+``r[t] = sum_m padded[t + m] wd[m]`` (``wd`` the kernel spread to ``tap_step*k``)
 has no wrap-around for ``t <= P - extent(wd)``, so
 
-    y[o] = irfftn( sum_ci conj(DFT(wd))[co, ci] * rfftn(xp)[n, ci] )[step*o]
+    y[o] = irfftn( sum_ci conj(DFT(wd))[co, ci] * rfftn(padded)[n, ci] )[step*o]
 
 The channel sum is one batched complex matmul per frequency,
 ``(G, F, Cout/G, Cin/G) @ (G, F, Cin/G, N)``.  The kernel's DFT is a *pruned*
 DFT (small dense matrices ``exp(2 pi i f t / F)`` over the ``K`` taps only),
 far cheaper than an FFT of the zero-padded kernel for every channel pair.
-The weight gradient is the same correlation of ``xp`` with the output
+The weight gradient is the same correlation of ``padded`` with the output
 gradient (upsampled by the stride), evaluated only at the taps by the pruned
 inverse DFT.  ``scipy.fft`` runs with ``workers=parallel.FFT_WORKERS`` (-1: all cores).
 
@@ -131,28 +131,28 @@ def _tile_plan(plan: WindowPlan, tiles: tuple[int, ...]) -> WindowPlan:
     return sliding_plan(tuple(tiles), plan.kernel, dilation=plan.tap_step)
 
 
-def _cut_tiles(xp: np.ndarray, plan: WindowPlan, tiles: tuple[int, ...]) -> np.ndarray:
-    """``(N * prod(counts), C, *T)``: the overlapping tiles of ``xp`` (one copy)."""
+def _cut_tiles(padded: np.ndarray, plan: WindowPlan, tiles: tuple[int, ...]) -> np.ndarray:
+    """``(N * prod(counts), C, *T)``: the overlapping tiles of ``padded`` (one copy)."""
     valid, counts = _tiling(plan, tiles)
-    n, c = xp.shape[:2]
-    st = xp.strides
+    n, c = padded.shape[:2]
+    st = padded.strides
     view = np.lib.stride_tricks.as_strided(
-        xp, (n, *counts, c, *tiles), (st[0], *[v * s for v, s in zip(valid, st[2:])], st[1], *st[2:]),
+        padded, (n, *counts, c, *tiles), (st[0], *[v * s for v, s in zip(valid, st[2:])], st[1], *st[2:]),
         writeable=False)
     # a scratch buffer (:mod:`.workspace`): the tiles are only read by the transform
     return parallel.copyto(workspace.scratch("fft.tiles", view.shape, view.dtype), view).reshape(
         n * math.prod(counts), c, *tiles)
 
 
-def conv_fft_tiled(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
+def conv_fft_tiled(padded: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
                    tiles: tuple[int, ...]) -> np.ndarray:
-    """Overlap-save :func:`conv_fft`: tiles of ``xp`` (padded to :func:`fft_extent`) as batch entries."""
-    n, cout, nd = xp.shape[0], w.shape[0], plan.ndim
+    """Overlap-save :func:`conv_fft`: tiles of ``padded`` (padded to :func:`fft_extent`) as batch entries."""
+    n, cout, nd = padded.shape[0], w.shape[0], plan.ndim
     out = plan.output_shape
     if n == 0 or math.prod(out) == 0:
-        return np.zeros((n, cout, *out), dtype=np.result_type(xp, w))
+        return np.zeros((n, cout, *out), dtype=np.result_type(padded, w))
     valid, counts = _tiling(plan, tiles)
-    yt = _conv_fft_full(_cut_tiles(xp, plan, tiles), w, _tile_plan(plan, tiles), groups, valid)
+    yt = _conv_fft_full(_cut_tiles(padded, plan, tiles), w, _tile_plan(plan, tiles), groups, valid)
     yt = yt.reshape(n, *counts, cout, *valid)
     order = [0, nd + 1]
     for a in range(nd):
@@ -164,12 +164,12 @@ def conv_fft_tiled(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
     return parallel.contiguous(full[(Ellipsis, *[slice(0, o) for o in out])])
 
 
-def weight_grad_fft_tiled(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups: int,
+def weight_grad_fft_tiled(padded: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups: int,
                           tiles: tuple[int, ...]) -> np.ndarray:
     """Overlap-save :func:`weight_grad_fft`: input tiles against the matching output-gradient blocks."""
-    n, cout, nd = xp.shape[0], gy.shape[1], plan.ndim
+    n, cout, nd = padded.shape[0], gy.shape[1], plan.ndim
     if n == 0 or math.prod(plan.output_shape) == 0:
-        return np.zeros((cout, xp.shape[1] // groups, *plan.kernel), dtype=np.result_type(xp, gy))
+        return np.zeros((cout, padded.shape[1] // groups, *plan.kernel), dtype=np.result_type(padded, gy))
     valid, counts = _tiling(plan, tiles)
     blocks = np.zeros((n, cout, *[c * v for c, v in zip(counts, valid)]), dtype=gy.dtype)
     blocks[(Ellipsis, *[slice(0, o) for o in plan.output_shape])] = gy
@@ -178,7 +178,7 @@ def weight_grad_fft_tiled(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, grou
         shape += [c, v]
     order = [0] + [2 + 2 * a for a in range(nd)] + [1] + [3 + 2 * a for a in range(nd)]
     gyt = blocks.reshape(shape).transpose(order).reshape(n * math.prod(counts), cout, *valid)
-    return weight_grad_fft(_cut_tiles(xp, plan, tiles), gyt, _tile_plan(plan, tiles), groups)
+    return weight_grad_fft(_cut_tiles(padded, plan, tiles), gyt, _tile_plan(plan, tiles), groups)
 
 
 def fft_sizes(extent: tuple[int, ...]) -> tuple[int, ...]:
@@ -223,34 +223,34 @@ def _kernel_spectrum(w: np.ndarray, plan: WindowPlan, sizes: tuple[int, ...], cd
     return spec.reshape(*spec.shape[:nd], *w.shape[:2])
 
 
-def conv_fft(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int) -> np.ndarray:
+def conv_fft(padded: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int) -> np.ndarray:
     """Forward correlation of the padded input with ``w`` through ``scipy.fft``."""
     out = plan.output_shape
-    if xp.shape[0] == 0 or math.prod(out) == 0:
-        return np.zeros((xp.shape[0], w.shape[0], *out), dtype=np.result_type(xp, w))
-    full = _conv_fft_full(xp, w, plan, groups, tuple(s * (o - 1) + 1 for s, o in zip(plan.step, out)))
+    if padded.shape[0] == 0 or math.prod(out) == 0:
+        return np.zeros((padded.shape[0], w.shape[0], *out), dtype=np.result_type(padded, w))
+    full = _conv_fft_full(padded, w, plan, groups, tuple(s * (o - 1) + 1 for s, o in zip(plan.step, out)))
     sl = tuple(slice(0, s * (o - 1) + 1, s) for s, o in zip(plan.step, out))
-    return np.ascontiguousarray(full[(Ellipsis, *sl)], dtype=np.result_type(xp, w))
+    return np.ascontiguousarray(full[(Ellipsis, *sl)], dtype=np.result_type(padded, w))
 
 
-def _channel_sum(xp: np.ndarray, other: np.ndarray, cout: int,
+def _channel_sum(padded: np.ndarray, other: np.ndarray, cout: int,
                  groups: int) -> tuple[int, int, int, int, int, np.dtype, np.dtype]:
     """The blocks of the per-frequency channel sum between the padded input ``(N, C, ...)`` and ``other``
     (``cout`` channels on its side): ``(N, Cout, G, C/G, Cout/G, real dtype, complex dtype)``."""
-    c = xp.shape[1]
-    dtype = np.result_type(xp, other)
-    return xp.shape[0], cout, groups, c // groups, cout // groups, dtype, np.result_type(dtype, np.complex64)
+    c = padded.shape[1]
+    dtype = np.result_type(padded, other)
+    return padded.shape[0], cout, groups, c // groups, cout // groups, dtype, np.result_type(dtype, np.complex64)
 
 
-def _conv_fft_full(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
+def _conv_fft_full(padded: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
                    keep: tuple[int, ...]) -> np.ndarray:
     """The stride-1 correlation's first ``keep`` points per axis of the FFT frame (``(N, Cout, *keep)``)."""
-    n, cout, g, cg, cog, dtype, cdtype = _channel_sum(xp, w, w.shape[0], groups)
+    n, cout, g, cg, cog, dtype, cdtype = _channel_sum(padded, w, w.shape[0], groups)
     nd = plan.ndim
-    sizes = fft_sizes(xp.shape[2:])
+    sizes = fft_sizes(padded.shape[2:])
     axes = tuple(range(2, 2 + nd))
-    xf = sfft.rfftn(xp, s=sizes, axes=axes, workers=parallel.FFT_WORKERS)
-    del xp  # stages are freed as soon as the next exists (the peak is about two of them)
+    xf = sfft.rfftn(padded, s=sizes, axes=axes, workers=parallel.FFT_WORKERS)
+    del padded  # stages are freed as soon as the next exists (the peak is about two of them)
     fshape = xf.shape[2:]
     nf = math.prod(fshape)
     wf = _kernel_spectrum(w, plan, sizes, cdtype).reshape(nf, g, cog, cg)
@@ -279,17 +279,17 @@ def _irfft_front(spec: np.ndarray, sizes: tuple[int, ...], keep: tuple[int, ...]
     return out[..., :keep[-1]]
 
 
-def weight_grad_fft(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups: int) -> np.ndarray:
-    """``dW[co, ci, k] = sum_{n,o} gy[n,co,o] xp[n, ci, step*o + tap_step*k]`` through ``scipy.fft``."""
-    n, cout, g, cg, cog, dtype, cdtype = _channel_sum(xp, gy, gy.shape[1], groups)
+def weight_grad_fft(padded: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups: int) -> np.ndarray:
+    """``dW[co, ci, k] = sum_{n,o} gy[n,co,o] padded[n, ci, step*o + tap_step*k]`` through ``scipy.fft``."""
+    n, cout, g, cg, cog, dtype, cdtype = _channel_sum(padded, gy, gy.shape[1], groups)
     nd = plan.ndim
     if n == 0 or math.prod(plan.output_shape) == 0:
         return np.zeros((cout, cg, *plan.kernel), dtype=dtype)
-    sizes = fft_sizes(xp.shape[2:])
+    sizes = fft_sizes(padded.shape[2:])
     axes = tuple(range(2, 2 + nd))
     up = np.zeros((n, cout, *[s * (o - 1) + 1 for s, o in zip(plan.step, plan.output_shape)]), dtype=gy.dtype)
     up[(Ellipsis, *[slice(None, None, s) for s in plan.step])] = gy
-    xf = sfft.rfftn(xp, s=sizes, axes=axes, workers=parallel.FFT_WORKERS)
+    xf = sfft.rfftn(padded, s=sizes, axes=axes, workers=parallel.FFT_WORKERS)
     gf = sfft.rfftn(up, s=sizes, axes=axes, workers=parallel.FFT_WORKERS)
     fshape = xf.shape[2:]
     nf = math.prod(fshape)

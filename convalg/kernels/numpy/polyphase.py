@@ -8,7 +8,7 @@ padded inputs of phase ``r``, at ``q + k`` -- an *undilated* stride-1
 correlation.  Splitting each such axis by phase turns the layer into
 ``prod(d)`` independent undilated layers, stacked as batch entries::
 
-    xp (N, C, *d*E')  ->  (prod(d) * N, C, *E')     E' = ceil(O/d) + K - 1 per axis
+    padded (N, C, *d*E')  ->  (prod(d) * N, C, *E')     E' = ceil(O/d) + K - 1 per axis
     y  (prod(d) * N, Co, *ceil(O/d))  ->  (N, Co, *O)
 
 so Winograd (which needs dilation 1) applies to dilated layers
@@ -68,9 +68,9 @@ def _split(a: np.ndarray, factors: tuple[int, ...]) -> np.ndarray:
     return out.reshape(math.prod(factors) * n, c, *inner)
 
 
-def split(xp: np.ndarray, factors: tuple[int, ...]) -> np.ndarray:
+def split(padded: np.ndarray, factors: tuple[int, ...]) -> np.ndarray:
     """``(N, C, *d*E')`` -> ``(prod(d) * N, C, *E')``, phases outermost (one copy)."""
-    return _split(xp, factors)
+    return _split(padded, factors)
 
 
 def split_output(gy: np.ndarray, plan: WindowPlan, factors: tuple[int, ...]) -> np.ndarray:

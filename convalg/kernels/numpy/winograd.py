@@ -146,14 +146,14 @@ def batch_chunk(bytes_per_entry: int) -> int:
     return max(1, CHUNK_BYTES // max(bytes_per_entry, 1))
 
 
-def _input_tiles(xp: np.ndarray, ms: tuple[int, ...], alphas: tuple[int, ...], tiles: tuple[int, ...],
+def _input_tiles(padded: np.ndarray, ms: tuple[int, ...], alphas: tuple[int, ...], tiles: tuple[int, ...],
                  slot: str | None = None) -> np.ndarray:
     """``(*alpha, C, N, *T)``: the overlapping input tiles, ``prod(alpha/m)`` times the input (one copy,
     into scratch ``slot`` if given)."""
-    n, c = xp.shape[:2]
-    st = xp.strides[2:]
+    n, c = padded.shape[:2]
+    st = padded.strides[2:]
     view = np.lib.stride_tricks.as_strided(
-        xp, (*alphas, c, n, *tiles), (*st, xp.strides[1], xp.strides[0], *[m * s for m, s in zip(ms, st)]),
+        padded, (*alphas, c, n, *tiles), (*st, padded.strides[1], padded.strides[0], *[m * s for m, s in zip(ms, st)]),
         writeable=False)
     if slot is None:
         return parallel.contiguous(view)
@@ -173,12 +173,12 @@ def _work_items(n: int, tiles: tuple[int, ...], entry_bytes: int, workers: int |
     return [(b0, min(n, b0 + step) - b0) for b0 in range(0, n, step)]
 
 
-def conv_winograd(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
+def conv_winograd(padded: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
                   tile: int | None = None) -> np.ndarray:
-    """Correlation of ``xp`` (padded to :func:`winograd_extent`) with ``w`` by F(m, r) per axis."""
-    n, c = xp.shape[:2]
+    """Correlation of ``padded`` (padded to :func:`winograd_extent`) with ``w`` by F(m, r) per axis."""
+    n, c = padded.shape[:2]
     cout = w.shape[0]
-    dtype = np.result_type(xp, w)
+    dtype = np.result_type(padded, w)
     out = plan.output_shape
     ms = tile_sizes(plan, tile)
     ks = plan.kernel
@@ -188,18 +188,18 @@ def conv_winograd(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
         return np.zeros((n, cout, *out), dtype=dtype)
     mats = [_arrays(m, k, dtype.name) for m, k in zip(ms, ks)]
     na = math.prod(alphas)
-    items = _work_items(n, tiles, na * c * math.prod(tiles) * xp.itemsize)
+    items = _work_items(n, tiles, na * c * math.prod(tiles) * padded.itemsize)
     with parallel.single_threaded_blas() if len(items) > 1 else nullcontext():
-        return _conv_winograd(xp, w, plan, groups, ms, alphas, tiles, mats, items)
+        return _conv_winograd(padded, w, plan, groups, ms, alphas, tiles, mats, items)
 
 
-def _conv_winograd(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int, ms: tuple[int, ...],
+def _conv_winograd(padded: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int, ms: tuple[int, ...],
                    alphas: tuple[int, ...], tiles: tuple[int, ...], mats: list[Any],
                    items: list[tuple[int, int]]) -> np.ndarray:
-    n, c = xp.shape[:2]
+    n, c = padded.shape[:2]
     cout, nd = w.shape[0], plan.ndim
     g, cg, cog = groups, c // groups, cout // groups
-    dtype, out, na = np.result_type(xp, w), plan.output_shape, math.prod(alphas)
+    dtype, out, na = np.result_type(padded, w), plan.output_shape, math.prod(alphas)
     # weight transform: one GEMM with the taps as the contraction, BLAS reading w^T in place (no transpose copy)
     kron_g = _kron([gm for _, gm, _ in mats])
     u = np.matmul(kron_g, w.reshape(cout * cg, -1).T,
@@ -220,7 +220,7 @@ def _conv_winograd(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
     def run(item: tuple[int, int]) -> None:
         b0, nb = item
         # every stage in this thread's scratch buffers (no fresh pages per call in a plain process)
-        d = _input_tiles(xp[b0:b0 + nb], ms, alphas, tiles, "winograd.tiles")
+        d = _input_tiles(padded[b0:b0 + nb], ms, alphas, tiles, "winograd.tiles")
         v = _transform(d, [bt for _, _, bt in mats], "winograd.v").reshape(na, g, cg, nb * nt)
         del d
         mprod = np.matmul(u, v, out=workspace.scratch("winograd.m", (na, g, cog, nb * nt), dtype))  # per point
@@ -251,7 +251,7 @@ def _conv_winograd(xp: np.ndarray, w: np.ndarray, plan: WindowPlan, groups: int,
     return parallel.contiguous(full[(Ellipsis, *[slice(0, o) for o in out])])
 
 
-def weight_grad_winograd(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups: int,
+def weight_grad_winograd(padded: np.ndarray, gy: np.ndarray, plan: WindowPlan, groups: int,
                          tile: int | None = None) -> np.ndarray:
     """Weight gradient by F(r, m) per axis (the roles of kernel and tile swapped).
 
@@ -259,13 +259,13 @@ def weight_grad_winograd(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, group
     ``r``-output correlation with the ``m``-tap filter ``gy_t`` over the same ``alpha``-point input tile
     ``d_t`` as the forward pass, so with ``(AT, G, BT)`` of F(r, m) the sum over tiles moves inside the
     output transform: ``M[xi] = (G gy)[xi] @ (BT d)[xi]^T``, one GEMM ``(Cout/G x N*T) @ (N*T x Cin/G)``
-    per transformed point, and ``dW = AT M AT^T ...``.  ``xp`` is padded to :func:`winograd_extent`.
+    per transformed point, and ``dW = AT M AT^T ...``.  ``padded`` is padded to :func:`winograd_extent`.
     """
-    n, c = xp.shape[:2]
+    n, c = padded.shape[:2]
     cout = gy.shape[1]
     nd = plan.ndim
     g, cg, cog = groups, c // groups, cout // groups
-    dtype = np.result_type(xp, gy)
+    dtype = np.result_type(padded, gy)
     out = plan.output_shape
     ms = tile_sizes(plan, tile)
     ks = plan.kernel
@@ -280,10 +280,10 @@ def weight_grad_winograd(xp: np.ndarray, gy: np.ndarray, plan: WindowPlan, group
         shape += [t, m]
     order = [3 + 2 * a for a in range(nd)] + [1, 0] + [2 + 2 * a for a in range(nd)]
     mprod = np.zeros((na, g, cog, cg), dtype=dtype)
-    step = batch_chunk(na * (c + cout) * nt * xp.itemsize)
+    step = batch_chunk(na * (c + cout) * nt * padded.itemsize)
     for b0 in range(0, n, step):
         nb = min(n, b0 + step) - b0
-        d = _input_tiles(xp[b0:b0 + nb], ms, alphas, tiles, "winograd.tiles")
+        d = _input_tiles(padded[b0:b0 + nb], ms, alphas, tiles, "winograd.tiles")
         v = _transform(d, [bt for _, _, bt in mats], "winograd.v").reshape(na, g, cg, nb * nt)
         del d
         blocks = workspace.scratch("winograd.blocks", (nb, cout, *[t * m for t, m in zip(tiles, ms)]), dtype)
