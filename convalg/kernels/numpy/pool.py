@@ -211,8 +211,8 @@ def max_pool_grad(grad_out: np.ndarray, indices: np.ndarray, input_shape: tuple[
     n, c = input_shape[:2]
     plane = math.prod(input_shape[2:])
     planes = n * c
-    kind = grad_out.dtype
-    acc_dtype = np.dtype(kind.name) if kind.kind == "f" and kind.itemsize >= 4 else np.dtype(np.float64)
+    dtype = grad_out.dtype
+    acc_dtype = np.dtype(dtype.name) if dtype.kind == "f" and dtype.itemsize >= 4 else np.dtype(np.float64)
     acc = np.zeros((planes, plane), dtype=acc_dtype)
     if acc.size == 0 or grad_out.size == 0:
         return acc.astype(grad_out.dtype).reshape(input_shape)
