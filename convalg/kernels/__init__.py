@@ -1,19 +1,19 @@
 """Kernels generated from the index maps, one package per backend.
 
-==========================  ===============================================
-module                      contents
-==========================  ===============================================
-``convalg.kernels.base``    what both backends stand on: the ops protocol,
-                            the algorithm vocabulary, the call -> layer
-                            builder, the non-finite rule, FLOP counting and
-                            the padding-mode gradients
-``convalg.kernels.arrays``  the array module of an array (NumPy / CuPy)
-``convalg.kernels.padding`` the padded frame of reflect / replicate /
-                            circular padding and its adjoint (any array module)
-``convalg.kernels.cache``   the one byte-bounded cache of both backends
-``convalg.kernels.numpy``   NumPy (plans of strided views, GEMM, FFT, Winograd)
-``convalg.kernels.cuda``    CuPy (loaded lazily by :mod:`convalg.functional`)
-==========================  ===============================================
+=============================  ===================================================
+module                         contents
+=============================  ===================================================
+``convalg.kernels.base``       what both backends stand on: the ops protocol,
+                               the algorithm vocabulary, the call -> layer
+                               builder, the non-finite rule, FLOP counting and
+                               the padding-mode gradients
+``convalg.kernels.arrays``     the array module of an array (NumPy / CuPy)
+``convalg.kernels.padding``    the padded frame of reflect / replicate /
+                               circular padding and its adjoint (any array module)
+``convalg.kernels.cache``      the one byte-bounded cache of both backends
+``convalg.kernels.numpy``      NumPy (plans of strided views, GEMM, FFT, Winograd)
+``convalg.kernels.cuda``       CuPy (loaded lazily by :mod:`convalg.functional`)
+=============================  ===================================================
 
 The plans, layers and tables of both backends share one cache bounded by bytes
 (:data:`convalg.kernels.cache.BUDGET`, least recently used first);
