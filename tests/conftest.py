@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 
+from convalg.kernels.arrays import cuda_device
 from convalg.testing.profiles import load_profile
 
 load_profile()
@@ -25,19 +24,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-def _gpu_available() -> bool:
-    if importlib.util.find_spec("cupy") is None:
-        return False
-    try:
-        import cupy
-
-        return cupy.cuda.runtime.getDeviceCount() > 0
-    except Exception:
-        return False
-
-
 XP_PARAMS = [pytest.param("numpy", id="numpy"),
-             pytest.param("cupy", id="cupy", marks=pytest.mark.skipif(not _gpu_available(), reason="no CUDA device"))]
+             pytest.param("cupy", id="cupy", marks=pytest.mark.skipif(not cuda_device(), reason="no CUDA device"))]
 
 
 @pytest.fixture(params=XP_PARAMS)

@@ -8,13 +8,14 @@ function             result
 ``array_module``     ``cupy`` for a CuPy array, else ``numpy`` (the host shim runs
                      the CUDA kernels on NumPy arrays, so it gets ``numpy``)
 ``cupy_module``      CuPy itself, or a clear error where it is not installed
+``cuda_device``      whether CuPy is installed and sees a CUDA device
 ``all_finite``       no NaN / inf in any of the arrays (one reduction each)
 ``flip_spatial``     an array reversed along its spatial axes, contiguous
 ===================  ==============================================================
 
 >>> import numpy as np
->>> array_module(np.zeros(2)).__name__, is_cupy([1.0])
-('numpy', False)
+>>> array_module(np.zeros(2)).__name__, is_cupy([1.0]), isinstance(cuda_device(), bool)
+('numpy', False, True)
 >>> all_finite(np.ones(3), np.array([1.0, np.inf]))
 False
 >>> flip_spatial(np.arange(6.0).reshape(1, 2, 3)).tolist()
@@ -24,12 +25,13 @@ False
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-__all__ = ["is_cupy", "array_module", "cupy_module", "all_finite", "flip_spatial"]
+__all__ = ["is_cupy", "array_module", "cupy_module", "cuda_device", "all_finite", "flip_spatial"]
 
 
 def is_cupy(a: Any) -> bool:
@@ -43,6 +45,16 @@ def cupy_module() -> ModuleType:
         return importlib.import_module("cupy")
     except ImportError as exc:  # pragma: no cover - depends on the machine
         raise RuntimeError("convalg.kernels.cuda needs CuPy (pip install cupy-cuda12x) and a CUDA device") from exc
+
+
+def cuda_device() -> bool:
+    """Whether CuPy is installed and sees at least one CUDA device (no error either way)."""
+    if importlib.util.find_spec("cupy") is None:
+        return False
+    try:
+        return int(cupy_module().cuda.runtime.getDeviceCount()) > 0
+    except Exception:  # a driver or runtime error means no usable device
+        return False
 
 
 def array_module(a: Any) -> ModuleType:

@@ -11,13 +11,12 @@ Cases come from :mod:`convalg.testing.strategies`; tolerances from
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from convalg.kernels.arrays import cuda_device
 from convalg.kernels.cuda import ops
 from convalg.kernels.cuda.hostshim import HostBackend, host_compiler
 from convalg.kernels.cuda.runtime import CupyBackend, using_backend
@@ -25,19 +24,7 @@ from convalg.reference import direct as reference  # brute force: exact enough e
 from convalg.testing.strategies import case_arrays, conv_cases, conv_transpose_cases, pool_cases
 from convalg.testing.tolerance import assert_within_bound, error_bound
 
-
-def _gpu_available() -> bool:
-    if importlib.util.find_spec("cupy") is None:
-        return False
-    try:
-        import cupy
-
-        return cupy.cuda.runtime.getDeviceCount() > 0
-    except Exception:
-        return False
-
-
-GPU = _gpu_available()
+GPU = cuda_device()
 _HOST = HostBackend()
 
 BACKENDS = [

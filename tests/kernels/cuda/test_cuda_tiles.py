@@ -15,6 +15,7 @@ import pytest
 
 from convalg import Conv
 from convalg.errors import SpecError
+from convalg.kernels.arrays import cuda_device
 from convalg.kernels.cuda import cost, igemm, ops
 from convalg.kernels.cuda.hostshim import HostBackend, host_compiler
 from convalg.kernels.cuda.runtime import CupyBackend
@@ -33,18 +34,9 @@ def _kernel(conv_pass, name, splits):
     return igemm.igemm(IMAP, conv_pass, C_IN, C_OUT, 2, conv_pass == "fwd", igemm.TILES[name], splits)
 
 
-def _gpu_available() -> bool:
-    try:
-        import cupy
-
-        return cupy.cuda.runtime.getDeviceCount() > 0
-    except Exception:
-        return False
-
-
 @pytest.fixture(scope="module", params=[
     pytest.param("host-shim", marks=pytest.mark.skipif(host_compiler() is None, reason="host shim needs g++")),
-    pytest.param("cupy", marks=[pytest.mark.gpu, pytest.mark.skipif(not _gpu_available(), reason="no CUDA device")])])
+    pytest.param("cupy", marks=[pytest.mark.gpu, pytest.mark.skipif(not cuda_device(), reason="no CUDA device")])])
 def backend(request):
     if request.param == "cupy":
         return CupyBackend()
