@@ -43,6 +43,7 @@ import math
 from collections.abc import Sequence
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from ..checks import check_int
 from ..errors import SpecError
 from ..spec.conv import Conv, ConvTranspose
 from ..spec.pooling import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, MaxPool
@@ -101,8 +102,7 @@ def check_conv_shapes(x_shape: Sequence[int], w_shape: Sequence[int], groups: An
     ...
     convalg.errors.SpecError: weight: shape (3, 1, 3) needs x with 1*groups = 1 channels (dim 1 is C_in/groups), got x.shape[1] = 2
     """
-    if isinstance(groups, bool) or not isinstance(groups, int) and not hasattr(groups, "__index__") or groups < 1:
-        raise SpecError(f"groups={groups!r}: must be a positive integer")
+    groups = check_int("groups", groups, minimum=1)
     x_shape, w_shape = tuple(x_shape), tuple(w_shape)
     if len(w_shape) != len(x_shape):
         layout = "(C_in, C_out/groups, *k)" if transposed else "(C_out, C_in/groups, *k)"

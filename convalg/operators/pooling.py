@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ..checks import check_int
 from ..errors import SpecError
 from ..index_map import AxisMap
 from .budget import Budget, check_budget
@@ -64,8 +65,7 @@ def pool_matrix(layer: Any, spatial: Sequence[int], channels: int = 1, budget: B
     [1,   0,   0],
     [0, 1/2, 1/2]])
     """
-    if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or channels < 1:
-        raise SpecError(f"in_channels={channels!r}: must be a positive integer")
+    channels = check_int("in_channels", channels, minimum=1)
     m = concrete_map(layer, spatial)
     if m.kind not in ("avg_pool", "adaptive_avg_pool"):
         raise SpecError(f"layer={layer!r}: not an average pool")

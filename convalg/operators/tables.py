@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..checks import check_spatial
+from ..checks import check_int, check_spatial
 from ..errors import SpecError
 from ..index_map import AdaptiveAxisMap, AxisMap, IndexMap, index_map
 from ..vocabulary import CONV_KINDS, kind_of
@@ -125,9 +125,7 @@ def resolve_channels(layer: Any, in_channels: int | None, spatial: Sequence[Any]
     if spatial is not None and layer.ndim is None:
         layer = layer.bind(len(check_spatial(spatial, None)))
     if in_channels is not None:
-        if isinstance(in_channels, bool) or not isinstance(in_channels, (int, np.integer)) or in_channels < 1:
-            raise SpecError(f"in_channels={in_channels!r}: must be a positive integer")
-        in_channels = int(in_channels)
+        in_channels = check_int("in_channels", in_channels, minimum=1)
         if layer.in_channels is None:
             layer = layer.replace(in_channels=in_channels)
         elif layer.in_channels != in_channels:

@@ -58,6 +58,7 @@ from functools import lru_cache
 
 import sympy as sp
 
+from ..checks import check_int
 from ..errors import SpecError
 
 __all__ = ["winograd_matrices", "verify_winograd", "DEFAULT_POINTS", "evaluation_matrix"]
@@ -100,9 +101,7 @@ def winograd_matrices(m: int, r: int, points: Sequence[object] | None = None) ->
     Raises :class:`~convalg.SpecError` for ``m, r < 1``, a wrong number of
     points, repeated points or non-rational (float) points.
     """
-    for name, v in (("m", m), ("r", r)):
-        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-            raise SpecError(f"{name}={v!r}: must be a positive integer")
+    m, r = check_int("m", m, minimum=1), check_int("r", r, minimum=1)
     count = m + r - 2
     if points is None:
         if count > len(DEFAULT_POINTS):

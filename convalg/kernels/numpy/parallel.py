@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from ...errors import SpecError
+from ...checks import check_int
 
 __all__ = ["copyto", "contiguous", "map_chunks", "single_threaded_blas", "blas_controllable", "blas_threads",
            "MIN_BYTES",
@@ -186,8 +186,7 @@ def thread_limit(threads: int) -> Iterator[None]:
     (1, 1)
     """
     global KERNEL_WORKERS, FFT_WORKERS
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise SpecError(f"threads={threads!r}: must be a positive integer")
+    threads = check_int("threads", threads, minimum=1)
     saved = KERNEL_WORKERS, FFT_WORKERS
     KERNEL_WORKERS = FFT_WORKERS = threads
     try:
