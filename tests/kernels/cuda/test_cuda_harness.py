@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -74,9 +76,9 @@ def _fake_cupy():
     return types.SimpleNamespace(asarray=np.asarray, cuda=cuda, __version__="fake")
 
 
-def test_benchmark_loop_on_host_shim(monkeypatch, tmp_path):
-    import pytest
-
+@pytest.fixture
+def tiny_run(monkeypatch):
+    """gpu/run.py with a fake CuPy over the host shim, no torch, and one tiny anchor case (skipped without g++)."""
     from convalg.kernels.cuda.hostshim import HostBackend, host_compiler
     from convalg.kernels.cuda.runtime import using_backend
 
@@ -85,11 +87,14 @@ def test_benchmark_loop_on_host_shim(monkeypatch, tmp_path):
     run = _load()
     monkeypatch.setitem(sys.modules, "cupy", _fake_cupy())
     monkeypatch.setitem(sys.modules, "torch", None)  # no cuDNN comparison: the harness must degrade
-    tiny = run.Anchor("tiny", 1, 2, 6, 2, 3, 1, 1, 1, 1)
-    monkeypatch.setattr(run, "ANCHORS", [tiny])
-    out = tmp_path / "RESULTS.md"
+    monkeypatch.setattr(run, "ANCHORS", [run.Anchor("tiny", 1, 2, 6, 2, 3, 1, 1, 1, 1)])
     with using_backend(HostBackend()):
-        assert run.main(["--skip-tests", "--reps", "1", "--results", str(out)]) == 0
+        yield run
+
+
+def test_benchmark_loop_on_host_shim(tiny_run, tmp_path):
+    out = tmp_path / "RESULTS.md"
+    assert tiny_run.main(["--skip-tests", "--reps", "1", "--results", str(out)]) == 0
     text = out.read_text()
     assert "host shim" in text and "| tiny |" in text and "no torch" in text
     assert "fwd:fft" in text and "bwd_weight:direct" in text
@@ -103,54 +108,29 @@ def test_without_cupy_a_clear_error(monkeypatch, capsys):
     assert "needs CuPy and a CUDA device" in capsys.readouterr().err
 
 
-def test_report_written_when_test_summary_holds_a_percent_sign(monkeypatch, tmp_path):
+def test_report_written_when_test_summary_holds_a_percent_sign(tiny_run, monkeypatch, tmp_path):
     """pytest's progress line ends in ``[100%]``: the report must still be written."""
-    import pytest
-
-    from convalg.kernels.cuda.hostshim import HostBackend, host_compiler
-    from convalg.kernels.cuda.runtime import using_backend
-
-    if host_compiler() is None:
-        pytest.skip("needs g++")
-    run = _load()
-    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy())
-    monkeypatch.setitem(sys.modules, "torch", None)
-    monkeypatch.setattr(run, "ANCHORS", [run.Anchor("tiny", 1, 2, 6, 2, 3, 1, 1, 1, 1)])
     summary = ".......F [100%] 1 failed, 7 passed in 3.1s %d %s"
-    monkeypatch.setattr(run, "run_tests", lambda budget: (summary, ["FAILED tests/x.py::t - 50% off"]))
+    monkeypatch.setattr(tiny_run, "run_tests", lambda budget: (summary, ["FAILED tests/x.py::t - 50% off"]))
     out = tmp_path / "RESULTS.md"
-    with using_backend(HostBackend()):
-        assert run.main(["--reps", "1", "--no-algorithms", "--results", str(out)]) == 0
+    assert tiny_run.main(["--reps", "1", "--no-algorithms", "--results", str(out)]) == 0
     text = out.read_text()
     assert summary in text and "50% off" in text and "| tiny |" in text and "complete" in text
 
 
-def test_report_written_when_a_measurement_fails(monkeypatch, tmp_path):
+def test_report_written_when_a_measurement_fails(tiny_run, monkeypatch, tmp_path):
     """A failing kernel is recorded in the report; the other measurements and the file survive."""
-    import pytest
-
     from convalg.kernels.cuda import ops
-    from convalg.kernels.cuda.hostshim import HostBackend, host_compiler
-    from convalg.kernels.cuda.runtime import using_backend
-
-    if host_compiler() is None:
-        pytest.skip("needs g++")
-    run = _load()
-    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy())
-    monkeypatch.setitem(sys.modules, "torch", None)
-    monkeypatch.setattr(run, "ANCHORS", [run.Anchor("tiny", 1, 2, 6, 2, 3, 1, 1, 1, 1)])
 
     def broken(*a, **k):
         raise RuntimeError("CUDA_ERROR_ILLEGAL_ADDRESS")
 
     monkeypatch.setattr(ops, "conv_grad_weight", broken)
     out = tmp_path / "RESULTS.md"
-    with using_backend(HostBackend()):
-        assert run.main(["--skip-tests", "--reps", "1", "--results", str(out)]) == 0
+    assert tiny_run.main(["--skip-tests", "--reps", "1", "--results", str(out)]) == 0
     text = out.read_text()
     assert "CUDA_ERROR_ILLEGAL_ADDRESS" in text and "bwd_weight:direct" in text
     assert "| tiny | " in text and "fwd:gemm" in text
-
 
 def test_report_written_when_interrupted(monkeypatch, tmp_path):
     import pytest
