@@ -41,7 +41,6 @@ import math
 import numpy as np
 import scipy.fft as sfft
 
-from ...index_map import effective_kernel
 from . import cache, parallel, workspace
 from .plan import WindowPlan, sliding_plan
 
@@ -55,11 +54,6 @@ MIN_TILE = 16
 #: Cost of a tiled transform's points relative to one whole-extent transform's (tile copies; see
 #: :func:`fft_tiles`).
 TILE_OVERHEAD = 1.5
-
-
-def _effective(plan: WindowPlan) -> tuple[int, ...]:
-    """Per axis the span of the spread kernel (taps ``tap_step`` apart): the index map's effective kernel."""
-    return tuple(effective_kernel(k, t) for t, k in zip(plan.tap_step, plan.kernel))
 
 
 def fft_tiles(plan: WindowPlan, channel_pairs: int | None = None) -> tuple[int, ...] | None:
@@ -92,7 +86,7 @@ def _tiles_per_axis(plan: WindowPlan) -> tuple[int, ...] | None:
     if any(s != 1 for s in plan.step):
         return None
     tiles = []
-    for e, ke, o in zip(plan.extent, _effective(plan), plan.output_shape):
+    for e, ke, o in zip(plan.extent, plan.effective_kernel, plan.output_shape):
         lo = max(TILE_FACTOR * ke // 2, ke + MIN_TILE - 1, 2)
         best, best_cost = e, float("inf")
         t = sfft.next_fast_len(lo, real=True)
@@ -114,7 +108,7 @@ def tile_counts(plan: WindowPlan, tiles: tuple[int, ...]) -> tuple[int, ...]:
 
 def _tiling(plan: WindowPlan, tiles: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Valid outputs ``L`` per tile and tile counts per axis."""
-    valid = tuple(t - ke + 1 for t, ke in zip(tiles, _effective(plan)))
+    valid = tuple(t - ke + 1 for t, ke in zip(tiles, plan.effective_kernel))
     counts = tuple(-(-o // v) for o, v in zip(plan.output_shape, valid))
     return valid, counts
 
@@ -124,7 +118,7 @@ def fft_extent(plan: WindowPlan, tiles: tuple[int, ...] | None) -> tuple[int, ..
     if tiles is None:
         return plan.extent
     valid, counts = _tiling(plan, tiles)
-    return tuple(max(e, c * v + ke - 1) for e, c, v, ke in zip(plan.extent, counts, valid, _effective(plan)))
+    return tuple(max(e, c * v + ke - 1) for e, c, v, ke in zip(plan.extent, counts, valid, plan.effective_kernel))
 
 
 def _tile_plan(plan: WindowPlan, tiles: tuple[int, ...]) -> WindowPlan:
@@ -211,7 +205,7 @@ def _kernel_spectrum(w: np.ndarray, plan: WindowPlan, sizes: tuple[int, ...], cd
     pruned = sum(math.prod(sizes[a:]) * plan.kernel[a] for a in range(nd))
     if pruned > 3 * nf * math.log2(max(nf, 2)):  # long kernels: an FFT of the spread kernel is cheaper
         spread = np.zeros((*w.shape[:2], *sizes), dtype=w.dtype)
-        spread[(Ellipsis, *[slice(0, e, t) for t, e in zip(plan.tap_step, _effective(plan))])] = w
+        spread[(Ellipsis, *[slice(0, e, t) for t, e in zip(plan.tap_step, plan.effective_kernel)])] = w
         spec = np.conj(sfft.rfftn(spread, axes=tuple(range(2, 2 + nd)), workers=parallel.FFT_WORKERS))
         spec = spec.astype(cdtype, copy=False)
         return np.moveaxis(spec.reshape(*w.shape[:2], nf), -1, 0).reshape(*spec.shape[2:], *w.shape[:2])

@@ -48,14 +48,14 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
 from ...errors import SpecError
-from ...index_map import AxisMap, ChannelMap, IndexMap, index_map
+from ...index_map import AxisMap, ChannelMap, IndexMap, effective_kernel, index_map
 from ...printers.numpy import compile_source, print_module
 from ...shapes.formulas import conv_output_size
 from .. import cache
@@ -93,6 +93,12 @@ class WindowPlan:
     @property
     def ndim(self) -> int:
         return len(self.input_shape)
+
+    @cached_property
+    def effective_kernel(self) -> tuple[int, ...]:
+        """Per axis the span of the kernel's taps (``tap_step`` apart): the index map's effective kernel,
+        evaluated once per plan (the formula is symbolic)."""
+        return tuple(int(effective_kernel(k, t)) for t, k in zip(self.tap_step, self.kernel))
 
     @property
     def nbytes(self) -> int:
