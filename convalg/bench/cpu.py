@@ -44,10 +44,10 @@ from typing import Any
 import numpy as np
 
 from ..functional import conv, conv_grad_input, conv_grad_weight
+from ..kernels.base import conv_layer
 from ..kernels.numpy import parallel
 from ..kernels.numpy.conv import conv_plan
 from ..kernels.numpy.memory import keep_freed_memory
-from ..kernels.numpy.ops import _layer
 from ..shapes.formulas import effective_kernel
 from . import load_average
 
@@ -237,7 +237,7 @@ def _case_row(case: tuple[Any, ...], x: np.ndarray, w: np.ndarray, y: np.ndarray
     name, n, c, spatial, cout, k, s, p, d = case
     nd = len(spatial)
     alg_name = measure.algorithm
-    alg = conv_plan(_layer(x, w, s, p, d, 1), x.shape, "float32", alg_name).algorithm
+    alg = conv_plan(conv_layer(x.shape, w.shape, s, p, d, 1), x.shape, "float32", alg_name).algorithm
     gflop = 2.0 * n * cout * c * k**nd * math.prod(y.shape[2:]) / 1e9
 
     def forward() -> None:

@@ -78,13 +78,6 @@ def conv(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, stri
     return _add_bias(plan(x, weight), bias)
 
 
-def _layer(x: np.ndarray, weight: np.ndarray, stride: Any, padding: Any, dilation: Any, groups: int,
-           padding_mode: str = "zeros") -> Conv:
-    """The Conv of ``conv(x, weight, ...)`` (:func:`convalg.kernels.base.conv_layer`; ``convalg bench cpu`` asks
-    for the plan the functional op would run)."""
-    return conv_layer(x.shape, weight.shape, stride, padding, dilation, groups, padding_mode)
-
-
 def _finite_plan(layer: Any, shape: tuple[int, ...], dtype: str, algorithm: str, *arrays: np.ndarray) -> Any:
     """The (cached) conv plan, or the ``gemm`` plan where :func:`~convalg.kernels.base.finite_algorithm` says
     the chosen transform meets NaN / inf among ``arrays``."""
